@@ -1,0 +1,83 @@
+"""Console entry point ``nni-rl-nas``: setup, spaces, validate, trial."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .config import ConfigError
+
+
+def _setup(args: argparse.Namespace) -> int:
+    from .nni_integration import compat_js_path, fix_parameter_dispatch, register_strategies
+
+    changed = fix_parameter_dispatch()
+    print(f"NNI trial parameter dispatch: {'fixed' if changed else 'already fixed'} ({compat_js_path()})")
+    print("registered strategies:", ", ".join(register_strategies()))
+    return 0
+
+
+def _spaces(args: argparse.Namespace) -> int:
+    from .spaces import SPACE_FAMILIES, count_architectures, search_choices
+
+    for name, family in SPACE_FAMILIES.items():
+        space = family.build(_vector_observations(), 2, family.defaults)
+        print(f"{name}: {count_architectures(space)} architectures with the default options {family.defaults}")
+        print(f"    {family.description}")
+        for label, values in search_choices(space).items():
+            print(f"    {label}: {values}")
+    return 0
+
+
+def _vector_observations():
+    import gymnasium as gym
+    import numpy as np
+
+    return gym.spaces.Box(-1.0, 1.0, shape=(4,), dtype=np.float32)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .config import load_experiment
+    from .spaces import count_architectures
+
+    experiment = load_experiment(args.config)
+    space = experiment.spec.build_space()
+    task = experiment.spec.task
+    print(f"{args.config}: OK")
+    print(f"  strategy {experiment.strategy_name}, options {experiment.spec.strategy_options}")
+    print(f"  space {experiment.spec.space.family}: {count_architectures(space)} architectures")
+    print(f"  task {task.algorithm}{' (double Q)' if task.double_q else ''} on {task.env}, "
+          f"{task.budget} env steps per trial, score {task.score.rule}")
+    return 0
+
+
+def _trial(args: argparse.Namespace) -> int:
+    from .evaluator.trial import run_trial
+
+    run_trial(args.config, args.architecture)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="nni-rl-nas", description="Neural architecture search for RL agents on NNI.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("setup", help="fix NNI 3.0's trial parameter dispatch and register the strategies (once per environment)")
+    commands.add_parser("spaces", help="list the model space families and their sizes")
+    validate = commands.add_parser("validate", help="check an experiment YAML without starting anything")
+    validate.add_argument("config")
+    trial = commands.add_parser("trial", help="run one trial (NNI's trialCommand)")
+    trial.add_argument("config")
+    trial.add_argument("--architecture", help="train this architecture (e.g. 64-relu_64-relu) outside NNI")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = {"setup": _setup, "spaces": _spaces, "validate": _validate, "trial": _trial}[args.command]
+    try:
+        return handler(args)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,291 @@
+"""The one place experiment options are parsed and validated.
+
+An experiment is an ordinary nnictl YAML. NNI rejects unknown top-level keys, so this project's
+options live where NNI hands them to the strategy untouched, ``tuner.classArgs``:
+
+    tuner:
+      name: RlNasRandom
+      classArgs:
+        space: {family: mlp, depth: 2, widths: [64, 256], activations: [relu, sigmoid]}
+        task:  {env: LunarLander-v3, algorithm: dqn, total_timesteps: 300000, score: {rule: mean_return}}
+        seed: 0            # plus the strategy's own options
+
+The strategy (tuner process) and every trial (which re-reads the YAML named on its
+``trialCommand``) parse the same section through :func:`parse_class_args`, so both agree.
+Every error names the field, the bad value and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import shlex
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import yaml
+
+from .spaces import SPACE_FAMILIES, SpaceMismatchError
+
+ALGORITHMS = ("dqn",)
+SCORE_RULES = ("mean_return", "solved_then_eval")
+SOLVED_ON = ("greedy_eval", "training_episodes")
+DEFAULTS_FILE = Path(__file__).with_name("evaluator") / "defaults.yml"
+
+
+class ConfigError(ValueError):
+    """A bad experiment option. The message names the field, the bad value and the fix."""
+
+
+@dataclass(frozen=True)
+class SpaceSpec:
+    family: str
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ScoreSpec:
+    """How a trained agent becomes the one number a strategy learns from.
+
+    ``mean_return``: mean greedy return over ``episodes`` evaluation episodes whose seeds are
+    disjoint from training. ``solved_then_eval`` (the seed project's rule): if solved, mean
+    return over ``episodes`` episodes on yet another seed block divided by ``scale``, else
+    ``unsolved_score``. "Solved" means a mean >= ``threshold`` over ``solve_window`` consecutive
+    episodes, judged on greedy evaluation episodes after training (``solved_on: greedy_eval``,
+    the default: training episodes carry exploration noise) or, as the seed project did, on any
+    window of training episodes (``solved_on: training_episodes``).
+    """
+
+    rule: str = "mean_return"
+    episodes: int = 100
+    solved_on: str = "greedy_eval"
+    solve_window: int = 100
+    threshold: float | None = None
+    scale: float = 30.0
+    unsolved_score: float = 1e-5
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What one trial does with an architecture: the env, the algorithm, the budget, the score."""
+
+    env: str
+    algorithm: str = "dqn"
+    double_q: bool = False
+    total_timesteps: int | None = None
+    seed: int = 0
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    report_every: int = 5000
+    score: ScoreSpec = field(default_factory=ScoreSpec)
+    torch_threads: int = 1
+    device: str = "auto"
+
+    def make_env(self, **make_kwargs: Any) -> gym.Env:
+        return gym.make(self.env, **self.env_kwargs, **make_kwargs)
+
+    @property
+    def solve_threshold(self) -> float:
+        if self.score.threshold is not None:
+            return self.score.threshold
+        return gym.spec(self.env).reward_threshold
+
+    def algorithm_defaults(self) -> dict[str, Any]:
+        """The shipped per-env defaults (budget and hyperparameters) for this task's algorithm."""
+        table = yaml.safe_load(DEFAULTS_FILE.read_text())[self.algorithm]
+        return table.get(self.env, table["default"])
+
+    @property
+    def budget(self) -> int:
+        return self.total_timesteps or self.algorithm_defaults()["total_timesteps"]
+
+    @property
+    def algorithm_hyperparameters(self) -> dict[str, Any]:
+        return {**self.algorithm_defaults()["hyperparameters"], **self.hyperparameters}
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    space: SpaceSpec
+    task: TaskSpec
+    strategy_options: dict[str, Any]
+
+    def build_space(self):
+        """The model space sized for the task's env (observation in, one output per action)."""
+        env = self.task.make_env()
+        try:
+            family = SPACE_FAMILIES[self.space.family]
+            return family.build(env.observation_space, _output_size(env.action_space, self.task), self.space.options)
+        except SpaceMismatchError as error:
+            raise ConfigError(f"space (family {self.space.family!r}) vs task.env {self.task.env!r}: {error}") from None
+        finally:
+            env.close()
+
+
+def _unknown_keys(given: dict[str, Any], allowed: list[str], where: str) -> None:
+    for key in given:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(f"{where}: unknown key {key!r}; {hint}fix: use one of {allowed}")
+
+
+def _parse_dataclass(cls, data: Any, where: str):
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: got {data!r}; fix: a mapping of {[f.name for f in fields(cls)]}")
+    _unknown_keys(data, [f.name for f in fields(cls)], where)
+    return cls(**data)
+
+
+def _choose(value: Any, allowed: tuple[str, ...], where: str) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{where}: got {value!r}; fix: one of {list(allowed)}")
+
+
+def _positive_int(value: Any, where: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{where}: got {value!r}; fix: a whole number >= 1")
+
+
+def _check_env_id(env_id: Any) -> None:
+    if not isinstance(env_id, str):
+        raise ConfigError(f"task.env: got {env_id!r}; fix: a gymnasium env id such as 'LunarLander-v3'")
+    try:
+        gym.spec(env_id)
+    except gym.error.Error as error:
+        close = difflib.get_close_matches(env_id, list(gym.registry), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ConfigError(f"task.env: unknown env id {env_id!r} ({error}); {hint}"
+                          "fix: a registered gymnasium id such as 'LunarLander-v3' or 'CartPole-v1'") from None
+
+
+def _output_size(action_space: gym.Space, task: TaskSpec) -> int:
+    if task.algorithm == "dqn":
+        if not isinstance(action_space, gym.spaces.Discrete):
+            raise ConfigError(
+                f"task.algorithm: 'dqn' needs discrete actions but {task.env!r} has {action_space}; "
+                "fix: choose an env with Discrete actions (e.g. LunarLander-v3, not LunarLanderContinuous-v3)"
+            )
+        return int(action_space.n)
+    raise ConfigError(f"task.algorithm: got {task.algorithm!r}; fix: one of {list(ALGORITHMS)}")
+
+
+def _parse_space(data: Any) -> SpaceSpec:
+    if not isinstance(data, dict):
+        raise ConfigError(f"space: got {data!r}; fix: a mapping such as {{family: mlp, depth: 2}}")
+    family_name = data.get("family", "mlp")
+    if family_name not in SPACE_FAMILIES:
+        raise ConfigError(f"space.family: got {family_name!r}; fix: one of {sorted(SPACE_FAMILIES)}")
+    family = SPACE_FAMILIES[family_name]
+    options = {key: value for key, value in data.items() if key != "family"}
+    _unknown_keys(options, ["family", *family.defaults], "space")
+    options = {**family.defaults, **options}
+    problems = family.validate_options(options)
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return SpaceSpec(family_name, options)
+
+
+def _parse_task(data: Any) -> TaskSpec:
+    if not isinstance(data, dict):
+        raise ConfigError("task: missing or not a mapping; fix: add task: {env: LunarLander-v3} under tuner.classArgs")
+    if "env" not in data:
+        raise ConfigError("task.env: missing; fix: name a gymnasium env id, e.g. env: LunarLander-v3")
+    _check_env_id(data["env"])
+    score = _parse_dataclass(ScoreSpec, data.get("score", {}), "task.score")
+    task = _parse_dataclass(TaskSpec, {**data, "score": score}, "task")
+    _choose(task.algorithm, ALGORITHMS, "task.algorithm")
+    _choose(score.rule, SCORE_RULES, "task.score.rule")
+    _choose(score.solved_on, SOLVED_ON, "task.score.solved_on")
+    for name in ("report_every", "torch_threads"):
+        _positive_int(getattr(task, name), f"task.{name}")
+    _positive_int(score.episodes, "task.score.episodes")
+    _positive_int(score.solve_window, "task.score.solve_window")
+    if task.total_timesteps is not None:
+        _positive_int(task.total_timesteps, "task.total_timesteps")
+    if score.rule == "solved_then_eval" and task.solve_threshold is None:
+        raise ConfigError(f"task.score.threshold: {task.env!r} declares no reward_threshold; "
+                          "fix: set task.score.threshold to the return that counts as solved")
+    if not isinstance(task.hyperparameters, dict):
+        raise ConfigError(f"task.hyperparameters: got {task.hyperparameters!r}; fix: a mapping of algorithm options")
+    from .evaluator.agents import check_hyperparameters  # the agent factory owns its option names
+
+    check_hyperparameters(task.algorithm, task.algorithm_hyperparameters)
+    return task
+
+
+def parse_class_args(class_args: Any) -> ExperimentSpec:
+    """Parse ``tuner.classArgs``: ``space`` and ``task`` are ours, the rest are strategy options."""
+    if not isinstance(class_args, dict):
+        raise ConfigError("tuner.classArgs: missing; fix: add classArgs with space: and task: sections")
+    options = dict(class_args)
+    spec = ExperimentSpec(
+        space=_parse_space(options.pop("space", {})),
+        task=_parse_task(options.pop("task", None)),
+        strategy_options=options,
+    )
+    spec.build_space()  # proves the space fits the env's observations and actions
+    return spec
+
+
+@dataclass(frozen=True)
+class ExperimentFile:
+    """An nnictl YAML as this project reads it."""
+
+    path: Path
+    raw: dict[str, Any]
+    strategy_name: str
+    spec: ExperimentSpec
+
+
+def load_experiment(path: str | Path) -> ExperimentFile:
+    """Read and validate an nnictl experiment YAML without starting anything."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(path)!r} does not exist; fix: pass the path of an experiment YAML") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("tuner"), dict):
+        raise ConfigError(f"{path}: no tuner section; fix: add tuner: {{name: RlNasRandom, classArgs: ...}}")
+    _check_nni_fields(path, raw)
+    from .strategies import resolve_strategy  # strategies import this module
+
+    tuner = raw["tuner"]
+    strategy = resolve_strategy(tuner.get("name") or tuner.get("className"))
+    spec = parse_class_args(tuner.get("classArgs"))
+    strategy.check_options(spec.strategy_options)
+    check_search_space(raw.get("searchSpace"), spec.build_space())
+    return ExperimentFile(path, raw, strategy.nni_name, spec)
+
+
+def check_search_space(search_space: Any, space) -> None:
+    """NNI's ``searchSpace`` must be the NNI view of ``classArgs.space`` (or empty), never a second truth."""
+    from .spaces import nni_search_space
+
+    expected = nni_search_space(space)
+    if search_space not in ({}, expected):
+        block = yaml.safe_dump({"searchSpace": expected}, default_flow_style=None, sort_keys=False)
+        raise ConfigError(f"searchSpace: does not match tuner.classArgs.space (got {search_space!r}); "
+                          f"fix: replace it with\n{block}")
+
+
+def _check_nni_fields(path: Path, raw: dict[str, Any]) -> None:
+    """NNI's own schema, plus: the trial command must re-read this very file."""
+    from nni.experiment.config import ExperimentConfig
+
+    try:
+        ExperimentConfig.load(str(path))
+    except Exception as error:  # NNI raises AttributeError/ValueError/AssertionError for schema errors
+        raise ConfigError(f"{path}: NNI rejects the experiment config: {error!r}; fix: see NNI's config reference") from None
+    if "searchSpaceFile" in raw:
+        raise ConfigError("searchSpaceFile: not used; fix: write searchSpace inline (`nni-rl-nas validate` prints it)")
+    command = shlex.split(str(raw.get("trialCommand", "")))
+    if command[:2] != ["nni-rl-nas", "trial"] or len(command) != 3:
+        raise ConfigError(f"trialCommand: got {raw.get('trialCommand')!r}; fix: 'nni-rl-nas trial {path.name}'")
+    code_directory = path.parent / str(raw.get("trialCodeDirectory", "."))
+    if (code_directory / command[2]).resolve() != path.resolve():
+        raise ConfigError(
+            f"trialCommand: names {command[2]!r}, which is not this file seen from trialCodeDirectory "
+            f"{str(code_directory)!r}; fix: 'nni-rl-nas trial <path of this file from trialCodeDirectory>'"
+        )

@@ -1,0 +1,96 @@
+"""The trial: read the architecture from NNI -> build the agent -> train -> score -> report.
+
+Run by NNI as ``nni-rl-nas trial <experiment.yml>`` (the ``trialCommand`` of every shipped
+config). The YAML gives the task; NNI gives the architecture (a dict of choices from the model
+space). Any exception ends the process non-zero, so NNI marks the trial FAILED with the
+traceback in its stderr, and the experiment goes on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from pathlib import Path
+
+import nni
+import torch
+
+from ..config import load_experiment
+from ..spaces import search_choices
+from .agents import build_agent
+from .artifacts import save_agent
+from .reporting import NNIReportCallback
+from .scoring import score_agent
+
+logger = logging.getLogger(__name__)
+
+
+def check_architecture(space, architecture: dict) -> dict:
+    """Keep the space's decisions from NNI's parameters; refuse values the space does not offer."""
+    choices = search_choices(space)
+    missing = [label for label in choices if label not in architecture]
+    if missing:
+        raise ValueError(f"parameters {architecture} lack the decisions {missing} of this model space")
+    for label, values in choices.items():
+        if architecture[label] not in values:
+            raise ValueError(f"parameter {label}={architecture[label]!r} is not in the space's choices {values}")
+    return {label: architecture[label] for label in choices}
+
+
+def pick_device(requested: str) -> str:
+    """CUDA when NNI assigned this trial a GPU (it sets CUDA_VISIBLE_DEVICES) or when asked for."""
+    if requested != "auto":
+        return requested
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def run_trial(config_path: str | Path, architecture_name: str | None = None) -> dict:
+    """Train and score one architecture: NNI's, or the named one when run by hand outside NNI."""
+    experiment = load_experiment(config_path)
+    task = experiment.spec.task
+    torch.set_num_threads(task.torch_threads)
+    output_dir = Path(os.environ.get("NNI_OUTPUT_DIR", "."))
+
+    space = experiment.spec.build_space()
+    parameters = space.parse_architecture_name(architecture_name) if architecture_name else nni.get_next_parameter()
+    architecture = check_architecture(space, parameters)
+    name = space.architecture_name(architecture)
+    logger.info("trial %s trains %s on %s with %s for %d env steps", nni.get_trial_id(), name, task.env,
+                task.algorithm, task.budget)
+
+    env = task.make_env()
+    agent = build_agent(task, space, architecture, env, pick_device(task.device))
+    reporter = NNIReportCallback(task.report_every)
+    started = time.monotonic()
+    agent.learn(total_timesteps=task.budget, callback=reporter)
+    reporter.report()
+    training_seconds = time.monotonic() - started
+
+    score = score_agent(agent, task.make_env(), task, reporter.episode_returns)
+    result = {
+        "default": score.value,
+        "architecture": name,
+        "mean_return": score.mean_return,
+        "std_return": score.std_return,
+        "eval_episodes": score.episodes,
+        "solved": score.solved,
+        "score_rule": task.score.rule,
+        "env_steps": int(agent.num_timesteps),
+        "training_episodes": len(reporter.episode_returns),
+        "wall_clock_s": round(time.monotonic() - started, 2),
+        "training_s": round(training_seconds, 2),
+        "parameters": sum(p.numel() for p in agent.q_net.parameters()),
+    }
+    save_agent(output_dir, agent.policy.state_dict(), {
+        "trial_id": nni.get_trial_id(),
+        "architecture": architecture,
+        "space": dataclasses.asdict(experiment.spec.space),
+        "task": dataclasses.asdict(task),
+        "result": result,
+        "curve": reporter.curve,
+    })
+    nni.report_final_result(result)
+    logger.info("trial %s (%s) finished: %s", nni.get_trial_id(), name, result)
+    return result

@@ -1,0 +1,114 @@
+"""One base class for every search strategy; NNI drives it as a tuner.
+
+Lifecycle of a trial, as NNI drives it (NNI's method names stay at this edge):
+
+1. NNI builds the strategy from ``tuner.classArgs``: ``space`` and ``task`` (parsed and
+   validated by :mod:`nni_rl_nas.config`) plus the strategy's own options, which are the
+   keyword arguments of the subclass's ``__init__``.
+2. ``generate_parameters`` asks :meth:`SearchStrategy.propose` for an architecture (a dict of
+   the space's choices). ``None`` means nothing is left to try, and NNI stops asking.
+3. The trial trains that architecture; its final result reaches ``receive_trial_result``, which
+   records it and calls :meth:`SearchStrategy.observe`.
+4. A trial that ends without a result (crash, kill, timeout) reaches ``trial_end`` with
+   ``success=False``, which calls :meth:`SearchStrategy.observe_failure`.
+
+A subclass implements ``propose``; ``observe`` and ``observe_failure`` are optional hooks that
+do nothing by default. Results are kept as data in :attr:`SearchStrategy.history`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from abc import abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+from nni import NoMoreTrialError
+from nni.tuner import Tuner
+
+from ..config import ConfigError, check_search_space, parse_class_args
+from ..nni_integration import require_parameter_dispatch_fix
+from ..spaces import Architecture, count_architectures, search_choices
+
+logger = logging.getLogger(__name__)
+
+ARCHITECTURE_NAME_KEY = "architecture"
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One finished trial as a strategy saw it."""
+
+    parameter_id: int
+    architecture: Architecture
+    name: str
+    score: float | None  # None: the trial failed without a result
+    result: dict[str, Any]
+
+
+class SearchStrategy(Tuner):
+    nni_name: ClassVar[str]
+    """The short name a config uses (``tuner: {name: ...}``) once ``nni-rl-nas setup`` has run."""
+
+    def __init__(self, space: dict[str, Any] | None = None, task: dict[str, Any] | None = None, seed: int = 0) -> None:
+        require_parameter_dispatch_fix()
+        self.spec = parse_class_args({"space": space or {}, "task": task})
+        self.space = self.spec.build_space()
+        self.choices = search_choices(self.space)
+        self.size = count_architectures(self.space)
+        self.rng = np.random.default_rng(seed)
+        self.history: list[TrialRecord] = []
+        self._running: dict[int, Architecture] = {}
+        logger.info("%s over %d architectures: %s", type(self).__name__, self.size, self.choices)
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any]) -> None:
+        """Refuse strategy options that this strategy's ``__init__`` does not take."""
+        allowed = sorted(set(inspect.signature(cls.__init__).parameters) - {"self", "space", "task"})
+        for key in options:
+            if key not in allowed:
+                raise ConfigError(f"tuner.classArgs: unknown option {key!r} for {cls.nni_name}; "
+                                  f"fix: use space, task or one of {allowed}")
+
+    def name_of(self, architecture: Architecture) -> str:
+        return self.space.architecture_name(architecture)
+
+    @abstractmethod
+    def propose(self) -> Architecture | None:
+        """The next architecture to train, or ``None`` when the strategy is done."""
+
+    def observe(self, record: TrialRecord) -> None:
+        """A trial finished with a score."""
+
+    def observe_failure(self, record: TrialRecord) -> None:
+        """A trial ended without a score."""
+
+    def generate_parameters(self, parameter_id: int, **kwargs: Any) -> dict[str, Any]:
+        architecture = self.propose()
+        if architecture is None:
+            raise NoMoreTrialError(f"{type(self).__name__} has no architecture left to propose")
+        self._running[parameter_id] = architecture
+        return {**architecture, ARCHITECTURE_NAME_KEY: self.name_of(architecture)}
+
+    def receive_trial_result(self, parameter_id: int, parameters: dict[str, Any], value: Any, **kwargs: Any) -> None:
+        architecture = self._running.pop(parameter_id, None) or {label: parameters[label] for label in self.choices}
+        result = value if isinstance(value, dict) else {"default": value}
+        record = TrialRecord(parameter_id, architecture, self.name_of(architecture), float(result["default"]), result)
+        self.history.append(record)
+        logger.info("trial %d: %s scored %.4f", parameter_id, record.name, record.score)
+        self.observe(record)
+
+    def trial_end(self, parameter_id: int, success: bool, **kwargs: Any) -> None:
+        architecture = self._running.pop(parameter_id, None)
+        if architecture is None:  # its result already arrived
+            return
+        record = TrialRecord(parameter_id, architecture, self.name_of(architecture), None, {})
+        self.history.append(record)
+        logger.warning("trial %d: %s ended without a result", parameter_id, record.name)
+        self.observe_failure(record)
+
+    def update_search_space(self, search_space: Any) -> None:
+        """NNI's ``searchSpace`` only mirrors ``classArgs.space`` (for the web UI); refuse a mismatch."""
+        check_search_space(search_space, self.space)

@@ -1,0 +1,29 @@
+"""Random search: architectures drawn uniformly, each trained at most once."""
+
+from __future__ import annotations
+
+from ..spaces import Architecture
+from .base import SearchStrategy
+
+MAX_DRAWS = 10_000
+
+
+class RandomSearch(SearchStrategy):
+    """Uniform over the space, without repeats; done once every architecture has been proposed."""
+
+    nni_name = "RlNasRandom"
+
+    def __init__(self, space=None, task=None, seed: int = 0) -> None:
+        super().__init__(space, task, seed)
+        self._proposed: set[str] = set()
+
+    def propose(self) -> Architecture | None:
+        if len(self._proposed) >= self.size:
+            return None
+        for _ in range(MAX_DRAWS):
+            architecture = {label: values[self.rng.integers(len(values))] for label, values in self.choices.items()}
+            name = self.name_of(architecture)
+            if name not in self._proposed:
+                self._proposed.add(name)
+                return architecture
+        return None
