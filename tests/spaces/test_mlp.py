@@ -1,0 +1,50 @@
+import pytest
+import torch
+from torch import nn
+
+from nni_rl_nas.spaces import count_architectures, nni_search_space, search_choices
+from nni_rl_nas.spaces.mlp import MLPSpace
+
+
+def test_default_space_is_the_seed_projects_100_architectures():
+    space = MLPSpace(8, 4)
+    assert count_architectures(space) == 100
+    assert search_choices(space) == {
+        "layer1_width": [64, 128, 256, 1024, 2048],
+        "layer1_activation": ["sigmoid", "relu"],
+        "layer2_width": [64, 128, 256, 1024, 2048],
+        "layer2_activation": ["sigmoid", "relu"],
+    }
+
+
+def test_depth_widths_and_activations_are_configurable():
+    space = MLPSpace(4, 2, depth=3, widths=[16, 32], activations=["tanh"])
+    assert count_architectures(space) == 8
+    assert list(search_choices(space)) == [f"layer{i}_{kind}" for i in (1, 2, 3) for kind in ("width", "activation")]
+
+
+def test_frozen_architecture_is_a_plain_module_with_the_chosen_layers():
+    space = MLPSpace(8, 4)
+    architecture = space.parse_architecture_name("256-relu_1024-sigmoid")
+    network = space.freeze(architecture)
+    layers = [m for m in network.modules() if not isinstance(m, (MLPSpace, nn.Sequential))]
+    assert [type(m) for m in layers] == [nn.Linear, nn.ReLU, nn.Linear, nn.Sigmoid, nn.Linear]
+    assert [(m.in_features, m.out_features) for m in layers if isinstance(m, nn.Linear)] == [(8, 256), (256, 1024), (1024, 4)]
+    assert network(torch.zeros(5, 8)).shape == (5, 4)
+    assert sum(p.numel() for p in network.parameters()) == 8 * 256 + 256 + 256 * 1024 + 1024 + 1024 * 4 + 4
+
+
+def test_architecture_names_round_trip_including_underscored_activations():
+    space = MLPSpace(3, 2, widths=[64, 256], activations=["relu", "leaky_relu"])
+    for name in ("64-leaky_relu_256-relu", "256-relu_64-leaky_relu"):
+        assert space.architecture_name(space.parse_architecture_name(name)) == name
+    with pytest.raises(ValueError, match="does not describe 2 layers"):
+        space.parse_architecture_name("64-relu")
+
+
+def test_nni_search_space_lists_every_decision_as_a_choice():
+    space = MLPSpace(4, 2, depth=1, widths=[16, 64], activations=["relu", "tanh"])
+    assert nni_search_space(space) == {
+        "layer1_width": {"_type": "choice", "_value": [16, 64]},
+        "layer1_activation": {"_type": "choice", "_value": ["relu", "tanh"]},
+    }

@@ -1,0 +1,57 @@
+"""Bad input gets an early error naming the field, the bad value and the fix."""
+
+import pytest
+
+from nni_rl_nas.config import ConfigError, load_experiment, parse_class_args
+from tests.conftest import class_args
+
+
+def test_shipped_quick_config_is_valid(write_experiment):
+    experiment = load_experiment(write_experiment())
+    assert experiment.strategy_name == "RlNasRandom"
+    assert experiment.spec.task.env == "CartPole-v1"
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda raw: class_args(raw)["task"].update(env="LunarLandr-v3"), r"task.env: unknown env id 'LunarLandr-v3'.*did you mean 'LunarLander-v3'"),
+        (lambda raw: class_args(raw)["task"].update(totl_timesteps=5), r"task: unknown key 'totl_timesteps'; did you mean 'total_timesteps'"),
+        (lambda raw: class_args(raw)["space"].update(widths=[]), r"space.widths: got \[\]; fix: list at least one width"),
+        (lambda raw: class_args(raw)["space"].update(activations=["relu", "swish"]), r"space.activations: .*fix: distinct names from"),
+        (lambda raw: class_args(raw)["space"].update(dept=3), r"space: unknown key 'dept'; did you mean 'depth'"),
+        (lambda raw: class_args(raw)["task"].update(env="LunarLanderContinuous-v3"), r"task.algorithm: 'dqn' needs discrete actions"),
+        (lambda raw: class_args(raw)["task"].update(env="Blackjack-v1"), r"space family 'mlp' needs a flat observation"),
+        (lambda raw: class_args(raw)["task"].update(hyperparameters={"learnin_rate": 1e-3}), r"task.hyperparameters: unknown dqn option 'learnin_rate'"),
+        (lambda raw: class_args(raw)["task"].update(hyperparameters={"policy_kwargs": {}}), r"unknown dqn option 'policy_kwargs'"),
+        (lambda raw: class_args(raw)["task"]["score"].update(rule="best"), r"task.score.rule: got 'best'; fix: one of"),
+        (lambda raw: class_args(raw)["task"].update(algorithm="a2c"), r"task.algorithm: got 'a2c'"),
+        (lambda raw: class_args(raw).update(temperature=2), r"unknown option 'temperature' for RlNasRandom"),
+        (lambda raw: raw["tuner"].update(name="RlNasRandm"), r"tuner: got 'RlNasRandm'"),
+        (lambda raw: raw["searchSpace"].pop("layer1_width"), r"searchSpace: does not match tuner.classArgs.space"),
+        (lambda raw: raw.update(trialCommand="python train.py"), r"trialCommand: got 'python train.py'; fix: 'nni-rl-nas trial experiment.yml'"),
+        (lambda raw: raw.update(trialCommand="nni-rl-nas trial other.yml"), r"trialCommand: names 'other.yml'"),
+        (lambda raw: raw.update(trialConcurency=2), r"NNI rejects the experiment config"),
+    ],
+)
+def test_bad_input_is_refused_with_field_and_fix(write_experiment, edit, message):
+    with pytest.raises(ConfigError, match=message):
+        load_experiment(write_experiment(edit))
+
+
+def test_solved_rule_needs_a_threshold_when_the_env_has_none():
+    with pytest.raises(ConfigError, match="task.score.threshold: 'Pendulum-v1' declares no reward_threshold"):
+        parse_class_args({"task": {"env": "Pendulum-v1", "score": {"rule": "solved_then_eval"}}})
+
+
+def test_missing_config_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_experiment(tmp_path / "nope.yml")
+
+
+def test_task_defaults_come_from_the_shipped_per_env_table():
+    task = parse_class_args({"task": {"env": "LunarLander-v3", "hyperparameters": {"batch_size": 64}}}).task
+    assert task.algorithm_hyperparameters["learning_rate"] == 6.3e-4  # rl-baselines3-zoo's tuned value
+    assert task.algorithm_hyperparameters["batch_size"] == 64  # the config overrides key by key
+    assert task.budget == task.algorithm_defaults()["total_timesteps"]
+    assert task.solve_threshold == 200

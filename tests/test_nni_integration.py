@@ -1,0 +1,49 @@
+import shutil
+
+import pytest
+
+from nni_rl_nas import nni_integration
+from nni_rl_nas.nni_integration import NNIInstallationError, fix_parameter_dispatch, parameter_dispatch_fixed
+
+ORIGINAL = (
+    "    async submitTrialJob(form) {\n"
+    "        if (trialId === null) {\n"
+    "            this.parameters.push(form.hyperParameters.value);\n"
+    "        }\n"
+    "        while (trialId === null) {\n"
+    "                trialId = await this.v3.createTrial(envId, this.config.trialCommand, 'trial_code', form.sequenceId);\n"
+    "        }\n"
+)
+
+
+def test_fix_files_parameters_under_a_trial_id_chosen_before_the_trial_starts(tmp_path):
+    compat = tmp_path / "compat.js"
+    compat.write_text(ORIGINAL)
+    assert fix_parameter_dispatch(compat)
+    fixed = compat.read_text()
+    assert "this.parameters.push" not in fixed
+    assert "this.allocatedParameters.set(newTrialId, form.hyperParameters.value);" in fixed
+    assert "form.sequenceId, newTrialId);" in fixed
+    assert parameter_dispatch_fixed(compat)
+    assert not fix_parameter_dispatch(compat)  # idempotent
+    assert compat.read_text() == fixed
+
+
+def test_fix_refuses_a_compat_js_it_does_not_know(tmp_path):
+    compat = tmp_path / "compat.js"
+    compat.write_text("// some other NNI version\n")
+    with pytest.raises(NNIInstallationError, match="pip install nni==3.0"):
+        fix_parameter_dispatch(compat)
+    assert compat.read_text() == "// some other NNI version\n"
+
+
+def test_installed_nni_has_the_fix_and_strategies_refuse_to_run_without_it(tmp_path, monkeypatch):
+    assert parameter_dispatch_fixed(), "run `nni-rl-nas setup` in this environment"
+    unfixed = tmp_path / "compat.js"
+    unfixed.write_text(ORIGINAL)
+    monkeypatch.setattr(nni_integration, "compat_js_path", lambda: unfixed)
+    from nni_rl_nas.strategies import RandomSearch
+
+    with pytest.raises(NNIInstallationError, match="run `nni-rl-nas setup`"):
+        RandomSearch(space={"family": "mlp"}, task={"env": "CartPole-v1"})
+    shutil.copy(unfixed, tmp_path / "kept.js")
