@@ -1,0 +1,64 @@
+import json
+
+import pytest
+import torch
+
+from nni_rl_nas.config import load_experiment
+from nni_rl_nas.evaluator.agents import build_agent
+from nni_rl_nas.evaluator.reporting import TrainingDiverged
+from nni_rl_nas.evaluator.trial import check_architecture, run_trial
+from tests.conftest import class_args
+
+
+def small_task(raw, **task):
+    class_args(raw)["task"].update(total_timesteps=1000, report_every=500, score={"rule": "mean_return", "episodes": 3},
+                                   hyperparameters={"learning_starts": 0, "train_freq": 4, "gradient_steps": 1}, **task)
+
+
+def test_trial_saves_an_agent_that_reloads_without_pickled_code(write_experiment, tmp_path, monkeypatch):
+    monkeypatch.setenv("NNI_OUTPUT_DIR", str(tmp_path / "out"))
+    config = write_experiment(small_task)
+    result = run_trial(config, "64-tanh")
+    assert result["architecture"] == "64-tanh" and result["env_steps"] >= 1000
+    assert result["parameters"] == 4 * 64 + 64 + 64 * 2 + 2
+    record = json.loads((tmp_path / "out" / "trial.json").read_text())
+    assert record["architecture"] == {"layer1_width": 64, "layer1_activation": "tanh"}
+    assert record["result"] == json.loads(json.dumps(result))
+    assert [point["env_steps"] for point in record["curve"]][:2] == [500, 1000]
+
+    state = torch.load(tmp_path / "out" / "agent.pt", weights_only=True)
+    spec = load_experiment(config).spec
+    space = spec.build_space()
+    rebuilt = build_agent(spec.task, space, record["architecture"], spec.task.make_env(), "cpu")
+    rebuilt.policy.load_state_dict(state)
+    observation = torch.randn(7, 4)
+    assert rebuilt.policy.q_net(observation).shape == (7, 2)
+
+
+def test_a_nan_loss_fails_the_trial_with_a_readable_reason(write_experiment, tmp_path, monkeypatch):
+    monkeypatch.setenv("NNI_OUTPUT_DIR", str(tmp_path / "out"))
+    config = write_experiment(lambda raw: small_task(raw) or class_args(raw)["task"]["hyperparameters"].update(
+        learning_rate=1e30))
+    with pytest.raises(TrainingDiverged, match="non-finite weights .* fix: lower task.hyperparameters.learning_rate"):
+        run_trial(config, "16-relu")
+    assert not (tmp_path / "out" / "agent.pt").exists()
+
+
+def test_parameters_outside_the_space_are_refused(write_experiment):
+    space = load_experiment(write_experiment()).spec.build_space()
+    with pytest.raises(ValueError, match=r"layer1_width=32 is not in the space's choices \[16, 64\]"):
+        check_architecture(space, {"layer1_width": 32, "layer1_activation": "relu"})
+    with pytest.raises(ValueError, match="lack the decisions"):
+        check_architecture(space, {"layer1_width": 16})
+
+
+def test_dqn_learns_cartpole_with_the_shipped_defaults(write_experiment, tmp_path, monkeypatch):
+    """A real learning run: zoo CartPole settings, 50k steps, seed 0. Untrained policies score ~10."""
+    monkeypatch.setenv("NNI_OUTPUT_DIR", str(tmp_path / "out"))
+    config = write_experiment(lambda raw: class_args(raw).update(
+        space={"family": "mlp", "depth": 2, "widths": [64], "activations": ["relu"]},
+        task={"env": "CartPole-v1", "seed": 0, "report_every": 10000, "score": {"rule": "mean_return", "episodes": 20}},
+    ) or raw.update(searchSpace={}))
+    result = run_trial(config, "64-relu_64-relu")
+    assert result["env_steps"] >= 50000
+    assert result["mean_return"] >= 400, result

@@ -1,0 +1,81 @@
+"""quick_cartpole.yml through the real nnictl, at trialConcurrency 2.
+
+HOME and experimentWorkingDirectory point into a temporary directory and the web UI gets a free
+port, so nothing touches the machine's ~/nni-experiments. The experiment is stopped by its id.
+"""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import CONFIGS
+
+TIMEOUT_S = 900
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rest(port: int, path: str):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/nni/{path}", timeout=10) as response:
+        return json.loads(response.read())
+
+
+@pytest.fixture
+def quick_experiment(tmp_path):
+    """Start quick_cartpole.yml (copied into tmp_path); yield (id, port, working dir); stop it by id."""
+    raw = yaml.safe_load((CONFIGS / "quick_cartpole.yml").read_text())
+    raw["experimentWorkingDirectory"] = str(tmp_path / "experiments")
+    config = tmp_path / "quick_cartpole.yml"
+    config.write_text(yaml.safe_dump(raw, sort_keys=False))
+    port = free_port()
+    env = {**os.environ, "HOME": str(tmp_path)}
+    created = subprocess.run(["nnictl", "create", "--config", str(config), "--port", str(port)],
+                             capture_output=True, text=True, env=env, timeout=120)
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", created.stdout)
+    match = re.search(r"Experiment ID: (\w+)", plain)
+    assert created.returncode == 0 and match, created.stdout + created.stderr
+    experiment_id = match.group(1)
+    try:
+        yield experiment_id, port, tmp_path / "experiments" / experiment_id
+    finally:
+        subprocess.run(["nnictl", "stop", experiment_id], capture_output=True, env=env, timeout=120)
+
+
+def test_quick_cartpole_runs_every_trial_on_its_own_architecture(quick_experiment):
+    experiment_id, port, root = quick_experiment
+    deadline = time.monotonic() + TIMEOUT_S
+    while (status := rest(port, "check-status")["status"]) not in ("DONE", "ERROR", "STOPPED"):
+        assert time.monotonic() < deadline, f"experiment {experiment_id} still {status} after {TIMEOUT_S}s"
+        time.sleep(3)
+    assert status == "DONE", rest(port, "check-status")
+
+    trials = rest(port, "trial-jobs")
+    metrics = rest(port, "metric-data")
+    assert len(trials) == 4
+    built = set()
+    for trial in trials:
+        assert trial["status"] == "SUCCEEDED", trial
+        parameters = json.loads(trial["hyperParameters"][0])["parameters"]
+        final = json.loads(json.loads(trial["finalMetricData"][0]["data"]))
+        record = json.loads((root / "environments" / "local-env" / "trials" / trial["trialJobId"] / "trial.json").read_text())
+        # What NNI shows for this trial is what this trial's own process built and trained.
+        assert record["trial_id"] == trial["trialJobId"]
+        assert {k: v for k, v in parameters.items() if k != "architecture"} == record["architecture"]
+        assert parameters["architecture"] == final["architecture"] == record["result"]["architecture"]
+        assert final["default"] == record["result"]["default"]
+        curve = [m for m in metrics if m["trialJobId"] == trial["trialJobId"] and m["type"] == "PERIODICAL"]
+        assert len(curve) >= 5, "the learning curve reaches NNI as intermediate results"
+        built.add(parameters["architecture"])
+    assert built == {"16-relu", "16-tanh", "64-relu", "64-tanh"}
