@@ -64,6 +64,7 @@ class ScoreSpec:
     threshold: float | None = None
     scale: float = 30.0
     unsolved_score: float = 1e-5
+    stop_on_solve: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class TaskSpec:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     report_every: int = 5000
+    eval_episodes: int = 10
     score: ScoreSpec = field(default_factory=ScoreSpec)
     torch_threads: int = 1
     device: str = "auto"
@@ -204,6 +206,11 @@ def _parse_task(data: Any) -> TaskSpec:
     _positive_int(score.solve_window, "task.score.solve_window")
     if task.total_timesteps is not None:
         _positive_int(task.total_timesteps, "task.total_timesteps")
+    if not isinstance(task.eval_episodes, int) or task.eval_episodes < 0:
+        raise ConfigError(f"task.eval_episodes: got {task.eval_episodes!r}; fix: a whole number >= 0")
+    if score.solved_on == "greedy_eval" and task.eval_episodes == 0:
+        raise ConfigError("task.eval_episodes: 0, but task.score.solved_on is greedy_eval, which needs periodic "
+                          "greedy evaluations; fix: eval_episodes >= 1, or solved_on: training_episodes")
     if score.rule == "solved_then_eval" and task.solve_threshold is None:
         raise ConfigError(f"task.score.threshold: {task.env!r} declares no reward_threshold; "
                           "fix: set task.score.threshold to the return that counts as solved")

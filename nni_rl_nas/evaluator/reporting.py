@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-import math
 import time
 
 import nni
 import numpy as np
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
+
+from .scoring import CURVE_BLOCK, SolveTracker, greedy_returns
 
 logger = logging.getLogger(__name__)
 
@@ -19,22 +20,25 @@ class TrainingDiverged(RuntimeError):
 
 
 class NNIReportCallback(BaseCallback):
-    """Every ``report_every`` env steps, report the mean return of the recent training episodes.
+    """Every ``task.report_every`` env steps, one point of the learning curve goes to NNI.
 
-    NNI plots intermediate results against their order, so each report also carries
-    ``env_steps``; assessors (early stopping) read ``default``. All training-episode returns
-    are kept for score rules that judge convergence on training episodes. The weights are
-    checked for NaN/inf at each report so a diverged trial fails with that reason instead of
-    training on garbage.
+    A point holds the mean return of the last 100 training episodes and, when
+    ``task.eval_episodes`` > 0, the mean greedy return on fixed evaluation seeds; ``default``
+    (what NNI plots and assessors read) is the greedy one when measured, since training
+    returns carry exploration noise. NNI plots points in order, so each carries ``env_steps``.
+    At each point the solve tracker may judge the agent solved, and with
+    ``score.stop_on_solve`` training ends there. Weights are checked for NaN/inf, so a
+    diverged trial fails with that reason instead of training on garbage.
     """
 
-    def __init__(self, report_every: int, recent_episodes: int = 100) -> None:
+    def __init__(self, task, tracker: SolveTracker, recent_episodes: int = 100) -> None:
         super().__init__()
-        self.report_every = report_every
+        self.task = task
+        self.tracker = tracker
         self.recent_episodes = recent_episodes
         self.episode_returns: list[float] = []
         self.curve: list[dict[str, float]] = []
-        self._next_report = report_every
+        self._next_report = task.report_every
         self._started = time.monotonic()
 
     def _on_step(self) -> bool:
@@ -42,24 +46,36 @@ class NNIReportCallback(BaseCallback):
             if "episode" in info:
                 self.episode_returns.append(float(info["episode"]["r"]))
         if self.num_timesteps >= self._next_report:
-            self._next_report += self.report_every
-            self.report()
+            self._next_report += self.task.report_every
+            solved = self.report()
+            return not (solved and self.task.score.stop_on_solve)
         return True
 
-    def report(self) -> None:
+    def report(self) -> bool:
+        """Report one point; True when the agent counts as solved."""
         self._check_finite()
         recent = self.episode_returns[-self.recent_episodes:]
+        training_mean = float(np.mean(recent)) if recent else None
+        greedy_mean = None
+        if self.task.eval_episodes:
+            greedy_mean = float(greedy_returns(self.model, self.tracker.eval_env, self.task.eval_episodes,
+                                               CURVE_BLOCK).mean())
+        solved = self.tracker.update(self.model, self.episode_returns, greedy_mean)
         point = {
-            "default": float(np.mean(recent)) if recent else math.nan,
+            "default": greedy_mean if greedy_mean is not None else training_mean,
+            "greedy_return": greedy_mean,
+            "training_return": training_mean,
             "env_steps": int(self.num_timesteps),
             "episodes": len(self.episode_returns),
+            "solved": solved,
             "wall_clock_s": round(time.monotonic() - self._started, 2),
         }
-        if recent:  # NNI's web UI cannot plot NaN; an episode-less report is logged only
-            nni.report_intermediate_result(point)
         self.curve.append(point)
-        logger.info("env steps %d: mean return of last %d episodes %.2f", point["env_steps"], len(recent),
-                    point["default"])
+        if point["default"] is not None:  # nothing to plot before the first episode ends
+            nni.report_intermediate_result(point)
+        logger.info("env steps %d: greedy %s, training %s, solved %s", point["env_steps"], greedy_mean,
+                    training_mean, solved)
+        return solved
 
     def _check_finite(self) -> None:
         for name, parameter in self.model.policy.named_parameters():

@@ -22,7 +22,7 @@ from ..spaces import search_choices
 from .agents import build_agent
 from .artifacts import save_agent
 from .reporting import NNIReportCallback
-from .scoring import score_agent
+from .scoring import SolveTracker, score_agent
 
 logger = logging.getLogger(__name__)
 
@@ -60,15 +60,16 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None) -> 
     logger.info("trial %s trains %s on %s with %s for %d env steps", nni.get_trial_id(), name, task.env,
                 task.algorithm, task.budget)
 
-    env = task.make_env()
-    agent = build_agent(task, space, architecture, env, pick_device(task.device))
-    reporter = NNIReportCallback(task.report_every)
+    agent = build_agent(task, space, architecture, task.make_env(), pick_device(task.device))
+    tracker = SolveTracker(task, eval_env=task.make_env())
+    reporter = NNIReportCallback(task, tracker)
     started = time.monotonic()
     agent.learn(total_timesteps=task.budget, callback=reporter)
-    reporter.report()
+    if not reporter.curve or reporter.curve[-1]["env_steps"] != agent.num_timesteps:
+        reporter.report()  # the final weights are a report point too
     training_seconds = time.monotonic() - started
 
-    score = score_agent(agent, task.make_env(), task, reporter.episode_returns)
+    score = score_agent(agent, tracker)
     result = {
         "default": score.value,
         "architecture": name,
@@ -76,6 +77,7 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None) -> 
         "std_return": score.std_return,
         "eval_episodes": score.episodes,
         "solved": score.solved,
+        "solved_at": score.solved_at,
         "score_rule": task.score.rule,
         "env_steps": int(agent.num_timesteps),
         "training_episodes": len(reporter.episode_returns),

@@ -1,16 +1,18 @@
 import gymnasium as gym
-import numpy as np
 import pytest
+import torch
 
 from nni_rl_nas.config import parse_class_args
-from nni_rl_nas.evaluator.scoring import EVAL_SEED_BASE, greedy_returns, score_agent, solved_in_training
+from nni_rl_nas.evaluator.scoring import (EVAL_SEED_BASE, SolveTracker, greedy_returns, score_agent,
+                                          solved_in_training)
 
 
 class AlwaysLeft:
-    """A fixed CartPole policy: its returns depend only on the episode seeds."""
+    """A fixed CartPole policy (returns depend only on the episode seeds) with SB3's agent surface."""
 
     def __init__(self):
-        self.seeds = []
+        self.num_timesteps = 123
+        self.policy = torch.nn.Linear(1, 1)
 
     def predict(self, observation, deterministic=True):
         return 0, None
@@ -26,8 +28,9 @@ class SeedRecordingEnv(gym.Wrapper):
         return self.env.reset(seed=seed, options=options)
 
 
-def cartpole_task(**score):
-    return parse_class_args({"task": {"env": "CartPole-v1", "score": score}}).task
+def tracker_for(**score):
+    task = parse_class_args({"task": {"env": "CartPole-v1", "score": score}}).task
+    return SolveTracker(task, SeedRecordingEnv(gym.make("CartPole-v1")))
 
 
 def test_solved_in_training_needs_a_full_window_at_the_threshold():
@@ -45,31 +48,44 @@ def test_evaluation_seeds_are_disjoint_from_training_and_from_the_solve_check():
 
 
 def test_mean_return_rule_scores_the_mean_greedy_return():
-    task = cartpole_task(rule="mean_return", episodes=10)
+    tracker = tracker_for(rule="mean_return", episodes=10)
     expected = greedy_returns(AlwaysLeft(), gym.make("CartPole-v1"), 10, block=0)
-    score = score_agent(AlwaysLeft(), gym.make("CartPole-v1"), task, training_returns=[])
+    score = score_agent(AlwaysLeft(), tracker)
     assert score.value == pytest.approx(expected.mean())
     assert 5 < score.value < 20  # pushing left topples the pole within a few steps
     assert not score.solved
 
 
 def test_seed_rule_gives_the_unsolved_score_below_the_threshold():
-    task = cartpole_task(rule="solved_then_eval", episodes=10, solve_window=10)
-    score = score_agent(AlwaysLeft(), gym.make("CartPole-v1"), task, training_returns=[])
+    tracker = tracker_for(rule="solved_then_eval", episodes=10, solve_window=10)
+    assert not tracker.update(AlwaysLeft(), [], periodic_mean=None)
+    score = score_agent(AlwaysLeft(), tracker)
     assert score.value == 1e-5 and not score.solved and score.mean_return is None
 
 
-def test_seed_rule_scores_mean_over_a_different_seed_block_divided_by_scale():
-    task = cartpole_task(rule="solved_then_eval", episodes=10, solve_window=10, threshold=5.0, scale=30.0)
+def test_a_periodic_mean_below_the_threshold_skips_the_full_check():
+    tracker = tracker_for(rule="solved_then_eval", solve_window=10, threshold=5.0)
+    assert not tracker.update(AlwaysLeft(), [], periodic_mean=4.0)
+    assert tracker.eval_env.seeds == []
+    assert tracker.update(AlwaysLeft(), [], periodic_mean=6.0)
+    assert len(tracker.eval_env.seeds) == 10
+
+
+def test_seed_rule_scores_the_weights_at_solve_time_on_a_different_seed_block():
+    tracker = tracker_for(rule="solved_then_eval", episodes=10, solve_window=10, threshold=5.0, scale=30.0)
+    agent = AlwaysLeft()
+    torch.nn.init.constant_(agent.policy.weight, 1.0)
+    assert tracker.update(agent, [], periodic_mean=None) and tracker.solved_at == 123
+    torch.nn.init.constant_(agent.policy.weight, 2.0)  # training went on after solving
+    score = score_agent(agent, tracker)
     other_block = greedy_returns(AlwaysLeft(), gym.make("CartPole-v1"), 10, block=1)
-    score = score_agent(AlwaysLeft(), gym.make("CartPole-v1"), task, training_returns=[])
-    assert score.solved
+    assert score.solved and score.solved_at == 123
     assert score.value == pytest.approx(other_block.mean() / 30.0)
+    assert agent.policy.weight.item() == 1.0
 
 
 def test_seed_rule_can_judge_solved_on_training_episodes_as_the_seed_project_did():
-    task = cartpole_task(rule="solved_then_eval", episodes=5, solve_window=3, threshold=100.0,
-                         solved_on="training_episodes")
-    assert score_agent(AlwaysLeft(), gym.make("CartPole-v1"), task, [150.0, 150.0, 150.0]).solved
-    assert not score_agent(AlwaysLeft(), gym.make("CartPole-v1"), task, [150.0, 20.0, 100.0]).solved  # mean 90
-    assert np.isclose(score_agent(AlwaysLeft(), gym.make("CartPole-v1"), task, [20.0] * 9).value, 1e-5)
+    tracker = tracker_for(rule="solved_then_eval", solve_window=3, threshold=100.0, solved_on="training_episodes")
+    assert not tracker.update(AlwaysLeft(), [150.0, 20.0, 100.0], periodic_mean=None)  # mean 90
+    assert tracker.update(AlwaysLeft(), [150.0, 20.0, 100.0, 150.0, 150.0], periodic_mean=None)
+    assert tracker.eval_env.seeds == []  # judged on training returns alone
