@@ -21,7 +21,7 @@ import yaml
 
 def experiment_yaml(directory: Path, seed: int, budget: int | None) -> Path:
     task = {"env": "LunarLander-v3", "seed": seed, "report_every": 10000,
-            "score": {"rule": "solved_then_eval", "episodes": 100}}
+            "score": {"rule": "solved_then_eval", "episodes": 100, "stop_on_solve": True}}
     if budget:
         task["total_timesteps"] = budget
     config = {

@@ -18,6 +18,7 @@ Every error names the field, the bad value and the fix.
 from __future__ import annotations
 
 import difflib
+import functools
 import shlex
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -95,7 +96,7 @@ class TaskSpec:
 
     def algorithm_defaults(self) -> dict[str, Any]:
         """The shipped per-env defaults (budget and hyperparameters) for this task's algorithm."""
-        table = yaml.safe_load(DEFAULTS_FILE.read_text())[self.algorithm]
+        table = _shipped_defaults()[self.algorithm]
         return table.get(self.env, table["default"])
 
     @property
@@ -123,6 +124,11 @@ class ExperimentSpec:
             raise ConfigError(f"space (family {self.space.family!r}) vs task.env {self.task.env!r}: {error}") from None
         finally:
             env.close()
+
+
+@functools.cache
+def _shipped_defaults() -> dict[str, Any]:
+    return yaml.safe_load(DEFAULTS_FILE.read_text())
 
 
 def _unknown_keys(given: dict[str, Any], allowed: list[str], where: str) -> None:
@@ -280,11 +286,14 @@ def check_search_space(search_space: Any, space) -> None:
 def _check_nni_fields(path: Path, raw: dict[str, Any]) -> None:
     """NNI's own schema, plus: the trial command must re-read this very file."""
     from nni.experiment.config import ExperimentConfig
+    from nni.experiment.config.utils.internal import unset_base_path
 
     try:
         ExperimentConfig.load(str(path))
     except Exception as error:  # NNI raises AttributeError/ValueError/AssertionError for schema errors
         raise ConfigError(f"{path}: NNI rejects the experiment config: {error!r}; fix: see NNI's config reference") from None
+    finally:
+        unset_base_path()  # NNI leaves it set when loading fails, which breaks every later load
     if "searchSpaceFile" in raw:
         raise ConfigError("searchSpaceFile: not used; fix: write searchSpace inline (`nni-rl-nas validate` prints it)")
     command = shlex.split(str(raw.get("trialCommand", "")))

@@ -56,3 +56,11 @@ def test_task_defaults_come_from_the_shipped_per_env_table():
     assert task.algorithm_hyperparameters["batch_size"] == 64  # the config overrides key by key
     assert task.budget == task.algorithm_defaults()["total_timesteps"]
     assert task.solve_threshold == 200
+
+
+def test_nni_class_name_form_names_the_same_strategy(write_experiment):
+    def by_class_name(raw):
+        raw["tuner"] = {"className": "nni_rl_nas.strategies.grid_search.GridSearch", "codeDirectory": ".",
+                        "classArgs": raw["tuner"]["classArgs"]}
+
+    assert load_experiment(write_experiment(by_class_name)).strategy_name == "RlNasGrid"
