@@ -5,9 +5,10 @@ from __future__ import annotations
 from ..config import ConfigError
 from .base import SearchStrategy
 from .grid_search import GridSearch
+from .policy_gradient import PolicyGradient
 from .random_search import RandomSearch
 
-STRATEGIES: dict[str, type[SearchStrategy]] = {cls.nni_name: cls for cls in (RandomSearch, GridSearch)}
+STRATEGIES: dict[str, type[SearchStrategy]] = {cls.nni_name: cls for cls in (RandomSearch, GridSearch, PolicyGradient)}
 
 
 def resolve_strategy(name_or_class: str | None) -> type[SearchStrategy]:

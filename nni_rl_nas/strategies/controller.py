@@ -1,0 +1,120 @@
+"""An autoregressive architecture controller and its REINFORCE update, shared by controller strategies.
+
+The controller emits one decision per choice of the model space, in the space's order. An LSTM
+cell reads the previous decision (a start token first), and one softmax head per decision picks
+among that decision's values. It is trained with REINFORCE: the advantage is score - baseline,
+the baseline an exponential moving average of past scores, the advantage optionally clipped, and
+an entropy bonus keeps it exploring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+class ArchitectureController(nn.Module):
+    def __init__(self, choice_sizes: Sequence[int], hidden_size: int = 100) -> None:
+        super().__init__()
+        self.choice_sizes = list(choice_sizes)
+        self.hidden_size = hidden_size
+        # one embedding row per (decision, value) plus a start token, so inputs say which decision they follow
+        self.offsets = [0, *torch.tensor(self.choice_sizes).cumsum(0).tolist()]
+        self.embedding = nn.Embedding(self.offsets[-1] + 1, hidden_size)
+        self.cell = nn.LSTMCell(hidden_size, hidden_size)
+        self.heads = nn.ModuleList(nn.Linear(hidden_size, size) for size in self.choice_sizes)
+
+    def _logits(self, decisions: torch.Tensor | None, generator: torch.Generator | None):
+        """Walk the decisions; sample them when ``decisions`` is None. Yields (logits, decision)."""
+        state = None
+        token = torch.tensor([self.offsets[-1]])  # start token
+        for index, head in enumerate(self.heads):
+            hidden, cell = self.cell(self.embedding(token), state)
+            state = (hidden, cell)
+            logits = head(hidden)[0]
+            if decisions is None:
+                decision = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator)[0]
+            else:
+                decision = decisions[index]
+            yield logits, decision
+            token = (decision + self.offsets[index]).reshape(1)
+
+    def sample(self, generator: torch.Generator | None = None) -> list[int]:
+        with torch.no_grad():
+            return [int(decision) for _, decision in self._logits(None, generator)]
+
+    def evaluate(self, decisions: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probability and entropy (summed over decisions) of one architecture, with gradients."""
+        log_prob, entropy = torch.zeros(()), torch.zeros(())
+        for logits, decision in self._logits(torch.tensor(decisions), None):
+            distribution = torch.distributions.Categorical(logits=logits)
+            log_prob = log_prob + distribution.log_prob(decision)
+            entropy = entropy + distribution.entropy()
+        return log_prob, entropy
+
+    def probabilities(self, decisions: Sequence[int]) -> float:
+        with torch.no_grad():
+            return float(self.evaluate(decisions)[0].exp())
+
+
+@dataclass
+class ReinforceSettings:
+    learning_rate: float = 0.0085
+    baseline: str = "ema"  # "ema" or "none"
+    baseline_decay: float = 0.9  # beta in: moving = beta * moving + (1 - beta) * score
+    advantage_clip: float | None = None  # clip score - baseline to [-c, c]
+    entropy_weight: float = 1e-3
+    samples_per_update: int = 5
+
+
+class Reinforce:
+    """REINFORCE on an :class:`ArchitectureController`, updated every ``samples_per_update`` scores.
+
+    Scores may arrive in any order; each is taken against the baseline as it stands when it
+    arrives, then moves the baseline. Every sample of a batch contributes to the gradient.
+    """
+
+    def __init__(self, controller: ArchitectureController, settings: ReinforceSettings) -> None:
+        self.controller = controller
+        self.settings = settings
+        self.optimizer = torch.optim.Adam(controller.parameters(), lr=settings.learning_rate)
+        self.baseline: float | None = None
+        self.batch: list[tuple[list[int], float]] = []
+        self.advantages: list[float] = []
+
+    def advantage(self, score: float) -> float:
+        """score - baseline (clipped), then move the baseline; no baseline: the score itself."""
+        if self.settings.baseline == "none":
+            return score
+        if self.baseline is None:
+            self.baseline = score
+        advantage = score - self.baseline
+        self.baseline = self.settings.baseline_decay * self.baseline + (1 - self.settings.baseline_decay) * score
+        clip = self.settings.advantage_clip
+        return advantage if clip is None else max(-clip, min(clip, advantage))
+
+    def observe(self, decisions: list[int], score: float) -> bool:
+        """Record one score; returns True when it completed a batch and the controller was updated."""
+        advantage = self.advantage(score)
+        self.advantages.append(advantage)
+        self.batch.append((decisions, advantage))
+        if len(self.batch) < self.settings.samples_per_update:
+            return False
+        self.update(self.batch)
+        self.batch = []
+        return True
+
+    def surrogate_loss(self, batch: list[tuple[list[int], float]]) -> torch.Tensor:
+        losses = []
+        for decisions, advantage in batch:
+            log_prob, entropy = self.controller.evaluate(decisions)
+            losses.append(-advantage * log_prob - self.settings.entropy_weight * entropy)
+        return torch.stack(losses).mean()
+
+    def update(self, batch: list[tuple[list[int], float]]) -> None:
+        self.optimizer.zero_grad()
+        self.surrogate_loss(batch).backward()
+        self.optimizer.step()

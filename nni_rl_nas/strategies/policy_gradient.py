@@ -1,0 +1,80 @@
+"""Policy-gradient search: a REINFORCE-trained controller proposes, each proposal is a full trial.
+
+The multi-trial way of Zoph & Le and of the ENAS-on-LunarLander project: every sampled
+architecture trains from scratch in its own NNI trial, and its score trains the controller.
+NNI asks for a new proposal whenever a trial slot frees up, so ``trialConcurrency`` trials stay
+busy, and scores are learnt from in whatever order trials finish.
+
+An architecture that already has a score is not trained again. When the controller samples one,
+the known score goes to the controller as a sample and another is drawn. The search ends when
+``max_draws`` draws in a row find only known architectures: the controller has converged.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+
+from ..config import ConfigError
+from ..spaces import Architecture
+from .base import SearchStrategy, TrialRecord
+from .controller import ArchitectureController, Reinforce, ReinforceSettings
+
+logger = logging.getLogger(__name__)
+
+
+class PolicyGradient(SearchStrategy):
+    nni_name = "RlNasPolicyGradient"
+
+    def __init__(self, space=None, task=None, seed: int = 0, learning_rate: float = 0.0085,
+                 hidden_size: int = 100, baseline: str = "ema", baseline_decay: float = 0.9,
+                 advantage_clip: float | None = None, entropy_weight: float = 1e-3, samples_per_update: int = 5,
+                 failure_score: float | None = None, max_draws: int = 50) -> None:
+        super().__init__(space, task, seed)
+        if baseline not in ("ema", "none"):
+            raise ConfigError(f"tuner.classArgs.baseline: got {baseline!r}; fix: 'ema' or 'none'")
+        if not 0.0 <= baseline_decay < 1.0:
+            raise ConfigError(f"tuner.classArgs.baseline_decay: got {baseline_decay!r}; fix: a number in [0, 1)")
+        torch.manual_seed(seed)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.controller = ArchitectureController([len(values) for values in self.choices.values()], hidden_size)
+        self.reinforce = Reinforce(self.controller, ReinforceSettings(
+            learning_rate, baseline, baseline_decay, advantage_clip, entropy_weight, samples_per_update))
+        self.failure_score = failure_score
+        self.max_draws = max_draws
+        self.known_scores: dict[str, float] = {}
+        self._running_names: set[str] = set()
+
+    def decisions_of(self, architecture: Architecture) -> list[int]:
+        return [values.index(architecture[label]) for label, values in self.choices.items()]
+
+    def architecture_of(self, decisions: list[int]) -> Architecture:
+        return {label: values[index] for (label, values), index in zip(self.choices.items(), decisions)}
+
+    def propose(self) -> Architecture | None:
+        for _ in range(self.max_draws):
+            decisions = self.controller.sample(self.generator)
+            architecture = self.architecture_of(decisions)
+            name = self.name_of(architecture)
+            if name in self.known_scores:
+                self.reinforce.observe(decisions, self.known_scores[name])
+                continue
+            if name in self._running_names:
+                continue
+            self._running_names.add(name)
+            return architecture
+        logger.info("controller converged: %d draws in a row found only known architectures", self.max_draws)
+        return None
+
+    def observe(self, record: TrialRecord) -> None:
+        self._running_names.discard(record.name)
+        self.known_scores[record.name] = record.score
+        if self.reinforce.observe(self.decisions_of(record.architecture), record.score):
+            logger.info("controller updated; baseline %.4f", self.reinforce.baseline or 0.0)
+
+    def observe_failure(self, record: TrialRecord) -> None:
+        self._running_names.discard(record.name)
+        if self.failure_score is not None:
+            self.known_scores[record.name] = self.failure_score
+            self.reinforce.observe(self.decisions_of(record.architecture), self.failure_score)

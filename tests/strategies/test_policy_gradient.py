@@ -1,0 +1,106 @@
+"""The policy-gradient strategy, driven the way NNI drives it, against a synthetic evaluator.
+
+The synthetic score is a known function of the architecture (the fraction of decisions that
+match 256-relu_256-relu) plus Gaussian noise, so the best architecture is known in advance.
+Results come back in random order with two trials running, as at trialConcurrency 2.
+"""
+
+import numpy as np
+import pytest
+import torch
+from nni import NoMoreTrialError
+
+from nni_rl_nas.config import ConfigError
+from nni_rl_nas.strategies import PolicyGradient
+from nni_rl_nas.strategies.controller import ArchitectureController, Reinforce, ReinforceSettings
+
+ARGS = {"space": {"family": "mlp"}, "task": {"env": "LunarLander-v3"}}
+BEST = {"layer1_width": 256, "layer1_activation": "relu", "layer2_width": 256, "layer2_activation": "relu"}
+TRIALS = 60  # the stated budget: the controller must concentrate within 60 trials
+
+
+def synthetic_score(architecture, rng):
+    return sum(architecture[label] == value for label, value in BEST.items()) / 4 + rng.normal(0, 0.05)
+
+
+def search(seed, concurrency=2, **options):
+    """Run the strategy as NNI would until it stops or TRIALS trials finished; return it and the trial count."""
+    strategy = PolicyGradient(**ARGS, seed=seed, **options)
+    rng = np.random.default_rng(seed)
+    running, next_id, finished = {}, 0, 0
+    for _ in range(concurrency):
+        running[next_id] = strategy.generate_parameters(next_id)
+        next_id += 1
+    while running and finished < TRIALS:
+        parameter_id = list(running)[rng.integers(len(running))]  # any trial may finish first
+        parameters = running.pop(parameter_id)
+        architecture = {label: parameters[label] for label in strategy.choices}
+        strategy.receive_trial_result(parameter_id, parameters, {"default": synthetic_score(architecture, rng)})
+        strategy.trial_end(parameter_id, success=True)
+        finished += 1
+        try:
+            running[next_id] = strategy.generate_parameters(next_id)
+            next_id += 1
+        except NoMoreTrialError:
+            pass
+    return strategy, finished
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_controller_concentrates_on_the_best_architecture_within_60_trials(seed):
+    strategy, trials = search(seed)
+    assert trials <= TRIALS
+    assert strategy.controller.probabilities(strategy.decisions_of(BEST)) > 0.9
+    trained = [record.name for record in strategy.history]
+    assert len(trained) == len(set(trained)), "no architecture is trained twice"
+    assert "256-relu_256-relu" in trained
+
+
+def test_without_a_baseline_the_same_searches_mostly_fail_to_concentrate():
+    strategies = [search(seed, baseline="none")[0] for seed in (0, 1, 2)]
+    probabilities = [s.controller.probabilities(s.decisions_of(BEST)) for s in strategies]
+    assert sum(p > 0.9 for p in probabilities) <= 1, probabilities
+
+
+def gradient_signals(baseline: str, samples: int = 200, seed: int = 0) -> np.ndarray:
+    """Per-sample REINFORCE gradients advantage * grad log p(a) of one fixed controller."""
+    torch.manual_seed(seed)
+    strategy = PolicyGradient(**ARGS, seed=seed)
+    reinforce = Reinforce(strategy.controller, ReinforceSettings(baseline=baseline, entropy_weight=0.0))
+    generator, rng = torch.Generator().manual_seed(seed), np.random.default_rng(seed)
+    signals = []
+    for _ in range(samples):
+        decisions = strategy.controller.sample(generator)
+        advantage = reinforce.advantage(synthetic_score(strategy.architecture_of(decisions), rng))
+        strategy.controller.zero_grad()
+        (advantage * strategy.controller.evaluate(decisions)[0]).backward()
+        signals.append(torch.cat([p.grad.flatten() for p in strategy.controller.parameters()]).numpy().copy())
+    return np.array(signals)
+
+
+def test_ema_baseline_lowers_the_variance_of_the_policy_gradient_signal():
+    variance = {baseline: gradient_signals(baseline).var(axis=0).sum() for baseline in ("ema", "none")}
+    assert variance["ema"] < 0.5 * variance["none"], variance
+
+
+def test_failed_trials_are_ignored_or_scored_as_configured():
+    ignoring = PolicyGradient(**ARGS, samples_per_update=1)
+    parameters = ignoring.generate_parameters(0)
+    ignoring.trial_end(0, success=False)
+    assert ignoring.reinforce.advantages == [] and ignoring.known_scores == {}
+
+    penalising = PolicyGradient(**ARGS, samples_per_update=1, failure_score=-1.0)
+    parameters = penalising.generate_parameters(0)
+    penalising.trial_end(0, success=False)
+    assert penalising.known_scores == {parameters["architecture"]: -1.0}
+
+
+def test_controller_log_probabilities_sum_to_one_over_a_small_space():
+    controller = ArchitectureController([2, 3], hidden_size=8)
+    total = sum(controller.probabilities([a, b]) for a in range(2) for b in range(3))
+    assert total == pytest.approx(1.0, abs=1e-5)
+
+
+def test_bad_controller_options_are_refused():
+    with pytest.raises(ConfigError, match="baseline"):
+        PolicyGradient(**ARGS, baseline="average")
