@@ -54,7 +54,10 @@ def main() -> None:
     with ProcessPoolExecutor(args.workers) as pool:
         results = list(pool.map(one_seed, [args.architecture] * len(args.seeds), args.seeds,
                                 [args.budget] * len(args.seeds)))
-    print(f"\n{args.architecture} on LunarLander-v3, {results[0]['env_steps']} env steps budget")
+    from nni_rl_nas.config import parse_class_args
+
+    budget = args.budget or parse_class_args({"task": {"env": "LunarLander-v3"}}).task.budget
+    print(f"\n{args.architecture} on LunarLander-v3, budget {budget} env steps per seed, stop on solve")
     print(f"{'seed':>4} {'solved at':>10} {'score':>8} {'mean return (other seeds)':>26} {'wall clock s':>13}")
     for r in results:
         mean = "-" if r["mean_return"] is None else f"{r['mean_return']:.1f} +- {r['std_return']:.1f}"
