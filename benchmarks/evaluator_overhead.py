@@ -1,8 +1,8 @@
 """Env steps/s of our trial's training vs plain Stable-Baselines3 DQN, same network and settings.
 
 Both train DQN (the shipped LunarLander-v3 settings) with a 64-relu_64-relu Q-network for the
-same number of env steps from the same seed, one torch thread each, alternating runs so that
-machine noise hits both alike. "ours" is the trial's agent and reporting callback; it is timed
+same number of env steps from the same seed, one torch thread each, in rotating order so that
+machine noise hits all alike. "ours" is the trial's agent and reporting callback; it is timed
 without and with the periodic greedy evaluations of the learning curve (which are extra
 episodes, not training steps). Target: training-loop ratio >= 0.95.
 
@@ -51,11 +51,14 @@ def main() -> None:
     base = {"env": "LunarLander-v3", "report_every": 10000, "score": {"solved_on": "training_episodes"}}
     training_only = parse_class_args({"task": {**base, "eval_episodes": 0}}).task
     with_curve = parse_class_args({"task": {**base, "eval_episodes": 10}}).task
-    rates: dict[str, list[float]] = {"plain SB3": [], "ours (training loop)": [], "ours (+ greedy curve)": []}
+    runs = {"plain SB3": lambda: plain_sb3(training_only, args.steps),
+            "ours (training loop)": lambda: ours(training_only, args.steps),
+            "ours (+ greedy curve)": lambda: ours(with_curve, args.steps)}
+    rates: dict[str, list[float]] = {name: [] for name in runs}
+    names = list(runs)
     for repeat in range(args.repeats):
-        rates["plain SB3"].append(plain_sb3(training_only, args.steps))
-        rates["ours (training loop)"].append(ours(training_only, args.steps))
-        rates["ours (+ greedy curve)"].append(ours(with_curve, args.steps))
+        for name in names[repeat % len(names):] + names[:repeat % len(names)]:  # rotate: no variant always first
+            rates[name].append(runs[name]())
         print(f"repeat {repeat + 1}/{args.repeats}: " + ", ".join(f"{k} {v[-1]:.0f}" for k, v in rates.items()), flush=True)
     plain = statistics.median(rates["plain SB3"])
     print(f"\nLunarLander-v3 DQN 64-relu_64-relu, {args.steps} env steps x {args.repeats} repeats, median env steps/s")
