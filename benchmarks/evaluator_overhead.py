@@ -19,7 +19,7 @@ import torch
 from stable_baselines3 import DQN
 
 from nni_rl_nas.config import parse_class_args
-from nni_rl_nas.evaluator.agents import build_agent
+from nni_rl_nas.evaluator.agents import build_agent, frozen_network
 from nni_rl_nas.evaluator.reporting import NNIReportCallback
 from nni_rl_nas.evaluator.scoring import SolveTracker
 
@@ -38,7 +38,7 @@ def plain_sb3(task, steps: int) -> float:
 
 def ours(task, steps: int) -> float:
     space = parse_class_args({"task": {"env": task.env}}).build_space()
-    agent = build_agent(task, space, space.parse_architecture_name("64-relu_64-relu"), task.make_env(), "cpu")
+    agent = build_agent(task, frozen_network(space, space.parse_architecture_name("64-relu_64-relu")), task.make_env(), "cpu")
     return timed_learn(agent, steps, NNIReportCallback(task, SolveTracker(task, task.make_env())))
 
 

@@ -139,7 +139,8 @@ def _unknown_keys(given: dict[str, Any], allowed: list[str], where: str) -> None
             raise ConfigError(f"{where}: unknown key {key!r}; {hint}fix: use one of {allowed}")
 
 
-def _parse_dataclass(cls, data: Any, where: str):
+def parse_section(cls, data: Any, where: str):
+    """Build dataclass ``cls`` from a config mapping, refusing keys it does not have."""
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: got {data!r}; fix: a mapping of {[f.name for f in fields(cls)]}")
     _unknown_keys(data, [f.name for f in fields(cls)], where)
@@ -201,8 +202,8 @@ def _parse_task(data: Any) -> TaskSpec:
     if "env" not in data:
         raise ConfigError("task.env: missing; fix: name a gymnasium env id, e.g. env: LunarLander-v3")
     _check_env_id(data["env"])
-    score = _parse_dataclass(ScoreSpec, data.get("score", {}), "task.score")
-    task = _parse_dataclass(TaskSpec, {**data, "score": score}, "task")
+    score = parse_section(ScoreSpec, data.get("score", {}), "task.score")
+    task = parse_section(TaskSpec, {**data, "score": score}, "task")
     _choose(task.algorithm, ALGORITHMS, "task.algorithm")
     _choose(score.rule, SCORE_RULES, "task.score.rule")
     _choose(score.solved_on, SOLVED_ON, "task.score.solved_on")

@@ -91,8 +91,12 @@ class DoubleDQN(DQN):
 ALGORITHM_CLASSES = {"dqn": DQN}
 
 
-def build_agent(task, space: ModelSpace, architecture: dict[str, Any], env, device: str) -> DQN:
-    """The SB3 agent for ``task`` with the frozen ``architecture`` as its network."""
+def build_agent(task, build_network: Callable[[], nn.Module], env, device: str) -> DQN:
+    """The SB3 agent for ``task`` whose network comes from ``build_network``.
+
+    A trial passes the frozen architecture (:func:`frozen_network`); a weight-sharing search
+    passes a supernet factory.
+    """
     if not isinstance(env.action_space, spaces.Discrete):
         raise ValueError(f"DQN needs discrete actions, env has {env.action_space}")
     agent_class = DoubleDQN if task.double_q else DQN
@@ -101,7 +105,12 @@ def build_agent(task, space: ModelSpace, architecture: dict[str, Any], env, devi
         env,
         seed=task.seed,
         device=device,
-        policy_kwargs={"build_network": functools.partial(space.freeze, architecture)},
+        policy_kwargs={"build_network": build_network},
         verbose=0,
         **task.algorithm_hyperparameters,
     )
+
+
+def frozen_network(space: ModelSpace, architecture: dict[str, Any]) -> Callable[[], nn.Module]:
+    """A factory of fresh plain modules of one architecture of ``space``."""
+    return functools.partial(space.freeze, architecture)

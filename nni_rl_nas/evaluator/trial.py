@@ -19,7 +19,7 @@ import torch
 
 from ..config import load_experiment
 from ..spaces import search_choices
-from .agents import build_agent
+from .agents import build_agent, frozen_network
 from .artifacts import save_agent
 from .reporting import NNIReportCallback
 from .scoring import SolveTracker, score_agent
@@ -60,7 +60,7 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None) -> 
     logger.info("trial %s trains %s on %s with %s for %d env steps", nni.get_trial_id(), name, task.env,
                 task.algorithm, task.budget)
 
-    agent = build_agent(task, space, architecture, task.make_env(), pick_device(task.device))
+    agent = build_agent(task, frozen_network(space, architecture), task.make_env(), pick_device(task.device))
     tracker = SolveTracker(task, eval_env=task.make_env())
     reporter = NNIReportCallback(task, tracker)
     started = time.monotonic()

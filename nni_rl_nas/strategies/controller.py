@@ -60,14 +60,29 @@ class ArchitectureController(nn.Module):
             return float(self.evaluate(decisions)[0].exp())
 
 
-@dataclass
-class ReinforceSettings:
+@dataclass(frozen=True)
+class ControllerSettings:
+    """The ``controller:`` mapping of a controller strategy's classArgs."""
+
+    hidden_size: int = 100
     learning_rate: float = 0.0085
     baseline: str = "ema"  # "ema" or "none"
     baseline_decay: float = 0.9  # beta in: moving = beta * moving + (1 - beta) * score
     advantage_clip: float | None = None  # clip score - baseline to [-c, c]
     entropy_weight: float = 1e-3
     samples_per_update: int = 5
+
+    @classmethod
+    def parse(cls, options: dict | None) -> ControllerSettings:
+        from ..config import ConfigError, parse_section
+
+        settings = parse_section(cls, options or {}, "tuner.classArgs.controller")
+        if settings.baseline not in ("ema", "none"):
+            raise ConfigError(f"tuner.classArgs.controller.baseline: got {settings.baseline!r}; fix: 'ema' or 'none'")
+        if not 0.0 <= settings.baseline_decay < 1.0:
+            raise ConfigError(f"tuner.classArgs.controller.baseline_decay: got {settings.baseline_decay!r}; "
+                              "fix: a number in [0, 1)")
+        return settings
 
 
 class Reinforce:
@@ -77,7 +92,7 @@ class Reinforce:
     arrives, then moves the baseline. Every sample of a batch contributes to the gradient.
     """
 
-    def __init__(self, controller: ArchitectureController, settings: ReinforceSettings) -> None:
+    def __init__(self, controller: ArchitectureController, settings: ControllerSettings) -> None:
         self.controller = controller
         self.settings = settings
         self.optimizer = torch.optim.Adam(controller.parameters(), lr=settings.learning_rate)

@@ -16,10 +16,9 @@ import logging
 
 import torch
 
-from ..config import ConfigError
 from ..spaces import Architecture
 from .base import SearchStrategy, TrialRecord
-from .controller import ArchitectureController, Reinforce, ReinforceSettings
+from .controller import ArchitectureController, ControllerSettings, Reinforce
 
 logger = logging.getLogger(__name__)
 
@@ -27,20 +26,14 @@ logger = logging.getLogger(__name__)
 class PolicyGradient(SearchStrategy):
     nni_name = "RlNasPolicyGradient"
 
-    def __init__(self, space=None, task=None, seed: int = 0, learning_rate: float = 0.0085,
-                 hidden_size: int = 100, baseline: str = "ema", baseline_decay: float = 0.9,
-                 advantage_clip: float | None = None, entropy_weight: float = 1e-3, samples_per_update: int = 5,
+    def __init__(self, space=None, task=None, seed: int = 0, controller: dict | None = None,
                  failure_score: float | None = None, max_draws: int = 50) -> None:
         super().__init__(space, task, seed)
-        if baseline not in ("ema", "none"):
-            raise ConfigError(f"tuner.classArgs.baseline: got {baseline!r}; fix: 'ema' or 'none'")
-        if not 0.0 <= baseline_decay < 1.0:
-            raise ConfigError(f"tuner.classArgs.baseline_decay: got {baseline_decay!r}; fix: a number in [0, 1)")
+        settings = ControllerSettings.parse(controller)
         torch.manual_seed(seed)
         self.generator = torch.Generator().manual_seed(seed)
-        self.controller = ArchitectureController([len(values) for values in self.choices.values()], hidden_size)
-        self.reinforce = Reinforce(self.controller, ReinforceSettings(
-            learning_rate, baseline, baseline_decay, advantage_clip, entropy_weight, samples_per_update))
+        self.controller = ArchitectureController([len(values) for values in self.choices.values()], settings.hidden_size)
+        self.reinforce = Reinforce(self.controller, settings)
         self.failure_score = failure_score
         self.max_draws = max_draws
         self.known_scores: dict[str, float] = {}

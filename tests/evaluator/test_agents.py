@@ -4,7 +4,7 @@ from stable_baselines3 import DQN
 from torch import nn
 
 from nni_rl_nas.config import parse_class_args
-from nni_rl_nas.evaluator.agents import DoubleDQN, build_agent
+from nni_rl_nas.evaluator.agents import DoubleDQN, build_agent, frozen_network
 
 SPACE = {"family": "mlp", "depth": 2, "widths": [32, 64], "activations": ["relu", "tanh"]}
 
@@ -14,7 +14,7 @@ def make(double_q=False):
                                                        "hyperparameters": {"learning_starts": 0}}})
     space = spec.build_space()
     architecture = space.parse_architecture_name("64-tanh_32-relu")
-    return build_agent(spec.task, space, architecture, spec.task.make_env(), "cpu")
+    return build_agent(spec.task, frozen_network(space, architecture), spec.task.make_env(), "cpu")
 
 
 def linear_shapes(module):

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from nni_rl_nas.config import load_experiment
-from nni_rl_nas.evaluator.agents import build_agent
+from nni_rl_nas.evaluator.agents import build_agent, frozen_network
 from nni_rl_nas.evaluator.reporting import TrainingDiverged
 from nni_rl_nas.evaluator.trial import check_architecture, run_trial
 from tests.conftest import class_args
@@ -30,7 +30,7 @@ def test_trial_saves_an_agent_that_reloads_without_pickled_code(write_experiment
     state = torch.load(tmp_path / "out" / "agent.pt", weights_only=True)
     spec = load_experiment(config).spec
     space = spec.build_space()
-    rebuilt = build_agent(spec.task, space, record["architecture"], spec.task.make_env(), "cpu")
+    rebuilt = build_agent(spec.task, frozen_network(space, record["architecture"]), spec.task.make_env(), "cpu")
     rebuilt.policy.load_state_dict(state)
     observation = torch.randn(7, 4)
     assert rebuilt.policy.q_net(observation).shape == (7, 2)

@@ -12,7 +12,7 @@ from nni import NoMoreTrialError
 
 from nni_rl_nas.config import ConfigError
 from nni_rl_nas.strategies import PolicyGradient
-from nni_rl_nas.strategies.controller import ArchitectureController, Reinforce, ReinforceSettings
+from nni_rl_nas.strategies.controller import ArchitectureController, ControllerSettings, Reinforce
 
 ARGS = {"space": {"family": "mlp"}, "task": {"env": "LunarLander-v3"}}
 BEST = {"layer1_width": 256, "layer1_activation": "relu", "layer2_width": 256, "layer2_activation": "relu"}
@@ -57,7 +57,7 @@ def test_controller_concentrates_on_the_best_architecture_within_60_trials(seed)
 
 
 def test_without_a_baseline_the_same_searches_mostly_fail_to_concentrate():
-    strategies = [search(seed, baseline="none")[0] for seed in (0, 1, 2)]
+    strategies = [search(seed, controller={"baseline": "none"})[0] for seed in (0, 1, 2)]
     probabilities = [s.controller.probabilities(s.decisions_of(BEST)) for s in strategies]
     assert sum(p > 0.9 for p in probabilities) <= 1, probabilities
 
@@ -66,7 +66,7 @@ def gradient_signals(baseline: str, samples: int = 200, seed: int = 0) -> np.nda
     """Per-sample REINFORCE gradients advantage * grad log p(a) of one fixed controller."""
     torch.manual_seed(seed)
     strategy = PolicyGradient(**ARGS, seed=seed)
-    reinforce = Reinforce(strategy.controller, ReinforceSettings(baseline=baseline, entropy_weight=0.0))
+    reinforce = Reinforce(strategy.controller, ControllerSettings(baseline=baseline, entropy_weight=0.0))
     generator, rng = torch.Generator().manual_seed(seed), np.random.default_rng(seed)
     signals = []
     for _ in range(samples):
@@ -84,12 +84,12 @@ def test_ema_baseline_lowers_the_variance_of_the_policy_gradient_signal():
 
 
 def test_failed_trials_are_ignored_or_scored_as_configured():
-    ignoring = PolicyGradient(**ARGS, samples_per_update=1)
+    ignoring = PolicyGradient(**ARGS, controller={"samples_per_update": 1})
     parameters = ignoring.generate_parameters(0)
     ignoring.trial_end(0, success=False)
     assert ignoring.reinforce.advantages == [] and ignoring.known_scores == {}
 
-    penalising = PolicyGradient(**ARGS, samples_per_update=1, failure_score=-1.0)
+    penalising = PolicyGradient(**ARGS, controller={"samples_per_update": 1}, failure_score=-1.0)
     parameters = penalising.generate_parameters(0)
     penalising.trial_end(0, success=False)
     assert penalising.known_scores == {parameters["architecture"]: -1.0}
@@ -102,5 +102,7 @@ def test_controller_log_probabilities_sum_to_one_over_a_small_space():
 
 
 def test_bad_controller_options_are_refused():
-    with pytest.raises(ConfigError, match="baseline"):
-        PolicyGradient(**ARGS, baseline="average")
+    with pytest.raises(ConfigError, match="controller.baseline: got 'average'"):
+        PolicyGradient(**ARGS, controller={"baseline": "average"})
+    with pytest.raises(ConfigError, match="controller: unknown key 'lr'; fix: use one of"):
+        PolicyGradient(**ARGS, controller={"lr": 0.1})
