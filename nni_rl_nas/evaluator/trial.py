@@ -23,6 +23,8 @@ from .agents import build_agent, frozen_network
 from .artifacts import save_agent
 from .reporting import NNIReportCallback
 from .scoring import SolveTracker, score_agent
+from .shared_weights import SearchSettings, run_search
+from ..strategies.enas import SEARCH_PHASE
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,8 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None) -> 
 
     space = experiment.spec.build_space()
     parameters = space.parse_architecture_name(architecture_name) if architecture_name else nni.get_next_parameter()
+    if parameters.get("phase") == SEARCH_PHASE:
+        return run_search_trial(experiment, space, parameters["search_seed"], output_dir)
     architecture = check_architecture(space, parameters)
     name = space.architecture_name(architecture)
     logger.info("trial %s trains %s on %s with %s for %d env steps", nni.get_trial_id(), name, task.env,
@@ -96,3 +100,19 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None) -> 
     nni.report_final_result(result)
     logger.info("trial %s (%s) finished: %s", nni.get_trial_id(), name, result)
     return result
+
+
+def run_search_trial(experiment, space, search_seed: int, output_dir: Path) -> dict:
+    """A weight-sharing search trial (ENAS phase 1): one supernet, one controller, top-k out."""
+    settings = SearchSettings.from_strategy_options({**experiment.spec.strategy_options, "seed": search_seed})
+    logger.info("trial %s runs an ENAS search (seed %d) over %s", nni.get_trial_id(), search_seed, task_name(experiment))
+    result = run_search(experiment.spec.task, space, experiment.spec.build_space, settings, output_dir,
+                        pick_device(experiment.spec.task.device))
+    nni.report_final_result(result)
+    logger.info("search trial %s finished: %s", nni.get_trial_id(), result)
+    return result
+
+
+def task_name(experiment) -> str:
+    task = experiment.spec.task
+    return f"{task.algorithm} on {task.env}, {task.budget} env steps"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from ..config import ConfigError
 from .base import SearchStrategy
+from .enas import ENAS
 from .grid_search import GridSearch
 from .policy_gradient import PolicyGradient
 from .random_search import RandomSearch
 
-STRATEGIES: dict[str, type[SearchStrategy]] = {cls.nni_name: cls for cls in (RandomSearch, GridSearch, PolicyGradient)}
+STRATEGIES: dict[str, type[SearchStrategy]] = {cls.nni_name: cls for cls in (RandomSearch, GridSearch, PolicyGradient, ENAS)}
 
 
 def resolve_strategy(name_or_class: str | None) -> type[SearchStrategy]:

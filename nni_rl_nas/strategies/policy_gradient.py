@@ -18,7 +18,7 @@ import torch
 
 from ..spaces import Architecture
 from .base import SearchStrategy, TrialRecord
-from .controller import ArchitectureController, ControllerSettings, Reinforce
+from ..controller import ArchitectureController, ControllerSettings, Reinforce
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from nni import NoMoreTrialError
 
 from nni_rl_nas.config import ConfigError
 from nni_rl_nas.strategies import PolicyGradient
-from nni_rl_nas.strategies.controller import ArchitectureController, ControllerSettings, Reinforce
+from nni_rl_nas.controller import ArchitectureController, ControllerSettings, Reinforce
 
 ARGS = {"space": {"family": "mlp"}, "task": {"env": "LunarLander-v3"}}
 BEST = {"layer1_width": 256, "layer1_activation": "relu", "layer2_width": 256, "layer2_activation": "relu"}

@@ -74,7 +74,7 @@ class ControllerSettings:
 
     @classmethod
     def parse(cls, options: dict | None) -> ControllerSettings:
-        from ..config import ConfigError, parse_section
+        from .config import ConfigError, parse_section
 
         settings = parse_section(cls, options or {}, "tuner.classArgs.controller")
         if settings.baseline not in ("ema", "none"):

@@ -1,0 +1,213 @@
+"""ENAS for RL agents (Pham et al. 2018): one supernet holds every architecture's weights.
+
+The search trial trains one DQN agent whose Q-networks (online and target) are supernets made
+by NNI's path-sampling supermodules: a width choice is a slice of one shared weight matrix
+(``MixedLinear``), an activation choice picks one path (``PathSamplingLayer``). The controller
+samples a child; the child is activated in both supernets; DQN's own TD loss trains the shared
+weights of that child for ``child_steps`` env steps; the child is then scored by its greedy
+return with the shared weights, and that score trains the controller with REINFORCE. All of it
+runs inside one Stable-Baselines3 ``learn()`` call, so the exploration schedule and the replay
+buffer are the agent's, shared by all children as ENAS shares weights.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import nni
+import numpy as np
+import torch
+from nni.nas.nn.pytorch import ModelSpace
+from nni.nas.oneshot.pytorch.supermodule.base import BaseSuperNetModule
+from nni.nas.strategy import RandomOneShot
+from stable_baselines3.common.callbacks import BaseCallback
+
+from ..spaces import Architecture, search_choices
+from ..controller import ArchitectureController, ControllerSettings, Reinforce
+from .artifacts import write_atomically, write_json
+from .scoring import CURVE_BLOCK, SCORE_BLOCK, greedy_returns
+
+logger = logging.getLogger(__name__)
+MAX_ENUMERATED = 10_000
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """The ENAS strategy's search options, as the search trial reads them from the YAML."""
+
+    controller: ControllerSettings = ControllerSettings()
+    child_steps: int = 2000  # env steps of shared-weight training per sampled child
+    search_eval_episodes: int = 5  # greedy episodes that score a child with the shared weights
+    top_k: int = 3  # architectures derived for retraining
+    seed: int = 0
+
+    @classmethod
+    def from_strategy_options(cls, options: dict) -> SearchSettings:
+        from ..config import ConfigError
+
+        names = {f.name for f in fields(cls)} - {"controller"}
+        settings = cls(controller=ControllerSettings.parse(options.get("controller")),
+                       **{key: value for key, value in options.items() if key in names})
+        for name in ("child_steps", "search_eval_episodes", "top_k"):
+            value = getattr(settings, name)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"tuner.classArgs.{name}: got {value!r}; fix: a whole number >= 1")
+        return settings
+
+
+def supernet_factory(build_space) -> callable:
+    """Fresh supernets of the model space (one for the online and one for the target Q-network)."""
+    return lambda: RandomOneShot().mutate_model(build_space())
+
+
+def activate(networks: list[torch.nn.Module], architecture: Architecture) -> None:
+    """Make every supermodule of ``networks`` compute ``architecture``'s path."""
+    for network in networks:
+        for module in network.modules():
+            if isinstance(module, BaseSuperNetModule):
+                module.resample(architecture)
+
+
+@dataclass
+class ChildRecord:
+    env_steps: int
+    name: str
+    score: float
+
+
+@dataclass
+class SearchProgress:
+    children: list[ChildRecord] = field(default_factory=list)
+    curve: list[dict] = field(default_factory=list)
+
+
+class ChildSwitchingCallback(BaseCallback):
+    """Trains one sampled child at a time on the shared weights and the controller on their scores."""
+
+    def __init__(self, space: ModelSpace, settings: SearchSettings, eval_env, output_dir: Path) -> None:
+        super().__init__()
+        self.space = space
+        self.choices = search_choices(space)
+        self.settings = settings
+        self.eval_env = eval_env
+        self.output_dir = output_dir
+        self.controller = ArchitectureController([len(v) for v in self.choices.values()], settings.controller.hidden_size)
+        self.reinforce = Reinforce(self.controller, settings.controller)
+        self.generator = torch.Generator().manual_seed(settings.seed)
+        self.progress = SearchProgress()
+        self._batch: list[ChildRecord] = []
+        self._started = time.monotonic()
+
+    def architecture_of(self, decisions: list[int]) -> Architecture:
+        return {label: values[i] for (label, values), i in zip(self.choices.items(), decisions)}
+
+    def _networks(self) -> list[torch.nn.Module]:
+        return [self.model.policy.q_net, self.model.policy.q_net_target]
+
+    def _on_training_start(self) -> None:
+        self._start_child()
+
+    def _start_child(self) -> None:
+        self._decisions = self.controller.sample(self.generator)
+        self._architecture = self.architecture_of(self._decisions)
+        activate(self._networks(), self._architecture)
+        self._child_started = self.num_timesteps
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps - self._child_started >= self.settings.child_steps:
+            self._finish_child()
+            self._start_child()
+        return True
+
+    def _finish_child(self) -> None:
+        score = float(greedy_returns(self.model, self.eval_env, self.settings.search_eval_episodes, CURVE_BLOCK).mean())
+        if not math.isfinite(score) or not all(torch.isfinite(p).all() for p in self.model.policy.parameters()):
+            raise FloatingPointError(f"shared weights diverged after {self.num_timesteps} env steps; "
+                                     "fix: lower task.hyperparameters.learning_rate")
+        record = ChildRecord(int(self.num_timesteps), self.space.architecture_name(self._architecture), score)
+        self.progress.children.append(record)
+        self._batch.append(record)
+        if self.reinforce.observe(self._decisions, score):
+            self._report_update()
+
+    def _report_update(self) -> None:
+        with torch.no_grad():
+            entropy = float(np.mean([self.controller.evaluate(self.controller.sample(self.generator))[1].item()
+                                     for _ in range(8)]))
+        point = {
+            "default": float(np.mean([r.score for r in self._batch])),
+            "controller_entropy": entropy,
+            "baseline": self.reinforce.baseline,
+            "most_likely": self.top_architectures(1)[0][0],
+            "env_steps": int(self.num_timesteps),
+            "children": len(self.progress.children),
+            "wall_clock_s": round(time.monotonic() - self._started, 2),
+        }
+        self._batch = []
+        self.progress.curve.append(point)
+        nni.report_intermediate_result(point)
+        logger.info("controller update at %d env steps: mean child return %.1f, entropy %.3f, most likely %s",
+                    point["env_steps"], point["default"], entropy, point["most_likely"])
+        self.save_state()
+
+    def top_architectures(self, k: int) -> list[tuple[str, float]]:
+        """The k architectures the controller finds most likely, with their probabilities."""
+        if math.prod(len(v) for v in self.choices.values()) <= MAX_ENUMERATED:
+            import itertools
+
+            candidates = [list(c) for c in itertools.product(*(range(len(v)) for v in self.choices.values()))]
+        else:
+            candidates = [self.controller.sample(self.generator) for _ in range(1000)]
+        ranked = sorted(((self.controller.probabilities(c), c) for c in candidates), reverse=True)
+        seen, top = set(), []
+        for probability, decisions in ranked:
+            name = self.space.architecture_name(self.architecture_of(decisions))
+            if name not in seen:
+                seen.add(name)
+                top.append((name, probability))
+            if len(top) == k:
+                break
+        return top
+
+    def save_state(self) -> None:
+        """Controller, baseline and history, written atomically after every controller update."""
+        state = {"controller": self.controller.state_dict(), "optimizer": self.reinforce.optimizer.state_dict()}
+        write_atomically(self.output_dir / "controller.pt", lambda target: torch.save(state, target))
+        write_json(self.output_dir / "search.json", {
+            "baseline": self.reinforce.baseline,
+            "children": [vars(r) for r in self.progress.children],
+            "curve": self.progress.curve,
+        })
+
+
+def run_search(task, space: ModelSpace, build_space, settings: SearchSettings, output_dir: Path, device: str) -> dict:
+    """The ENAS search trial: returns its final result (the top-k derived architectures first)."""
+    from .agents import build_agent
+
+    eval_env = task.make_env()
+    agent = build_agent(task, supernet_factory(build_space), task.make_env(), device)
+    search = ChildSwitchingCallback(space, settings, eval_env, output_dir)
+    started = time.monotonic()
+    agent.learn(total_timesteps=task.budget, callback=search)
+    top = search.top_architectures(settings.top_k)
+    shared_returns = []
+    for name, _ in top:  # how each derived architecture does with the shared weights, on unseen seeds
+        activate(search._networks(), space.parse_architecture_name(name))
+        shared_returns.append(float(greedy_returns(agent, eval_env, settings.search_eval_episodes, SCORE_BLOCK).mean()))
+    search.save_state()
+    write_atomically(output_dir / "supernet.pt", lambda target: torch.save(agent.policy.state_dict(), target))
+    return {
+        "default": shared_returns[0],
+        "architecture": "ENAS search",
+        "top_k": [name for name, _ in top],
+        "top_k_probabilities": [p for _, p in top],
+        "top_k_shared_returns": shared_returns,
+        "children": len(search.progress.children),
+        "env_steps": int(agent.num_timesteps),
+        "wall_clock_s": round(time.monotonic() - started, 2),
+        "parameters": sum(p.numel() for p in agent.q_net.parameters()),
+    }

@@ -1,0 +1,76 @@
+"""ENAS with real weight sharing, in two phases that the NNI web UI shows as trials.
+
+1. Search: ``searches`` search trials (seeds ``seed``, ``seed + 1`` ...), each training one
+   supernet and one controller (:mod:`nni_rl_nas.evaluator.shared_weights`). Their intermediate
+   results are the controller's progress: mean sampled-child return, controller entropy.
+   Set ``searches`` to ``trialConcurrency`` so every trial slot is busy during the search.
+2. Retrain: each search's ``top_k`` most likely architectures, as ordinary trials trained from
+   scratch, each architecture once, in the order the searches finish.
+
+NNI asks for one new trial per finished trial. While the searches run and no architecture is
+derived yet, a request beyond ``searches`` gets "no more trials" and NNI asks again when a
+trial finishes.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ..spaces import Architecture
+from .base import ARCHITECTURE_NAME_KEY, SearchStrategy, TrialRecord
+from ..evaluator.shared_weights import SearchSettings
+
+logger = logging.getLogger(__name__)
+
+SEARCH_PHASE = "search"
+
+
+class ENAS(SearchStrategy):
+    nni_name = "RlNasEnas"
+
+    def __init__(self, space=None, task=None, seed: int = 0, controller: dict | None = None,
+                 child_steps: int = SearchSettings.child_steps, search_eval_episodes: int = SearchSettings.search_eval_episodes,
+                 top_k: int = SearchSettings.top_k, searches: int = 1) -> None:
+        super().__init__(space, task, seed)
+        self.settings = SearchSettings.from_strategy_options({
+            "seed": seed, "controller": controller, "child_steps": child_steps,
+            "search_eval_episodes": search_eval_episodes, "top_k": top_k})
+        self.searches = searches
+        self._searches_started = 0
+        self._searches_running: set[int] = set()
+        self._retrain_queue: list[str] = []
+        self._queued: set[str] = set()
+
+    def generate_parameters(self, parameter_id: int, **kwargs: Any) -> dict[str, Any]:
+        if self._searches_started < self.searches:
+            search_seed = self.settings.seed + self._searches_started
+            self._searches_started += 1
+            self._searches_running.add(parameter_id)
+            return {"phase": SEARCH_PHASE, "search_seed": search_seed, ARCHITECTURE_NAME_KEY: f"ENAS search {search_seed}"}
+        return super().generate_parameters(parameter_id, **kwargs)
+
+    def propose(self) -> Architecture | None:
+        if not self._retrain_queue:
+            return None
+        return self.space.parse_architecture_name(self._retrain_queue.pop(0))
+
+    def receive_trial_result(self, parameter_id: int, parameters: dict[str, Any], value: Any, **kwargs: Any) -> None:
+        if parameters.get("phase") != SEARCH_PHASE:
+            super().receive_trial_result(parameter_id, parameters, value, **kwargs)
+            return
+        self._searches_running.discard(parameter_id)
+        derived = [name for name in value["top_k"] if name not in self._queued]
+        self._queued.update(derived)
+        self._retrain_queue.extend(derived)
+        logger.info("search %d derived %s; retrain queue %s", parameter_id, value["top_k"], self._retrain_queue)
+
+    def trial_end(self, parameter_id: int, success: bool, **kwargs: Any) -> None:
+        if parameter_id in self._searches_running:
+            self._searches_running.discard(parameter_id)
+            logger.error("search trial %d ended without a result; its architectures will not be retrained", parameter_id)
+            return
+        super().trial_end(parameter_id, success, **kwargs)
+
+    def observe(self, record: TrialRecord) -> None:
+        logger.info("retrained %s: score %.4f", record.name, record.score)
