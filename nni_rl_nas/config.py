@@ -267,10 +267,21 @@ def load_experiment(path: str | Path) -> ExperimentFile:
 
     tuner = raw["tuner"]
     strategy = resolve_strategy(tuner.get("name") or tuner.get("className"))
+    if tuner.get("name"):
+        _check_registered(tuner["name"])
     spec = parse_class_args(tuner.get("classArgs"))
     strategy.check_options(spec.strategy_options)
     check_search_space(raw.get("searchSpace"), spec.build_space())
     return ExperimentFile(path, raw, strategy.nni_name, spec)
+
+
+def _check_registered(name: str) -> None:
+    """A short tuner name works only once `nni-rl-nas setup` registered it in this Python environment."""
+    from nni.tools.package_utils import get_algo_meta
+
+    if get_algo_meta(name) is None:
+        raise ConfigError(f"tuner.name: {name!r} is not registered with NNI in this Python environment; "
+                          "fix: run `nni-rl-nas setup` (again after installing a new version)")
 
 
 def check_search_space(search_space: Any, space) -> None:

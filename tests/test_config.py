@@ -64,3 +64,11 @@ def test_nni_class_name_form_names_the_same_strategy(write_experiment):
                         "classArgs": raw["tuner"]["classArgs"]}
 
     assert load_experiment(write_experiment(by_class_name)).strategy_name == "RlNasGrid"
+
+
+def test_a_short_name_that_nni_does_not_know_yet_asks_for_setup(write_experiment, monkeypatch):
+    import nni.tools.package_utils
+
+    monkeypatch.setattr(nni.tools.package_utils, "get_algo_meta", lambda name: None)
+    with pytest.raises(ConfigError, match=r"tuner.name: 'RlNasRandom' is not registered .* run `nni-rl-nas setup`"):
+        load_experiment(write_experiment())

@@ -1,0 +1,53 @@
+"""The ENAS strategy's two phases, driven the way NNI drives a tuner."""
+
+import pytest
+from nni import NoMoreTrialError
+
+from nni_rl_nas.config import ConfigError
+from nni_rl_nas.strategies import ENAS
+
+ARGS = {"space": {"family": "mlp"}, "task": {"env": "LunarLander-v3"}}
+
+
+def test_search_trials_first_then_the_derived_architectures_each_once():
+    enas = ENAS(**ARGS, seed=7, searches=2, top_k=2)
+    first, second = enas.generate_parameters(0), enas.generate_parameters(1)
+    assert (first["phase"], first["search_seed"]) == ("search", 7)
+    assert (second["phase"], second["search_seed"]) == ("search", 8)
+    with pytest.raises(NoMoreTrialError):  # nothing derived yet; NNI asks again when a trial ends
+        enas.generate_parameters(2)
+
+    enas.receive_trial_result(1, second, {"default": 150.0, "top_k": ["256-relu_256-relu", "64-relu_64-relu"]})
+    enas.trial_end(1, success=True)
+    assert enas.generate_parameters(3)["architecture"] == "256-relu_256-relu"
+    enas.receive_trial_result(0, first, {"default": 120.0, "top_k": ["64-relu_64-relu", "128-relu_64-relu"]})
+    enas.trial_end(0, success=True)
+    assert [enas.generate_parameters(i)["architecture"] for i in (4, 5)] == ["64-relu_64-relu", "128-relu_64-relu"]
+    with pytest.raises(NoMoreTrialError):
+        enas.generate_parameters(6)
+
+
+def test_retrain_results_are_recorded_and_search_results_are_not_scores():
+    enas = ENAS(**ARGS, top_k=1)
+    search = enas.generate_parameters(0)
+    enas.receive_trial_result(0, search, {"default": 99.0, "top_k": ["1024-relu_256-relu"]})
+    retrain = enas.generate_parameters(1)
+    enas.receive_trial_result(1, retrain, {"default": 7.5})
+    enas.trial_end(1, success=True)
+    assert [(r.name, r.score) for r in enas.history] == [("1024-relu_256-relu", 7.5)]
+
+
+def test_a_failed_search_ends_the_search_without_crashing_the_strategy():
+    enas = ENAS(**ARGS)
+    enas.generate_parameters(0)
+    enas.trial_end(0, success=False)
+    with pytest.raises(NoMoreTrialError):
+        enas.generate_parameters(1)
+    assert enas.history == []
+
+
+def test_bad_search_options_are_refused():
+    with pytest.raises(ConfigError, match="tuner.classArgs.child_steps: got 0"):
+        ENAS(**ARGS, child_steps=0)
+    with pytest.raises(ConfigError, match="controller: unknown key"):
+        ENAS(**ARGS, controller={"learningrate": 0.1})
