@@ -1,4 +1,4 @@
-"""quick_cartpole.yml through the real nnictl, at trialConcurrency 2.
+"""The quick configs through the real nnictl, at trialConcurrency 2.
 
 HOME and experimentWorkingDirectory point into a temporary directory and the web UI gets a free
 port, so nothing touches the machine's ~/nni-experiments. The experiment is stopped by its id.
@@ -33,12 +33,11 @@ def rest(port: int, path: str):
         return json.loads(response.read())
 
 
-@pytest.fixture
-def quick_experiment(tmp_path):
-    """Start quick_cartpole.yml (copied into tmp_path); yield (id, port, working dir); stop it by id."""
-    raw = yaml.safe_load((CONFIGS / "quick_cartpole.yml").read_text())
+def start_experiment(tmp_path, config_name: str):
+    """Start a shipped config (copied into tmp_path); yield (id, port, working dir); stop it by id."""
+    raw = yaml.safe_load((CONFIGS / config_name).read_text())
     raw["experimentWorkingDirectory"] = str(tmp_path / "experiments")
-    config = tmp_path / "quick_cartpole.yml"
+    config = tmp_path / config_name
     config.write_text(yaml.safe_dump(raw, sort_keys=False))
     env = {**os.environ, "HOME": str(tmp_path)}
     for attempt in range(CREATE_ATTEMPTS):
@@ -60,29 +59,58 @@ def quick_experiment(tmp_path):
         subprocess.run(["nnictl", "stop", experiment_id], capture_output=True, env=env, timeout=120)
 
 
-def test_quick_cartpole_runs_every_trial_on_its_own_architecture(quick_experiment):
-    experiment_id, port, root = quick_experiment
+@pytest.fixture
+def quick_experiment(tmp_path):
+    yield from start_experiment(tmp_path, "quick_cartpole.yml")
+
+
+@pytest.fixture
+def enas_experiment(tmp_path):
+    yield from start_experiment(tmp_path, "quick_enas_cartpole.yml")
+
+
+def finished_trials(experiment_id: str, port: int) -> tuple[list[dict], list[dict]]:
+    """Wait until the experiment is DONE; return its trials and metric records from the REST API."""
     deadline = time.monotonic() + TIMEOUT_S
     while (status := rest(port, "check-status")["status"]) not in ("DONE", "ERROR", "STOPPED"):
         assert time.monotonic() < deadline, f"experiment {experiment_id} still {status} after {TIMEOUT_S}s"
         time.sleep(3)
     assert status == "DONE", rest(port, "check-status")
+    return rest(port, "trial-jobs"), rest(port, "metric-data")
 
-    trials = rest(port, "trial-jobs")
-    metrics = rest(port, "metric-data")
+
+def check_trial(trial: dict, metrics: list[dict], root: Path) -> dict:
+    """The trial SUCCEEDED, reported a curve, and NNI shows the architecture its own process trained."""
+    assert trial["status"] == "SUCCEEDED", trial
+    parameters = json.loads(trial["hyperParameters"][0])["parameters"]
+    final = json.loads(json.loads(trial["finalMetricData"][0]["data"]))
+    curve = [m for m in metrics if m["trialJobId"] == trial["trialJobId"] and m["type"] == "PERIODICAL"]
+    assert len(curve) >= 5, "the learning curve reaches NNI as intermediate results"
+    if parameters.get("phase") == "search":
+        assert len(final["top_k"]) == 2
+        return final
+    record = json.loads((root / "environments" / "local-env" / "trials" / trial["trialJobId"] / "trial.json").read_text())
+    assert record["trial_id"] == trial["trialJobId"]
+    assert {k: v for k, v in parameters.items() if k != "architecture"} == record["architecture"]
+    assert parameters["architecture"] == final["architecture"] == record["result"]["architecture"]
+    assert final["default"] == record["result"]["default"]
+    return final
+
+
+def test_quick_cartpole_runs_every_trial_on_its_own_architecture(quick_experiment):
+    experiment_id, port, root = quick_experiment
+    trials, metrics = finished_trials(experiment_id, port)
     assert len(trials) == 4
-    built = set()
-    for trial in trials:
-        assert trial["status"] == "SUCCEEDED", trial
-        parameters = json.loads(trial["hyperParameters"][0])["parameters"]
-        final = json.loads(json.loads(trial["finalMetricData"][0]["data"]))
-        record = json.loads((root / "environments" / "local-env" / "trials" / trial["trialJobId"] / "trial.json").read_text())
-        # What NNI shows for this trial is what this trial's own process built and trained.
-        assert record["trial_id"] == trial["trialJobId"]
-        assert {k: v for k, v in parameters.items() if k != "architecture"} == record["architecture"]
-        assert parameters["architecture"] == final["architecture"] == record["result"]["architecture"]
-        assert final["default"] == record["result"]["default"]
-        curve = [m for m in metrics if m["trialJobId"] == trial["trialJobId"] and m["type"] == "PERIODICAL"]
-        assert len(curve) >= 5, "the learning curve reaches NNI as intermediate results"
-        built.add(parameters["architecture"])
+    built = {check_trial(trial, metrics, root)["architecture"] for trial in trials}
     assert built == {"16-relu", "16-tanh", "64-relu", "64-tanh"}
+
+
+def test_enas_searches_then_retrains_the_derived_architectures(enas_experiment):
+    experiment_id, port, root = enas_experiment
+    trials, metrics = finished_trials(experiment_id, port)
+    finals = [check_trial(trial, metrics, root) for trial in sorted(trials, key=lambda t: t["sequenceId"])]
+    searches = [final for final in finals if final["architecture"] == "ENAS search"]
+    retrained = [final["architecture"] for final in finals if final["architecture"] != "ENAS search"]
+    assert len(searches) == 2, "one search per trial slot"
+    derived = {name for search in searches for name in search["top_k"]}
+    assert sorted(retrained) == sorted(derived), "each derived architecture retrained exactly once"
