@@ -12,9 +12,11 @@ buffer are the agent's, shared by all children as ENAS shares weights.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -59,7 +61,7 @@ class SearchSettings:
         return settings
 
 
-def supernet_factory(build_space) -> callable:
+def supernet_factory(build_space: Callable[[], ModelSpace]) -> Callable[[], torch.nn.Module]:
     """Fresh supernets of the model space (one for the online and one for the target Q-network)."""
     return lambda: RandomOneShot().mutate_model(build_space())
 
@@ -105,7 +107,7 @@ class ChildSwitchingCallback(BaseCallback):
     def architecture_of(self, decisions: list[int]) -> Architecture:
         return {label: values[i] for (label, values), i in zip(self.choices.items(), decisions)}
 
-    def _networks(self) -> list[torch.nn.Module]:
+    def networks(self) -> list[torch.nn.Module]:
         return [self.model.policy.q_net, self.model.policy.q_net_target]
 
     def _on_training_start(self) -> None:
@@ -114,7 +116,7 @@ class ChildSwitchingCallback(BaseCallback):
     def _start_child(self) -> None:
         self._decisions = self.controller.sample(self.generator)
         self._architecture = self.architecture_of(self._decisions)
-        activate(self._networks(), self._architecture)
+        activate(self.networks(), self._architecture)
         self._child_started = self.num_timesteps
 
     def _on_step(self) -> bool:
@@ -157,8 +159,6 @@ class ChildSwitchingCallback(BaseCallback):
     def top_architectures(self, k: int) -> list[tuple[str, float]]:
         """The k architectures the controller finds most likely, with their probabilities."""
         if math.prod(len(v) for v in self.choices.values()) <= MAX_ENUMERATED:
-            import itertools
-
             candidates = [list(c) for c in itertools.product(*(range(len(v)) for v in self.choices.values()))]
         else:
             candidates = [self.controller.sample(self.generator) for _ in range(1000)]
@@ -196,7 +196,7 @@ def run_search(task, space: ModelSpace, build_space, settings: SearchSettings, o
     top = search.top_architectures(settings.top_k)
     shared_returns = []
     for name, _ in top:  # how each derived architecture does with the shared weights, on unseen seeds
-        activate(search._networks(), space.parse_architecture_name(name))
+        activate(search.networks(), space.parse_architecture_name(name))
         shared_returns.append(float(greedy_returns(agent, eval_env, settings.search_eval_episodes, SCORE_BLOCK).mean()))
     search.save_state()
     write_atomically(output_dir / "supernet.pt", lambda target: torch.save(agent.policy.state_dict(), target))

@@ -17,9 +17,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ..config import ConfigError
+from ..evaluator.shared_weights import SearchSettings
 from ..spaces import Architecture
 from .base import ARCHITECTURE_NAME_KEY, SearchStrategy, TrialRecord
-from ..evaluator.shared_weights import SearchSettings
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,9 @@ class ENAS(SearchStrategy):
         self.settings = SearchSettings.from_strategy_options({
             "seed": seed, "controller": controller, "child_steps": child_steps,
             "search_eval_episodes": search_eval_episodes, "top_k": top_k})
+        if not isinstance(searches, int) or searches < 1:
+            raise ConfigError(f"tuner.classArgs.searches: got {searches!r}; fix: a whole number >= 1, "
+                              "usually trialConcurrency")
         self.searches = searches
         self._searches_started = 0
         self._searches_running: set[int] = set()

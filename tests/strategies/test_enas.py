@@ -47,6 +47,8 @@ def test_a_failed_search_ends_the_search_without_crashing_the_strategy():
 
 
 def test_bad_search_options_are_refused():
+    with pytest.raises(ConfigError, match="tuner.classArgs.searches: got 0"):
+        ENAS(**ARGS, searches=0)
     with pytest.raises(ConfigError, match="tuner.classArgs.child_steps: got 0"):
         ENAS(**ARGS, child_steps=0)
     with pytest.raises(ConfigError, match="controller: unknown key"):
