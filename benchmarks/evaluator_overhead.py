@@ -1,7 +1,9 @@
 """Env steps/s of our trial's training vs plain Stable-Baselines3 DQN, same network and settings.
 
 Both train DQN (the shipped LunarLander-v3 settings) with a 64-relu_64-relu Q-network for the
-same number of env steps from the same seed, one torch thread each, in rotating order so that
+same number of env steps from the same seed and the same initial weights, so both run the very
+same episodes (the episode counts printed prove it: LunarLander resets cost more than steps, so
+different episodes would confound the rates). One torch thread each, in rotating order so that
 machine noise hits all alike. "ours" is the trial's agent and reporting callback; it is timed
 without and with the periodic greedy evaluations of the learning curve (which are extra
 episodes, not training steps). Target: training-loop ratio >= 0.95.
@@ -24,22 +26,26 @@ from nni_rl_nas.evaluator.reporting import NNIReportCallback
 from nni_rl_nas.evaluator.scoring import SolveTracker
 
 
-def timed_learn(agent, steps: int, callback=None) -> float:
+def timed_learn(agent, steps: int, callback=None) -> tuple[float, int]:
+    """Env steps/s of one learn() call, and how many episodes it ran (equal episodes = equal trajectories)."""
     started = time.perf_counter()
     agent.learn(total_timesteps=steps, callback=callback)
-    return agent.num_timesteps / (time.perf_counter() - started)
+    return agent.num_timesteps / (time.perf_counter() - started), agent._episode_num
 
 
-def plain_sb3(task, steps: int) -> float:
-    agent = DQN("MlpPolicy", task.make_env(), seed=task.seed, device="cpu", verbose=0,
-                policy_kwargs={"net_arch": [64, 64]}, **task.algorithm_hyperparameters)
-    return timed_learn(agent, steps)
+def plain_agent(task) -> DQN:
+    return DQN("MlpPolicy", task.make_env(), seed=task.seed, device="cpu", verbose=0,
+               policy_kwargs={"net_arch": [64, 64]}, **task.algorithm_hyperparameters)
 
 
-def ours(task, steps: int) -> float:
+def our_agent(task, initial_weights: list[torch.Tensor]):
+    """Our trial's agent, started from plain SB3's initial weights so both see the same episodes."""
     space = parse_class_args({"task": {"env": task.env}}).build_space()
     agent = build_agent(task, frozen_network(space, space.parse_architecture_name("64-relu_64-relu")), task.make_env(), "cpu")
-    return timed_learn(agent, steps, NNIReportCallback(task, SolveTracker(task, task.make_env())))
+    with torch.no_grad():
+        for ours, theirs in zip(agent.policy.parameters(), initial_weights, strict=True):
+            ours.copy_(theirs)
+    return agent
 
 
 def main() -> None:
@@ -51,15 +57,24 @@ def main() -> None:
     base = {"env": "LunarLander-v3", "report_every": 10000, "score": {"solved_on": "training_episodes"}}
     training_only = parse_class_args({"task": {**base, "eval_episodes": 0}}).task
     with_curve = parse_class_args({"task": {**base, "eval_episodes": 10}}).task
-    runs = {"plain SB3": lambda: plain_sb3(training_only, args.steps),
-            "ours (training loop)": lambda: ours(training_only, args.steps),
-            "ours (+ greedy curve)": lambda: ours(with_curve, args.steps)}
+    initial_weights = [p.detach().clone() for p in plain_agent(training_only).policy.parameters()]
+    runs = {"plain SB3": lambda: timed_learn(plain_agent(training_only), args.steps),
+            "ours (training loop)": lambda: timed_learn(
+                our_agent(training_only, initial_weights), args.steps,
+                NNIReportCallback(training_only, SolveTracker(training_only, training_only.make_env()))),
+            "ours (+ greedy curve)": lambda: timed_learn(
+                our_agent(with_curve, initial_weights), args.steps,
+                NNIReportCallback(with_curve, SolveTracker(with_curve, with_curve.make_env())))}
     rates: dict[str, list[float]] = {name: [] for name in runs}
+    episodes: dict[str, set[int]] = {name: set() for name in runs}
     names = list(runs)
     for repeat in range(args.repeats):
         for name in names[repeat % len(names):] + names[:repeat % len(names)]:  # rotate: no variant always first
-            rates[name].append(runs[name]())
+            rate, episode_count = runs[name]()
+            rates[name].append(rate)
+            episodes[name].add(episode_count)
         print(f"repeat {repeat + 1}/{args.repeats}: " + ", ".join(f"{k} {v[-1]:.0f}" for k, v in rates.items()), flush=True)
+    print(f"episodes per run (equal = same trajectories): {episodes}")
     plain = statistics.median(rates["plain SB3"])
     print(f"\nLunarLander-v3 DQN 64-relu_64-relu, {args.steps} env steps x {args.repeats} repeats, median env steps/s")
     for name, values in rates.items():
