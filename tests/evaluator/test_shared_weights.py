@@ -5,8 +5,8 @@ import json
 import torch
 
 from nni_rl_nas.config import parse_class_args
-from nni_rl_nas.evaluator.agents import build_agent
-from nni_rl_nas.evaluator.shared_weights import SearchSettings, activate, run_search, supernet_factory
+from nni_rl_nas.evaluator.shared_weights import (SearchSettings, initial_supernet, load_child, run_search, store_child,
+                                                 supernet_factory)
 
 SPACE = {"family": "mlp", "depth": 2, "widths": [16, 64], "activations": ["relu", "tanh"]}
 TASK = {"env": "CartPole-v1", "total_timesteps": 6000, "seed": 0,
@@ -15,17 +15,18 @@ TASK = {"env": "CartPole-v1", "total_timesteps": 6000, "seed": 0,
 
 def test_children_share_one_weight_matrix_per_layer():
     spec = parse_class_args({"space": SPACE, "task": TASK})
+    space = spec.build_space()
     supernet = supernet_factory(spec.build_space)()
-    narrow = spec.build_space().parse_architecture_name("16-relu_16-relu")
-    observation = torch.randn(3, 4)
-    activate([supernet], narrow)
-    before = supernet(observation)
-    with torch.no_grad():  # change weights only the 64-wide children use
-        supernet.layers[0].weight[16:] += 1.0
-    assert torch.equal(supernet(observation), before)
-    with torch.no_grad():  # change weights every child uses
-        supernet.layers[0].weight[:16] += 1.0
-    assert not torch.equal(supernet(observation), before)
+    narrow = load_child(supernet, space.freeze(space.parse_architecture_name("16-relu_16-relu")))
+    before = supernet.layers[0].weight.detach().clone()
+    with torch.no_grad():  # train the narrow child a little
+        narrow.layers[0].weight.add_(1.0)
+    store_child(supernet, narrow)
+    after = supernet.layers[0].weight.detach()
+    assert torch.equal(after[:16, :], before[:16, :] + 1.0), "the narrow child's slice was written back"
+    assert torch.equal(after[16:, :], before[16:, :]), "weights outside its slice are untouched"
+    wide = load_child(supernet, space.freeze(space.parse_architecture_name("64-tanh_64-relu")))
+    assert torch.equal(wide.layers[0].weight[:16], narrow.layers[0].weight), "a wider child starts from it"
 
 
 def test_short_enas_search_trains_the_supernet_and_the_controller(tmp_path):
@@ -33,7 +34,7 @@ def test_short_enas_search_trains_the_supernet_and_the_controller(tmp_path):
     space = spec.build_space()
     settings = SearchSettings.from_strategy_options(
         {"seed": 0, "child_steps": 500, "search_eval_episodes": 3, "top_k": 2, "controller": {"samples_per_update": 2}})
-    untrained = build_agent(spec.task, supernet_factory(spec.build_space), spec.task.make_env(), "cpu")
+    untrained = initial_supernet(supernet_factory(spec.build_space), seed=0).state_dict()
     result = run_search(spec.task, space, spec.build_space, settings, tmp_path, "cpu")
 
     assert result["env_steps"] >= 6000 and result["children"] >= 10
@@ -49,7 +50,6 @@ def test_short_enas_search_trains_the_supernet_and_the_controller(tmp_path):
     assert all(state["step"] >= 5 for state in optimizer["state"].values()), "one Adam step per controller update"
     assert any(state["exp_avg"].abs().sum() > 0 for state in optimizer["state"].values()), "REINFORCE gave gradients"
     supernet = torch.load(tmp_path / "supernet.pt", weights_only=True)
-    initial = untrained.policy.state_dict()  # same seed, so the same initial weights
     assert all(torch.isfinite(value).all() for value in supernet.values())
-    assert not torch.equal(supernet["q_net.q_net.layers.0.weight"], initial["q_net.q_net.layers.0.weight"]), \
-        "the TD loss trained the shared weights"
+    assert supernet.keys() == untrained.keys()
+    assert not torch.equal(supernet["layers.0.weight"], untrained["layers.0.weight"]), "the TD loss trained the shared weights"
