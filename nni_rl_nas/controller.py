@@ -16,6 +16,15 @@ import torch
 from torch import nn
 
 
+def architecture_of(choices: dict[str, list], decisions: Sequence[int]) -> dict:
+    """The architecture that the controller's decisions (one value index per choice) stand for."""
+    return {label: values[index] for (label, values), index in zip(choices.items(), decisions, strict=True)}
+
+
+def decisions_of(choices: dict[str, list], architecture: dict) -> list[int]:
+    return [values.index(architecture[label]) for label, values in choices.items()]
+
+
 class ArchitectureController(nn.Module):
     def __init__(self, choice_sizes: Sequence[int], hidden_size: int = 100) -> None:
         super().__init__()

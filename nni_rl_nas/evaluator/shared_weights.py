@@ -33,7 +33,7 @@ from nni.nas.strategy import RandomOneShot
 from stable_baselines3.common.callbacks import BaseCallback
 
 from ..spaces import Architecture, search_choices
-from ..controller import ArchitectureController, ControllerSettings, Reinforce
+from ..controller import ArchitectureController, ControllerSettings, Reinforce, architecture_of
 from .artifacts import write_atomically, write_json
 from .scoring import CURVE_BLOCK, SCORE_BLOCK, greedy_returns
 
@@ -133,9 +133,6 @@ class ChildSwitchingCallback(BaseCallback):
         self._batch: list[ChildRecord] = []
         self._started = time.monotonic()
 
-    def architecture_of(self, decisions: list[int]) -> Architecture:
-        return {label: values[i] for (label, values), i in zip(self.choices.items(), decisions)}
-
     def _on_training_start(self) -> None:
         online = initial_supernet(self.make_supernet, self.settings.seed)
         self.supernets = (online, copy.deepcopy(online))  # the target starts as a copy, as in DQN
@@ -143,7 +140,7 @@ class ChildSwitchingCallback(BaseCallback):
 
     def _start_child(self) -> None:
         self._decisions = self.controller.sample(self.generator)
-        self._architecture = self.architecture_of(self._decisions)
+        self._architecture = architecture_of(self.choices, self._decisions)
         self.materialise(self._architecture)
         self._child_started = self.num_timesteps
 
@@ -207,7 +204,7 @@ class ChildSwitchingCallback(BaseCallback):
         ranked = sorted(((self.controller.probabilities(c), c) for c in candidates), reverse=True)
         seen, top = set(), []
         for probability, decisions in ranked:
-            name = self.space.architecture_name(self.architecture_of(decisions))
+            name = self.space.architecture_name(architecture_of(self.choices, decisions))
             if name not in seen:
                 seen.add(name)
                 top.append((name, probability))

@@ -18,7 +18,7 @@ import torch
 
 from ..spaces import Architecture
 from .base import SearchStrategy, TrialRecord
-from ..controller import ArchitectureController, ControllerSettings, Reinforce
+from ..controller import ArchitectureController, ControllerSettings, Reinforce, architecture_of, decisions_of
 
 logger = logging.getLogger(__name__)
 
@@ -39,16 +39,10 @@ class PolicyGradient(SearchStrategy):
         self.known_scores: dict[str, float] = {}
         self._running_names: set[str] = set()
 
-    def decisions_of(self, architecture: Architecture) -> list[int]:
-        return [values.index(architecture[label]) for label, values in self.choices.items()]
-
-    def architecture_of(self, decisions: list[int]) -> Architecture:
-        return {label: values[index] for (label, values), index in zip(self.choices.items(), decisions)}
-
     def propose(self) -> Architecture | None:
         for _ in range(self.max_draws):
             decisions = self.controller.sample(self.generator)
-            architecture = self.architecture_of(decisions)
+            architecture = architecture_of(self.choices, decisions)
             name = self.name_of(architecture)
             if name in self.known_scores:
                 self.reinforce.observe(decisions, self.known_scores[name])
@@ -63,11 +57,11 @@ class PolicyGradient(SearchStrategy):
     def observe(self, record: TrialRecord) -> None:
         self._running_names.discard(record.name)
         self.known_scores[record.name] = record.score
-        if self.reinforce.observe(self.decisions_of(record.architecture), record.score):
+        if self.reinforce.observe(decisions_of(self.choices, record.architecture), record.score):
             logger.info("controller updated; baseline %.4f", self.reinforce.baseline or 0.0)
 
     def observe_failure(self, record: TrialRecord) -> None:
         self._running_names.discard(record.name)
         if self.failure_score is not None:
             self.known_scores[record.name] = self.failure_score
-            self.reinforce.observe(self.decisions_of(record.architecture), self.failure_score)
+            self.reinforce.observe(decisions_of(self.choices, record.architecture), self.failure_score)

@@ -12,7 +12,8 @@ from nni import NoMoreTrialError
 
 from nni_rl_nas.config import ConfigError
 from nni_rl_nas.strategies import PolicyGradient
-from nni_rl_nas.controller import ArchitectureController, ControllerSettings, Reinforce
+from nni_rl_nas.controller import (ArchitectureController, ControllerSettings, Reinforce, architecture_of,
+                                   decisions_of)
 
 ARGS = {"space": {"family": "mlp"}, "task": {"env": "LunarLander-v3"}}
 BEST = {"layer1_width": 256, "layer1_activation": "relu", "layer2_width": 256, "layer2_activation": "relu"}
@@ -50,7 +51,7 @@ def search(seed, concurrency=2, **options):
 def test_controller_concentrates_on_the_best_architecture_within_60_trials(seed):
     strategy, trials = search(seed)
     assert trials <= TRIALS
-    assert strategy.controller.probabilities(strategy.decisions_of(BEST)) > 0.9
+    assert strategy.controller.probabilities(decisions_of(strategy.choices, BEST)) > 0.9
     trained = [record.name for record in strategy.history]
     assert len(trained) == len(set(trained)), "no architecture is trained twice"
     assert "256-relu_256-relu" in trained
@@ -58,7 +59,7 @@ def test_controller_concentrates_on_the_best_architecture_within_60_trials(seed)
 
 def test_without_a_baseline_the_same_searches_mostly_fail_to_concentrate():
     strategies = [search(seed, controller={"baseline": "none"})[0] for seed in (0, 1, 2)]
-    probabilities = [s.controller.probabilities(s.decisions_of(BEST)) for s in strategies]
+    probabilities = [s.controller.probabilities(decisions_of(s.choices, BEST)) for s in strategies]
     assert sum(p > 0.9 for p in probabilities) <= 1, probabilities
 
 
@@ -71,7 +72,7 @@ def gradient_signals(baseline: str, samples: int = 200, seed: int = 0) -> np.nda
     signals = []
     for _ in range(samples):
         decisions = strategy.controller.sample(generator)
-        advantage = reinforce.advantage(synthetic_score(strategy.architecture_of(decisions), rng))
+        advantage = reinforce.advantage(synthetic_score(architecture_of(strategy.choices, decisions), rng))
         strategy.controller.zero_grad()
         (advantage * strategy.controller.evaluate(decisions)[0]).backward()
         signals.append(torch.cat([p.grad.flatten() for p in strategy.controller.parameters()]).numpy().copy())
