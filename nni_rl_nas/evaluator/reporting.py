@@ -19,6 +19,14 @@ class TrainingDiverged(RuntimeError):
     """The network's weights became NaN/inf: the trial cannot produce a meaningful score."""
 
 
+def check_finite_weights(policy: torch.nn.Module, env_steps: int) -> None:
+    """Fail with the reason when training has driven any weight to NaN/inf."""
+    for name, parameter in policy.named_parameters():
+        if not torch.isfinite(parameter).all():
+            raise TrainingDiverged(f"non-finite weights in {name} after {env_steps} env steps "
+                                   "(loss became NaN/inf); fix: lower task.hyperparameters.learning_rate")
+
+
 class NNIReportCallback(BaseCallback):
     """Every ``task.report_every`` env steps, one point of the learning curve goes to NNI.
 
@@ -53,7 +61,7 @@ class NNIReportCallback(BaseCallback):
 
     def report(self) -> bool:
         """Report one point; True when the agent counts as solved."""
-        self._check_finite()
+        check_finite_weights(self.model.policy, self.num_timesteps)
         recent = self.episode_returns[-self.recent_episodes:]
         training_mean = float(np.mean(recent)) if recent else None
         greedy_mean = None
@@ -76,9 +84,3 @@ class NNIReportCallback(BaseCallback):
         logger.info("env steps %d: greedy %s, training %s, solved %s", point["env_steps"], greedy_mean,
                     training_mean, solved)
         return solved
-
-    def _check_finite(self) -> None:
-        for name, parameter in self.model.policy.named_parameters():
-            if not torch.isfinite(parameter).all():
-                raise TrainingDiverged(f"non-finite weights in {name} after {self.num_timesteps} env steps "
-                                       "(loss became NaN/inf); fix: lower task.hyperparameters.learning_rate")

@@ -35,6 +35,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from ..spaces import Architecture, search_choices
 from ..controller import ArchitectureController, ControllerSettings, Reinforce, architecture_of
 from .artifacts import write_atomically, write_json
+from .reporting import TrainingDiverged, check_finite_weights
 from .scoring import CURVE_BLOCK, SCORE_BLOCK, greedy_returns
 
 logger = logging.getLogger(__name__)
@@ -165,10 +166,11 @@ class ChildSwitchingCallback(BaseCallback):
 
     def _finish_child(self) -> None:
         self.write_back()
+        check_finite_weights(self.model.policy, self.num_timesteps)
         score = float(greedy_returns(self.model, self.eval_env, self.settings.search_eval_episodes, CURVE_BLOCK).mean())
-        if not math.isfinite(score) or not all(torch.isfinite(p).all() for p in self.model.policy.parameters()):
-            raise FloatingPointError(f"shared weights diverged after {self.num_timesteps} env steps; "
-                                     "fix: lower task.hyperparameters.learning_rate")
+        if not math.isfinite(score):
+            raise TrainingDiverged(f"child {self.space.architecture_name(self._architecture)} returned {score} "
+                                   f"after {self.num_timesteps} env steps")
         record = ChildRecord(int(self.num_timesteps), self.space.architecture_name(self._architecture), score)
         self.progress.children.append(record)
         self._batch.append(record)

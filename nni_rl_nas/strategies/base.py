@@ -75,6 +75,10 @@ class SearchStrategy(Tuner):
     def name_of(self, architecture: Architecture) -> str:
         return self.space.architecture_name(architecture)
 
+    def running_names(self) -> set[str]:
+        """Names of the architectures whose trials are still running."""
+        return {self.name_of(architecture) for architecture in self._running.values()}
+
     @abstractmethod
     def propose(self) -> Architecture | None:
         """The next architecture to train, or ``None`` when the strategy is done."""

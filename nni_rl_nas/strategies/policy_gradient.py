@@ -37,7 +37,6 @@ class PolicyGradient(SearchStrategy):
         self.failure_score = failure_score
         self.max_draws = max_draws
         self.known_scores: dict[str, float] = {}
-        self._running_names: set[str] = set()
 
     def propose(self) -> Architecture | None:
         for _ in range(self.max_draws):
@@ -47,21 +46,18 @@ class PolicyGradient(SearchStrategy):
             if name in self.known_scores:
                 self.reinforce.observe(decisions, self.known_scores[name])
                 continue
-            if name in self._running_names:
+            if name in self.running_names():
                 continue
-            self._running_names.add(name)
             return architecture
         logger.info("controller converged: %d draws in a row found only known architectures", self.max_draws)
         return None
 
     def observe(self, record: TrialRecord) -> None:
-        self._running_names.discard(record.name)
         self.known_scores[record.name] = record.score
         if self.reinforce.observe(decisions_of(self.choices, record.architecture), record.score):
             logger.info("controller updated; baseline %.4f", self.reinforce.baseline or 0.0)
 
     def observe_failure(self, record: TrialRecord) -> None:
-        self._running_names.discard(record.name)
         if self.failure_score is not None:
             self.known_scores[record.name] = self.failure_score
             self.reinforce.observe(decisions_of(self.choices, record.architecture), self.failure_score)
