@@ -142,3 +142,15 @@ class Reinforce:
         self.optimizer.zero_grad()
         self.surrogate_loss(batch).backward()
         self.optimizer.step()
+
+    def state_dict(self) -> dict:
+        """The controller, its optimizer, the baseline and the unfinished batch: tensors and plain data."""
+        return {"controller": self.controller.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "baseline": self.baseline, "batch": self.batch, "advantages": self.advantages}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.controller.load_state_dict(state["controller"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.baseline = state["baseline"]
+        self.batch = [(list(decisions), advantage) for decisions, advantage in state["batch"]]
+        self.advantages = list(state["advantages"])

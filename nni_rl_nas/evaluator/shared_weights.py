@@ -216,7 +216,7 @@ class ChildSwitchingCallback(BaseCallback):
 
     def save_state(self) -> None:
         """Controller, baseline and history, written atomically after every controller update."""
-        state = {"controller": self.controller.state_dict(), "optimizer": self.reinforce.optimizer.state_dict()}
+        state = self.reinforce.state_dict()
         write_atomically(self.output_dir / "controller.pt", lambda target: torch.save(state, target))
         write_json(self.output_dir / "search.json", {
             "baseline": self.reinforce.baseline,

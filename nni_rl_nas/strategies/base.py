@@ -14,27 +14,40 @@ Lifecycle of a trial, as NNI drives it (NNI's method names stay at this edge):
 
 A subclass implements ``propose``; ``observe`` and ``observe_failure`` are optional hooks that
 do nothing by default. Results are kept as data in :attr:`SearchStrategy.history`.
+
+Resume (``nnictl stop`` then ``nnictl resume ID``): after every event the strategy writes its
+whole state (history, running trials, random generator, and the subclass's learned state from
+``state_dict``) atomically into NNI's checkpoint directory, tensors and plain data only. A
+resumed NNI restores it (``load_checkpoint``), then sends every result it holds
+(``import_data``): results the state already has are skipped; the rest (trials that were still
+running at the stop, which NNI reruns with their old parameters) are received as usual. So a
+resumed search neither retrains finished architectures nor forgets what it learnt.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import logging
 from abc import abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import torch
 from nni import NoMoreTrialError
 from nni.tuner import Tuner
 
 from ..config import ConfigError, check_search_space, parse_class_args
+from ..evaluator.artifacts import write_atomically
 from ..nni_integration import require_parameter_dispatch_fix
 from ..spaces import Architecture, count_architectures, search_choices
 
 logger = logging.getLogger(__name__)
 
 ARCHITECTURE_NAME_KEY = "architecture"
+STATE_FILE = "strategy_state.pt"
 
 
 @dataclass(frozen=True)
@@ -90,21 +103,33 @@ class SearchStrategy(Tuner):
         """A trial ended without a score."""
 
     def generate_parameters(self, parameter_id: int, **kwargs: Any) -> dict[str, Any]:
+        parameters = self.next_parameters(parameter_id)
+        self.save_checkpoint()
+        return parameters
+
+    def receive_trial_result(self, parameter_id: int | None, parameters: dict[str, Any], value: Any, **kwargs: Any) -> None:
+        self.record_result(parameter_id, parameters, value if isinstance(value, dict) else {"default": value})
+        self.save_checkpoint()
+
+    def trial_end(self, parameter_id: int, success: bool, **kwargs: Any) -> None:
+        self.record_end(parameter_id, success)
+        self.save_checkpoint()
+
+    def next_parameters(self, parameter_id: int) -> dict[str, Any]:
         architecture = self.propose()
         if architecture is None:
             raise NoMoreTrialError(f"{type(self).__name__} has no architecture left to propose")
         self._running[parameter_id] = architecture
         return {**architecture, ARCHITECTURE_NAME_KEY: self.name_of(architecture)}
 
-    def receive_trial_result(self, parameter_id: int, parameters: dict[str, Any], value: Any, **kwargs: Any) -> None:
+    def record_result(self, parameter_id: int | None, parameters: dict[str, Any], result: dict[str, Any]) -> None:
         architecture = self._running.pop(parameter_id, None) or {label: parameters[label] for label in self.choices}
-        result = value if isinstance(value, dict) else {"default": value}
         record = TrialRecord(parameter_id, architecture, self.name_of(architecture), float(result["default"]), result)
         self.history.append(record)
-        logger.info("trial %d: %s scored %.4f", parameter_id, record.name, record.score)
+        logger.info("trial %s: %s scored %.4f", parameter_id, record.name, record.score)
         self.observe(record)
 
-    def trial_end(self, parameter_id: int, success: bool, **kwargs: Any) -> None:
+    def record_end(self, parameter_id: int, success: bool) -> None:
         architecture = self._running.pop(parameter_id, None)
         if architecture is None:  # its result already arrived
             return
@@ -112,6 +137,54 @@ class SearchStrategy(Tuner):
         self.history.append(record)
         logger.warning("trial %d: %s ended without a result", parameter_id, record.name)
         self.observe_failure(record)
+
+    def has_result(self, parameters: dict[str, Any]) -> bool:
+        """Whether the state already holds the result of the trial that ran ``parameters``."""
+        name = parameters.get(ARCHITECTURE_NAME_KEY)
+        return any(record.name == name and record.score is not None for record in self.history)
+
+    def import_data(self, data: list[dict[str, Any]]) -> None:
+        """Results NNI holds from before a resume: receive those the restored state lacks."""
+        for entry in data:
+            parameters = entry["parameter"]
+            if self.has_result(parameters):
+                continue
+            name = parameters.get(ARCHITECTURE_NAME_KEY)
+            parameter_id = next((pid for pid, a in self._running.items() if self.name_of(a) == name), None)
+            logger.info("resume: result of %s arrived from NNI's records", name)
+            self.receive_trial_result(parameter_id, parameters, entry["value"])
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a resumed experiment needs; subclasses add their learned state."""
+        return {
+            "history": [dataclasses.asdict(record) for record in self.history],
+            "running": self._running,
+            "rng": self.rng.bit_generator.state,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.history = [TrialRecord(**record) for record in state["history"]]
+        self._running = dict(state["running"])
+        self.rng.bit_generator.state = state["rng"]
+
+    def checkpoint_file(self) -> Path | None:
+        directory = self.get_checkpoint_path()  # NNI's per-experiment checkpoint directory, when run by NNI
+        return Path(directory) / STATE_FILE if directory else None
+
+    def save_checkpoint(self) -> None:
+        path = self.checkpoint_file()
+        if path is not None:
+            state = self.state_dict()
+            write_atomically(path, lambda target: torch.save(state, target))
+
+    def load_checkpoint(self) -> None:
+        path = self.checkpoint_file()
+        if path is None or not path.exists():
+            logger.warning("resume: no saved strategy state; starting afresh from NNI's records")
+            return
+        self.load_state_dict(torch.load(path, weights_only=True))
+        logger.info("resume: restored %s with %d finished and %d running trials from %s", type(self).__name__,
+                    len(self.history), len(self._running), path)
 
     def update_search_space(self, search_space: Any) -> None:
         """NNI's ``searchSpace`` only mirrors ``classArgs.space`` (for the web UI); refuse a mismatch."""

@@ -42,39 +42,61 @@ class ENAS(SearchStrategy):
                               "usually trialConcurrency")
         self.searches = searches
         self._searches_started = 0
-        self._searches_running: set[int] = set()
+        self._searches_running: dict[int, int] = {}  # parameter id -> search seed
+        self._searches_finished: set[int] = set()
         self._retrain_queue: list[str] = []
         self._queued: set[str] = set()
 
-    def generate_parameters(self, parameter_id: int, **kwargs: Any) -> dict[str, Any]:
+    def next_parameters(self, parameter_id: int) -> dict[str, Any]:
         if self._searches_started < self.searches:
             search_seed = self.settings.seed + self._searches_started
             self._searches_started += 1
-            self._searches_running.add(parameter_id)
+            self._searches_running[parameter_id] = search_seed
             return {"phase": SEARCH_PHASE, "search_seed": search_seed, ARCHITECTURE_NAME_KEY: f"ENAS search {search_seed}"}
-        return super().generate_parameters(parameter_id, **kwargs)
+        return super().next_parameters(parameter_id)
 
     def propose(self) -> Architecture | None:
         if not self._retrain_queue:
             return None
         return self.space.parse_architecture_name(self._retrain_queue.pop(0))
 
-    def receive_trial_result(self, parameter_id: int, parameters: dict[str, Any], value: Any, **kwargs: Any) -> None:
+    def record_result(self, parameter_id: int | None, parameters: dict[str, Any], result: dict[str, Any]) -> None:
         if parameters.get("phase") != SEARCH_PHASE:
-            super().receive_trial_result(parameter_id, parameters, value, **kwargs)
+            super().record_result(parameter_id, parameters, result)
             return
-        self._searches_running.discard(parameter_id)
-        derived = [name for name in value["top_k"] if name not in self._queued]
+        self._searches_running = {pid: seed for pid, seed in self._searches_running.items()
+                                  if seed != parameters["search_seed"]}
+        self._searches_finished.add(parameters["search_seed"])
+        derived = [name for name in result["top_k"] if name not in self._queued]
         self._queued.update(derived)
         self._retrain_queue.extend(derived)
-        logger.info("search %d derived %s; retrain queue %s", parameter_id, value["top_k"], self._retrain_queue)
+        logger.info("search %d derived %s; retrain queue %s", parameters["search_seed"], result["top_k"],
+                    self._retrain_queue)
 
-    def trial_end(self, parameter_id: int, success: bool, **kwargs: Any) -> None:
+    def record_end(self, parameter_id: int, success: bool) -> None:
         if parameter_id in self._searches_running:
-            self._searches_running.discard(parameter_id)
-            logger.error("search trial %d ended without a result; its architectures will not be retrained", parameter_id)
+            search_seed = self._searches_running.pop(parameter_id)
+            logger.error("search %d ended without a result; its architectures will not be retrained", search_seed)
             return
-        super().trial_end(parameter_id, success, **kwargs)
+        super().record_end(parameter_id, success)
+
+    def has_result(self, parameters: dict[str, Any]) -> bool:
+        if parameters.get("phase") == SEARCH_PHASE:
+            return parameters["search_seed"] in self._searches_finished
+        return super().has_result(parameters)
 
     def observe(self, record: TrialRecord) -> None:
         logger.info("retrained %s: score %.4f", record.name, record.score)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "searches_started": self._searches_started,
+                "searches_running": self._searches_running, "searches_finished": sorted(self._searches_finished),
+                "retrain_queue": self._retrain_queue, "queued": sorted(self._queued)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self._searches_started = state["searches_started"]
+        self._searches_running = dict(state["searches_running"])
+        self._searches_finished = set(state["searches_finished"])
+        self._retrain_queue = list(state["retrain_queue"])
+        self._queued = set(state["queued"])

@@ -13,7 +13,18 @@ class GridSearch(SearchStrategy):
 
     def __init__(self, space=None, task=None, seed: int = 0) -> None:
         super().__init__(space, task, seed)
-        self._grid = (dict(zip(self.choices, values)) for values in itertools.product(*self.choices.values()))
+        self._grid = [dict(zip(self.choices, values)) for values in itertools.product(*self.choices.values())]
+        self._proposed = 0
 
     def propose(self) -> Architecture | None:
-        return next(self._grid, None)
+        if self._proposed == len(self._grid):
+            return None
+        self._proposed += 1
+        return self._grid[self._proposed - 1]
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "proposed": self._proposed}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self._proposed = state["proposed"]

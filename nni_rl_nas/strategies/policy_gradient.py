@@ -61,3 +61,13 @@ class PolicyGradient(SearchStrategy):
         if self.failure_score is not None:
             self.known_scores[record.name] = self.failure_score
             self.reinforce.observe(decisions_of(self.choices, record.architecture), self.failure_score)
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "reinforce": self.reinforce.state_dict(), "known_scores": self.known_scores,
+                "generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.reinforce.load_state_dict(state["reinforce"])
+        self.known_scores = dict(state["known_scores"])
+        self.generator.set_state(state["generator"])

@@ -27,3 +27,10 @@ class RandomSearch(SearchStrategy):
                 self._proposed.add(name)
                 return architecture
         return None
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "proposed": sorted(self._proposed)}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self._proposed = set(state["proposed"])

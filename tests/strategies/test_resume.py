@@ -1,0 +1,97 @@
+"""A strategy stopped mid-search and resumed the way ``nnictl resume`` does it.
+
+NNI gives the strategy a checkpoint directory (``NNI_CHECKPOINT_DIRECTORY``); on resume it
+builds a fresh strategy, calls ``load_checkpoint``, then sends every result it holds through
+``import_data``, including the result of a trial that was running at the stop (NNI reruns it).
+"""
+
+import numpy as np
+import pytest
+import torch
+from nni import NoMoreTrialError
+
+from nni_rl_nas.strategies import ENAS, GridSearch, PolicyGradient, RandomSearch
+
+ARGS = {"space": {"family": "mlp", "widths": [16, 64, 256], "activations": ["relu", "tanh"]},
+        "task": {"env": "CartPole-v1"}}
+
+
+def score_of(parameters: dict) -> float:
+    return float(parameters.get("layer1_width", 0) + parameters.get("layer2_width", 0)) / 512
+
+
+def run(strategy, parameter_ids, finish: int, nni_records: list) -> dict:
+    """Propose a trial per id; finish the first ``finish`` of them (recording them as NNI does)."""
+    running = {}
+    for parameter_id in parameter_ids:
+        try:
+            running[parameter_id] = strategy.generate_parameters(parameter_id)
+        except NoMoreTrialError:
+            break
+    for parameter_id in list(running)[:finish]:
+        parameters = running.pop(parameter_id)
+        value = {"default": score_of(parameters), "top_k": ["64-relu_64-relu", "16-tanh_256-relu"]}
+        strategy.receive_trial_result(parameter_id, parameters, value)
+        strategy.trial_end(parameter_id, success=True)
+        nni_records.append({"parameter": parameters, "value": value})
+    return running
+
+
+@pytest.mark.parametrize("strategy_class, options", [
+    (RandomSearch, {}),
+    (GridSearch, {}),
+    (PolicyGradient, {"controller": {"samples_per_update": 2}}),
+])
+def test_a_resumed_strategy_keeps_its_state_and_never_retrains_a_finished_architecture(
+        strategy_class, options, tmp_path, monkeypatch):
+    monkeypatch.setenv("NNI_CHECKPOINT_DIRECTORY", str(tmp_path))
+    before = strategy_class(**ARGS, seed=3, **options)
+    nni_records = []
+    interrupted = run(before, range(8), finish=7, nni_records=nni_records)  # one still running at the stop
+
+    resumed = strategy_class(**ARGS, seed=3, **options)
+    resumed.load_checkpoint()
+    assert [r.name for r in resumed.history] == [r.name for r in before.history]
+    if isinstance(before, PolicyGradient):
+        for saved, restored in zip(before.controller.parameters(), resumed.controller.parameters()):
+            assert torch.equal(saved, restored)
+        assert resumed.reinforce.baseline == before.reinforce.baseline
+
+    [(parameter_id, parameters)] = interrupted.items()  # NNI reruns it; its result arrives with the old records
+    resumed.import_data(nni_records + [{"parameter": parameters, "value": {"default": score_of(parameters)}}])
+    assert len(resumed.history) == 8, "the finished results are not received twice; the rerun one is received"
+    assert not resumed.running_names()
+
+    run(resumed, range(100, 140), finish=40, nni_records=nni_records)
+    names = [record.name for record in resumed.history]
+    assert len(names) == len(set(names)), "no architecture is trained twice across the resume"
+
+
+def test_a_resumed_enas_neither_repeats_its_searches_nor_loses_the_derived_queue(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNI_CHECKPOINT_DIRECTORY", str(tmp_path))
+    before = ENAS(**ARGS, searches=2, top_k=2)
+    nni_records = []
+    interrupted = run(before, range(2), finish=1, nni_records=nni_records)  # search 0 done, search 1 running
+
+    resumed = ENAS(**ARGS, searches=2, top_k=2)
+    resumed.load_checkpoint()
+    resumed.import_data(nni_records)
+    assert [resumed.generate_parameters(i)["architecture"] for i in (10, 11)] == ["64-relu_64-relu", "16-tanh_256-relu"]
+    [(parameter_id, parameters)] = interrupted.items()
+    resumed.import_data(nni_records + [{"parameter": parameters, "value": {"default": 1.0, "top_k": ["16-relu_16-relu"]}}])
+    assert resumed.generate_parameters(12)["architecture"] == "16-relu_16-relu"
+    with pytest.raises(NoMoreTrialError):
+        resumed.generate_parameters(13)
+
+
+def test_without_a_saved_state_the_results_are_replayed(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNI_CHECKPOINT_DIRECTORY", str(tmp_path))
+    resumed = PolicyGradient(**ARGS, controller={"samples_per_update": 1})
+    resumed.load_checkpoint()  # nothing saved: an experiment from before the state existed
+    records = [{"parameter": {"layer1_width": w, "layer1_activation": "relu", "layer2_width": 16,
+                              "layer2_activation": "tanh", "architecture": f"{w}-relu_16-tanh"},
+                "value": {"default": float(w)}} for w in (16, 64)]
+    resumed.import_data(records)
+    assert resumed.known_scores == {"16-relu_16-tanh": 16.0, "64-relu_16-tanh": 64.0}
+    assert len(resumed.reinforce.advantages) == 2
+    assert np.isfinite(resumed.reinforce.baseline)
