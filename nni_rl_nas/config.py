@@ -84,6 +84,7 @@ class TaskSpec:
     score: ScoreSpec = field(default_factory=ScoreSpec)
     torch_threads: int = 1
     device: str = "auto"
+    max_trial_seconds: float | None = None  # training ends here and the trial is scored as it stands ("capped")
 
     def make_env(self, **make_kwargs: Any) -> gym.Env:
         return gym.make(self.env, **self.env_kwargs, **make_kwargs)
@@ -213,6 +214,11 @@ def _parse_task(data: Any) -> TaskSpec:
     _positive_int(score.solve_window, "task.score.solve_window")
     if task.total_timesteps is not None:
         _positive_int(task.total_timesteps, "task.total_timesteps")
+    if task.max_trial_seconds is not None and (
+            isinstance(task.max_trial_seconds, bool) or not isinstance(task.max_trial_seconds, (int, float))
+            or task.max_trial_seconds <= 0):
+        raise ConfigError(f"task.max_trial_seconds: got {task.max_trial_seconds!r}; "
+                          "fix: a number of seconds > 0, or null for no cap")
     if not isinstance(task.eval_episodes, int) or task.eval_episodes < 0:
         raise ConfigError(f"task.eval_episodes: got {task.eval_episodes!r}; fix: a whole number >= 0")
     if score.solved_on == "greedy_eval" and task.eval_episodes == 0:

@@ -27,6 +27,10 @@ def check_finite_weights(policy: torch.nn.Module, env_steps: int) -> None:
                                    "(loss became NaN/inf); fix: lower task.hyperparameters.learning_rate")
 
 
+def over_time(started: float, limit_seconds: float | None) -> bool:
+    return limit_seconds is not None and time.monotonic() - started >= limit_seconds
+
+
 class NNIReportCallback(BaseCallback):
     """Every ``task.report_every`` env steps, one point of the learning curve goes to NNI.
 
@@ -36,7 +40,9 @@ class NNIReportCallback(BaseCallback):
     returns carry exploration noise. NNI plots points in order, so each carries ``env_steps``.
     At each point the solve tracker may judge the agent solved, and with
     ``score.stop_on_solve`` training ends there. Weights are checked for NaN/inf, so a
-    diverged trial fails with that reason instead of training on garbage.
+    diverged trial fails with that reason instead of training on garbage. Past
+    ``task.max_trial_seconds`` training ends with a last report point and ``capped`` is set:
+    the trial is scored as it stands, so a costly architecture cannot hold a slot for hours.
     """
 
     def __init__(self, task, tracker: SolveTracker, recent_episodes: int = 100) -> None:
@@ -48,6 +54,7 @@ class NNIReportCallback(BaseCallback):
         self.curve: list[dict[str, float]] = []
         self._next_report = task.report_every
         self._started = time.monotonic()
+        self.capped = False
 
     def _on_step(self) -> bool:
         for info in self.locals["infos"]:
@@ -56,7 +63,13 @@ class NNIReportCallback(BaseCallback):
         if self.num_timesteps >= self._next_report:
             self._next_report += self.task.report_every
             solved = self.report()
-            return not (solved and self.task.score.stop_on_solve)
+            if solved and self.task.score.stop_on_solve:
+                return False
+        if over_time(self._started, self.task.max_trial_seconds):
+            self.capped = True
+            logger.warning("trial ran past task.max_trial_seconds=%s at %d env steps; scoring it as it stands",
+                           self.task.max_trial_seconds, self.num_timesteps)
+            return False
         return True
 
     def report(self) -> bool:

@@ -35,7 +35,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from ..spaces import Architecture, search_choices
 from ..controller import ArchitectureController, ControllerSettings, Reinforce, architecture_of
 from .artifacts import write_atomically, write_json
-from .reporting import TrainingDiverged, check_finite_weights
+from .reporting import TrainingDiverged, check_finite_weights, over_time
 from .scoring import CURVE_BLOCK, SCORE_BLOCK, greedy_returns
 
 logger = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ class SearchSettings:
     child_steps: int = 2000  # env steps of shared-weight training per sampled child
     search_eval_episodes: int = 5  # greedy episodes that score a child with the shared weights
     top_k: int = 3  # architectures derived for retraining
+    search_timesteps: int | None = None  # env steps of one search; None: the task's per-trial budget
     seed: int = 0
 
     @classmethod
@@ -63,6 +64,10 @@ class SearchSettings:
             value = getattr(settings, name)
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"tuner.classArgs.{name}: got {value!r}; fix: a whole number >= 1")
+        if settings.search_timesteps is not None and (not isinstance(settings.search_timesteps, int)
+                                                      or settings.search_timesteps < settings.child_steps):
+            raise ConfigError(f"tuner.classArgs.search_timesteps: got {settings.search_timesteps!r}; fix: a whole "
+                              f"number >= child_steps ({settings.child_steps}), or null for the task's budget")
         return settings
 
 
@@ -119,7 +124,7 @@ class ChildSwitchingCallback(BaseCallback):
     """Trains one sampled child at a time on the shared weights and the controller on their scores."""
 
     def __init__(self, space: ModelSpace, make_supernet: Callable[[], torch.nn.Module], settings: SearchSettings,
-                 eval_env, output_dir: Path) -> None:
+                 eval_env, output_dir: Path, time_limit: float | None = None) -> None:
         super().__init__()
         self.space = space
         self.make_supernet = make_supernet
@@ -133,6 +138,8 @@ class ChildSwitchingCallback(BaseCallback):
         self.progress = SearchProgress()
         self._batch: list[ChildRecord] = []
         self._started = time.monotonic()
+        self.time_limit = time_limit  # seconds; past it the search ends after the current child
+        self.capped = False
 
     def _on_training_start(self) -> None:
         online = initial_supernet(self.make_supernet, self.settings.seed)
@@ -161,6 +168,9 @@ class ChildSwitchingCallback(BaseCallback):
     def _on_step(self) -> bool:
         if self.num_timesteps - self._child_started >= self.settings.child_steps:
             self._finish_child()
+            if over_time(self._started, self.time_limit):
+                self.capped = True
+                return False
             self._start_child()
         return True
 
@@ -232,9 +242,10 @@ def run_search(task, space: ModelSpace, build_space, settings: SearchSettings, o
     eval_env = task.make_env()
     first = {label: values[0] for label, values in search_choices(space).items()}
     agent = build_agent(task, lambda: space.freeze(first), task.make_env(), device)  # children replace it
-    search = ChildSwitchingCallback(space, supernet_factory(build_space), settings, eval_env, output_dir)
+    search = ChildSwitchingCallback(space, supernet_factory(build_space), settings, eval_env, output_dir,
+                                    time_limit=task.max_trial_seconds)
     started = time.monotonic()
-    agent.learn(total_timesteps=task.budget, callback=search)
+    agent.learn(total_timesteps=settings.search_timesteps or task.budget, callback=search)
     search.write_back()
     top = search.top_architectures(settings.top_k)
     shared_returns = []
@@ -251,6 +262,7 @@ def run_search(task, space: ModelSpace, build_space, settings: SearchSettings, o
         "top_k_shared_returns": shared_returns,
         "children": len(search.progress.children),
         "env_steps": int(agent.num_timesteps),
+        "capped": search.capped,
         "wall_clock_s": round(time.monotonic() - started, 2),
         "parameters": sum(p.numel() for p in search.supernets[0].parameters()),
     }

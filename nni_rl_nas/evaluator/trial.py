@@ -48,15 +48,17 @@ def pick_device(requested: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def run_trial(config_path: str | Path, architecture_name: str | None = None) -> dict:
-    """Train and score one architecture: NNI's, or the named one when run by hand outside NNI."""
+def run_trial(config_path: str | Path, architecture_name: str | None = None, parameters: dict | None = None) -> dict:
+    """Train and score one architecture: NNI's, the named one (run by hand), or ``parameters`` as
+    a strategy generated them (a benchmark driving a strategy without NNI)."""
     experiment = load_experiment(config_path)
     task = experiment.spec.task
     torch.set_num_threads(task.torch_threads)
     output_dir = Path(os.environ.get("NNI_OUTPUT_DIR", "."))
 
     space = experiment.spec.build_space()
-    parameters = space.parse_architecture_name(architecture_name) if architecture_name else nni.get_next_parameter()
+    if parameters is None:
+        parameters = space.parse_architecture_name(architecture_name) if architecture_name else nni.get_next_parameter()
     if parameters.get("phase") == SEARCH_PHASE:
         return run_search_trial(experiment, space, parameters["search_seed"], output_dir)
     architecture = check_architecture(space, parameters)
@@ -84,6 +86,7 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None) -> 
         "solved_at": score.solved_at,
         "score_rule": task.score.rule,
         "env_steps": int(agent.num_timesteps),
+        "capped": reporter.capped,
         "training_episodes": len(reporter.episode_returns),
         "wall_clock_s": round(time.monotonic() - started, 2),
         "training_s": round(training_seconds, 2),

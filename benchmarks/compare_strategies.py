@@ -1,0 +1,233 @@
+"""Random vs policy-gradient vs ENAS on LunarLander-v3 at an equal env-step budget.
+
+Each strategy is driven the way NNI drives it (``generate_parameters`` -> trial ->
+``receive_trial_result``/``trial_end``), ``--workers`` trials at a time, each trial the real
+trial code (``run_trial``) in its own process. A strategy gets new trials until the env steps
+of its finished trials (search trials included) reach ``--env-steps``; running trials finish.
+
+Printed per strategy: env steps and wall-clock until the first trial judged solved (>= 200 mean
+over 100 consecutive greedy episodes) finished, the best architecture found, and that
+architecture retrained on ``--rescore-seeds`` (score mean and spread, how many seeds solve).
+Beside them, what exhaustive grid would spend: every architecture at the full per-trial budget.
+A plot shows each controller's performance over its updates (ENAS: mean return of the sampled
+children per update; policy-gradient: mean score of each batch of trials).
+
+    python benchmarks/compare_strategies.py --env-steps 1000000 --out /tmp/compare
+    python benchmarks/compare_strategies.py --strategies enas --out /tmp/compare   # one at a time
+    python benchmarks/compare_strategies.py --summarize --out /tmp/compare         # table + plot
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+SPACE = {"family": "mlp", "depth": 2, "widths": [64, 128, 256, 1024, 2048], "activations": ["sigmoid", "relu"]}
+STRATEGY_OPTIONS = {
+    "random": ("RlNasRandom", {}),
+    "policy_gradient": ("RlNasPolicyGradient", {"controller": {"samples_per_update": 3}}),
+    "enas": ("RlNasEnas", {"searches": 1, "top_k": 3, "child_steps": 1000, "search_eval_episodes": 3,
+                           "controller": {"samples_per_update": 3}}),
+}
+
+
+def task(seed: int, settings: argparse.Namespace) -> dict:
+    return {"env": "LunarLander-v3", "seed": seed, "report_every": 10000, "eval_episodes": 10,
+            "total_timesteps": settings.trial_timesteps, "max_trial_seconds": settings.max_trial_seconds,
+            "score": {"rule": "mean_return", "episodes": 30, "stop_on_solve": True}}
+
+
+def write_config(directory: Path, strategy: str, seed: int, settings: argparse.Namespace) -> Path:
+    name, options = STRATEGY_OPTIONS[strategy]
+    if strategy == "enas":
+        options = {**options, "search_timesteps": settings.search_timesteps}
+    config = {
+        "trialCommand": "nni-rl-nas trial experiment.yml", "trialCodeDirectory": ".", "trialConcurrency": 1,
+        "searchSpace": {}, "trainingService": {"platform": "local"},
+        "tuner": {"name": name, "classArgs": {"seed": seed, **options, "space": SPACE,
+                                              "task": task(seed, settings)}},
+    }
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "experiment.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def one_trial(config: Path, output_dir: Path, parameters: dict | None = None, architecture: str | None = None) -> dict:
+    """A trial process, as NNI would start it (its own output directory)."""
+    import torch
+
+    from nni_rl_nas.evaluator.trial import run_trial
+
+    torch.set_num_threads(1)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["NNI_OUTPUT_DIR"] = str(output_dir)
+    started = time.monotonic()
+    result = run_trial(config, architecture, parameters)
+    return {**result, "trial_seconds": round(time.monotonic() - started, 1)}
+
+
+def drive(strategy_name: str, settings: argparse.Namespace) -> dict:
+    """Run one strategy until its finished trials spent ``settings.env_steps``; return its trial log."""
+    from nni import NoMoreTrialError
+
+    from nni_rl_nas.config import load_experiment
+    from nni_rl_nas.strategies import resolve_strategy
+
+    directory, env_steps, workers = settings.out / strategy_name, settings.env_steps, settings.workers
+    config = write_config(directory, strategy_name, 0, settings)
+    experiment = load_experiment(config)
+    strategy_class = resolve_strategy(experiment.strategy_name)
+    class_args = yaml.safe_load(config.read_text())["tuner"]["classArgs"]
+    strategy = strategy_class(**class_args)
+    started, spent, log = time.monotonic(), 0, []
+    running, next_id, exhausted = {}, 0, False
+    with ProcessPoolExecutor(workers) as pool:
+        while True:
+            while not exhausted and spent < env_steps and len(running) < workers:
+                try:
+                    parameters = strategy.generate_parameters(next_id)
+                except NoMoreTrialError:
+                    exhausted = not running  # ENAS waits for its search; other strategies are done
+                    break
+                future = pool.submit(one_trial, config, directory / f"trial_{next_id}", parameters)
+                running[future] = (next_id, parameters)
+                next_id += 1
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                parameter_id, parameters = running.pop(future)
+                try:
+                    result = future.result()
+                except Exception as error:  # a failed trial is the strategy's to learn of, as under NNI
+                    print(f"{strategy_name}: trial {parameter_id} failed: {error!r}", flush=True)
+                    strategy.trial_end(parameter_id, success=False)
+                    continue
+                strategy.receive_trial_result(parameter_id, parameters, result)
+                strategy.trial_end(parameter_id, success=True)
+                spent += result["env_steps"]
+                entry = {"parameter_id": parameter_id, "architecture": result["architecture"],
+                         "score": result["default"], "solved": bool(result.get("solved")),
+                         "env_steps": result["env_steps"], "spent_env_steps": spent,
+                         "wall_clock_s": round(time.monotonic() - started, 1), "capped": result.get("capped"),
+                         "result": result}
+                log.append(entry)
+                print(f"{strategy_name}: {entry['architecture']} score {entry['score']:.1f} solved {entry['solved']} "
+                      f"env steps {entry['env_steps']} (spent {spent}) at {entry['wall_clock_s']} s", flush=True)
+    record = {"strategy": strategy_name, "env_step_budget": env_steps, "trials": log,
+              "controller_curve": controller_curve(strategy_name, strategy, log, directory)}
+    (directory / "log.json").write_text(json.dumps(record, indent=2, default=str))
+    return record
+
+
+def controller_curve(strategy_name: str, strategy, log: list[dict], directory: Path) -> list[float]:
+    """The controller's performance per update: what the seed project plotted."""
+    if strategy_name == "enas":
+        searches = sorted(directory.glob("trial_*/search.json"))
+        return [point["default"] for point in json.loads(searches[0].read_text())["curve"]] if searches else []
+    if strategy_name == "policy_gradient":
+        batch = strategy.reinforce.settings.samples_per_update
+        scores = [entry["score"] for entry in log]
+        return [float(np.mean(scores[i:i + batch])) for i in range(0, len(scores) - batch + 1, batch)]
+    return []
+
+
+def best_architecture(log: list[dict]) -> str:
+    """The first architecture that solved, else the best-scoring one."""
+    trained = [entry for entry in log if entry["architecture"] != "ENAS search"]
+    solved = [entry for entry in trained if entry["solved"]]
+    return (solved[0] if solved else max(trained, key=lambda entry: entry["score"]))["architecture"]
+
+
+def rescore(architecture: str, out: Path, settings: argparse.Namespace) -> list[dict]:
+    """Retrain one architecture from scratch on other seeds, with the search's per-trial budget."""
+    with ProcessPoolExecutor(settings.workers) as pool:
+        futures = []
+        for seed in settings.rescore_seeds:
+            directory = out / "rescore" / f"{architecture}_seed{seed}"
+            config = write_config(directory, "random", seed, settings)
+            futures.append(pool.submit(one_trial, config, directory, architecture=architecture))
+        return [future.result() for future in futures]
+
+
+def summarize(out: Path, grid_budget: int) -> None:
+    records = [json.loads(path.read_text()) for path in sorted(out.glob("*/log.json"))]
+    print(f"\nLunarLander-v3, 100 architectures; exhaustive grid would spend {grid_budget:,} env steps "
+          "(100 x the full per-trial budget)")
+    header = f"{'strategy':<16}{'env steps spent':>16}{'trials':>7}{'1st solve: env steps':>22}{'wall s':>8}" \
+             f"{'grid/ours':>10}  {'best architecture':<22}{'rescored return':>18}{'seeds solved':>13}{'capped':>7}"
+    print(header)
+    for record in records:
+        log = record["trials"]
+        first = next((entry for entry in log if entry["solved"]), None)
+        rescored = record.get("rescore", [])
+        scores = [r["mean_return"] for r in rescored]
+        spent = log[-1]["spent_env_steps"] if log else 0
+        first_steps = f"{first['spent_env_steps']:,}" if first else "none"
+        first_seconds = f"{first['wall_clock_s']:.0f}" if first else "-"
+        ratio = f"{grid_budget / first['spent_env_steps']:.1f}" if first else "-"
+        spread = f"{np.mean(scores):.1f} +- {np.std(scores):.1f}" if scores else "-"
+        solved = f"{sum(bool(r['solved']) for r in rescored)}/{len(rescored)}" if rescored else "-"
+        capped = sum(bool(entry["capped"]) for entry in log)
+        print(f"{record['strategy']:<16}{spent:>16,}{len(log):>7}{first_steps:>22}{first_seconds:>8}{ratio:>10}  "
+              f"{record.get('best', '-'):<22}{spread:>18}{solved:>13}{capped:>7}")
+    plot_controllers(records, out / "controller_performance.png")
+
+
+def plot_controllers(records: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 4))
+    for record in records:
+        if record["controller_curve"]:
+            axis.plot(range(1, len(record["controller_curve"]) + 1), record["controller_curve"], marker="o",
+                      label=record["strategy"])
+    axis.set_xlabel("controller update")
+    axis.set_ylabel("mean return of the sampled architectures")
+    axis.set_title("Controller performance over iterations, LunarLander-v3")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    print(f"plot: {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--strategies", nargs="+", default=list(STRATEGY_OPTIONS), choices=list(STRATEGY_OPTIONS))
+    parser.add_argument("--env-steps", type=int, default=1_000_000, help="env-step budget of each strategy")
+    parser.add_argument("--workers", type=int, default=2, help="trials at a time (one per core)")
+    parser.add_argument("--max-trial-seconds", type=float, default=600.0,
+                        help="per-trial wall-clock cap (trials past it are scored as they stand, marked capped)")
+    parser.add_argument("--trial-timesteps", type=int, help="env steps per trial (default: the shipped budget)")
+    parser.add_argument("--search-timesteps", type=int, default=100_000, help="env steps of the ENAS search")
+    parser.add_argument("--rescore-seeds", type=int, nargs="*", default=[1, 2, 3])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--summarize", action="store_true", help="only print the table and plot of saved runs")
+    args = parser.parse_args()
+
+    from nni_rl_nas.config import parse_class_args
+
+    grid_budget = 100 * parse_class_args({"task": {"env": "LunarLander-v3"}}).task.budget
+    if not args.summarize:
+        for name in args.strategies:
+            record = drive(name, args)
+            record["best"] = best_architecture(record["trials"])
+            if args.rescore_seeds:
+                record["rescore"] = rescore(record["best"], args.out / name, args)
+            (args.out / name / "log.json").write_text(json.dumps(record, indent=2, default=str))
+    summarize(args.out, grid_budget)
+
+
+if __name__ == "__main__":
+    main()
