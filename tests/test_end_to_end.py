@@ -114,3 +114,28 @@ def test_enas_searches_then_retrains_the_derived_architectures(enas_experiment):
     assert len(searches) == 2, "one search per trial slot"
     derived = {name for search in searches for name in search["top_k"]}
     assert sorted(retrained) == sorted(derived), "each derived architecture retrained exactly once"
+
+
+def test_stop_then_resume_trains_every_architecture_once_and_restores_the_strategy(quick_experiment, tmp_path):
+    experiment_id, port, root = quick_experiment
+    deadline = time.monotonic() + TIMEOUT_S
+    while not any(trial["status"] == "SUCCEEDED" for trial in rest(port, "trial-jobs")):
+        assert time.monotonic() < deadline, "no trial finished"
+        time.sleep(2)
+    env = {**os.environ, "HOME": str(tmp_path)}
+    subprocess.run(["nnictl", "stop", experiment_id], capture_output=True, env=env, timeout=120, check=True)
+    for attempt in range(CREATE_ATTEMPTS):
+        port = free_port()
+        resumed = subprocess.run(["nnictl", "resume", experiment_id, "--port", str(port)],
+                                 capture_output=True, text=True, env=env, timeout=120)
+        if resumed.returncode == 0 and "failed" not in resumed.stdout.lower():
+            break
+        subprocess.run(["nnictl", "stop", experiment_id], capture_output=True, env=env, timeout=120)
+    else:
+        pytest.fail(f"nnictl resume failed {CREATE_ATTEMPTS} times:\n{resumed.stdout}\n{resumed.stderr}")
+
+    trials, metrics = finished_trials(experiment_id, port)
+    built = sorted(check_trial(trial, metrics, root)["architecture"] for trial in trials)
+    assert built == ["16-relu", "16-tanh", "64-relu", "64-tanh"], "each architecture trained once across the resume"
+    dispatcher_log = (root / "log" / "dispatcher.log").read_text()
+    assert "resume: restored RandomSearch" in dispatcher_log
