@@ -47,7 +47,7 @@ def task(seed: int, settings: argparse.Namespace) -> dict:
 def write_config(directory: Path, strategy: str, seed: int, settings: argparse.Namespace) -> Path:
     name, options = STRATEGY_OPTIONS[strategy]
     if strategy == "enas":
-        options = {**options, "search_timesteps": settings.search_timesteps}
+        options = {**options, "search_timesteps": settings.search_timesteps, "search_max_seconds": 4 * 3600}
     config = {
         "trialCommand": "nni-rl-nas trial experiment.yml", "trialCodeDirectory": ".", "trialConcurrency": 1,
         "searchSpace": {}, "trainingService": {"platform": "local"},
@@ -208,7 +208,8 @@ def main() -> None:
     parser.add_argument("--env-steps", type=int, default=1_000_000, help="env-step budget of each strategy")
     parser.add_argument("--workers", type=int, default=2, help="trials at a time (one per core)")
     parser.add_argument("--max-trial-seconds", type=float, default=600.0,
-                        help="per-trial wall-clock cap (trials past it are scored as they stand, marked capped)")
+                        help="per-trial wall-clock cap (trials past it are scored as they stand, marked capped); "
+                             "ENAS's search is bounded by --search-timesteps instead")
     parser.add_argument("--trial-timesteps", type=int, help="env steps per trial (default: the shipped budget)")
     parser.add_argument("--search-timesteps", type=int, default=100_000, help="env steps of the ENAS search")
     parser.add_argument("--rescore-seeds", type=int, nargs="*", default=[1, 2, 3])

@@ -51,6 +51,7 @@ class SearchSettings:
     search_eval_episodes: int = 5  # greedy episodes that score a child with the shared weights
     top_k: int = 3  # architectures derived for retraining
     search_timesteps: int | None = None  # env steps of one search; None: the task's per-trial budget
+    search_max_seconds: float | None = None  # wall-clock cap of one search; None: task.max_trial_seconds
     seed: int = 0
 
     @classmethod
@@ -68,6 +69,10 @@ class SearchSettings:
                                                       or settings.search_timesteps < settings.child_steps):
             raise ConfigError(f"tuner.classArgs.search_timesteps: got {settings.search_timesteps!r}; fix: a whole "
                               f"number >= child_steps ({settings.child_steps}), or null for the task's budget")
+        if settings.search_max_seconds is not None and (not isinstance(settings.search_max_seconds, (int, float))
+                                                        or settings.search_max_seconds <= 0):
+            raise ConfigError(f"tuner.classArgs.search_max_seconds: got {settings.search_max_seconds!r}; "
+                              "fix: seconds > 0, or null for task.max_trial_seconds")
         return settings
 
 
@@ -243,7 +248,7 @@ def run_search(task, space: ModelSpace, build_space, settings: SearchSettings, o
     first = {label: values[0] for label, values in search_choices(space).items()}
     agent = build_agent(task, lambda: space.freeze(first), task.make_env(), device)  # children replace it
     search = ChildSwitchingCallback(space, supernet_factory(build_space), settings, eval_env, output_dir,
-                                    time_limit=task.max_trial_seconds)
+                                    time_limit=settings.search_max_seconds or task.max_trial_seconds)
     started = time.monotonic()
     agent.learn(total_timesteps=settings.search_timesteps or task.budget, callback=search)
     search.write_back()

@@ -32,11 +32,13 @@ class ENAS(SearchStrategy):
 
     def __init__(self, space=None, task=None, seed: int = 0, controller: dict | None = None,
                  child_steps: int = SearchSettings.child_steps, search_eval_episodes: int = SearchSettings.search_eval_episodes,
-                 top_k: int = SearchSettings.top_k, search_timesteps: int | None = None, searches: int = 1) -> None:
+                 top_k: int = SearchSettings.top_k, search_timesteps: int | None = None,
+                 search_max_seconds: float | None = None, searches: int = 1) -> None:
         super().__init__(space, task, seed)
         self.settings = SearchSettings.from_strategy_options({
             "seed": seed, "controller": controller, "child_steps": child_steps,
-            "search_eval_episodes": search_eval_episodes, "top_k": top_k, "search_timesteps": search_timesteps})
+            "search_eval_episodes": search_eval_episodes, "top_k": top_k, "search_timesteps": search_timesteps,
+            "search_max_seconds": search_max_seconds})
         if not isinstance(searches, int) or searches < 1:
             raise ConfigError(f"tuner.classArgs.searches: got {searches!r}; fix: a whole number >= 1, "
                               "usually trialConcurrency")
