@@ -4,6 +4,7 @@ HOME and experimentWorkingDirectory point into a temporary directory and the web
 port, so nothing touches the machine's ~/nni-experiments. The experiment is stopped by its id.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -33,10 +34,14 @@ def rest(port: int, path: str):
         return json.loads(response.read())
 
 
-def start_experiment(tmp_path, config_name: str):
-    """Start a shipped config (copied into tmp_path); yield (id, port, working dir); stop it by id."""
+@contextlib.contextmanager
+def start_experiment(tmp_path, config_name: str, edit=None):
+    """Start a shipped config (copied into tmp_path, changed by ``edit(raw)``); yield (id, port,
+    working dir); stop it by id."""
     raw = yaml.safe_load((CONFIGS / config_name).read_text())
     raw["experimentWorkingDirectory"] = str(tmp_path / "experiments")
+    if edit:
+        edit(raw)
     config = tmp_path / config_name
     config.write_text(yaml.safe_dump(raw, sort_keys=False))
     env = {**os.environ, "HOME": str(tmp_path)}
@@ -61,31 +66,33 @@ def start_experiment(tmp_path, config_name: str):
 
 @pytest.fixture
 def quick_experiment(tmp_path):
-    yield from start_experiment(tmp_path, "quick_cartpole.yml")
+    with start_experiment(tmp_path, "quick_cartpole.yml") as experiment:
+        yield experiment
 
 
 @pytest.fixture
 def enas_experiment(tmp_path):
-    yield from start_experiment(tmp_path, "quick_enas_cartpole.yml")
+    with start_experiment(tmp_path, "quick_enas_cartpole.yml") as experiment:
+        yield experiment
 
 
-def finished_trials(experiment_id: str, port: int) -> tuple[list[dict], list[dict]]:
+def finished_trials(experiment_id: str, port: int, timeout_s: float = TIMEOUT_S) -> tuple[list[dict], list[dict]]:
     """Wait until the experiment is DONE; return its trials and metric records from the REST API."""
-    deadline = time.monotonic() + TIMEOUT_S
+    deadline = time.monotonic() + timeout_s
     while (status := rest(port, "check-status")["status"]) not in ("DONE", "ERROR", "STOPPED"):
-        assert time.monotonic() < deadline, f"experiment {experiment_id} still {status} after {TIMEOUT_S}s"
+        assert time.monotonic() < deadline, f"experiment {experiment_id} still {status} after {timeout_s}s"
         time.sleep(3)
     assert status == "DONE", rest(port, "check-status")
     return rest(port, "trial-jobs"), rest(port, "metric-data")
 
 
-def check_trial(trial: dict, metrics: list[dict], root: Path) -> dict:
+def check_trial(trial: dict, metrics: list[dict], root: Path, min_curve_points: int = 5) -> dict:
     """The trial SUCCEEDED, reported a curve, and NNI shows the architecture its own process trained."""
     assert trial["status"] == "SUCCEEDED", trial
     parameters = json.loads(trial["hyperParameters"][0])["parameters"]
     final = json.loads(json.loads(trial["finalMetricData"][0]["data"]))
     curve = [m for m in metrics if m["trialJobId"] == trial["trialJobId"] and m["type"] == "PERIODICAL"]
-    assert len(curve) >= 5, "the learning curve reaches NNI as intermediate results"
+    assert len(curve) >= min_curve_points, "the learning curve reaches NNI as intermediate results"
     if parameters.get("phase") == "search":
         assert len(final["top_k"]) == 2
         return final
@@ -139,3 +146,28 @@ def test_stop_then_resume_trains_every_architecture_once_and_restores_the_strate
     assert built == ["16-relu", "16-tanh", "64-relu", "64-tanh"], "each architecture trained once across the resume"
     dispatcher_log = (root / "log" / "dispatcher.log").read_text()
     assert "resume: restored RandomSearch" in dispatcher_log
+
+
+def shorter_pg_lunar(raw: dict) -> None:
+    """pg_lunar.yml at a few minutes' budget: 4 trials of at most 20000 env steps or 120 s."""
+    raw["maxTrialNumber"] = 4
+    raw["tuner"]["classArgs"]["task"].update(total_timesteps=20000, max_trial_seconds=120, report_every=5000)
+    raw["tuner"]["classArgs"]["controller"]["samples_per_update"] = 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config_name, edit, trial_count", [
+    ("enas_lunar.yml", None, 6),                 # the main job, as shipped (small default): ~11 min
+    ("pg_lunar.yml", shorter_pg_lunar, 4),
+])
+def test_the_lunar_configs_run_end_to_end(tmp_path, config_name, edit, trial_count):
+    with start_experiment(tmp_path, config_name, edit) as (experiment_id, port, root):
+        trials, metrics = finished_trials(experiment_id, port, timeout_s=2400)
+        finals = [check_trial(trial, metrics, root, min_curve_points=2) for trial in trials]
+        assert len(finals) <= trial_count
+        assert all(final["env_steps"] > 0 for final in finals)
+        if config_name == "enas_lunar.yml":
+            searches = [final for final in finals if final["architecture"] == "ENAS search"]
+            assert len(searches) == 2 and len(finals) > 2, "both phases ran"
+        else:
+            assert len(finals) == trial_count

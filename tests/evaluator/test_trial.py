@@ -45,6 +45,17 @@ def test_a_nan_loss_fails_the_trial_with_a_readable_reason(write_experiment, tmp
     assert not (tmp_path / "out" / "agent.pt").exists()
 
 
+def test_a_trial_past_its_time_cap_stops_and_is_scored_as_capped(write_experiment, tmp_path, monkeypatch):
+    monkeypatch.setenv("NNI_OUTPUT_DIR", str(tmp_path / "out"))
+    config = write_experiment(lambda raw: small_task(raw, max_trial_seconds=0.5) or class_args(raw)["task"].update(
+        total_timesteps=1_000_000))
+    result = run_trial(config, "16-relu")
+    assert result["capped"] is True
+    assert 0 < result["env_steps"] < 1_000_000
+    assert result["training_s"] < 30
+    assert result["eval_episodes"] == 3, "a capped trial is still scored"
+
+
 def test_parameters_outside_the_space_are_refused(write_experiment):
     space = load_experiment(write_experiment()).spec.build_space()
     with pytest.raises(ValueError, match=r"layer1_width=32 is not in the space's choices \[16, 64\]"):

@@ -51,5 +51,9 @@ def test_bad_search_options_are_refused():
         ENAS(**ARGS, searches=0)
     with pytest.raises(ConfigError, match="tuner.classArgs.child_steps: got 0"):
         ENAS(**ARGS, child_steps=0)
+    with pytest.raises(ConfigError, match=r"tuner.classArgs.search_timesteps: got 500; fix: a whole number >= child_steps \(1000\)"):
+        ENAS(**ARGS, child_steps=1000, search_timesteps=500)
+    with pytest.raises(ConfigError, match="tuner.classArgs.search_max_seconds: got -1"):
+        ENAS(**ARGS, search_max_seconds=-1)
     with pytest.raises(ConfigError, match="controller: unknown key"):
         ENAS(**ARGS, controller={"learningrate": 0.1})
