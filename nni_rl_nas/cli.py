@@ -22,19 +22,12 @@ def _spaces(args: argparse.Namespace) -> int:
     from .spaces import SPACE_FAMILIES, count_architectures, search_choices
 
     for name, family in SPACE_FAMILIES.items():
-        space = family.build(_vector_observations(), 2, family.defaults)
+        space = family.build(family.example_inputs, 2, family.defaults)
         print(f"{name}: {count_architectures(space)} architectures with the default options {family.defaults}")
         print(f"    {family.description}")
         for label, values in search_choices(space).items():
             print(f"    {label}: {values}")
     return 0
-
-
-def _vector_observations():
-    import gymnasium as gym
-    import numpy as np
-
-    return gym.spaces.Box(-1.0, 1.0, shape=(4,), dtype=np.float32)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -43,12 +36,10 @@ def _validate(args: argparse.Namespace) -> int:
 
     experiment = load_experiment(args.config)
     space = experiment.spec.build_space()
-    task = experiment.spec.task
     print(f"{args.config}: OK")
     print(f"  strategy {experiment.strategy_name}, options {experiment.spec.strategy_options}")
     print(f"  space {experiment.spec.space.family}: {count_architectures(space)} architectures")
-    print(f"  task {task.algorithm}{' (double Q)' if task.double_q else ''} on {task.env}, "
-          f"{task.budget} env steps per trial, score {task.score.rule}")
+    print(f"  task {experiment.spec.task.describe()}")
     return 0
 
 

@@ -30,6 +30,8 @@ import yaml
 from .spaces import SPACE_FAMILIES, SpaceMismatchError
 
 ALGORITHMS = ("dqn",)
+# image classification datasets: (channels, height, width), classes
+DATASETS: dict[str, tuple[tuple[int, int, int], int]] = {"digits": ((1, 8, 8), 10), "fashion_mnist": ((1, 28, 28), 10)}
 SCORE_RULES = ("mean_return", "solved_then_eval")
 SOLVED_ON = ("greedy_eval", "training_episodes")
 DEFAULTS_FILE = Path(__file__).with_name("evaluator") / "defaults.yml"
@@ -89,6 +91,18 @@ class TaskSpec:
     def make_env(self, **make_kwargs: Any) -> gym.Env:
         return gym.make(self.env, **self.env_kwargs, **make_kwargs)
 
+    def model_io(self) -> tuple[gym.Space, int]:
+        """What the network reads (the env's observations) and how many outputs it has (Q-values)."""
+        env = self.make_env()
+        try:
+            return env.observation_space, _output_size(env.action_space, self)
+        finally:
+            env.close()
+
+    def describe(self) -> str:
+        return (f"{self.algorithm}{' (double Q)' if self.double_q else ''} on {self.env}, {self.budget} env steps "
+                f"per trial, score {self.score.rule}")
+
     @property
     def solve_threshold(self) -> float:
         if self.score.threshold is not None:
@@ -110,21 +124,43 @@ class TaskSpec:
 
 
 @dataclass(frozen=True)
+class ClassificationTaskSpec:
+    """What one trial does when the child is a supervised image classifier (the Zoph & Le setting):
+    train on the dataset's training part, report validation accuracy per epoch, score the last."""
+
+    dataset: str
+    epochs: int = 10
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    validation_fraction: float = 0.2  # held out of the training images, stratified, fixed by ``seed``
+    seed: int = 0
+    data_dir: str | None = None  # where the FashionMNIST files are; default ~/.cache/nni-rl-nas/fashion_mnist
+    download: bool = False  # fetch FashionMNIST into data_dir when its files are missing
+    torch_threads: int = 1
+    device: str = "auto"
+
+    def model_io(self) -> tuple[gym.Space, int]:
+        shape, classes = DATASETS[self.dataset]
+        return gym.spaces.Box(0.0, 1.0, shape=shape), classes
+
+    def describe(self) -> str:
+        return f"image classification on {self.dataset}, {self.epochs} epochs per trial, score validation accuracy"
+
+
+@dataclass(frozen=True)
 class ExperimentSpec:
     space: SpaceSpec
-    task: TaskSpec
+    task: TaskSpec | ClassificationTaskSpec
     strategy_options: dict[str, Any]
 
     def build_space(self):
-        """The model space sized for the task's env (observation in, one output per action)."""
-        env = self.task.make_env()
+        """The model space sized for the task: its inputs (observations or images) and outputs."""
+        inputs, outputs = self.task.model_io()
         try:
-            family = SPACE_FAMILIES[self.space.family]
-            return family.build(env.observation_space, _output_size(env.action_space, self.task), self.space.options)
+            return SPACE_FAMILIES[self.space.family].build(inputs, outputs, self.space.options)
         except SpaceMismatchError as error:
-            raise ConfigError(f"space (family {self.space.family!r}) vs task.env {self.task.env!r}: {error}") from None
-        finally:
-            env.close()
+            source = f"task.env {self.task.env!r}" if isinstance(self.task, TaskSpec) else f"task.dataset {self.task.dataset!r}"
+            raise ConfigError(f"space (family {self.space.family!r}) vs {source}: {error}") from None
 
 
 @functools.cache
@@ -197,11 +233,28 @@ def _parse_space(data: Any) -> SpaceSpec:
     return SpaceSpec(family_name, options)
 
 
-def _parse_task(data: Any) -> TaskSpec:
+def _parse_classification_task(data: dict[str, Any]) -> ClassificationTaskSpec:
+    task = parse_section(ClassificationTaskSpec, data, "task")
+    _choose(task.dataset, tuple(DATASETS), "task.dataset")
+    for name in ("epochs", "batch_size", "torch_threads"):
+        _positive_int(getattr(task, name), f"task.{name}")
+    if not 0.0 < task.validation_fraction < 1.0:
+        raise ConfigError(f"task.validation_fraction: got {task.validation_fraction!r}; fix: a fraction in (0, 1)")
+    if not (isinstance(task.learning_rate, (int, float)) and task.learning_rate > 0):
+        raise ConfigError(f"task.learning_rate: got {task.learning_rate!r}; fix: a number > 0")
+    return task
+
+
+def _parse_task(data: Any) -> TaskSpec | ClassificationTaskSpec:
     if not isinstance(data, dict):
         raise ConfigError("task: missing or not a mapping; fix: add task: {env: LunarLander-v3} under tuner.classArgs")
+    if "dataset" in data and "env" in data:
+        raise ConfigError("task: has both env and dataset; fix: env for an RL task, dataset for image classification")
+    if "dataset" in data:
+        return _parse_classification_task(data)
     if "env" not in data:
-        raise ConfigError("task.env: missing; fix: name a gymnasium env id, e.g. env: LunarLander-v3")
+        raise ConfigError("task.env: missing; fix: name a gymnasium env id (env: LunarLander-v3), "
+                          f"or a dataset for image classification (dataset: one of {list(DATASETS)})")
     _check_env_id(data["env"])
     score = parse_section(ScoreSpec, data.get("score", {}), "task.score")
     task = parse_section(TaskSpec, {**data, "score": score}, "task")

@@ -3,8 +3,14 @@
 The controller emits one decision per choice of the model space, in the space's order. An LSTM
 cell reads the previous decision (a start token first), and one softmax head per decision picks
 among that decision's values. It is trained with REINFORCE: the advantage is score - baseline,
-the baseline an exponential moving average of past scores, the advantage optionally clipped, and
-an entropy bonus keeps it exploring.
+the advantage optionally clipped, an entropy bonus keeps it exploring, and an optional L2 term
+regularises the controller's weights. Baselines:
+
+- ``ema``: an exponential moving average of past scores;
+- ``none``: the score itself is the reward;
+- ``critic`` (actor-critic): a learned value head on the LSTM state before each decision
+  predicts the score, trained by squared error; each decision's advantage is the score minus
+  the value of the state it was taken in.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ def decisions_of(choices: dict[str, list], architecture: dict) -> list[int]:
 
 
 class ArchitectureController(nn.Module):
-    def __init__(self, choice_sizes: Sequence[int], hidden_size: int = 100) -> None:
+    def __init__(self, choice_sizes: Sequence[int], hidden_size: int = 100, critic: bool = False) -> None:
         super().__init__()
         self.choice_sizes = list(choice_sizes)
         self.hidden_size = hidden_size
@@ -35,9 +41,10 @@ class ArchitectureController(nn.Module):
         self.embedding = nn.Embedding(self.offsets[-1] + 1, hidden_size)
         self.cell = nn.LSTMCell(hidden_size, hidden_size)
         self.heads = nn.ModuleList(nn.Linear(hidden_size, size) for size in self.choice_sizes)
+        self.value_head = nn.Linear(hidden_size, 1) if critic else None
 
     def _logits(self, decisions: torch.Tensor | None, generator: torch.Generator | None):
-        """Walk the decisions; sample them when ``decisions`` is None. Yields (logits, decision)."""
+        """Walk the decisions; sample them when ``decisions`` is None. Yields (logits, decision, hidden)."""
         state = None
         token = torch.tensor([self.offsets[-1]])  # start token
         for index, head in enumerate(self.heads):
@@ -48,25 +55,36 @@ class ArchitectureController(nn.Module):
                 decision = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator)[0]
             else:
                 decision = decisions[index]
-            yield logits, decision
+            yield logits, decision, hidden
             token = (decision + self.offsets[index]).reshape(1)
 
     def sample(self, generator: torch.Generator | None = None) -> list[int]:
         with torch.no_grad():
-            return [int(decision) for _, decision in self._logits(None, generator)]
+            return [int(decision) for _, decision, _ in self._logits(None, generator)]
+
+    def evaluate_steps(self, decisions: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Per decision, with gradients: its log-probability, the entropy of its softmax, and (with a
+        critic) the predicted score of the state it was taken in."""
+        log_probs, entropies, values = [], [], []
+        for logits, decision, hidden in self._logits(torch.tensor(decisions), None):
+            distribution = torch.distributions.Categorical(logits=logits)
+            log_probs.append(distribution.log_prob(decision))
+            entropies.append(distribution.entropy())
+            if self.value_head is not None:
+                values.append(self.value_head(hidden)[0, 0])
+        return torch.stack(log_probs), torch.stack(entropies), torch.stack(values) if values else None
 
     def evaluate(self, decisions: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """Log-probability and entropy (summed over decisions) of one architecture, with gradients."""
-        log_prob, entropy = torch.zeros(()), torch.zeros(())
-        for logits, decision in self._logits(torch.tensor(decisions), None):
-            distribution = torch.distributions.Categorical(logits=logits)
-            log_prob = log_prob + distribution.log_prob(decision)
-            entropy = entropy + distribution.entropy()
-        return log_prob, entropy
+        log_probs, entropies, _ = self.evaluate_steps(decisions)
+        return log_probs.sum(), entropies.sum()
 
     def probabilities(self, decisions: Sequence[int]) -> float:
         with torch.no_grad():
             return float(self.evaluate(decisions)[0].exp())
+
+
+BASELINES = ("ema", "none", "critic")
 
 
 @dataclass(frozen=True)
@@ -75,10 +93,12 @@ class ControllerSettings:
 
     hidden_size: int = 100
     learning_rate: float = 0.0085
-    baseline: str = "ema"  # "ema" or "none"
+    baseline: str = "ema"  # "ema", "none" or "critic"
     baseline_decay: float = 0.9  # beta in: moving = beta * moving + (1 - beta) * score
     advantage_clip: float | None = None  # clip score - baseline to [-c, c]
     entropy_weight: float = 1e-3
+    l2_weight: float = 0.0  # lambda in: loss = policy-gradient loss + lambda * sum of squared controller weights
+    critic_weight: float = 0.5  # weight of the critic's squared error in the loss (baseline: critic)
     samples_per_update: int = 5
 
     @classmethod
@@ -86,12 +106,19 @@ class ControllerSettings:
         from .config import ConfigError, parse_section
 
         settings = parse_section(cls, options or {}, "tuner.classArgs.controller")
-        if settings.baseline not in ("ema", "none"):
-            raise ConfigError(f"tuner.classArgs.controller.baseline: got {settings.baseline!r}; fix: 'ema' or 'none'")
+        if settings.baseline not in BASELINES:
+            raise ConfigError(f"tuner.classArgs.controller.baseline: got {settings.baseline!r}; fix: one of {list(BASELINES)}")
+        for name in ("entropy_weight", "l2_weight", "critic_weight"):
+            if not isinstance(getattr(settings, name), (int, float)) or getattr(settings, name) < 0:
+                raise ConfigError(f"tuner.classArgs.controller.{name}: got {getattr(settings, name)!r}; fix: a number >= 0")
         if not 0.0 <= settings.baseline_decay < 1.0:
             raise ConfigError(f"tuner.classArgs.controller.baseline_decay: got {settings.baseline_decay!r}; "
                               "fix: a number in [0, 1)")
         return settings
+
+
+def build_controller(choice_sizes: Sequence[int], settings: ControllerSettings) -> ArchitectureController:
+    return ArchitectureController(choice_sizes, settings.hidden_size, critic=settings.baseline == "critic")
 
 
 class Reinforce:
@@ -99,6 +126,8 @@ class Reinforce:
 
     Scores may arrive in any order; each is taken against the baseline as it stands when it
     arrives, then moves the baseline. Every sample of a batch contributes to the gradient.
+    ``advantages`` keeps the reward signal of every sample (for a critic: the mean over its
+    decisions), whose spread is what a baseline is meant to shrink.
     """
 
     def __init__(self, controller: ArchitectureController, settings: ControllerSettings) -> None:
@@ -106,13 +135,22 @@ class Reinforce:
         self.settings = settings
         self.optimizer = torch.optim.Adam(controller.parameters(), lr=settings.learning_rate)
         self.baseline: float | None = None
-        self.batch: list[tuple[list[int], float]] = []
+        self.batch: list[tuple[list[int], float]] = []  # (decisions, score)
         self.advantages: list[float] = []
 
-    def advantage(self, score: float) -> float:
-        """score - baseline (clipped), then move the baseline; no baseline: the score itself."""
+    def critic_advantages(self, score: float, values: torch.Tensor) -> torch.Tensor:
+        """score - value of the state before each decision, clipped; no gradient into the critic."""
+        clip = self.settings.advantage_clip
+        advantages = score - values.detach()
+        return advantages if clip is None else advantages.clamp(-clip, clip)
+
+    def advantage(self, decisions: list[int], score: float) -> float:
+        """The reward signal of one new score; moves the EMA baseline."""
         if self.settings.baseline == "none":
             return score
+        if self.settings.baseline == "critic":
+            with torch.no_grad():
+                return float(self.critic_advantages(score, self.controller.evaluate_steps(decisions)[2]).mean())
         if self.baseline is None:
             self.baseline = score
         advantage = score - self.baseline
@@ -122,9 +160,9 @@ class Reinforce:
 
     def observe(self, decisions: list[int], score: float) -> bool:
         """Record one score; returns True when it completed a batch and the controller was updated."""
-        advantage = self.advantage(score)
+        advantage = self.advantage(decisions, score)
         self.advantages.append(advantage)
-        self.batch.append((decisions, advantage))
+        self.batch.append((decisions, advantage if self.settings.baseline != "critic" else score))
         if len(self.batch) < self.settings.samples_per_update:
             return False
         self.update(self.batch)
@@ -132,11 +170,20 @@ class Reinforce:
         return True
 
     def surrogate_loss(self, batch: list[tuple[list[int], float]]) -> torch.Tensor:
+        """Policy-gradient loss (+ the critic's squared error) - entropy bonus + L2 regularisation."""
         losses = []
-        for decisions, advantage in batch:
-            log_prob, entropy = self.controller.evaluate(decisions)
-            losses.append(-advantage * log_prob - self.settings.entropy_weight * entropy)
-        return torch.stack(losses).mean()
+        for decisions, signal in batch:  # signal: the advantage, or the score itself for a critic
+            log_probs, entropies, values = self.controller.evaluate_steps(decisions)
+            if values is None:
+                loss = -signal * log_probs.sum()
+            else:
+                loss = (-(self.critic_advantages(signal, values) * log_probs).sum()
+                        + self.settings.critic_weight * ((signal - values) ** 2).sum())
+            losses.append(loss - self.settings.entropy_weight * entropies.sum())
+        loss = torch.stack(losses).mean()
+        if self.settings.l2_weight:
+            loss = loss + self.settings.l2_weight * sum((p ** 2).sum() for p in self.controller.parameters())
+        return loss
 
     def update(self, batch: list[tuple[list[int], float]]) -> None:
         self.optimizer.zero_grad()
@@ -152,5 +199,5 @@ class Reinforce:
         self.controller.load_state_dict(state["controller"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.baseline = state["baseline"]
-        self.batch = [(list(decisions), advantage) for decisions, advantage in state["batch"]]
+        self.batch = [(list(decisions), signal) for decisions, signal in state["batch"]]
         self.advantages = list(state["advantages"])

@@ -17,7 +17,7 @@ def test_shipped_quick_config_is_valid(write_experiment):
     [
         (lambda raw: class_args(raw)["task"].update(env="LunarLandr-v3"), r"task.env: unknown env id 'LunarLandr-v3'.*did you mean 'LunarLander-v3'"),
         (lambda raw: class_args(raw)["task"].update(totl_timesteps=5), r"task: unknown key 'totl_timesteps'; did you mean 'total_timesteps'"),
-        (lambda raw: class_args(raw)["space"].update(widths=[]), r"space.widths: got \[\]; fix: list at least one width"),
+        (lambda raw: class_args(raw)["space"].update(widths=[]), r"space.widths: got \[\]; fix: list at least one, e.g. \[64, 256\]"),
         (lambda raw: class_args(raw)["space"].update(activations=["relu", "swish"]), r"space.activations: .*fix: distinct names from"),
         (lambda raw: class_args(raw)["space"].update(dept=3), r"space: unknown key 'dept'; did you mean 'depth'"),
         (lambda raw: class_args(raw)["task"].update(env="LunarLanderContinuous-v3"), r"task.algorithm: 'dqn' needs discrete actions"),

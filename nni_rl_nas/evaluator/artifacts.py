@@ -1,8 +1,9 @@
 """What a trial leaves in its output directory, written atomically.
 
-``agent.pt`` holds tensors only (the policy's state dict) and ``trial.json`` the architecture,
-options and results, so a saved agent is rebuilt from the model space and loaded with
-``torch.load(weights_only=True)``: opening a result never executes pickled code.
+``model.pt`` holds tensors only (the state dict of the agent's policy, or of the classifier) and
+``trial.json`` the architecture, options and results, so a saved model is rebuilt from the
+model space and loaded with ``torch.load(weights_only=True)``: opening a result never executes
+pickled code.
 """
 
 from __future__ import annotations
@@ -34,6 +35,6 @@ def write_json(path: Path, data: Any) -> None:
     write_atomically(path, lambda target: target.write_text(json.dumps(data, indent=2, default=str)))
 
 
-def save_agent(output_dir: Path, state_dict: dict[str, torch.Tensor], record: dict[str, Any]) -> None:
-    write_atomically(output_dir / "agent.pt", lambda target: torch.save(state_dict, target))
+def save_trial_outputs(output_dir: Path, state_dict: dict[str, torch.Tensor], record: dict[str, Any]) -> None:
+    write_atomically(output_dir / "model.pt", lambda target: torch.save(state_dict, target))
     write_json(output_dir / "trial.json", record)

@@ -33,7 +33,7 @@ from nni.nas.strategy import RandomOneShot
 from stable_baselines3.common.callbacks import BaseCallback
 
 from ..spaces import Architecture, search_choices
-from ..controller import ArchitectureController, ControllerSettings, Reinforce, architecture_of
+from ..controller import ControllerSettings, Reinforce, architecture_of, build_controller
 from .artifacts import write_atomically, write_json
 from .reporting import TrainingDiverged, check_finite_weights, over_time
 from .scoring import CURVE_BLOCK, SCORE_BLOCK, greedy_returns
@@ -137,7 +137,7 @@ class ChildSwitchingCallback(BaseCallback):
         self.settings = settings
         self.eval_env = eval_env
         self.output_dir = output_dir
-        self.controller = ArchitectureController([len(v) for v in self.choices.values()], settings.controller.hidden_size)
+        self.controller = build_controller([len(v) for v in self.choices.values()], settings.controller)
         self.reinforce = Reinforce(self.controller, settings.controller)
         self.generator = torch.Generator().manual_seed(settings.seed)
         self.progress = SearchProgress()

@@ -1,4 +1,4 @@
-"""The trial: read the architecture from NNI -> build the agent -> train -> score -> report.
+"""The trial: read the architecture from NNI -> build the agent (or classifier) -> train -> score -> report.
 
 Run by NNI as ``nni-rl-nas trial <experiment.yml>`` (the ``trialCommand`` of every shipped
 config). The YAML gives the task; NNI gives the architecture (a dict of choices from the model
@@ -17,13 +17,14 @@ from pathlib import Path
 import nni
 import torch
 
-from ..config import load_experiment
+from ..config import ClassificationTaskSpec, load_experiment
 from ..spaces import search_choices
 from .agents import build_agent, frozen_network
-from .artifacts import save_agent
+from .artifacts import save_trial_outputs
 from .reporting import NNIReportCallback
 from .scoring import SolveTracker, score_agent
 from .shared_weights import SearchSettings, run_search
+from .supervised import train_classifier
 from ..strategies.enas import SEARCH_PHASE
 
 logger = logging.getLogger(__name__)
@@ -63,10 +64,31 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
         return run_search_trial(experiment, space, parameters["search_seed"], output_dir)
     architecture = check_architecture(space, parameters)
     name = space.architecture_name(architecture)
-    logger.info("trial %s trains %s on %s with %s for %d env steps", nni.get_trial_id(), name, task.env,
-                task.algorithm, task.budget)
+    logger.info("trial %s trains %s: %s", nni.get_trial_id(), name, task.describe())
+    device = pick_device(task.device)
+    if isinstance(task, ClassificationTaskSpec):
+        model = space.freeze(architecture)
+        fields, curve = train_classifier(task, model, device)
+        state = model.state_dict()
+    else:
+        fields, curve, state = train_agent(task, space, architecture, device)
+    result = {"default": fields.pop("default"), "architecture": name, **fields}
+    save_trial_outputs(output_dir, state, {
+        "trial_id": nni.get_trial_id(),
+        "architecture": architecture,
+        "space": dataclasses.asdict(experiment.spec.space),
+        "task": dataclasses.asdict(task),
+        "result": result,
+        "curve": curve,
+    })
+    nni.report_final_result(result)
+    logger.info("trial %s (%s) finished: %s", nni.get_trial_id(), name, result)
+    return result
 
-    agent = build_agent(task, frozen_network(space, architecture), task.make_env(), pick_device(task.device))
+
+def train_agent(task, space, architecture: dict, device: str) -> tuple[dict, list[dict], dict]:
+    """Train the RL agent whose network is ``architecture``; returns its result fields, curve and weights."""
+    agent = build_agent(task, frozen_network(space, architecture), task.make_env(), device)
     tracker = SolveTracker(task, eval_env=task.make_env())
     reporter = NNIReportCallback(task, tracker)
     started = time.monotonic()
@@ -76,9 +98,8 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
     training_seconds = time.monotonic() - started
 
     score = score_agent(agent, tracker)
-    result = {
+    fields = {
         "default": score.value,
-        "architecture": name,
         "mean_return": score.mean_return,
         "std_return": score.std_return,
         "eval_episodes": score.episodes,
@@ -92,30 +113,16 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
         "training_s": round(training_seconds, 2),
         "parameters": sum(p.numel() for p in agent.q_net.parameters()),
     }
-    save_agent(output_dir, agent.policy.state_dict(), {
-        "trial_id": nni.get_trial_id(),
-        "architecture": architecture,
-        "space": dataclasses.asdict(experiment.spec.space),
-        "task": dataclasses.asdict(task),
-        "result": result,
-        "curve": reporter.curve,
-    })
-    nni.report_final_result(result)
-    logger.info("trial %s (%s) finished: %s", nni.get_trial_id(), name, result)
-    return result
+    return fields, reporter.curve, agent.policy.state_dict()
 
 
 def run_search_trial(experiment, space, search_seed: int, output_dir: Path) -> dict:
     """A weight-sharing search trial (ENAS phase 1): one supernet, one controller, top-k out."""
     settings = SearchSettings.from_strategy_options({**experiment.spec.strategy_options, "seed": search_seed})
-    logger.info("trial %s runs an ENAS search (seed %d) over %s", nni.get_trial_id(), search_seed, task_name(experiment))
+    logger.info("trial %s runs an ENAS search (seed %d) over %s", nni.get_trial_id(), search_seed,
+                experiment.spec.task.describe())
     result = run_search(experiment.spec.task, space, experiment.spec.build_space, settings, output_dir,
                         pick_device(experiment.spec.task.device))
     nni.report_final_result(result)
     logger.info("search trial %s finished: %s", nni.get_trial_id(), result)
     return result
-
-
-def task_name(experiment) -> str:
-    task = experiment.spec.task
-    return f"{task.algorithm} on {task.env}, {task.budget} env steps"

@@ -15,6 +15,7 @@ import gymnasium as gym
 from nni.nas.nn.pytorch import ModelSpace
 from stable_baselines3.common.preprocessing import get_flattened_obs_dim
 
+from .cnn import DEFAULT_FILTER_SIZES, DEFAULT_KERNELS, DEFAULT_STRIDES, CNNSpace
 from .mlp import ACTIVATIONS, DEFAULT_ACTIVATIONS, DEFAULT_WIDTHS, MLPSpace
 
 Architecture = dict[str, Any]
@@ -32,6 +33,7 @@ class SpaceFamily:
     defaults: dict[str, Any]
     build: Callable[[gym.Space, int, dict[str, Any]], ModelSpace]
     validate_options: Callable[[dict[str, Any]], list[str]]
+    example_inputs: gym.Space  # what `nni-rl-nas spaces` builds the family for
 
 
 def _build_mlp(observation_space: gym.Space, out_features: int, options: dict[str, Any]) -> MLPSpace:
@@ -44,16 +46,39 @@ def _build_mlp(observation_space: gym.Space, out_features: int, options: dict[st
     return MLPSpace(get_flattened_obs_dim(observation_space), out_features, **options)
 
 
-def _mlp_option_problems(options: dict[str, Any]) -> list[str]:
-    problems = []
+def _build_cnn(observation_space: gym.Space, out_features: int, options: dict[str, Any]) -> CNNSpace:
+    shape = getattr(observation_space, "shape", None)
+    if not isinstance(observation_space, gym.spaces.Box) or shape is None or len(shape) != 3:
+        raise SpaceMismatchError(
+            f"space family 'cnn' needs image inputs shaped (channels, height, width), got {observation_space}; "
+            "fix: use space family 'mlp' for vector observations"
+        )
+    return CNNSpace(shape[0], out_features, **options)
+
+
+def _whole_number_problems(options: dict[str, Any], key: str, example: str) -> list[str]:
+    values = options[key]
+    if not isinstance(values, list) or not values:
+        return [f"space.{key}: got {values!r}; fix: list at least one, e.g. {example}"]
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values) or len(set(values)) != len(values):
+        return [f"space.{key}: got {values!r}; fix: distinct positive whole numbers, e.g. {example}"]
+    return []
+
+
+def _depth_problems(options: dict[str, Any]) -> list[str]:
     depth = options["depth"]
-    if not isinstance(depth, int) or depth < 1:
-        problems.append(f"space.depth: got {depth!r}; fix: a whole number >= 1")
-    widths = options["widths"]
-    if not isinstance(widths, list) or not widths:
-        problems.append(f"space.widths: got {widths!r}; fix: list at least one width, e.g. [64, 256]")
-    elif not all(isinstance(w, int) and w > 0 for w in widths) or len(set(widths)) != len(widths):
-        problems.append(f"space.widths: got {widths!r}; fix: distinct positive whole numbers")
+    if not isinstance(depth, int) or isinstance(depth, bool) or depth < 1:
+        return [f"space.depth: got {depth!r}; fix: a whole number >= 1"]
+    return []
+
+
+def _cnn_option_problems(options: dict[str, Any]) -> list[str]:
+    return (_depth_problems(options) + _whole_number_problems(options, "filter_sizes", "[1, 3, 5, 7]")
+            + _whole_number_problems(options, "strides", "[1, 2]") + _whole_number_problems(options, "kernels", "[16, 32]"))
+
+
+def _mlp_option_problems(options: dict[str, Any]) -> list[str]:
+    problems = _depth_problems(options) + _whole_number_problems(options, "widths", "[64, 256]")
     activations = options["activations"]
     if not isinstance(activations, list) or not activations:
         problems.append(f"space.activations: got {activations!r}; fix: list at least one of {sorted(ACTIVATIONS)}")
@@ -72,6 +97,15 @@ SPACE_FAMILIES: dict[str, SpaceFamily] = {
         defaults={"depth": 2, "widths": list(DEFAULT_WIDTHS), "activations": list(DEFAULT_ACTIVATIONS)},
         build=_build_mlp,
         validate_options=_mlp_option_problems,
+        example_inputs=gym.spaces.Box(-1.0, 1.0, shape=(4,)),
+    ),
+    "cnn": SpaceFamily(
+        description="fixed-depth convolutions, each choosing kernels, filter size and stride (image classifiers)",
+        defaults={"depth": 3, "filter_sizes": list(DEFAULT_FILTER_SIZES), "strides": list(DEFAULT_STRIDES),
+                  "kernels": list(DEFAULT_KERNELS)},
+        build=_build_cnn,
+        validate_options=_cnn_option_problems,
+        example_inputs=gym.spaces.Box(0.0, 1.0, shape=(1, 8, 8)),
     ),
 }
 

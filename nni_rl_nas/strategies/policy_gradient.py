@@ -18,7 +18,7 @@ import torch
 
 from ..spaces import Architecture
 from .base import SearchStrategy, TrialRecord
-from ..controller import ArchitectureController, ControllerSettings, Reinforce, architecture_of, decisions_of
+from ..controller import ControllerSettings, Reinforce, architecture_of, build_controller, decisions_of
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class PolicyGradient(SearchStrategy):
         settings = ControllerSettings.parse(controller)
         torch.manual_seed(seed)
         self.generator = torch.Generator().manual_seed(seed)
-        self.controller = ArchitectureController([len(values) for values in self.choices.values()], settings.hidden_size)
+        self.controller = build_controller([len(values) for values in self.choices.values()], settings)
         self.reinforce = Reinforce(self.controller, settings)
         self.failure_score = failure_score
         self.max_draws = max_draws

@@ -27,7 +27,7 @@ def test_trial_saves_an_agent_that_reloads_without_pickled_code(write_experiment
     assert [point["env_steps"] for point in record["curve"]] == [500, 1000]
     assert all(point["greedy_return"] is not None for point in record["curve"])
 
-    state = torch.load(tmp_path / "out" / "agent.pt", weights_only=True)
+    state = torch.load(tmp_path / "out" / "model.pt", weights_only=True)
     spec = load_experiment(config).spec
     space = spec.build_space()
     rebuilt = build_agent(spec.task, frozen_network(space, record["architecture"]), spec.task.make_env(), "cpu")
@@ -42,7 +42,7 @@ def test_a_nan_loss_fails_the_trial_with_a_readable_reason(write_experiment, tmp
         learning_rate=1e30))
     with pytest.raises(TrainingDiverged, match="non-finite weights .* fix: lower task.hyperparameters.learning_rate"):
         run_trial(config, "16-relu")
-    assert not (tmp_path / "out" / "agent.pt").exists()
+    assert not (tmp_path / "out" / "model.pt").exists()
 
 
 def test_a_trial_past_its_time_cap_stops_and_is_scored_as_capped(write_experiment, tmp_path, monkeypatch):

@@ -72,7 +72,7 @@ def gradient_signals(baseline: str, samples: int = 200, seed: int = 0) -> np.nda
     signals = []
     for _ in range(samples):
         decisions = strategy.controller.sample(generator)
-        advantage = reinforce.advantage(synthetic_score(architecture_of(strategy.choices, decisions), rng))
+        advantage = reinforce.advantage(decisions, synthetic_score(architecture_of(strategy.choices, decisions), rng))
         strategy.controller.zero_grad()
         (advantage * strategy.controller.evaluate(decisions)[0]).backward()
         signals.append(torch.cat([p.grad.flatten() for p in strategy.controller.parameters()]).numpy().copy())

@@ -1,0 +1,84 @@
+"""Fixed-depth CNN space of the Zoph & Le replication: per layer, filter size, stride, kernels.
+
+``depth`` convolutions, each choosing its number of kernels (output channels), its square filter
+size and its stride, each followed by ReLU; then global average pooling and a linear classifier.
+"Same" padding (filter // 2) keeps every choice valid on small images: an 8x8 digit survives
+three stride-2 layers (8 -> 4 -> 2 -> 1). Built from ``MutableConv2d`` and ``MutableLinear``,
+so NNI's one-shot supermodules apply to it as to the MLP space.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import nni
+import torch
+from nni.nas.nn.pytorch import ModelSpace, MutableConv2d, MutableLinear
+from torch import nn
+
+DEFAULT_FILTER_SIZES = (1, 3, 5, 7)
+DEFAULT_STRIDES = (1, 2)
+DEFAULT_KERNELS = (8, 16, 32, 64)
+NAME_PATTERN = re.compile(r"c(\d+)k(\d+)s(\d+)")
+
+
+def kernels_label(layer: int) -> str:
+    return f"conv{layer}_kernels"
+
+
+def filter_label(layer: int) -> str:
+    return f"conv{layer}_filter"
+
+
+def stride_label(layer: int) -> str:
+    return f"conv{layer}_stride"
+
+
+class CNNSpace(ModelSpace):
+    """``image -> [Conv2d(kernels_i, filter_i, stride_i) -> ReLU] * depth -> average pool -> Linear(classes)``."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        classes: int,
+        depth: int = 3,
+        filter_sizes: Sequence[int] = DEFAULT_FILTER_SIZES,
+        strides: Sequence[int] = DEFAULT_STRIDES,
+        kernels: Sequence[int] = DEFAULT_KERNELS,
+    ) -> None:
+        super().__init__()
+        self.depth = depth
+        layers: list[nn.Module] = []
+        previous: int | nni.mutable.Categorical = in_channels
+        for layer in range(1, depth + 1):
+            out_channels = nni.choice(kernels_label(layer), list(kernels))
+            filter_size = nni.choice(filter_label(layer), list(filter_sizes))
+            stride = nni.choice(stride_label(layer), list(strides))
+            layers += [MutableConv2d(previous, out_channels, filter_size, stride=stride, padding=filter_size // 2),
+                       nn.ReLU()]
+            previous = out_channels
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = MutableLinear(previous, classes)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.pool(self.features(images)).flatten(1))
+
+    def architecture_name(self, architecture: dict) -> str:
+        """Readable name, e.g. ``c32k5s1_c64k3s2_c16k3s1`` (kernels, filter size, stride per layer)."""
+        return "_".join(
+            f"c{architecture[kernels_label(layer)]}k{architecture[filter_label(layer)]}s{architecture[stride_label(layer)]}"
+            for layer in range(1, self.depth + 1)
+        )
+
+    def parse_architecture_name(self, name: str) -> dict:
+        layers = NAME_PATTERN.findall(name)
+        if len(layers) != self.depth or "_".join(f"c{c}k{k}s{s}" for c, k, s in layers) != name:
+            raise ValueError(f"architecture name {name!r} does not describe {self.depth} layers like 'c32k5s1_c64k3s2'")
+        architecture = {}
+        for layer, (kernels, filter_size, stride) in enumerate(layers, start=1):
+            architecture[kernels_label(layer)] = int(kernels)
+            architecture[filter_label(layer)] = int(filter_size)
+            architecture[stride_label(layer)] = int(stride)
+        return architecture
