@@ -15,15 +15,17 @@ children per update; policy-gradient: mean score of each batch of trials).
     python benchmarks/compare_strategies.py --env-steps 1000000 --out /tmp/compare
     python benchmarks/compare_strategies.py --strategies enas --out /tmp/compare   # one at a time
     python benchmarks/compare_strategies.py --summarize --out /tmp/compare         # table + plot
+    python benchmarks/compare_strategies.py --rescore-only --out /tmp/compare      # rescore saved runs
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -60,78 +62,58 @@ def write_config(directory: Path, strategy: str, seed: int, settings: argparse.N
     return path
 
 
-def one_trial(config: Path, output_dir: Path, parameters: dict | None = None, architecture: str | None = None) -> dict:
-    """A trial process, as NNI would start it (its own output directory)."""
+def one_trial(config: Path, directory: Path, parameters: dict | None = None, architecture: str | None = None) -> dict:
+    """A trial process, as NNI would start it, in its own output directory."""
     import torch
 
     from nni_rl_nas.evaluator.trial import run_trial
 
     torch.set_num_threads(1)
+    output_dir = directory / (architecture or parameters["architecture"]).replace(" ", "_")
     output_dir.mkdir(parents=True, exist_ok=True)
     os.environ["NNI_OUTPUT_DIR"] = str(output_dir)
-    started = time.monotonic()
-    result = run_trial(config, architecture, parameters)
-    return {**result, "trial_seconds": round(time.monotonic() - started, 1)}
+    return run_trial(config, architecture, parameters)
 
 
-def drive(strategy_name: str, settings: argparse.Namespace) -> dict:
+def drive_strategy(strategy_name: str, settings: argparse.Namespace) -> dict:
     """Run one strategy until its finished trials spent ``settings.env_steps``; return its trial log."""
-    from nni import NoMoreTrialError
-
     from nni_rl_nas.config import load_experiment
     from nni_rl_nas.strategies import resolve_strategy
+    from nni_rl_nas.strategies.driver import drive
 
-    directory, env_steps, workers = settings.out / strategy_name, settings.env_steps, settings.workers
+    directory = settings.out / strategy_name
     config = write_config(directory, strategy_name, 0, settings)
-    experiment = load_experiment(config)
-    strategy_class = resolve_strategy(experiment.strategy_name)
-    class_args = yaml.safe_load(config.read_text())["tuner"]["classArgs"]
-    strategy = strategy_class(**class_args)
-    started, spent, log = time.monotonic(), 0, []
-    running, next_id, exhausted = {}, 0, False
-    with ProcessPoolExecutor(workers) as pool:
-        while True:
-            while not exhausted and spent < env_steps and len(running) < workers:
-                try:
-                    parameters = strategy.generate_parameters(next_id)
-                except NoMoreTrialError:
-                    exhausted = not running  # ENAS waits for its search; other strategies are done
-                    break
-                future = pool.submit(one_trial, config, directory / f"trial_{next_id}", parameters)
-                running[future] = (next_id, parameters)
-                next_id += 1
-            if not running:
-                break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                parameter_id, parameters = running.pop(future)
-                try:
-                    result = future.result()
-                except Exception as error:  # a failed trial is the strategy's to learn of, as under NNI
-                    print(f"{strategy_name}: trial {parameter_id} failed: {error!r}", flush=True)
-                    strategy.trial_end(parameter_id, success=False)
-                    continue
-                strategy.receive_trial_result(parameter_id, parameters, result)
-                strategy.trial_end(parameter_id, success=True)
-                spent += result["env_steps"]
-                entry = {"parameter_id": parameter_id, "architecture": result["architecture"],
-                         "score": result["default"], "solved": bool(result.get("solved")),
-                         "env_steps": result["env_steps"], "spent_env_steps": spent,
-                         "wall_clock_s": round(time.monotonic() - started, 1), "capped": result.get("capped"),
-                         "result": result}
-                log.append(entry)
-                print(f"{strategy_name}: {entry['architecture']} score {entry['score']:.1f} solved {entry['solved']} "
-                      f"env steps {entry['env_steps']} (spent {spent}) at {entry['wall_clock_s']} s", flush=True)
-    record = {"strategy": strategy_name, "env_step_budget": env_steps, "trials": log,
+    strategy_class = resolve_strategy(load_experiment(config).strategy_name)
+    strategy = strategy_class(**yaml.safe_load(config.read_text())["tuner"]["classArgs"])
+    started, log = time.monotonic(), []
+
+    def record(trial) -> None:
+        if trial.result is None:
+            print(f"{strategy_name}: trial {trial.parameter_id} failed: {trial.error}", flush=True)
+            return
+        spent = (log[-1]["spent_env_steps"] if log else 0) + trial.result["env_steps"]
+        entry = {"parameter_id": trial.parameter_id, "architecture": trial.result["architecture"],
+                 "score": trial.result["default"], "solved": bool(trial.result.get("solved")),
+                 "env_steps": trial.result["env_steps"], "spent_env_steps": spent,
+                 "wall_clock_s": round(time.monotonic() - started, 1), "capped": trial.result.get("capped"),
+                 "result": trial.result}
+        log.append(entry)
+        print(f"{strategy_name}: {entry['architecture']} score {entry['score']:.1f} solved {entry['solved']} "
+              f"env steps {entry['env_steps']} (spent {spent}) at {entry['wall_clock_s']} s", flush=True)
+
+    with ProcessPoolExecutor(settings.workers) as pool:
+        drive(strategy, functools.partial(one_trial, config, directory), pool, settings.workers,
+              keep_proposing=lambda: not log or log[-1]["spent_env_steps"] < settings.env_steps, on_finish=record)
+    result = {"strategy": strategy_name, "env_step_budget": settings.env_steps, "trials": log,
               "controller_curve": controller_curve(strategy_name, strategy, log, directory)}
-    (directory / "log.json").write_text(json.dumps(record, indent=2, default=str))
-    return record
+    (directory / "log.json").write_text(json.dumps(result, indent=2, default=str))
+    return result
 
 
 def controller_curve(strategy_name: str, strategy, log: list[dict], directory: Path) -> list[float]:
     """The controller's performance per update: what the seed project plotted."""
     if strategy_name == "enas":
-        searches = sorted(directory.glob("trial_*/search.json"))
+        searches = sorted(directory.glob("ENAS_search_*/search.json"))
         return [point["default"] for point in json.loads(searches[0].read_text())["curve"]] if searches else []
     if strategy_name == "policy_gradient":
         batch = strategy.reinforce.settings.samples_per_update
@@ -140,10 +122,12 @@ def controller_curve(strategy_name: str, strategy, log: list[dict], directory: P
     return []
 
 
-def best_architecture(log: list[dict]) -> str:
-    """The first architecture that solved, else the best-scoring one."""
+def best_architecture(log: list[dict]) -> str | None:
+    """The first architecture that solved, else the best-scoring one (None: nothing trained yet)."""
     trained = [entry for entry in log if entry["architecture"] != "ENAS search"]
     solved = [entry for entry in trained if entry["solved"]]
+    if not trained:
+        return None
     return (solved[0] if solved else max(trained, key=lambda entry: entry["score"]))["architecture"]
 
 
@@ -152,7 +136,7 @@ def rescore(architecture: str, out: Path, settings: argparse.Namespace) -> list[
     with ProcessPoolExecutor(settings.workers) as pool:
         futures = []
         for seed in settings.rescore_seeds:
-            directory = out / "rescore" / f"{architecture}_seed{seed}"
+            directory = out / "rescore" / f"seed{seed}"
             config = write_config(directory, "random", seed, settings)
             futures.append(pool.submit(one_trial, config, directory, architecture=architecture))
         return [future.result() for future in futures]
@@ -215,6 +199,7 @@ def main() -> None:
     parser.add_argument("--rescore-seeds", type=int, nargs="*", default=[1, 2, 3])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--summarize", action="store_true", help="only print the table and plot of saved runs")
+    parser.add_argument("--rescore-only", action="store_true", help="rescore the best of saved runs, then summarize")
     args = parser.parse_args()
 
     from nni_rl_nas.config import parse_class_args
@@ -222,9 +207,10 @@ def main() -> None:
     grid_budget = 100 * parse_class_args({"task": {"env": "LunarLander-v3"}}).task.budget
     if not args.summarize:
         for name in args.strategies:
-            record = drive(name, args)
+            saved = args.out / name / "log.json"
+            record = json.loads(saved.read_text()) if args.rescore_only else drive_strategy(name, args)
             record["best"] = best_architecture(record["trials"])
-            if args.rescore_seeds:
+            if args.rescore_seeds and record["best"]:
                 record["rescore"] = rescore(record["best"], args.out / name, args)
             (args.out / name / "log.json").write_text(json.dumps(record, indent=2, default=str))
     summarize(args.out, grid_budget)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..config import ConfigError
+from ..config import ConfigError, TaskSpec
 from ..evaluator.shared_weights import SearchSettings
 from ..spaces import Architecture
 from .base import ARCHITECTURE_NAME_KEY, SearchStrategy, TrialRecord
@@ -35,6 +35,9 @@ class ENAS(SearchStrategy):
                  top_k: int = SearchSettings.top_k, search_timesteps: int | None = None,
                  search_max_seconds: float | None = None, searches: int = 1) -> None:
         super().__init__(space, task, seed)
+        if not isinstance(self.spec.task, TaskSpec):
+            raise ConfigError("tuner.name: RlNasEnas trains RL agents with shared weights and needs an RL task "
+                              "(task.env); fix: RlNasPolicyGradient, RlNasRandom or RlNasGrid for a dataset task")
         self.settings = SearchSettings.from_strategy_options({
             "seed": seed, "controller": controller, "child_steps": child_steps,
             "search_eval_episodes": search_eval_episodes, "top_k": top_k, "search_timesteps": search_timesteps,
