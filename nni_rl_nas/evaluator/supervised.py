@@ -47,7 +47,7 @@ def train_classifier(task, model: nn.Module, device: str) -> tuple[dict, list[di
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total_loss += float(loss) * len(batch)
+            total_loss += float(loss.detach()) * len(batch)
         if not torch.isfinite(torch.tensor(total_loss)):
             raise FloatingPointError(f"training loss became {total_loss} in epoch {epoch}; "
                                      "fix: lower task.learning_rate")
