@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import nni
 import torch
@@ -29,12 +30,13 @@ def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch
     return correct / len(labels)
 
 
-def train_classifier(task, model: nn.Module, device: str) -> tuple[dict, list[dict]]:
-    """Train ``model`` on the task's dataset; returns the final result fields and the per-epoch curve."""
+def train_classifier(task, build_model: Callable[[], nn.Module], device: str) -> tuple[dict, list[dict], dict]:
+    """Build the classifier (its initial weights fixed by ``task.seed``) and train it on the task's
+    dataset; returns the final result fields, the per-epoch curve and the trained weights."""
     torch.manual_seed(task.seed)
+    model = build_model().to(device)
     (train_x, train_y), (val_x, val_y) = split(*load_images(task), task.validation_fraction, task.seed)
     train_x, train_y, val_x, val_y = (t.to(device) for t in (train_x, train_y, val_x, val_y))
-    model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=task.learning_rate)
     generator = torch.Generator().manual_seed(task.seed)
     started, curve = time.monotonic(), []
@@ -67,4 +69,4 @@ def train_classifier(task, model: nn.Module, device: str) -> tuple[dict, list[di
         "wall_clock_s": round(time.monotonic() - started, 2),
         "parameters": sum(p.numel() for p in model.parameters()),
     }
-    return result, curve
+    return result, curve, model.state_dict()

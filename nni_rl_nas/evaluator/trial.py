@@ -67,9 +67,7 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
     logger.info("trial %s trains %s: %s", nni.get_trial_id(), name, task.describe())
     device = pick_device(task.device)
     if isinstance(task, ClassificationTaskSpec):
-        model = space.freeze(architecture)
-        fields, curve = train_classifier(task, model, device)
-        state = model.state_dict()
+        fields, curve, state = train_classifier(task, lambda: space.freeze(architecture), device)
     else:
         fields, curve, state = train_agent(task, space, architecture, device)
     result = {"default": fields.pop("default"), "architecture": name, **fields}

@@ -107,3 +107,23 @@ def test_bad_controller_options_are_refused():
         PolicyGradient(**ARGS, controller={"baseline": "average"})
     with pytest.raises(ConfigError, match="controller: unknown key 'lr'; fix: use one of"):
         PolicyGradient(**ARGS, controller={"lr": 0.1})
+
+
+def test_the_critic_learns_to_predict_the_score_of_each_decision_state():
+    strategy = PolicyGradient(**ARGS, controller={"baseline": "critic", "samples_per_update": 1, "learning_rate": 0.01})
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(150):
+        strategy.reinforce.observe(strategy.controller.sample(generator), 0.7)
+    values = strategy.controller.evaluate_steps(strategy.controller.sample(generator))[2]
+    assert values.shape == (4,)
+    assert torch.allclose(values, torch.full((4,), 0.7), atol=0.05), values
+    assert abs(strategy.reinforce.advantages[-1]) < 0.05, "the reward signal shrinks as the critic learns"
+
+
+def test_l2_regularisation_adds_lambda_times_the_squared_weights():
+    plain = PolicyGradient(**ARGS, seed=0)
+    regularised = PolicyGradient(**ARGS, seed=0, controller={"l2_weight": 0.01})
+    batch = [(plain.controller.sample(torch.Generator().manual_seed(1)), 0.5)]
+    squared = sum((p.detach() ** 2).sum() for p in plain.controller.parameters())
+    difference = regularised.reinforce.surrogate_loss(batch) - plain.reinforce.surrogate_loss(batch)
+    assert float(difference.detach()) == pytest.approx(0.01 * float(squared), rel=1e-4)
