@@ -10,10 +10,10 @@ from .config import ConfigError
 
 
 def _setup(args: argparse.Namespace) -> int:
-    from .nni_integration import compat_js_path, fix_parameter_dispatch, register_strategies
+    from .nni_integration import NNI_FIXES, register_strategies
 
-    changed = fix_parameter_dispatch()
-    print(f"NNI trial parameter dispatch: {'fixed' if changed else 'already fixed'} ({compat_js_path()})")
+    for fix in NNI_FIXES:
+        print(f"NNI {fix.name}: {'fixed' if fix.apply() else 'already fixed'} ({fix.path()})")
     print("registered strategies:", ", ".join(register_strategies()))
     return 0
 

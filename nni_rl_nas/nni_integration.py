@@ -1,4 +1,5 @@
-"""What ``nni-rl-nas setup`` does to the NNI installation: fix trial parameter dispatch, register strategies.
+"""What ``nni-rl-nas setup`` does to the NNI installation: two fixes to NNI 3.0's Node code, and
+registering the strategies.
 
 **Parameter dispatch (NNI issues 5726, 5693).** NNI 3.0's training-service adapter
 (``nni_node/training_service/v3/compat.js``) queues each submitted trial's parameters in one
@@ -7,67 +8,100 @@ With more than one trial running, a trial can train another trial's architecture
 UI, the REST API and ``trial_end`` attribute it to the trial NNI submitted it for. The same file
 already keys parameters by trial id when it resumes a trial; the fix uses that path for new
 trials too: it chooses the trial id before creating the trial and files the parameters under it.
-The patch replaces two exact snippets of NNI 3.0's file; any other content is left alone and
+
+**Tuner start-up time.** NNI 3.0 gives the tuner process 10 s to connect
+(``nni_node/core/tuner_command_channel.js``) and fails the experiment otherwise. Our tuner
+imports torch and NNI's NAS package (about 5 s on an idle 2-core machine, measured 14 s while
+trials loaded both cores), so the limit becomes 120 s.
+
+Each fix replaces exact snippets of NNI 3.0's file; any other content is left alone and
 reported, so a different NNI version fails loudly instead of being mis-patched.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from .evaluator.artifacts import write_atomically
 
 logger = logging.getLogger(__name__)
 
-FIX_MARKER = "/* nni-rl-nas: parameters keyed by trial id */"
 
-_QUEUE_ORIGINAL = """        if (trialId === null) {
+class NNIInstallationError(RuntimeError):
+    """The installed NNI is not the one this project can fix, or a fix is missing."""
+
+
+@dataclass(frozen=True)
+class SourcePatch:
+    """Exact replacements in one file of NNI's Node code, recognised afterwards by a marker comment."""
+
+    name: str
+    relative_path: str  # under the nni_node package
+    marker: str
+    replacements: tuple[tuple[str, str], ...]
+
+    def path(self) -> Path:
+        import nni_node
+
+        return Path(nni_node.__file__).parent / self.relative_path
+
+    def is_applied(self, path: Path | None = None) -> bool:
+        return self.marker in (path or self.path()).read_text()
+
+    def apply(self, path: Path | None = None) -> bool:
+        """Patch the file in place (atomically). Returns False when it was already patched."""
+        path = path or self.path()
+        source = path.read_text()
+        if self.marker in source:
+            return False
+        if any(source.count(original) != 1 for original, _ in self.replacements):
+            raise NNIInstallationError(f"{path} is not NNI 3.0's; the {self.name} fix only knows that version. "
+                                       "fix: pip install nni==3.0")
+        for original, fixed in self.replacements:
+            source = source.replace(original, fixed)
+        write_atomically(path, lambda target: target.write_text(source))
+        logger.info("applied the %s fix to %s", self.name, path)
+        return True
+
+
+_DISPATCH_MARKER = "/* nni-rl-nas: parameters keyed by trial id */"
+PARAMETER_DISPATCH = SourcePatch(
+    name="trial parameter dispatch",
+    relative_path="training_service/v3/compat.js",
+    marker=_DISPATCH_MARKER,
+    replacements=(
+        ("""        if (trialId === null) {
             this.parameters.push(form.hyperParameters.value);
-        }"""
-_QUEUE_FIXED = f"""        {FIX_MARKER}
+        }""", f"""        {_DISPATCH_MARKER}
         const newTrialId = (0, require("common/utils").uniqueString)(5);
         if (trialId === null) {{
             this.allocatedParameters.set(newTrialId, form.hyperParameters.value);
-        }}"""
-_CREATE_ORIGINAL = """trialId = await this.v3.createTrial(envId, this.config.trialCommand, 'trial_code', form.sequenceId);"""
-_CREATE_FIXED = """trialId = await this.v3.createTrial(envId, this.config.trialCommand, 'trial_code', form.sequenceId, newTrialId);"""
+        }}"""),
+        ("""trialId = await this.v3.createTrial(envId, this.config.trialCommand, 'trial_code', form.sequenceId);""",
+         """trialId = await this.v3.createTrial(envId, this.config.trialCommand, 'trial_code', form.sequenceId, newTrialId);"""),
+    ),
+)
 
-
-class NNIInstallationError(RuntimeError):
-    """The installed NNI is not the one this project can fix, or the fix is missing."""
-
-
-def compat_js_path() -> Path:
-    import nni_node
-
-    return Path(nni_node.__file__).parent / "training_service" / "v3" / "compat.js"
-
-
-def parameter_dispatch_fixed(path: Path | None = None) -> bool:
-    return FIX_MARKER in (path or compat_js_path()).read_text()
-
-
-def fix_parameter_dispatch(path: Path | None = None) -> bool:
-    """Patch compat.js in place (atomically). Returns False when it was already fixed."""
-    path = path or compat_js_path()
-    source = path.read_text()
-    if FIX_MARKER in source:
-        return False
-    if source.count(_QUEUE_ORIGINAL) != 1 or source.count(_CREATE_ORIGINAL) != 1:
-        raise NNIInstallationError(
-            f"{path} is not NNI 3.0's compat.js; the parameter-dispatch fix only knows that version. "
-            "fix: pip install nni==3.0"
-        )
-    fixed = source.replace(_QUEUE_ORIGINAL, _QUEUE_FIXED).replace(_CREATE_ORIGINAL, _CREATE_FIXED)
-    write_atomically(path, lambda target: target.write_text(fixed))
-    logger.info("fixed NNI's trial parameter dispatch in %s", path)
-    return True
+_TIMEOUT_MARKER = "/* nni-rl-nas: tuner start-up allowance */"
+TUNER_CONNECT_TIMEOUT = SourcePatch(
+    name="tuner start-up time",
+    relative_path="core/tuner_command_channel.js",
+    marker=_TIMEOUT_MARKER,
+    replacements=(
+        ("const msg = 'Tuner did not connect in 10 seconds. Please check tuner (dispatcher) log.';",
+         "const msg = 'Tuner did not connect in 120 seconds. Please check tuner (dispatcher) log.';"),
+        ("            }, 10000);\n            return this.connect.promise;",
+         f"            }}, 120000); {_TIMEOUT_MARKER}\n            return this.connect.promise;"),
+    ),
+)
+NNI_FIXES = (PARAMETER_DISPATCH, TUNER_CONNECT_TIMEOUT)
 
 
 def require_parameter_dispatch_fix() -> None:
     """Strategies refuse to run on an unfixed NNI: trials could train the wrong architecture."""
-    if not parameter_dispatch_fixed():
+    if not PARAMETER_DISPATCH.is_applied():
         raise NNIInstallationError(
             "NNI's trial parameter dispatch is not fixed in this environment, so trials running at the same time "
             "could train each other's architectures; fix: run `nni-rl-nas setup` once, then create the experiment again"

@@ -171,3 +171,17 @@ def test_the_lunar_configs_run_end_to_end(tmp_path, config_name, edit, trial_cou
             assert len(searches) == 2 and len(finals) > 2, "both phases ran"
         else:
             assert len(finals) == trial_count
+
+
+def shorter_pg_digits(raw: dict) -> None:
+    raw["maxTrialNumber"] = 4
+    raw["tuner"]["classArgs"]["task"]["epochs"] = 3
+    raw["tuner"]["classArgs"]["controller"]["samples_per_update"] = 2
+
+
+def test_pg_digits_trains_cnn_children_through_nnictl(tmp_path):
+    with start_experiment(tmp_path, "pg_digits.yml", shorter_pg_digits) as (experiment_id, port, root):
+        trials, metrics = finished_trials(experiment_id, port)
+        finals = [check_trial(trial, metrics, root, min_curve_points=3) for trial in trials]
+        assert len(finals) == 4 and len({final["architecture"] for final in finals}) == 4
+        assert all(0.0 <= final["val_accuracy"] <= 1.0 and final["epochs"] == 3 for final in finals)

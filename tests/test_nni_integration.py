@@ -3,7 +3,7 @@ import shutil
 import pytest
 
 from nni_rl_nas import nni_integration
-from nni_rl_nas.nni_integration import NNIInstallationError, fix_parameter_dispatch, parameter_dispatch_fixed
+from nni_rl_nas.nni_integration import PARAMETER_DISPATCH, TUNER_CONNECT_TIMEOUT, NNIInstallationError
 
 ORIGINAL = (
     "    async submitTrialJob(form) {\n"
@@ -19,13 +19,13 @@ ORIGINAL = (
 def test_fix_files_parameters_under_a_trial_id_chosen_before_the_trial_starts(tmp_path):
     compat = tmp_path / "compat.js"
     compat.write_text(ORIGINAL)
-    assert fix_parameter_dispatch(compat)
+    assert PARAMETER_DISPATCH.apply(compat)
     fixed = compat.read_text()
     assert "this.parameters.push" not in fixed
     assert "this.allocatedParameters.set(newTrialId, form.hyperParameters.value);" in fixed
     assert "form.sequenceId, newTrialId);" in fixed
-    assert parameter_dispatch_fixed(compat)
-    assert not fix_parameter_dispatch(compat)  # idempotent
+    assert PARAMETER_DISPATCH.is_applied(compat)
+    assert not PARAMETER_DISPATCH.apply(compat)  # idempotent
     assert compat.read_text() == fixed
 
 
@@ -33,17 +33,22 @@ def test_fix_refuses_a_compat_js_it_does_not_know(tmp_path):
     compat = tmp_path / "compat.js"
     compat.write_text("// some other NNI version\n")
     with pytest.raises(NNIInstallationError, match="pip install nni==3.0"):
-        fix_parameter_dispatch(compat)
+        PARAMETER_DISPATCH.apply(compat)
     assert compat.read_text() == "// some other NNI version\n"
 
 
 def test_installed_nni_has_the_fix_and_strategies_refuse_to_run_without_it(tmp_path, monkeypatch):
-    assert parameter_dispatch_fixed(), "run `nni-rl-nas setup` in this environment"
+    assert all(fix.is_applied() for fix in nni_integration.NNI_FIXES), "run `nni-rl-nas setup` in this environment"
     unfixed = tmp_path / "compat.js"
     unfixed.write_text(ORIGINAL)
-    monkeypatch.setattr(nni_integration, "compat_js_path", lambda: unfixed)
+    monkeypatch.setattr(nni_integration.SourcePatch, "path", lambda self: unfixed)
     from nni_rl_nas.strategies import RandomSearch
 
     with pytest.raises(NNIInstallationError, match="run `nni-rl-nas setup`"):
         RandomSearch(space={"family": "mlp"}, task={"env": "CartPole-v1"})
     shutil.copy(unfixed, tmp_path / "kept.js")
+
+
+def test_the_installed_tuner_channel_waits_120_s_for_the_tuner():
+    source = TUNER_CONNECT_TIMEOUT.path().read_text()
+    assert "}, 120000);" in source and "}, 10000);" not in source
