@@ -185,3 +185,31 @@ def test_pg_digits_trains_cnn_children_through_nnictl(tmp_path):
         finals = [check_trial(trial, metrics, root, min_curve_points=3) for trial in trials]
         assert len(finals) == 4 and len({final["architecture"] for final in finals}) == 4
         assert all(0.0 <= final["val_accuracy"] <= 1.0 and final["epochs"] == 3 for final in finals)
+
+
+def write_fashion_mnist_lookalike(directory: Path, images: int = 300) -> None:
+    """Random 28x28 images in FashionMNIST's IDX format: the real files cannot be downloaded here."""
+    import gzip
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    directory.mkdir(parents=True)
+    for name, array in (("train-images-idx3-ubyte.gz", rng.integers(0, 256, (images, 28, 28), dtype=np.uint8)),
+                        ("train-labels-idx1-ubyte.gz", rng.integers(0, 10, images, dtype=np.uint8))):
+        header = bytes([0, 0, 0x08, array.ndim]) + b"".join(n.to_bytes(4, "big") for n in array.shape)
+        with gzip.open(directory / name, "wb") as handle:
+            handle.write(header + array.tobytes())
+
+
+def test_pg_fashion_mnist_runs_through_nnictl_on_files_in_its_format(tmp_path):
+    write_fashion_mnist_lookalike(tmp_path / "fashion")
+
+    def shorter(raw: dict) -> None:
+        raw["maxTrialNumber"] = 2
+        raw["tuner"]["classArgs"]["task"].update(epochs=2, data_dir=str(tmp_path / "fashion"), download=False)
+
+    with start_experiment(tmp_path, "pg_fashion_mnist.yml", shorter) as (experiment_id, port, root):
+        trials, metrics = finished_trials(experiment_id, port)
+        finals = [check_trial(trial, metrics, root, min_curve_points=2) for trial in trials]
+        assert len(finals) == 2 and all(final["train_images"] == 240 and final["val_images"] == 60 for final in finals)
