@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from nni_rl_nas.evaluator.artifacts import write_json
+
 SPACE = {"family": "mlp", "depth": 2, "widths": [64, 128, 256, 1024, 2048], "activations": ["sigmoid", "relu"]}
 STRATEGY_OPTIONS = {
     "random": ("RlNasRandom", {}),
@@ -87,6 +89,9 @@ def drive_strategy(strategy_name: str, settings: argparse.Namespace) -> dict:
     strategy = strategy_class(**yaml.safe_load(config.read_text())["tuner"]["classArgs"])
     started, log = time.monotonic(), []
 
+    def save(record: dict) -> None:  # after every trial, so a stopped run keeps what it measured
+        write_json(directory / "log.json", record)
+
     def record(trial) -> None:
         if trial.result is None:
             print(f"{strategy_name}: trial {trial.parameter_id} failed: {trial.error}", flush=True)
@@ -98,25 +103,26 @@ def drive_strategy(strategy_name: str, settings: argparse.Namespace) -> dict:
                  "wall_clock_s": round(time.monotonic() - started, 1), "capped": trial.result.get("capped"),
                  "result": trial.result}
         log.append(entry)
+        save({"strategy": strategy_name, "env_step_budget": settings.env_steps, "trials": log})
         print(f"{strategy_name}: {entry['architecture']} score {entry['score']:.1f} solved {entry['solved']} "
               f"env steps {entry['env_steps']} (spent {spent}) at {entry['wall_clock_s']} s", flush=True)
 
     with ProcessPoolExecutor(settings.workers) as pool:
         drive(strategy, functools.partial(one_trial, config, directory), pool, settings.workers,
               keep_proposing=lambda: not log or log[-1]["spent_env_steps"] < settings.env_steps, on_finish=record)
-    result = {"strategy": strategy_name, "env_step_budget": settings.env_steps, "trials": log,
-              "controller_curve": controller_curve(strategy_name, strategy, log, directory)}
-    (directory / "log.json").write_text(json.dumps(result, indent=2, default=str))
+    result = {"strategy": strategy_name, "env_step_budget": settings.env_steps, "trials": log}
+    save(result)
     return result
 
 
-def controller_curve(strategy_name: str, strategy, log: list[dict], directory: Path) -> list[float]:
-    """The controller's performance per update: what the seed project plotted."""
+def controller_curve(strategy_name: str, log: list[dict], directory: Path) -> list[float]:
+    """The controller's performance per update, what the seed project plotted: ENAS, the mean return of
+    each update's sampled children (shared weights); policy-gradient, the mean score of each batch."""
     if strategy_name == "enas":
-        searches = sorted(directory.glob("ENAS_search_*/search.json"))
+        searches = sorted(directory.glob("*/search.json"))
         return [point["default"] for point in json.loads(searches[0].read_text())["curve"]] if searches else []
     if strategy_name == "policy_gradient":
-        batch = strategy.reinforce.settings.samples_per_update
+        batch = STRATEGY_OPTIONS["policy_gradient"][1]["controller"]["samples_per_update"]
         scores = [entry["score"] for entry in log]
         return [float(np.mean(scores[i:i + batch])) for i in range(0, len(scores) - batch + 1, batch)]
     return []
@@ -131,26 +137,38 @@ def best_architecture(log: list[dict]) -> str | None:
     return (solved[0] if solved else max(trained, key=lambda entry: entry["score"]))["architecture"]
 
 
-def rescore(architecture: str, out: Path, settings: argparse.Namespace) -> list[dict]:
-    """Retrain one architecture from scratch on other seeds, with the search's per-trial budget."""
+def rescore(records: dict[str, dict], out: Path, settings: argparse.Namespace) -> None:
+    """Retrain each strategy's best architecture from scratch on other seeds, all in one pool."""
     with ProcessPoolExecutor(settings.workers) as pool:
-        futures = []
-        for seed in settings.rescore_seeds:
-            directory = out / "rescore" / f"seed{seed}"
-            config = write_config(directory, "random", seed, settings)
-            futures.append(pool.submit(one_trial, config, directory, architecture=architecture))
-        return [future.result() for future in futures]
+        futures = {}
+        for name, record in records.items():
+            for seed in settings.rescore_seeds if record["best"] else []:
+                directory = out / name / "rescore" / f"seed{seed}"
+                config = write_config(directory, "random", seed, settings)
+                futures[pool.submit(one_trial, config, directory, architecture=record["best"])] = name
+        for name in records:
+            records[name]["rescore"] = [future.result() for future, owner in futures.items() if owner == name]
+
+
+def equal_budget(records: list[dict]) -> int:
+    """The env steps every strategy has spent: strategies are compared on their trials up to it."""
+    return min(record["trials"][-1]["spent_env_steps"] for record in records if record["trials"])
+
+
+def within(log: list[dict], budget: int) -> list[dict]:
+    return [entry for entry in log if entry["spent_env_steps"] <= budget]
 
 
 def summarize(out: Path, grid_budget: int) -> None:
     records = [json.loads(path.read_text()) for path in sorted(out.glob("*/log.json"))]
-    print(f"\nLunarLander-v3, 100 architectures; exhaustive grid would spend {grid_budget:,} env steps "
-          "(100 x the full per-trial budget)")
+    budget = equal_budget(records)
+    print(f"\nLunarLander-v3, 100 architectures, each strategy's trials up to {budget:,} env steps (the least any "
+          f"strategy spent); exhaustive grid would spend {grid_budget:,} (100 x the full per-trial budget)")
     header = f"{'strategy':<16}{'env steps spent':>16}{'trials':>7}{'1st solve: env steps':>22}{'wall s':>8}" \
              f"{'grid/ours':>10}  {'best architecture':<22}{'rescored return':>18}{'seeds solved':>13}{'capped':>7}"
     print(header)
     for record in records:
-        log = record["trials"]
+        log = within(record["trials"], budget)
         first = next((entry for entry in log if entry["solved"]), None)
         rescored = record.get("rescore", [])
         scores = [r["mean_return"] for r in rescored]
@@ -174,9 +192,9 @@ def plot_controllers(records: list[dict], path: Path) -> None:
 
     figure, axis = plt.subplots(figsize=(7, 4))
     for record in records:
-        if record["controller_curve"]:
-            axis.plot(range(1, len(record["controller_curve"]) + 1), record["controller_curve"], marker="o",
-                      label=record["strategy"])
+        curve = controller_curve(record["strategy"], record["trials"], path.parent / record["strategy"])
+        if curve:
+            axis.plot(range(1, len(curve) + 1), curve, marker="o", label=record["strategy"])
     axis.set_xlabel("controller update")
     axis.set_ylabel("mean return of the sampled architectures")
     axis.set_title("Controller performance over iterations, LunarLander-v3")
@@ -206,13 +224,17 @@ def main() -> None:
 
     grid_budget = 100 * parse_class_args({"task": {"env": "LunarLander-v3"}}).task.budget
     if not args.summarize:
+        records = {}
         for name in args.strategies:
             saved = args.out / name / "log.json"
             record = json.loads(saved.read_text()) if args.rescore_only else drive_strategy(name, args)
-            record["best"] = best_architecture(record["trials"])
-            if args.rescore_seeds and record["best"]:
-                record["rescore"] = rescore(record["best"], args.out / name, args)
-            (args.out / name / "log.json").write_text(json.dumps(record, indent=2, default=str))
+            records[name] = record
+        budget = equal_budget(list(records.values()))
+        for record in records.values():
+            record["best"] = best_architecture(within(record["trials"], budget))
+        rescore(records, args.out, args)
+        for name, record in records.items():
+            write_json(args.out / name / "log.json", record)
     summarize(args.out, grid_budget)
 
 
