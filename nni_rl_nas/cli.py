@@ -1,4 +1,4 @@
-"""Console entry point ``nni-rl-nas``: setup, spaces, validate, trial."""
+"""Console entry point ``nni-rl-nas``: setup, spaces, validate, trial, play."""
 
 from __future__ import annotations
 
@@ -50,6 +50,23 @@ def _trial(args: argparse.Namespace) -> int:
     return 0
 
 
+def _play(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .replay import best_trial, load_agent, play, trial_folders
+
+    folder = best_trial(trial_folders(args.target, Path(args.experiments_dir) if args.experiments_dir else None))
+    loaded = load_agent(folder)
+    print(f"playing {loaded.name} from {folder} on {loaded.task.env}, {args.episodes} greedy episodes")
+    returns = play(loaded, args.episodes, args.seed, Path(args.video) if args.video else None)
+    for episode, total in enumerate(returns):
+        print(f"  episode {episode} (seed {args.seed + episode}): return {total:.1f}")
+    print(f"mean return {sum(returns) / len(returns):.1f} over {len(returns)} episodes")
+    if args.video:
+        print(f"video: {args.video}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nni-rl-nas", description="Neural architecture search for RL agents on NNI.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -60,9 +77,15 @@ def main(argv: list[str] | None = None) -> int:
     trial = commands.add_parser("trial", help="run one trial (NNI's trialCommand)")
     trial.add_argument("config")
     trial.add_argument("--architecture", help="train this architecture (e.g. 64-relu_64-relu) outside NNI")
+    play = commands.add_parser("play", help="play a trained agent: a trial folder, or the best trial of an experiment")
+    play.add_argument("target", help="a trial folder, an experiment folder, or an experiment id")
+    play.add_argument("--experiments-dir", help="where experiment ids are looked up (default ~/nni-experiments)")
+    play.add_argument("--episodes", type=int, default=5)
+    play.add_argument("--seed", type=int, default=0, help="seed of the first episode")
+    play.add_argument("--video", help="write the episodes to this MP4 file")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    handler = {"setup": _setup, "spaces": _spaces, "validate": _validate, "trial": _trial}[args.command]
+    handler = {"setup": _setup, "spaces": _spaces, "validate": _validate, "trial": _trial, "play": _play}[args.command]
     try:
         return handler(args)
     except ConfigError as error:

@@ -20,7 +20,7 @@ import torch
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
     """Write through a temporary file in the same directory, then rename: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)  # writers that go by the extension
     os.close(handle)
     os.chmod(temporary, 0o644)  # mkstemp creates 0600; results are meant to be read by others
     try:
