@@ -1,4 +1,4 @@
-"""Console entry point ``nni-rl-nas``: setup, spaces, validate, trial, play."""
+"""Console entry point ``nni-rl-nas``: setup, spaces, validate, trial, play, report."""
 
 from __future__ import annotations
 
@@ -67,6 +67,25 @@ def _play(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .report import database_of, progress, read_database, read_rest_api, write_report
+
+    if args.port:
+        progress(f"reading experiment {args.experiment} from NNI's REST API on port {args.port} ...")
+        rows = read_rest_api(args.port)
+    else:
+        database = database_of(args.experiment, Path(args.experiments_dir) if args.experiments_dir else None)
+        progress(f"reading experiment {args.experiment} from {database} ...")
+        rows = read_database(database)
+    progress(f"read {len(rows)} trials, {sum(len(r.curve) for r in rows)} intermediate results; plotting ...")
+    out = Path(args.out or f"report-{Path(args.experiment).name}")
+    page = write_report(rows, f"nni-rl-nas report: experiment {Path(args.experiment).name}", out, args.top_k)
+    progress(f"wrote {page}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nni-rl-nas", description="Neural architecture search for RL agents on NNI.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -83,9 +102,16 @@ def main(argv: list[str] | None = None) -> int:
     play.add_argument("--episodes", type=int, default=5)
     play.add_argument("--seed", type=int, default=0, help="seed of the first episode")
     play.add_argument("--video", help="write the episodes to this MP4 file")
+    report = commands.add_parser("report", help="write an HTML report with plots of an experiment's trials")
+    report.add_argument("experiment", help="an experiment id or folder")
+    report.add_argument("--experiments-dir", help="where experiment ids are looked up (default ~/nni-experiments)")
+    report.add_argument("--port", type=int, help="read a running experiment from its REST API on this port")
+    report.add_argument("--out", help="output folder (default report-<experiment>)")
+    report.add_argument("--top-k", type=int, default=5, help="architectures whose learning curves are plotted")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    handler = {"setup": _setup, "spaces": _spaces, "validate": _validate, "trial": _trial, "play": _play}[args.command]
+    handler = {"setup": _setup, "spaces": _spaces, "validate": _validate, "trial": _trial, "play": _play,
+               "report": _report}[args.command]
     try:
         return handler(args)
     except ConfigError as error:

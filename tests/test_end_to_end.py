@@ -110,6 +110,23 @@ def test_quick_cartpole_runs_every_trial_on_its_own_architecture(quick_experimen
     assert len(trials) == 4
     built = {check_trial(trial, metrics, root)["architecture"] for trial in trials}
     assert built == {"16-relu", "16-tanh", "64-relu", "64-tanh"}
+    check_reports(experiment_id, port, root, built)
+
+
+def check_reports(experiment_id: str, port: int, root: Path, architectures: set[str]) -> None:
+    """`nni-rl-nas report` from the REST API and from the stored database: the same ranked table."""
+    from nni_rl_nas.cli import main
+    from nni_rl_nas.report import ranked, read_database, read_rest_api
+
+    from_api, from_db = read_rest_api(port), read_database(root / "db" / "nni.sqlite")
+    assert [(r.architecture, r.score) for r in ranked(from_api)] == [(r.architecture, r.score) for r in ranked(from_db)]
+    assert {row.architecture for row in from_db} == architectures
+    assert all(len(row.curve) >= 5 for row in from_db)
+    out = root / "report"
+    assert main(["report", experiment_id, "--experiments-dir", str(root.parent), "--out", str(out)]) == 0
+    page = (out / "report.html").read_text()
+    assert all(name in page for name in architectures)
+    assert (out / "search_performance.png").stat().st_size > 0 and (out / "learning_curves.png").stat().st_size > 0
 
 
 def test_enas_searches_then_retrains_the_derived_architectures(enas_experiment):

@@ -40,6 +40,7 @@ from .scoring import CURVE_BLOCK, SCORE_BLOCK, greedy_returns
 
 logger = logging.getLogger(__name__)
 MAX_ENUMERATED = 10_000
+SEARCH_NAME = "ENAS search"  # how search trials are named (their result, and NNI's parameters)
 
 
 @dataclass(frozen=True)
@@ -261,7 +262,7 @@ def run_search(task, space: ModelSpace, build_space, settings: SearchSettings, o
     write_atomically(output_dir / "supernet.pt", lambda target: torch.save(search.supernets[0].state_dict(), target))
     return {
         "default": shared_returns[0],
-        "architecture": "ENAS search",
+        "architecture": SEARCH_NAME,
         "top_k": [name for name, _ in top],
         "top_k_probabilities": [p for _, p in top],
         "top_k_shared_returns": shared_returns,

@@ -21,7 +21,7 @@ import logging
 from typing import Any
 
 from ..config import ConfigError, TaskSpec
-from ..evaluator.shared_weights import SearchSettings
+from ..evaluator.shared_weights import SEARCH_NAME, SearchSettings
 from ..spaces import Architecture
 from .base import ARCHITECTURE_NAME_KEY, SearchStrategy, TrialRecord
 
@@ -60,7 +60,7 @@ class ENAS(SearchStrategy):
             search_seed = self.settings.seed + self._searches_started
             self._searches_started += 1
             self._searches_running[parameter_id] = search_seed
-            return {"phase": SEARCH_PHASE, "search_seed": search_seed, ARCHITECTURE_NAME_KEY: f"ENAS search {search_seed}"}
+            return {"phase": SEARCH_PHASE, "search_seed": search_seed, ARCHITECTURE_NAME_KEY: f"{SEARCH_NAME} {search_seed}"}
         return super().next_parameters(parameter_id)
 
     def propose(self) -> Architecture | None:

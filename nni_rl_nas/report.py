@@ -1,0 +1,231 @@
+"""``nni-rl-nas report``: what a search found, as one self-contained HTML page plus PNG plots.
+
+The records are NNI's own: its REST API while the experiment runs (``--port``), otherwise the
+experiment's stored database (``<experiment>/db/nni.sqlite``, which NNI keeps up to date while
+it runs too). Both are read into the same :class:`TrialRow` list. The page holds the strategy's
+performance over trials (each trial's score and the best so far, like the seed project's
+controller plot), the learning curves of the top-k architectures, a ranked table and the search
+cost so far. Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import sqlite3
+import sys
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import ConfigError
+from .evaluator.artifacts import write_atomically
+from .evaluator.shared_weights import SEARCH_NAME
+from .replay import experiments_root
+
+
+@dataclass
+class TrialRow:
+    trial_id: str
+    sequence: int
+    status: str
+    architecture: str
+    result: dict[str, Any] | None  # the final result; None while running or after a failure
+    curve: list[dict[str, Any]] = field(default_factory=list)  # intermediate results, in order
+
+    @property
+    def score(self) -> float | None:
+        return None if self.result is None else float(self.result["default"])
+
+    @property
+    def is_search(self) -> bool:
+        """An ENAS search trial: its curve is the controller's progress, its score no architecture's."""
+        return self.architecture.startswith(SEARCH_NAME)
+
+
+def _metric(data: str) -> dict[str, Any]:
+    """NNI stores a metric as a JSON string of our JSON dict (twice encoded)."""
+    value = json.loads(data)
+    value = json.loads(value) if isinstance(value, str) else value
+    return value if isinstance(value, dict) else {"default": value}
+
+
+def _architecture(parameters_json: str | None) -> str:
+    parameters = json.loads(parameters_json)["parameters"] if parameters_json else {}
+    return str(parameters.get("architecture", parameters))
+
+
+def read_database(path: Path) -> list[TrialRow]:
+    """Trials from NNI's sqlite database (read-only: the experiment may still be writing it)."""
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows: dict[str, TrialRow] = {}
+        events = connection.execute("SELECT trialJobId, event, data, sequenceId FROM TrialJobEvent ORDER BY timestamp")
+        for trial_id, event, data, sequence in events:
+            row = rows.setdefault(trial_id, TrialRow(trial_id, sequence or 0, event, "", None))
+            row.status = event if event not in ("ADD_RESUMED", "ADD_CUSTOMIZED") else row.status
+            if data and not row.architecture:
+                row.architecture = _architecture(data)
+        metrics = connection.execute("SELECT trialJobId, type, data FROM MetricData ORDER BY timestamp, sequence")
+        for trial_id, kind, data in metrics:
+            if trial_id in rows:
+                _add_metric(rows[trial_id], kind, data)
+    finally:
+        connection.close()
+    return sorted(rows.values(), key=lambda row: row.sequence)
+
+
+def read_rest_api(port: int, host: str = "127.0.0.1") -> list[TrialRow]:
+    """Trials from a running experiment's REST API."""
+    def get(path: str):
+        with urllib.request.urlopen(f"http://{host}:{port}/api/v1/nni/{path}", timeout=30) as response:
+            return json.loads(response.read())
+
+    rows = {job["trialJobId"]: TrialRow(job["trialJobId"], job.get("sequenceId", 0), job["status"],
+                                        _architecture((job.get("hyperParameters") or [None])[0]), None)
+            for job in get("trial-jobs")}
+    for metric in get("metric-data"):
+        if metric["trialJobId"] in rows:
+            _add_metric(rows[metric["trialJobId"]], metric["type"], metric["data"])
+    return sorted(rows.values(), key=lambda row: row.sequence)
+
+
+def _add_metric(row: TrialRow, kind: str, data: str) -> None:
+    if kind == "FINAL":
+        row.result = _metric(data)
+    elif kind == "PERIODICAL":
+        row.curve.append(_metric(data))
+
+
+def database_of(experiment: str, root: Path | None) -> Path:
+    folder = Path(experiment) if Path(experiment).exists() else (root or experiments_root()) / experiment
+    path = folder / "db" / "nni.sqlite"
+    if not path.exists():
+        raise ConfigError(f"report: no NNI database at {path}; fix: pass an experiment id with --experiments-dir "
+                          "(the config's experimentWorkingDirectory), an experiment folder, or --port of a running one")
+    return path
+
+
+def _png(figure) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
+
+
+def plot_search(rows: list[TrialRow]) -> bytes:
+    """Each finished trial's score in launch order, and the best score so far."""
+    import matplotlib.pyplot as plt
+
+    scored = [(row.sequence, row.score) for row in rows if row.score is not None and not row.is_search]
+    figure, axis = plt.subplots(figsize=(7, 3.5))
+    if scored:
+        sequence, scores = zip(*scored)
+        best = [max(scores[:i + 1]) for i in range(len(scores))]
+        axis.plot(sequence, scores, "o", label="trial score")
+        axis.plot(sequence, best, "-", label="best so far")
+        axis.legend()
+    axis.set_xlabel("trial (launch order)")
+    axis.set_ylabel("score")
+    axis.set_title("Search performance over trials")
+    figure.tight_layout()
+    data = _png(figure)
+    plt.close(figure)
+    return data
+
+
+def plot_curves(rows: list[TrialRow], top_k: int) -> bytes:
+    """Learning curves of the top-k architectures: intermediate ``default`` against env steps (or epochs)."""
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 3.5))
+    for row in ranked(rows)[:top_k]:
+        x_key = "env_steps" if row.curve and "env_steps" in row.curve[0] else "epoch"
+        axis.plot([point.get(x_key) for point in row.curve], [point["default"] for point in row.curve],
+                  marker=".", label=row.architecture)
+        axis.set_xlabel(x_key.replace("_", " "))
+    if rows:
+        axis.legend(fontsize=7)
+    axis.set_ylabel("intermediate result")
+    axis.set_title(f"Learning curves of the top {top_k}")
+    figure.tight_layout()
+    data = _png(figure)
+    plt.close(figure)
+    return data
+
+
+def plot_searches(rows: list[TrialRow]) -> bytes:
+    """ENAS search trials: the mean return of each controller update's children, with the shared weights."""
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 3.5))
+    for row in rows:
+        if row.is_search:
+            axis.plot([point.get("env_steps") for point in row.curve], [point["default"] for point in row.curve],
+                      marker=".", label=row.architecture)
+    axis.legend(fontsize=7)
+    axis.set_xlabel("env steps")
+    axis.set_ylabel("mean return of the sampled children")
+    axis.set_title("Controller performance over updates (shared weights)")
+    figure.tight_layout()
+    data = _png(figure)
+    plt.close(figure)
+    return data
+
+
+def ranked(rows: list[TrialRow]) -> list[TrialRow]:
+    scored = [row for row in rows if row.score is not None and not row.is_search]
+    return sorted(scored, key=lambda row: row.score, reverse=True)
+
+
+def cost(rows: list[TrialRow]) -> dict[str, Any]:
+    finished = [row.result for row in rows if row.result]
+    statuses: dict[str, int] = {}
+    for row in rows:
+        statuses[row.status] = statuses.get(row.status, 0) + 1
+    return {"trials": len(rows), "by status": statuses,
+            "env steps": sum(int(r.get("env_steps", 0)) for r in finished),
+            "trial wall-clock (s)": round(sum(float(r.get("wall_clock_s", 0)) for r in finished), 1)}
+
+
+TABLE_COLUMNS = ("score", "mean_return", "std_return", "val_accuracy", "solved", "env_steps", "epochs",
+                 "wall_clock_s", "parameters", "capped")
+
+
+def render_html(title: str, rows: list[TrialRow], images: dict[str, bytes], top_k: int) -> str:
+    present = [c for c in TABLE_COLUMNS if c == "score" or any(c in (row.result or {}) for row in rows)]
+    header = "".join(f"<th>{html.escape(c)}</th>" for c in ("rank", "architecture", "trial", *present))
+    body = []
+    for rank, row in enumerate(ranked(rows), start=1):
+        values = [row.score if c == "score" else (row.result or {}).get(c, "") for c in present]
+        cells = "".join(f"<td>{html.escape(f'{v:.4g}' if isinstance(v, float) else str(v))}</td>" for v in values)
+        body.append(f"<tr><td>{rank}</td><td>{html.escape(row.architecture)}</td><td>{row.trial_id}</td>{cells}</tr>")
+    pictures = "".join(f'<h2>{html.escape(name)}</h2><img src="data:image/png;base64,{base64.b64encode(data).decode()}">'
+                       for name, data in images.items())
+    spent = "".join(f"<li>{html.escape(k)}: {html.escape(str(v))}</li>" for k, v in cost(rows).items())
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+            "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}</style></head><body>"
+            f"<h1>{html.escape(title)}</h1><h2>Search cost so far</h2><ul>{spent}</ul>{pictures}"
+            f"<h2>Ranked architectures</h2><table><tr>{header}</tr>{''.join(body)}</table></body></html>")
+
+
+def write_report(rows: list[TrialRow], title: str, out: Path, top_k: int = 5) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    images = {"search_performance.png": plot_search(rows), "learning_curves.png": plot_curves(rows, top_k)}
+    if any(row.is_search and row.curve for row in rows):
+        images["controller_progress.png"] = plot_searches(rows)
+    for name, data in images.items():
+        write_atomically(out / name, lambda target, data=data: target.write_bytes(data))
+    page = render_html(title, rows, images, top_k)
+    write_atomically(out / "report.html", lambda target: target.write_text(page))
+    return out / "report.html"
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
