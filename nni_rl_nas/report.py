@@ -108,72 +108,49 @@ def database_of(experiment: str, root: Path | None) -> Path:
     return path
 
 
-def _png(figure) -> bytes:
+def line_plot(series: list[tuple[str, list, list, str]], xlabel: str, ylabel: str, title: str) -> bytes:
+    """One PNG: each series is (label, xs, ys, matplotlib format)."""
     import io
 
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 3.5))
+    for label, xs, ys, style in series:
+        axis.plot(xs, ys, style, label=label)
+    if series:
+        axis.legend(fontsize=7)
+    axis.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
     return buffer.getvalue()
 
 
 def plot_search(rows: list[TrialRow]) -> bytes:
     """Each finished trial's score in launch order, and the best score so far."""
-    import matplotlib.pyplot as plt
-
     scored = [(row.sequence, row.score) for row in rows if row.score is not None and not row.is_search]
-    figure, axis = plt.subplots(figsize=(7, 3.5))
-    if scored:
-        sequence, scores = zip(*scored)
-        best = [max(scores[:i + 1]) for i in range(len(scores))]
-        axis.plot(sequence, scores, "o", label="trial score")
-        axis.plot(sequence, best, "-", label="best so far")
-        axis.legend()
-    axis.set_xlabel("trial (launch order)")
-    axis.set_ylabel("score")
-    axis.set_title("Search performance over trials")
-    figure.tight_layout()
-    data = _png(figure)
-    plt.close(figure)
-    return data
+    sequence, scores = (list(column) for column in zip(*scored)) if scored else ([], [])
+    best = [max(scores[:i + 1]) for i in range(len(scores))]
+    series = [("trial score", sequence, scores, "o"), ("best so far", sequence, best, "-")] if scored else []
+    return line_plot(series, "trial (launch order)", "score", "Search performance over trials")
 
 
 def plot_curves(rows: list[TrialRow], top_k: int) -> bytes:
     """Learning curves of the top-k architectures: intermediate ``default`` against env steps (or epochs)."""
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(7, 3.5))
-    for row in ranked(rows)[:top_k]:
-        x_key = "env_steps" if row.curve and "env_steps" in row.curve[0] else "epoch"
-        axis.plot([point.get(x_key) for point in row.curve], [point["default"] for point in row.curve],
-                  marker=".", label=row.architecture)
-        axis.set_xlabel(x_key.replace("_", " "))
-    if rows:
-        axis.legend(fontsize=7)
-    axis.set_ylabel("intermediate result")
-    axis.set_title(f"Learning curves of the top {top_k}")
-    figure.tight_layout()
-    data = _png(figure)
-    plt.close(figure)
-    return data
+    top = ranked(rows)[:top_k]
+    x_key = "env_steps" if any(row.curve and "env_steps" in row.curve[0] for row in top) else "epoch"
+    series = [(row.architecture, [p.get(x_key) for p in row.curve], [p["default"] for p in row.curve], ".-")
+              for row in top]
+    return line_plot(series, x_key.replace("_", " "), "intermediate result", f"Learning curves of the top {top_k}")
 
 
 def plot_searches(rows: list[TrialRow]) -> bytes:
     """ENAS search trials: the mean return of each controller update's children, with the shared weights."""
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(7, 3.5))
-    for row in rows:
-        if row.is_search:
-            axis.plot([point.get("env_steps") for point in row.curve], [point["default"] for point in row.curve],
-                      marker=".", label=row.architecture)
-    axis.legend(fontsize=7)
-    axis.set_xlabel("env steps")
-    axis.set_ylabel("mean return of the sampled children")
-    axis.set_title("Controller performance over updates (shared weights)")
-    figure.tight_layout()
-    data = _png(figure)
-    plt.close(figure)
-    return data
+    series = [(row.architecture, [p.get("env_steps") for p in row.curve], [p["default"] for p in row.curve], ".-")
+              for row in rows if row.is_search]
+    return line_plot(series, "env steps", "mean return of the sampled children",
+                     "Controller performance over updates (shared weights)")
 
 
 def ranked(rows: list[TrialRow]) -> list[TrialRow]:
@@ -195,7 +172,7 @@ TABLE_COLUMNS = ("score", "mean_return", "std_return", "val_accuracy", "solved",
                  "wall_clock_s", "parameters", "capped")
 
 
-def render_html(title: str, rows: list[TrialRow], images: dict[str, bytes], top_k: int) -> str:
+def render_html(title: str, rows: list[TrialRow], images: dict[str, bytes]) -> str:
     present = [c for c in TABLE_COLUMNS if c == "score" or any(c in (row.result or {}) for row in rows)]
     header = "".join(f"<th>{html.escape(c)}</th>" for c in ("rank", "architecture", "trial", *present))
     body = []
@@ -222,7 +199,7 @@ def write_report(rows: list[TrialRow], title: str, out: Path, top_k: int = 5) ->
         images["controller_progress.png"] = plot_searches(rows)
     for name, data in images.items():
         write_atomically(out / name, lambda target, data=data: target.write_bytes(data))
-    page = render_html(title, rows, images, top_k)
+    page = render_html(title, rows, images)
     write_atomically(out / "report.html", lambda target: target.write_text(page))
     return out / "report.html"
 

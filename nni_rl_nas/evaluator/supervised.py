@@ -9,6 +9,7 @@ epoch's validation accuracy as its score.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 
@@ -50,7 +51,7 @@ def train_classifier(task, build_model: Callable[[], nn.Module], device: str) ->
             loss.backward()
             optimizer.step()
             total_loss += float(loss.detach()) * len(batch)
-        if not torch.isfinite(torch.tensor(total_loss)):
+        if not math.isfinite(total_loss):
             raise FloatingPointError(f"training loss became {total_loss} in epoch {epoch}; "
                                      "fix: lower task.learning_rate")
         point = {"default": accuracy(model, val_x, val_y), "epoch": epoch, "train_loss": total_loss / len(order),
