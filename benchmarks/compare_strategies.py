@@ -32,6 +32,7 @@ import numpy as np
 import yaml
 
 from nni_rl_nas.evaluator.artifacts import write_json
+from nni_rl_nas.evaluator.shared_weights import SEARCH_NAME
 
 SPACE = {"family": "mlp", "depth": 2, "widths": [64, 128, 256, 1024, 2048], "activations": ["sigmoid", "relu"]}
 STRATEGY_OPTIONS = {
@@ -130,7 +131,7 @@ def controller_curve(strategy_name: str, log: list[dict], directory: Path) -> li
 
 def best_architecture(log: list[dict]) -> str | None:
     """The first architecture that solved, else the best-scoring one (None: nothing trained yet)."""
-    trained = [entry for entry in log if entry["architecture"] != "ENAS search"]
+    trained = [entry for entry in log if entry["architecture"] != SEARCH_NAME]
     solved = [entry for entry in trained if entry["solved"]]
     if not trained:
         return None
