@@ -180,9 +180,12 @@ def shorter_pg_lunar(raw: dict) -> None:
 def test_the_lunar_configs_run_end_to_end(tmp_path, config_name, edit, trial_count):
     with start_experiment(tmp_path, config_name, edit) as (experiment_id, port, root):
         trials, metrics = finished_trials(experiment_id, port, timeout_s=2400)
-        finals = [check_trial(trial, metrics, root, min_curve_points=2) for trial in trials]
+        # a wide network capped at its time limit may have only the final point of its curve
+        finals = [check_trial(trial, metrics, root, min_curve_points=1) for trial in trials]
         assert len(finals) <= trial_count
         assert all(final["env_steps"] > 0 for final in finals)
+        short = [final for final in finals if final["env_steps"] < 5000]
+        assert all(final["capped"] for final in short), "only a capped trial stops before its first report point"
         if config_name == "enas_lunar.yml":
             searches = [final for final in finals if final["architecture"] == "ENAS search"]
             assert len(searches) == 2 and len(finals) > 2, "both phases ran"
