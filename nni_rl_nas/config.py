@@ -194,6 +194,15 @@ def _positive_int(value: Any, where: str) -> None:
         raise ConfigError(f"{where}: got {value!r}; fix: a whole number >= 1")
 
 
+def check_positive_number(value: Any, where: str, none_means: str | None = None) -> None:
+    """A number > 0; ``None`` too when ``none_means`` says what it stands for."""
+    if value is None and none_means:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        alternative = f", or null for {none_means}" if none_means else ""
+        raise ConfigError(f"{where}: got {value!r}; fix: a number > 0{alternative}")
+
+
 def _check_env_id(env_id: Any) -> None:
     if not isinstance(env_id, str):
         raise ConfigError(f"task.env: got {env_id!r}; fix: a gymnasium env id such as 'LunarLander-v3'")
@@ -240,8 +249,7 @@ def _parse_classification_task(data: dict[str, Any]) -> ClassificationTaskSpec:
         _positive_int(getattr(task, name), f"task.{name}")
     if not 0.0 < task.validation_fraction < 1.0:
         raise ConfigError(f"task.validation_fraction: got {task.validation_fraction!r}; fix: a fraction in (0, 1)")
-    if not (isinstance(task.learning_rate, (int, float)) and task.learning_rate > 0):
-        raise ConfigError(f"task.learning_rate: got {task.learning_rate!r}; fix: a number > 0")
+    check_positive_number(task.learning_rate, "task.learning_rate")
     return task
 
 
@@ -267,11 +275,7 @@ def _parse_task(data: Any) -> TaskSpec | ClassificationTaskSpec:
     _positive_int(score.solve_window, "task.score.solve_window")
     if task.total_timesteps is not None:
         _positive_int(task.total_timesteps, "task.total_timesteps")
-    if task.max_trial_seconds is not None and (
-            isinstance(task.max_trial_seconds, bool) or not isinstance(task.max_trial_seconds, (int, float))
-            or task.max_trial_seconds <= 0):
-        raise ConfigError(f"task.max_trial_seconds: got {task.max_trial_seconds!r}; "
-                          "fix: a number of seconds > 0, or null for no cap")
+    check_positive_number(task.max_trial_seconds, "task.max_trial_seconds", none_means="no cap")
     if not isinstance(task.eval_episodes, int) or task.eval_episodes < 0:
         raise ConfigError(f"task.eval_episodes: got {task.eval_episodes!r}; fix: a whole number >= 0")
     if score.solved_on == "greedy_eval" and task.eval_episodes == 0:

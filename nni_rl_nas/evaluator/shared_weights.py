@@ -57,7 +57,7 @@ class SearchSettings:
 
     @classmethod
     def from_strategy_options(cls, options: dict) -> SearchSettings:
-        from ..config import ConfigError
+        from ..config import ConfigError, check_positive_number
 
         names = {f.name for f in fields(cls)} - {"controller"}
         settings = cls(controller=ControllerSettings.parse(options.get("controller")),
@@ -70,10 +70,8 @@ class SearchSettings:
                                                       or settings.search_timesteps < settings.child_steps):
             raise ConfigError(f"tuner.classArgs.search_timesteps: got {settings.search_timesteps!r}; fix: a whole "
                               f"number >= child_steps ({settings.child_steps}), or null for the task's budget")
-        if settings.search_max_seconds is not None and (not isinstance(settings.search_max_seconds, (int, float))
-                                                        or settings.search_max_seconds <= 0):
-            raise ConfigError(f"tuner.classArgs.search_max_seconds: got {settings.search_max_seconds!r}; "
-                              "fix: seconds > 0, or null for task.max_trial_seconds")
+        check_positive_number(settings.search_max_seconds, "tuner.classArgs.search_max_seconds",
+                              none_means="task.max_trial_seconds")
         return settings
 
 
