@@ -28,11 +28,15 @@ def experiments_root() -> Path:
     return Path(os.environ.get("HOME", str(Path.home()))) / "nni-experiments"
 
 
+def resolve_folder(target: str | Path, root: Path | None = None) -> Path:
+    """``target`` itself when it is an existing folder, else an experiment id under ``root`` (~/nni-experiments)."""
+    path = Path(target)
+    return path if path.exists() else (root or experiments_root()) / str(target)
+
+
 def trial_folders(target: str | Path, root: Path | None = None) -> list[Path]:
     """The trial folders that ``target`` names: one trial's folder, an experiment's folder, or an experiment id."""
-    path = Path(target)
-    if not path.exists():
-        path = (root or experiments_root()) / str(target)
+    path = resolve_folder(target, root)
     if (path / TRIAL_RECORD).exists():
         return [path]
     folders = sorted(record.parent for record in path.glob(f"environments/*/trials/*/{TRIAL_RECORD}"))

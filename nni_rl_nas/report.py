@@ -23,7 +23,7 @@ from typing import Any
 from .config import ConfigError
 from .evaluator.artifacts import write_atomically
 from .evaluator.shared_weights import SEARCH_NAME
-from .replay import experiments_root
+from .replay import resolve_folder
 
 
 @dataclass
@@ -100,8 +100,7 @@ def _add_metric(row: TrialRow, kind: str, data: str) -> None:
 
 
 def database_of(experiment: str, root: Path | None) -> Path:
-    folder = Path(experiment) if Path(experiment).exists() else (root or experiments_root()) / experiment
-    path = folder / "db" / "nni.sqlite"
+    path = resolve_folder(experiment, root) / "db" / "nni.sqlite"
     if not path.exists():
         raise ConfigError(f"report: no NNI database at {path}; fix: pass an experiment id with --experiments-dir "
                           "(the config's experimentWorkingDirectory), an experiment folder, or --port of a running one")
