@@ -70,16 +70,21 @@ def _play(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .report import database_of, progress, read_database, read_rest_api, write_report
+    from .replay import resolve_folder
+    from .report import database_of, explain_failures, progress, read_database, read_rest_api, write_report
 
+    root = Path(args.experiments_dir) if args.experiments_dir else None
     if args.port:
         progress(f"reading experiment {args.experiment} from NNI's REST API on port {args.port} ...")
         rows = read_rest_api(args.port)
     else:
-        database = database_of(args.experiment, Path(args.experiments_dir) if args.experiments_dir else None)
+        database = database_of(args.experiment, root)
         progress(f"reading experiment {args.experiment} from {database} ...")
         rows = read_database(database)
-    progress(f"read {len(rows)} trials, {sum(len(r.curve) for r in rows)} intermediate results; plotting ...")
+    folder = resolve_folder(args.experiment, root)
+    explain_failures(rows, folder if folder.is_dir() else None)
+    progress(f"read {len(rows)} trials, {sum(len(r.curve) for r in rows)} intermediate results, "
+             f"{sum(r.reason is not None for r in rows)} without a score; plotting ...")
     out = Path(args.out or f"report-{Path(args.experiment).name}")
     page = write_report(rows, f"nni-rl-nas report: experiment {Path(args.experiment).name}", out, args.top_k)
     progress(f"wrote {page}")

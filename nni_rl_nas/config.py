@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import importlib
 import shlex
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -107,7 +108,7 @@ class TaskSpec:
     def solve_threshold(self) -> float:
         if self.score.threshold is not None:
             return self.score.threshold
-        return gym.spec(self.env).reward_threshold
+        return gym.spec(self.env.rpartition(":")[2]).reward_threshold
 
     def algorithm_defaults(self) -> dict[str, Any]:
         """The shipped per-env defaults (budget and hyperparameters) for this task's algorithm."""
@@ -204,15 +205,26 @@ def check_positive_number(value: Any, where: str, none_means: str | None = None)
 
 
 def _check_env_id(env_id: Any) -> None:
+    """A registered gymnasium id, or ``module:EnvId`` for an env that ``module`` registers on import
+    (gymnasium's own convention, which ``gym.make`` follows; the module must be importable by the
+    tuner and by every trial)."""
     if not isinstance(env_id, str):
         raise ConfigError(f"task.env: got {env_id!r}; fix: a gymnasium env id such as 'LunarLander-v3'")
+    module, _, name = env_id.rpartition(":")
+    if module:
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise ConfigError(f"task.env: cannot import {module!r} for {env_id!r} ({error}); fix: put the module "
+                              "that registers the env on PYTHONPATH, or install its package") from None
     try:
-        gym.spec(env_id)
+        gym.spec(name)
     except gym.error.Error as error:
-        close = difflib.get_close_matches(env_id, list(gym.registry), n=1)
+        close = difflib.get_close_matches(name, list(gym.registry), n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise ConfigError(f"task.env: unknown env id {env_id!r} ({error}); {hint}"
-                          "fix: a registered gymnasium id such as 'LunarLander-v3' or 'CartPole-v1'") from None
+                          "fix: a registered gymnasium id such as 'LunarLander-v3' or 'CartPole-v1', "
+                          "or module:EnvId for an env that module registers") from None
 
 
 def _output_size(action_space: gym.Space, task: TaskSpec) -> int:

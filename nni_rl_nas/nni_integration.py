@@ -1,4 +1,4 @@
-"""What ``nni-rl-nas setup`` does to the NNI installation: two fixes to NNI 3.0's Node code, and
+"""What ``nni-rl-nas setup`` does to the NNI installation: three fixes to NNI 3.0's Node code, and
 registering the strategies.
 
 **Parameter dispatch (NNI issues 5726, 5693).** NNI 3.0's training-service adapter
@@ -13,6 +13,14 @@ trials too: it chooses the trial id before creating the trial and files the para
 (``nni_node/core/tuner_command_channel.js``) and fails the experiment otherwise. Our tuner
 imports torch and NNI's NAS package (about 5 s on an idle 2-core machine, measured 14 s while
 trials loaded both cores), so the limit becomes 120 s.
+
+**Trial end status.** The same adapter labels every trial whose process died by a signal
+USER_CANCELED, as if someone had canceled it: a trial SIGKILLed by the out-of-memory killer, and
+one NNI stops for running past ``maxTrialDuration`` (NNI asks for EARLY_STOPPED there, but sets
+the flag only after the trial has already ended). The fix flags a stop NNI asks for before
+sending it, so: a stop NNI asked for as early stopping (``maxTrialDuration``, an assessor) is
+EARLY_STOPPED; a cancel from the web UI, nnictl or the experiment's stop is USER_CANCELED; a
+signal nobody in NNI sent is FAILED.
 
 Each fix replaces exact snippets of NNI 3.0's file; any other content is left alone and
 reported, so a different NNI version fails loudly instead of being mis-patched.
@@ -96,7 +104,33 @@ TUNER_CONNECT_TIMEOUT = SourcePatch(
          f"            }}, 120000); {_TIMEOUT_MARKER}\n            return this.connect.promise;"),
     ),
 )
-NNI_FIXES = (PARAMETER_DISPATCH, TUNER_CONNECT_TIMEOUT)
+_END_STATUS_MARKER = "/* nni-rl-nas: stops flagged before they are sent */"
+TRIAL_END_STATUS = SourcePatch(
+    name="trial end status",
+    relative_path="training_service/v3/compat.js",
+    marker=_END_STATUS_MARKER,
+    replacements=(
+        ("""    async cancelTrialJob(trialJobId, isEarlyStopped) {
+        try {""", f"""    async cancelTrialJob(trialJobId, isEarlyStopped) {{
+        {_END_STATUS_MARKER}
+        this.trialJobs[trialJobId].isEarlyStopped = Boolean(isEarlyStopped);
+        this.trialJobs[trialJobId].stopRequested = true;
+        try {{"""),
+        ("""    async cleanUp() {
+        try {""", """    async cleanUp() {
+        this.stopping = true;
+        try {"""),
+        ("""            else {
+                trial.status = 'USER_CANCELED';
+            }""", """            else if (trial.stopRequested || this.stopping) {
+                trial.status = 'USER_CANCELED';
+            }
+            else {
+                trial.status = 'FAILED';
+            }"""),
+    ),
+)
+NNI_FIXES = (PARAMETER_DISPATCH, TUNER_CONNECT_TIMEOUT, TRIAL_END_STATUS)
 
 
 def require_parameter_dispatch_fix() -> None:

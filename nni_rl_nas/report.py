@@ -23,6 +23,7 @@ from typing import Any
 from .config import ConfigError
 from .evaluator.artifacts import write_atomically
 from .evaluator.shared_weights import SEARCH_NAME
+from .failures import ENDED_WITHOUT_SCORE, failure_reason
 from .replay import resolve_folder
 
 
@@ -34,6 +35,7 @@ class TrialRow:
     architecture: str
     result: dict[str, Any] | None  # the final result; None while running or after a failure
     curve: list[dict[str, Any]] = field(default_factory=list)  # intermediate results, in order
+    reason: str | None = None  # why a trial that ended has no score (see explain_failures)
 
     @property
     def score(self) -> float | None:
@@ -97,6 +99,13 @@ def _add_metric(row: TrialRow, kind: str, data: str) -> None:
         row.result = _metric(data)
     elif kind == "PERIODICAL":
         row.curve.append(_metric(data))
+
+
+def explain_failures(rows: list[TrialRow], experiment_folder: Path | None) -> None:
+    """Give every trial that ended without a score its reason (:func:`failure_reason`)."""
+    for row in rows:
+        if row.result is None and row.status in ENDED_WITHOUT_SCORE:
+            row.reason = failure_reason(row.trial_id, row.status, experiment_folder)
 
 
 def database_of(experiment: str, root: Path | None) -> Path:
@@ -182,11 +191,15 @@ def render_html(title: str, rows: list[TrialRow], images: dict[str, bytes]) -> s
     pictures = "".join(f'<h2>{html.escape(name)}</h2><img src="data:image/png;base64,{base64.b64encode(data).decode()}">'
                        for name, data in images.items())
     spent = "".join(f"<li>{html.escape(k)}: {html.escape(str(v))}</li>" for k, v in cost(rows).items())
+    failed = "".join(f"<tr><td>{row.trial_id}</td><td>{html.escape(row.architecture)}</td><td>{row.status}</td>"
+                     f"<td style='text-align:left'>{html.escape(row.reason)}</td></tr>" for row in rows if row.reason)
+    failures = (f"<h2>Trials without a score</h2><table><tr><th>trial</th><th>architecture</th><th>status</th>"
+                f"<th>reason</th></tr>{failed}</table>" if failed else "")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}</style></head><body>"
             f"<h1>{html.escape(title)}</h1><h2>Search cost so far</h2><ul>{spent}</ul>{pictures}"
-            f"<h2>Ranked architectures</h2><table><tr>{header}</tr>{''.join(body)}</table></body></html>")
+            f"<h2>Ranked architectures</h2><table><tr>{header}</tr>{''.join(body)}</table>{failures}</body></html>")
 
 
 def write_report(rows: list[TrialRow], title: str, out: Path, top_k: int = 5) -> Path:

@@ -16,6 +16,8 @@ def test_shipped_quick_config_is_valid(write_experiment):
     "edit, message",
     [
         (lambda raw: class_args(raw)["task"].update(env="LunarLandr-v3"), r"task.env: unknown env id 'LunarLandr-v3'.*did you mean 'LunarLander-v3'"),
+        (lambda raw: class_args(raw)["task"].update(env="no_such_module:Thing-v0"), r"task.env: cannot import 'no_such_module' for 'no_such_module:Thing-v0'.*fix: put the module"),
+        (lambda raw: class_args(raw)["task"].update(env="tests.fault_envs:CartPol-v1"), r"task.env: unknown env id 'tests.fault_envs:CartPol-v1'.*did you mean 'CartPole-v1'"),
         (lambda raw: class_args(raw)["task"].update(totl_timesteps=5), r"task: unknown key 'totl_timesteps'; did you mean 'total_timesteps'"),
         (lambda raw: class_args(raw)["space"].update(widths=[]), r"space.widths: got \[\]; fix: list at least one, e.g. \[64, 256\]"),
         (lambda raw: class_args(raw)["space"].update(activations=["relu", "swish"]), r"space.activations: .*fix: distinct names from"),
@@ -39,6 +41,12 @@ def test_shipped_quick_config_is_valid(write_experiment):
 def test_bad_input_is_refused_with_field_and_fix(write_experiment, edit, message):
     with pytest.raises(ConfigError, match=message):
         load_experiment(write_experiment(edit))
+
+
+def test_an_env_registered_by_a_module_is_named_module_colon_id():
+    task = parse_class_args({"task": {"env": "tests.fault_envs:FaultyCartPole-v0"}}).task
+    assert task.solve_threshold == 475
+    assert task.make_env().spec.id == "FaultyCartPole-v0"
 
 
 def test_solved_rule_needs_a_threshold_when_the_env_has_none():

@@ -3,7 +3,7 @@ import shutil
 import pytest
 
 from nni_rl_nas import nni_integration
-from nni_rl_nas.nni_integration import PARAMETER_DISPATCH, TUNER_CONNECT_TIMEOUT, NNIInstallationError
+from nni_rl_nas.nni_integration import PARAMETER_DISPATCH, TRIAL_END_STATUS, TUNER_CONNECT_TIMEOUT, NNIInstallationError
 
 ORIGINAL = (
     "    async submitTrialJob(form) {\n"
@@ -35,6 +35,35 @@ def test_fix_refuses_a_compat_js_it_does_not_know(tmp_path):
     with pytest.raises(NNIInstallationError, match="pip install nni==3.0"):
         PARAMETER_DISPATCH.apply(compat)
     assert compat.read_text() == "// some other NNI version\n"
+
+
+END_STATUS_ORIGINAL = """    async cancelTrialJob(trialJobId, isEarlyStopped) {
+        try {
+            await this.v3.stopTrial(trialJobId);
+        }
+    async cleanUp() {
+        try {
+            await this.v3.stop();
+        }
+            else if (trial.isEarlyStopped) {
+                trial.status = 'EARLY_STOPPED';
+            }
+            else {
+                trial.status = 'USER_CANCELED';
+            }
+"""
+
+
+def test_end_status_fix_flags_stops_before_sending_them_and_fails_unexplained_signals(tmp_path):
+    compat = tmp_path / "compat.js"
+    compat.write_text(END_STATUS_ORIGINAL)
+    assert TRIAL_END_STATUS.apply(compat)
+    fixed = compat.read_text()
+    flagged, sent = fixed.index("stopRequested = true"), fixed.index("await this.v3.stopTrial")
+    assert flagged < sent, "the flag is set before the trial can end"
+    assert fixed.index("this.stopping = true") < fixed.index("await this.v3.stop()")
+    assert "else if (trial.stopRequested || this.stopping) {\n                trial.status = 'USER_CANCELED';" in fixed
+    assert fixed.rstrip().endswith("trial.status = 'FAILED';\n            }")
 
 
 def test_installed_nni_has_the_fix_and_strategies_refuse_to_run_without_it(tmp_path, monkeypatch):

@@ -1,0 +1,48 @@
+"""Why a trial ended without a score, in words a researcher can act on.
+
+NNI keeps only a status. The reason is in what the trial left behind: its ``trial.stderr``, whose
+last traceback ends in the exception that failed it, and the NNI manager's log, which says when
+NNI stopped a trial for running past ``maxTrialDuration``. What neither shows is said from the
+status, as NNI labels it once ``nni-rl-nas setup`` has fixed those labels.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ENDED_WITHOUT_SCORE = ("FAILED", "EARLY_STOPPED", "USER_CANCELED", "SYS_CANCELED")
+
+STATUS_REASONS = {
+    "FAILED": "its process died without a Python error: a signal (SIGKILL, the out-of-memory killer) or a crash "
+              "in native code",
+    "EARLY_STOPPED": "stopped by NNI as hopeless (the assessor) or for running past maxTrialDuration",
+    "USER_CANCELED": "canceled from the web UI or nnictl, or by the experiment's stop",
+    "SYS_CANCELED": "canceled by NNI's training service",
+}
+OVER_DURATION = "has been canceled because it is over max trial duration"
+
+
+def exception_line(stderr: str) -> str | None:
+    """The exception that ended the last traceback in ``stderr`` ('RuntimeError: ...'), if any.
+
+    A traceback's body is indented, so its first unindented line after the header is the exception.
+    """
+    lines = stderr.splitlines()
+    headers = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
+    if not headers:
+        return None
+    return next((line for line in lines[headers[-1] + 1:] if line.strip() and not line[0].isspace()), None)
+
+
+def failure_reason(trial_id: str, status: str, experiment_folder: Path | None) -> str:
+    """Why trial ``trial_id`` (NNI status ``status``) has no score, from the experiment's folder if at hand."""
+    if experiment_folder is not None:
+        if status == "EARLY_STOPPED":
+            manager_log = experiment_folder / "log" / "nnimanager.log"
+            if manager_log.exists() and f"Trial job {trial_id} {OVER_DURATION}" in manager_log.read_text(errors="replace"):
+                return "stopped by NNI for running past maxTrialDuration"
+        for stderr in experiment_folder.glob(f"environments/*/trials/{trial_id}/trial.stderr"):
+            raised = exception_line(stderr.read_text(errors="replace"))
+            if raised and status == "FAILED":
+                return f"raised {raised}"
+    return STATUS_REASONS.get(status, f"NNI status {status}")

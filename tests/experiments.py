@@ -1,0 +1,98 @@
+"""Run a shipped config through the real nnictl, isolated: HOME and experimentWorkingDirectory
+point into a temporary directory and the web UI gets a free port, so nothing touches the machine's
+~/nni-experiments. Every experiment is stopped by its id."""
+
+import contextlib
+import json
+import os
+import re
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import CONFIGS
+
+TIMEOUT_S = 900
+CREATE_ATTEMPTS = 3
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rest(port: int, path: str):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/nni/{path}", timeout=10) as response:
+        return json.loads(response.read())
+
+
+@contextlib.contextmanager
+def start_experiment(tmp_path, config_name: str, edit=None, env: dict[str, str] | None = None):
+    """Start a shipped config (copied into tmp_path, changed by ``edit(raw)``) with ``env`` added to
+    the environment NNI and its trials inherit; yield (id, port, working dir); stop it by id."""
+    raw = yaml.safe_load((CONFIGS / config_name).read_text())
+    raw["experimentWorkingDirectory"] = str(tmp_path / "experiments")
+    if edit:
+        edit(raw)
+    config = tmp_path / config_name
+    config.write_text(yaml.safe_dump(raw, sort_keys=False))
+    env = {**os.environ, **(env or {}), "HOME": str(tmp_path)}
+    for attempt in range(CREATE_ATTEMPTS):
+        port = free_port()
+        created = subprocess.run(["nnictl", "create", "--config", str(config), "--port", str(port)],
+                                 capture_output=True, text=True, env=env, timeout=120)
+        match = re.search(r"Experiment ID: (\w+)", re.sub(r"\x1b\[[0-9;]*m", "", created.stdout))
+        if created.returncode == 0 and match and "Create experiment failed" not in created.stdout:
+            break
+        # nnictl gives NNI's manager ~3 s to start; on a busy machine it can be slower
+        if match:
+            subprocess.run(["nnictl", "stop", match.group(1)], capture_output=True, env=env, timeout=120)
+    else:
+        pytest.fail(f"nnictl create failed {CREATE_ATTEMPTS} times:\n{created.stdout}\n{created.stderr}")
+    experiment_id = match.group(1)
+    try:
+        yield experiment_id, port, tmp_path / "experiments" / experiment_id
+    finally:
+        subprocess.run(["nnictl", "stop", experiment_id], capture_output=True, env=env, timeout=120)
+
+
+def finished(status: str, port: int) -> bool:
+    """NNI says DONE only once maxTrialNumber trials ran. A strategy that proposes fewer (ENAS, when
+    searches derive the same architecture) leaves it at TUNER_NO_MORE_TRIAL with every trial ended."""
+    if status == "TUNER_NO_MORE_TRIAL":
+        return all(trial["status"] not in ("WAITING", "RUNNING") for trial in rest(port, "trial-jobs"))
+    return status in ("DONE", "ERROR", "STOPPED")
+
+
+def finished_trials(experiment_id: str, port: int, timeout_s: float = TIMEOUT_S) -> tuple[list[dict], list[dict]]:
+    """Wait until the experiment is DONE; return its trials and metric records from the REST API."""
+    deadline = time.monotonic() + timeout_s
+    while not finished(status := rest(port, "check-status")["status"], port):
+        assert time.monotonic() < deadline, f"experiment {experiment_id} still {status} after {timeout_s}s"
+        time.sleep(3)
+    assert status in ("DONE", "TUNER_NO_MORE_TRIAL"), rest(port, "check-status")
+    return rest(port, "trial-jobs"), rest(port, "metric-data")
+
+
+def check_trial(trial: dict, metrics: list[dict], root: Path, min_curve_points: int = 5) -> dict:
+    """The trial SUCCEEDED, reported a curve, and NNI shows the architecture its own process trained."""
+    assert trial["status"] == "SUCCEEDED", trial
+    parameters = json.loads(trial["hyperParameters"][0])["parameters"]
+    final = json.loads(json.loads(trial["finalMetricData"][0]["data"]))
+    curve = [m for m in metrics if m["trialJobId"] == trial["trialJobId"] and m["type"] == "PERIODICAL"]
+    assert len(curve) >= min_curve_points, "the learning curve reaches NNI as intermediate results"
+    if parameters.get("phase") == "search":
+        assert len(final["top_k"]) == 2
+        return final
+    record = json.loads((root / "environments" / "local-env" / "trials" / trial["trialJobId"] / "trial.json").read_text())
+    assert record["trial_id"] == trial["trialJobId"]
+    assert {k: v for k, v in parameters.items() if k != "architecture"} == record["architecture"]
+    assert parameters["architecture"] == final["architecture"] == record["result"]["architecture"]
+    assert final["default"] == record["result"]["default"]
+    return final
