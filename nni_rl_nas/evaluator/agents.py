@@ -15,6 +15,7 @@ import torch
 from gymnasium import spaces
 from nni.nas.nn.pytorch import ModelSpace
 from stable_baselines3 import DQN
+from stable_baselines3.common.logger import Logger
 from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
 from torch import nn
 
@@ -100,7 +101,7 @@ def build_agent(task, build_network: Callable[[], nn.Module], env, device: str) 
     if not isinstance(env.action_space, spaces.Discrete):
         raise ValueError(f"DQN needs discrete actions, env has {env.action_space}")
     agent_class = DoubleDQN if task.double_q else DQN
-    return agent_class(
+    agent = agent_class(
         ArchitectureDQNPolicy,
         env,
         seed=task.seed,
@@ -109,6 +110,10 @@ def build_agent(task, build_network: Callable[[], nn.Module], env, device: str) 
         verbose=0,
         **task.algorithm_hyperparameters,
     )
+    # SB3's default logger makes an empty /tmp/SB3-<time> folder at every learn(); trials report
+    # through NNI instead, so the agent's logger keeps its values in memory and writes nothing.
+    agent.set_logger(Logger(folder=None, output_formats=[]))
+    return agent
 
 
 def frozen_network(space: ModelSpace, architecture: dict[str, Any]) -> Callable[[], nn.Module]:
