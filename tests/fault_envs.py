@@ -7,7 +7,10 @@ hits exactly one trial) and then:
 - ``raise``: raises, as a crashing simulator would;
 - ``nan``: returns NaN observations, so the Q-network's loss and weights turn NaN;
 - ``kill``: SIGKILLs its own process, as the kernel's out-of-memory killer would;
-- ``hang``: sleeps, so the trial overruns NNI's ``maxTrialDuration``.
+- ``hang``: sleeps, so the trial overruns NNI's ``maxTrialDuration``;
+- ``lame``: pays no reward, so the learning curve stays at 0: a hopeless trial for an assessor.
+
+A fault file that holds a number N is only for trials whose NNI sequence id is N or more.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.envs.classic_control import CartPoleEnv
 
-FAULTS = ("raise", "nan", "kill", "hang")
+FAULTS = ("raise", "nan", "kill", "hang", "lame")
 
 
 @functools.cache
@@ -31,9 +34,13 @@ def claim_fault() -> str | None:
     directory = os.environ.get("FAULTS_DIR")
     if not directory or "NNI_TRIAL_JOB_ID" not in os.environ:
         return None
+    sequence = int(os.environ.get("NNI_TRIAL_SEQ_ID", "-1"))
     for fault in FAULTS:
+        path = Path(directory) / fault
         try:
-            os.rename(Path(directory) / fault, Path(directory) / f"{fault}.{os.environ['NNI_TRIAL_JOB_ID']}")
+            if sequence < int(path.read_text().strip() or 0):
+                continue
+            os.rename(path, Path(directory) / f"{fault}.{os.environ['NNI_TRIAL_JOB_ID']}")
         except FileNotFoundError:
             continue
         return fault
@@ -56,7 +63,7 @@ class FaultyCartPole(CartPoleEnv):
 
     def step(self, action):
         observation, reward, terminated, truncated, info = super().step(action)
-        return self._inject(observation), reward, terminated, truncated, info
+        return self._inject(observation), 0.0 if self.fault == "lame" else reward, terminated, truncated, info
 
     def _inject(self, observation: np.ndarray) -> np.ndarray:
         return np.full_like(observation, np.nan) if self.fault == "nan" else observation
