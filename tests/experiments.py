@@ -80,6 +80,12 @@ def finished_trials(experiment_id: str, port: int, timeout_s: float = TIMEOUT_S)
     return rest(port, "trial-jobs"), rest(port, "metric-data")
 
 
+def trial_folder(root: Path, trial_id: str) -> Path:
+    """Where a trial of the experiment folder ``root`` wrote its outputs (any training service)."""
+    folder, = root.glob(f"environments/*/trials/{trial_id}")
+    return folder
+
+
 def check_trial(trial: dict, metrics: list[dict], root: Path, min_curve_points: int = 5) -> dict:
     """The trial SUCCEEDED, reported a curve, and NNI shows the architecture its own process trained."""
     assert trial["status"] == "SUCCEEDED", trial
@@ -90,7 +96,7 @@ def check_trial(trial: dict, metrics: list[dict], root: Path, min_curve_points: 
     if parameters.get("phase") == "search":
         assert len(final["top_k"]) == 2
         return final
-    record = json.loads((root / "environments" / "local-env" / "trials" / trial["trialJobId"] / "trial.json").read_text())
+    record = json.loads(trial_folder(root, trial["trialJobId"]).joinpath("trial.json").read_text())
     assert record["trial_id"] == trial["trialJobId"]
     assert {k: v for k, v in parameters.items() if k != "architecture"} == record["architecture"]
     assert parameters["architecture"] == final["architecture"] == record["result"]["architecture"]

@@ -1,12 +1,14 @@
 """The ``nni-rl-nas`` command as NNI and users run it: separate processes, exit codes, messages."""
 
+import os
 import subprocess
 
 from tests.conftest import CONFIGS, class_args
 
 
-def run(*args, cwd=None):
-    return subprocess.run(["nni-rl-nas", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+def run(*args, cwd=None, env=None):
+    return subprocess.run(["nni-rl-nas", *args], capture_output=True, text=True, cwd=cwd, timeout=300,
+                          env={**os.environ, **(env or {})})
 
 
 def test_spaces_lists_the_default_space_with_its_size():
@@ -15,9 +17,11 @@ def test_spaces_lists_the_default_space_with_its_size():
     assert "mlp: 100 architectures" in done.stdout
 
 
-def test_validate_accepts_every_shipped_config():
+def test_validate_accepts_every_shipped_config(tmp_path):
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "id_ed25519").touch()  # NNI checks that the remote config's key file exists
     for config in sorted(CONFIGS.glob("*.yml")):
-        done = run("validate", str(config))
+        done = run("validate", str(config), env={"HOME": str(tmp_path)})
         assert done.returncode == 0, done.stderr
         assert f"{config}: OK" in done.stdout
 

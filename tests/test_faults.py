@@ -15,7 +15,7 @@ from nni_rl_nas.failures import STATUS_REASONS
 from nni_rl_nas.replay import load_agent
 from nni_rl_nas.strategies.base import STATE_FILE
 from tests.conftest import REPO
-from tests.experiments import check_trial, finished_trials, start_experiment
+from tests.experiments import check_trial, finished_trials, start_experiment, trial_folder
 
 TRIAL_LIMIT_S = 60
 EXPECTED = {  # fault: (NNI status, the report's reason)
@@ -93,7 +93,7 @@ def test_each_broken_trial_fails_alone_and_the_search_goes_on(tmp_path):
 
     # nothing already written was lost, and the report says why each broken trial has no score
     for trial in succeeded:
-        assert load_agent(root / "environments" / "local-env" / "trials" / trial["trialJobId"]).name in architecture_of.values()
+        assert load_agent(trial_folder(root, trial["trialJobId"])).name in architecture_of.values()
     page = report_page(experiment_id, root, tmp_path / "report")
     for trial, fault in fault_of.items():
         expected_status, reason = EXPECTED[fault]
