@@ -20,6 +20,7 @@ from __future__ import annotations
 import difflib
 import functools
 import importlib
+import re
 import shlex
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -254,6 +255,12 @@ def _parse_space(data: Any) -> SpaceSpec:
     return SpaceSpec(family_name, options)
 
 
+def _check_device(device: Any) -> None:
+    if not (isinstance(device, str) and re.fullmatch(r"auto|cpu|cuda(:\d+)?", device)):
+        raise ConfigError(f"task.device: got {device!r}; fix: auto (cuda when NNI assigns the trial a GPU, "
+                          "else cpu), cpu, cuda or cuda:N")
+
+
 def _parse_classification_task(data: dict[str, Any]) -> ClassificationTaskSpec:
     task = parse_section(ClassificationTaskSpec, data, "task")
     _choose(task.dataset, tuple(DATASETS), "task.dataset")
@@ -262,6 +269,7 @@ def _parse_classification_task(data: dict[str, Any]) -> ClassificationTaskSpec:
     if not 0.0 < task.validation_fraction < 1.0:
         raise ConfigError(f"task.validation_fraction: got {task.validation_fraction!r}; fix: a fraction in (0, 1)")
     check_positive_number(task.learning_rate, "task.learning_rate")
+    _check_device(task.device)
     return task
 
 
@@ -288,6 +296,7 @@ def _parse_task(data: Any) -> TaskSpec | ClassificationTaskSpec:
     if task.total_timesteps is not None:
         _positive_int(task.total_timesteps, "task.total_timesteps")
     check_positive_number(task.max_trial_seconds, "task.max_trial_seconds", none_means="no cap")
+    _check_device(task.device)
     if not isinstance(task.eval_episodes, int) or task.eval_episodes < 0:
         raise ConfigError(f"task.eval_episodes: got {task.eval_episodes!r}; fix: a whole number >= 0")
     if score.solved_on == "greedy_eval" and task.eval_episodes == 0:

@@ -177,7 +177,7 @@ def cost(rows: list[TrialRow]) -> dict[str, Any]:
 
 
 TABLE_COLUMNS = ("score", "mean_return", "std_return", "val_accuracy", "solved", "env_steps", "epochs",
-                 "wall_clock_s", "parameters", "capped")
+                 "wall_clock_s", "parameters", "capped", "device")
 
 
 def render_html(title: str, rows: list[TrialRow], images: dict[str, bytes]) -> str:

@@ -29,6 +29,7 @@ def test_shipped_quick_config_is_valid(write_experiment):
         (lambda raw: class_args(raw)["task"]["score"].update(rule="best"), r"task.score.rule: got 'best'; fix: one of"),
         (lambda raw: class_args(raw)["task"].update(eval_episodes=0), r"task.eval_episodes: 0, but task.score.solved_on is greedy_eval"),
         (lambda raw: class_args(raw)["task"].update(algorithm="a2c"), r"task.algorithm: got 'a2c'"),
+        (lambda raw: class_args(raw)["task"].update(device="gpu"), r"task.device: got 'gpu'; fix: auto .* cpu, cuda or cuda:N"),
         (lambda raw: class_args(raw)["task"].update(max_trial_seconds=0), r"task.max_trial_seconds: got 0; fix: a number > 0, or null for no cap"),
         (lambda raw: class_args(raw).update(temperature=2), r"unknown option 'temperature' for RlNasRandom"),
         (lambda raw: raw["tuner"].update(name="RlNasRandm"), r"tuner: got 'RlNasRandm'"),

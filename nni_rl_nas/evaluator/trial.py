@@ -43,10 +43,16 @@ def check_architecture(space, architecture: dict) -> dict:
 
 
 def pick_device(requested: str) -> str:
-    """CUDA when NNI assigned this trial a GPU (it sets CUDA_VISIBLE_DEVICES) or when asked for."""
-    if requested != "auto":
-        return requested
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    """``auto``: CUDA when this trial sees a GPU, else the CPU. NNI shows a trial only the GPUs it
+    assigned (``trialGpuNumber``; it sets CUDA_VISIBLE_DEVICES), so ``auto`` follows NNI's
+    scheduling. Asking for CUDA where there is none fails the trial with the reason."""
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        raise RuntimeError(f"task.device is {requested!r} but this trial sees no GPU (CUDA_VISIBLE_DEVICES={visible!r}); "
+                           "fix: give trials GPUs with trialGpuNumber: 1 in the experiment config, or use device: auto")
+    return requested
 
 
 def run_trial(config_path: str | Path, architecture_name: str | None = None, parameters: dict | None = None) -> dict:
@@ -70,7 +76,7 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
         fields, curve, state = train_classifier(task, lambda: space.freeze(architecture), device)
     else:
         fields, curve, state = train_agent(task, space, architecture, device)
-    result = {"default": fields.pop("default"), "architecture": name, **fields}
+    result = {"default": fields.pop("default"), "architecture": name, **fields, "device": device}
     save_trial_outputs(output_dir, state, {
         "trial_id": nni.get_trial_id(),
         "architecture": architecture,

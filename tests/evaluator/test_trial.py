@@ -6,7 +6,7 @@ import torch
 from nni_rl_nas.config import load_experiment
 from nni_rl_nas.evaluator.agents import build_agent, frozen_network
 from nni_rl_nas.evaluator.reporting import TrainingDiverged
-from nni_rl_nas.evaluator.trial import check_architecture, run_trial
+from nni_rl_nas.evaluator.trial import check_architecture, pick_device, run_trial
 from tests.conftest import class_args
 
 
@@ -20,6 +20,7 @@ def test_trial_saves_an_agent_that_reloads_without_pickled_code(write_experiment
     config = write_experiment(small_task)
     result = run_trial(config, "64-tanh")
     assert result["architecture"] == "64-tanh" and result["env_steps"] >= 1000
+    assert result["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
     assert result["parameters"] == 4 * 64 + 64 + 64 * 2 + 2
     record = json.loads((tmp_path / "out" / "trial.json").read_text())
     assert record["architecture"] == {"layer1_width": 64, "layer1_activation": "tanh"}
@@ -74,3 +75,13 @@ def test_dqn_learns_cartpole_with_the_shipped_defaults(write_experiment, tmp_pat
     result = run_trial(config, "64-relu_64-relu")
     assert result["env_steps"] >= 50000
     assert result["mean_return"] >= 400, result
+
+
+def test_device_auto_follows_the_gpus_nni_shows_the_trial_and_cuda_without_one_is_refused(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert pick_device("auto") == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert pick_device("auto") == "cpu" and pick_device("cpu") == "cpu"
+    with pytest.raises(RuntimeError, match=r"task.device is 'cuda:1' but this trial sees no GPU .*fix: .*trialGpuNumber: 1"):
+        pick_device("cuda:1")
