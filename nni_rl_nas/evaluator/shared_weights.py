@@ -51,6 +51,7 @@ class SearchSettings:
     child_steps: int = 2000  # env steps of shared-weight training per sampled child
     search_eval_episodes: int = 5  # greedy episodes that score a child with the shared weights
     top_k: int = 3  # architectures derived for retraining
+    searches: int = 1  # searches in the experiment; each ranks top_k x searches, so overlaps can be replaced
     search_timesteps: int | None = None  # env steps of one search; None: the task's per-trial budget
     search_max_seconds: float | None = None  # wall-clock cap of one search; None: task.max_trial_seconds
     seed: int = 0
@@ -62,10 +63,11 @@ class SearchSettings:
         names = {f.name for f in fields(cls)} - {"controller"}
         settings = cls(controller=ControllerSettings.parse(options.get("controller")),
                        **{key: value for key, value in options.items() if key in names})
-        for name in ("child_steps", "search_eval_episodes", "top_k"):
+        for name in ("child_steps", "search_eval_episodes", "top_k", "searches"):
             value = getattr(settings, name)
             if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"tuner.classArgs.{name}: got {value!r}; fix: a whole number >= 1")
+                hint = ", usually trialConcurrency" if name == "searches" else ""
+                raise ConfigError(f"tuner.classArgs.{name}: got {value!r}; fix: a whole number >= 1{hint}")
         if settings.search_timesteps is not None and (not isinstance(settings.search_timesteps, int)
                                                       or settings.search_timesteps < settings.child_steps):
             raise ConfigError(f"tuner.classArgs.search_timesteps: got {settings.search_timesteps!r}; fix: a whole "
@@ -251,7 +253,8 @@ def run_search(task, space: ModelSpace, build_space, settings: SearchSettings, o
     started = time.monotonic()
     agent.learn(total_timesteps=settings.search_timesteps or task.budget, callback=search)
     search.write_back()
-    top = search.top_architectures(settings.top_k)
+    ranked = search.top_architectures(settings.top_k * settings.searches)
+    top = ranked[:settings.top_k]
     shared_returns = []
     for name, _ in top:  # how each derived architecture does with the shared weights, on unseen seeds
         search.materialise(space.parse_architecture_name(name))
@@ -264,6 +267,7 @@ def run_search(task, space: ModelSpace, build_space, settings: SearchSettings, o
         "top_k": [name for name, _ in top],
         "top_k_probabilities": [p for _, p in top],
         "top_k_shared_returns": shared_returns,
+        "ranked": [name for name, _ in ranked],  # most likely first: stand-ins when other searches took the top
         "children": len(search.progress.children),
         "env_steps": int(agent.num_timesteps),
         "capped": search.capped,

@@ -5,7 +5,10 @@
    results are the controller's progress: mean sampled-child return, controller entropy.
    Set ``searches`` to ``trialConcurrency`` so every trial slot is busy during the search.
 2. Retrain: each search's ``top_k`` most likely architectures, as ordinary trials trained from
-   scratch, each architecture once, in the order the searches finish.
+   scratch, each architecture once, in the order the searches finish. Where an earlier search
+   already queued one, the search's next most likely stands in (each search ranks
+   ``top_k x searches``), so ``searches x (1 + top_k)`` trials run and NNI reaches
+   ``maxTrialNumber``.
 
 NNI asks for one new trial per finished trial. While the searches run and no architecture is
 derived yet, a request beyond ``searches`` gets "no more trials" and NNI asks again when a
@@ -44,10 +47,7 @@ class ENAS(SearchStrategy):
         self.settings = SearchSettings.from_strategy_options({
             "seed": seed, "controller": controller, "child_steps": child_steps,
             "search_eval_episodes": search_eval_episodes, "top_k": top_k, "search_timesteps": search_timesteps,
-            "search_max_seconds": search_max_seconds})
-        if not isinstance(searches, int) or searches < 1:
-            raise ConfigError(f"tuner.classArgs.searches: got {searches!r}; fix: a whole number >= 1, "
-                              "usually trialConcurrency")
+            "search_max_seconds": search_max_seconds, "searches": searches})
         self.searches = searches
         self._searches_started = 0
         self._searches_running: dict[int, int] = {}  # parameter id -> search seed
@@ -75,7 +75,8 @@ class ENAS(SearchStrategy):
         self._searches_running = {pid: seed for pid, seed in self._searches_running.items()
                                   if seed != parameters["search_seed"]}
         self._searches_finished.add(parameters["search_seed"])
-        derived = [name for name in result["top_k"] if name not in self._queued]
+        # the search's top_k, with the next most likely standing in for those an earlier search queued
+        derived = [name for name in result.get("ranked", result["top_k"]) if name not in self._queued][:self.settings.top_k]
         self._queued.update(derived)
         self._retrain_queue.extend(derived)
         logger.info("search %d derived %s; retrain queue %s", parameters["search_seed"], result["top_k"],

@@ -17,14 +17,19 @@ def test_search_trials_first_then_the_derived_architectures_each_once():
     with pytest.raises(NoMoreTrialError):  # nothing derived yet; NNI asks again when a trial ends
         enas.generate_parameters(2)
 
-    enas.receive_trial_result(1, second, {"default": 150.0, "top_k": ["256-relu_256-relu", "64-relu_64-relu"]})
+    enas.receive_trial_result(1, second, {"default": 150.0, "top_k": ["256-relu_256-relu", "64-relu_64-relu"],
+                                          "ranked": ["256-relu_256-relu", "64-relu_64-relu", "64-relu_128-relu"]})
     enas.trial_end(1, success=True)
     assert enas.generate_parameters(3)["architecture"] == "256-relu_256-relu"
-    enas.receive_trial_result(0, first, {"default": 120.0, "top_k": ["64-relu_64-relu", "128-relu_64-relu"]})
+    # the other search shares one of its top 2: its next most likely stands in, so 2 x 2 are retrained
+    enas.receive_trial_result(0, first, {"default": 120.0, "top_k": ["64-relu_64-relu", "128-relu_64-relu"],
+                                         "ranked": ["64-relu_64-relu", "128-relu_64-relu", "256-relu_256-relu",
+                                                    "1024-relu_64-relu"]})
     enas.trial_end(0, success=True)
-    assert [enas.generate_parameters(i)["architecture"] for i in (4, 5)] == ["64-relu_64-relu", "128-relu_64-relu"]
+    assert [enas.generate_parameters(i)["architecture"] for i in (4, 5, 6)] == [
+        "64-relu_64-relu", "128-relu_64-relu", "1024-relu_64-relu"]
     with pytest.raises(NoMoreTrialError):
-        enas.generate_parameters(6)
+        enas.generate_parameters(7)
 
 
 def test_retrain_results_are_recorded_and_search_results_are_not_scores():
