@@ -1,5 +1,6 @@
 """The shipped configs through the real nnictl (isolated by :mod:`tests.experiments`)."""
 
+import json
 import os
 import subprocess
 import time
@@ -32,7 +33,7 @@ def test_quick_cartpole_runs_every_trial_on_its_own_architecture(quick_experimen
     check_reports(experiment_id, port, root, built)
 
 
-def check_reports(experiment_id: str, port: int, root: Path, architectures: set[str]) -> None:
+def check_reports(experiment_id: str, port: int, root: Path, architectures: set[str], min_curve_points: int = 5) -> None:
     """`nni-rl-nas report` from the REST API and from the stored database: the same ranked table."""
     from nni_rl_nas.cli import main
     from nni_rl_nas.report import ranked, read_database, read_rest_api
@@ -40,7 +41,7 @@ def check_reports(experiment_id: str, port: int, root: Path, architectures: set[
     from_api, from_db = read_rest_api(port), read_database(root / "db" / "nni.sqlite")
     assert [(r.architecture, r.score) for r in ranked(from_api)] == [(r.architecture, r.score) for r in ranked(from_db)]
     assert {row.architecture for row in from_db} == architectures
-    assert all(len(row.curve) >= 5 for row in from_db)
+    assert all(len(row.curve) >= min_curve_points for row in from_db)
     out = root / "report"
     assert main(["report", experiment_id, "--experiments-dir", str(root.parent), "--out", str(out)]) == 0
     page = (out / "report.html").read_text()
@@ -110,6 +111,11 @@ def test_the_lunar_configs_run_end_to_end(tmp_path, config_name, edit, trial_cou
         if config_name == "enas_lunar.yml":
             searches = [final for final in finals if final["architecture"] == "ENAS search"]
             assert len(searches) == 2, "both phases ran"
+        names = {json.loads(trial["hyperParameters"][0])["parameters"]["architecture"] for trial in trials}
+        check_reports(experiment_id, port, root, names, min_curve_points=1)
+        from nni_rl_nas.cli import main
+
+        assert main(["play", str(root), "--episodes", "1"]) == 0  # the best retrained agent plays
 
 
 def shorter_pg_digits(raw: dict) -> None:
