@@ -12,6 +12,10 @@ Lifecycle of a trial, as NNI drives it (NNI's method names stay at this edge):
 4. A trial that ends without a result (crash, kill, timeout) reaches ``trial_end`` with
    ``success=False``, which calls :meth:`SearchStrategy.observe_failure`.
 
+Cost budget (``budget: {env_steps: N, wall_clock_s: T}`` in ``classArgs``, any strategy): once
+the env steps of finished trials (search trials included) or the search's wall-clock reach it,
+the strategy proposes no new trial; running trials finish. Both count across resumes.
+
 A subclass implements ``propose``; ``observe`` and ``observe_failure`` are optional hooks that
 do nothing by default. Results are kept as data in :attr:`SearchStrategy.history`.
 
@@ -29,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import logging
+import time
 from abc import abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +44,7 @@ import torch
 from nni import NoMoreTrialError
 from nni.tuner import Tuner
 
-from ..config import ConfigError, check_search_space, parse_class_args
+from ..config import ConfigError, check_positive_number, check_search_space, parse_class_args, parse_section
 from ..evaluator.artifacts import write_atomically
 from ..nni_integration import require_parameter_dispatch_fix
 from ..spaces import Architecture, count_architectures, search_choices
@@ -61,13 +66,33 @@ class TrialRecord:
     result: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Budget:
+    """What the whole search may spend; None: no limit."""
+
+    env_steps: int | None = None
+    wall_clock_s: float | None = None
+
+    @classmethod
+    def parse(cls, data: dict[str, Any] | None) -> Budget:
+        budget = parse_section(cls, data or {}, "tuner.classArgs.budget")
+        for name in ("env_steps", "wall_clock_s"):
+            check_positive_number(getattr(budget, name), f"tuner.classArgs.budget.{name}", none_means="no limit")
+        return budget
+
+
 class SearchStrategy(Tuner):
     nni_name: ClassVar[str]
     """The short name a config uses (``tuner: {name: ...}``) once ``nni-rl-nas setup`` has run."""
 
-    def __init__(self, space: dict[str, Any] | None = None, task: dict[str, Any] | None = None, seed: int = 0) -> None:
+    def __init__(self, space: dict[str, Any] | None = None, task: dict[str, Any] | None = None, seed: int = 0,
+                 budget: dict[str, Any] | None = None) -> None:
         require_parameter_dispatch_fix()
         self.spec = parse_class_args({"space": space or {}, "task": task})
+        self.budget = Budget.parse(budget)
+        self._spent_env_steps = 0
+        self._clock = time.monotonic()  # this run's start; runs before a resume are in _earlier_seconds
+        self._earlier_seconds = 0.0
         self.space = self.spec.build_space()
         self.choices = search_choices(self.space)
         self.size = count_architectures(self.space)
@@ -78,12 +103,13 @@ class SearchStrategy(Tuner):
 
     @classmethod
     def check_options(cls, options: dict[str, Any]) -> None:
-        """Refuse strategy options that this strategy's ``__init__`` does not take."""
+        """Refuse strategy options that this strategy's ``__init__`` does not take, and a bad budget."""
         allowed = sorted(set(inspect.signature(cls.__init__).parameters) - {"self", "space", "task"})
         for key in options:
             if key not in allowed:
                 raise ConfigError(f"tuner.classArgs: unknown option {key!r} for {cls.nni_name}; "
                                   f"fix: use space, task or one of {allowed}")
+        Budget.parse(options.get("budget"))
 
     def name_of(self, architecture: Architecture) -> str:
         return self.space.architecture_name(architecture)
@@ -102,13 +128,32 @@ class SearchStrategy(Tuner):
     def observe_failure(self, record: TrialRecord) -> None:
         """A trial ended without a score."""
 
+    def spent(self) -> dict[str, float]:
+        """The search's cost so far: env steps of finished trials, and wall-clock across resumes."""
+        return {"env_steps": self._spent_env_steps,
+                "wall_clock_s": round(self._earlier_seconds + time.monotonic() - self._clock, 1)}
+
+    def budget_spent(self) -> str | None:
+        """Which budget is spent, in words, or None."""
+        spent = self.spent()
+        for name, limit in dataclasses.asdict(self.budget).items():
+            if limit is not None and spent[name] >= limit:
+                return f"budget.{name} {limit} spent ({spent[name]})"
+        return None
+
     def generate_parameters(self, parameter_id: int, **kwargs: Any) -> dict[str, Any]:
+        spent = self.budget_spent()
+        if spent:
+            logger.info("%s: %s; no new trials", type(self).__name__, spent)
+            raise NoMoreTrialError(f"{type(self).__name__}: {spent}")
         parameters = self.next_parameters(parameter_id)
         self.save_checkpoint()
         return parameters
 
     def receive_trial_result(self, parameter_id: int | None, parameters: dict[str, Any], value: Any, **kwargs: Any) -> None:
-        self.record_result(parameter_id, parameters, value if isinstance(value, dict) else {"default": value})
+        result = value if isinstance(value, dict) else {"default": value}
+        self._spent_env_steps += int(result.get("env_steps") or 0)
+        self.record_result(parameter_id, parameters, result)
         self.save_checkpoint()
 
     def trial_end(self, parameter_id: int, success: bool, **kwargs: Any) -> None:
@@ -160,12 +205,15 @@ class SearchStrategy(Tuner):
             "history": [dataclasses.asdict(record) for record in self.history],
             "running": self._running,
             "rng": self.rng.bit_generator.state,
+            "spent": self.spent(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.history = [TrialRecord(**record) for record in state["history"]]
         self._running = dict(state["running"])
         self.rng.bit_generator.state = state["rng"]
+        self._spent_env_steps = state["spent"]["env_steps"]
+        self._earlier_seconds, self._clock = state["spent"]["wall_clock_s"], time.monotonic()
 
     def checkpoint_file(self) -> Path | None:
         directory = self.get_checkpoint_path()  # NNI's per-experiment checkpoint directory, when run by NNI

@@ -39,8 +39,8 @@ class ENAS(SearchStrategy):
     def __init__(self, space=None, task=None, seed: int = 0, controller: dict | None = None,
                  child_steps: int = SearchSettings.child_steps, search_eval_episodes: int = SearchSettings.search_eval_episodes,
                  top_k: int = SearchSettings.top_k, search_timesteps: int | None = None,
-                 search_max_seconds: float | None = None, searches: int = 1) -> None:
-        super().__init__(space, task, seed)
+                 search_max_seconds: float | None = None, searches: int = 1, budget: dict | None = None) -> None:
+        super().__init__(space, task, seed, budget)
         if not isinstance(self.spec.task, TaskSpec):
             raise ConfigError("tuner.name: RlNasEnas trains RL agents with shared weights and needs an RL task "
                               "(task.env); fix: RlNasPolicyGradient, RlNasRandom or RlNasGrid for a dataset task")

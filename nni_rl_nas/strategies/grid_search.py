@@ -11,8 +11,8 @@ from .base import SearchStrategy
 class GridSearch(SearchStrategy):
     nni_name = "RlNasGrid"
 
-    def __init__(self, space=None, task=None, seed: int = 0) -> None:
-        super().__init__(space, task, seed)
+    def __init__(self, space=None, task=None, seed: int = 0, budget: dict | None = None) -> None:
+        super().__init__(space, task, seed, budget)
         self._grid = [dict(zip(self.choices, values)) for values in itertools.product(*self.choices.values())]
         self._proposed = 0
 

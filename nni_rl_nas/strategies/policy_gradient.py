@@ -27,8 +27,8 @@ class PolicyGradient(SearchStrategy):
     nni_name = "RlNasPolicyGradient"
 
     def __init__(self, space=None, task=None, seed: int = 0, controller: dict | None = None,
-                 failure_score: float | None = None, max_draws: int = 50) -> None:
-        super().__init__(space, task, seed)
+                 failure_score: float | None = None, max_draws: int = 50, budget: dict | None = None) -> None:
+        super().__init__(space, task, seed, budget)
         settings = ControllerSettings.parse(controller)
         torch.manual_seed(seed)
         self.generator = torch.Generator().manual_seed(seed)

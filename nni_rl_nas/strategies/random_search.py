@@ -13,8 +13,8 @@ class RandomSearch(SearchStrategy):
 
     nni_name = "RlNasRandom"
 
-    def __init__(self, space=None, task=None, seed: int = 0) -> None:
-        super().__init__(space, task, seed)
+    def __init__(self, space=None, task=None, seed: int = 0, budget: dict | None = None) -> None:
+        super().__init__(space, task, seed, budget)
         self._proposed: set[str] = set()
 
     def propose(self) -> Architecture | None:
