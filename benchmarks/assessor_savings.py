@@ -36,8 +36,8 @@ SOLVED = 200.0
 
 def write_config(out: Path, settings: argparse.Namespace) -> Path:
     space = {"family": "mlp", "depth": 2, "widths": settings.widths, "activations": ["sigmoid", "relu"]}
-    task = {"env": "LunarLander-v3", "seed": 0, "total_timesteps": settings.trial_timesteps, "report_every": 10000,
-            "eval_episodes": 10, "score": {"rule": "mean_return", "episodes": 30}}
+    task = {"env": "LunarLander-v3", "seed": 0, "seeds": 1, "total_timesteps": settings.trial_timesteps,
+            "report_every": 10000, "eval_episodes": 10, "score": {"rule": "mean_return", "episodes": 30}}
     config = {"trialCommand": "nni-rl-nas trial experiment.yml", "trialCodeDirectory": ".", "trialConcurrency": 1,
               "searchSpace": {}, "trainingService": {"platform": "local"},
               "tuner": {"name": "RlNasRandom", "classArgs": {"seed": settings.seed, "space": space, "task": task}}}

@@ -20,7 +20,7 @@ import yaml
 
 
 def experiment_yaml(directory: Path, seed: int, budget: int | None) -> Path:
-    task = {"env": "LunarLander-v3", "seed": seed, "report_every": 10000,
+    task = {"env": "LunarLander-v3", "seed": seed, "seeds": 1, "report_every": 10000,
             "score": {"rule": "solved_then_eval", "episodes": 100, "stop_on_solve": True}}
     if budget:
         task["total_timesteps"] = budget

@@ -44,7 +44,7 @@ STRATEGY_OPTIONS = {
 
 
 def task(seed: int, settings: argparse.Namespace) -> dict:
-    return {"env": "LunarLander-v3", "seed": seed, "report_every": 10000, "eval_episodes": 10,
+    return {"env": "LunarLander-v3", "seed": seed, "seeds": 1, "report_every": 10000, "eval_episodes": 10,
             "total_timesteps": settings.trial_timesteps, "max_trial_seconds": settings.max_trial_seconds,
             "score": {"rule": "mean_return", "episodes": 30, "stop_on_solve": True}}
 

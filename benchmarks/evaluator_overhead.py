@@ -22,7 +22,7 @@ from stable_baselines3 import DQN
 
 from nni_rl_nas.config import parse_class_args
 from nni_rl_nas.evaluator.agents import build_agent, frozen_network
-from nni_rl_nas.evaluator.reporting import NNIReportCallback
+from nni_rl_nas.evaluator.reporting import LearningCurveCallback
 from nni_rl_nas.evaluator.scoring import SolveTracker
 
 
@@ -54,17 +54,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    base = {"env": "LunarLander-v3", "report_every": 10000, "score": {"solved_on": "training_episodes"}}
+    base = {"env": "LunarLander-v3", "report_every": 10000, "total_timesteps": args.steps,
+            "score": {"solved_on": "training_episodes"}}
     training_only = parse_class_args({"task": {**base, "eval_episodes": 0}}).task
     with_curve = parse_class_args({"task": {**base, "eval_episodes": 10}}).task
     initial_weights = [p.detach().clone() for p in plain_agent(training_only).policy.parameters()]
     runs = {"plain SB3": lambda: timed_learn(plain_agent(training_only), args.steps),
             "ours (training loop)": lambda: timed_learn(
                 our_agent(training_only, initial_weights), args.steps,
-                NNIReportCallback(training_only, SolveTracker(training_only, training_only.make_env()))),
+                LearningCurveCallback(training_only, SolveTracker(training_only, training_only.make_env()))),
             "ours (+ greedy curve)": lambda: timed_learn(
                 our_agent(with_curve, initial_weights), args.steps,
-                NNIReportCallback(with_curve, SolveTracker(with_curve, with_curve.make_env())))}
+                LearningCurveCallback(with_curve, SolveTracker(with_curve, with_curve.make_env())))}
     rates: dict[str, list[float]] = {name: [] for name in runs}
     episodes: dict[str, set[int]] = {name: set() for name in runs}
     names = list(runs)

@@ -81,6 +81,7 @@ class TaskSpec:
     double_q: bool = False
     total_timesteps: int | None = None
     seed: int = 0
+    seeds: int | None = None  # agents per architecture (seeds seed, seed + 1 ...); None: the per-env default
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     report_every: int = 5000
@@ -102,8 +103,9 @@ class TaskSpec:
             env.close()
 
     def describe(self) -> str:
-        return (f"{self.algorithm}{' (double Q)' if self.double_q else ''} on {self.env}, {self.budget} env steps "
-                f"per trial, score {self.score.rule}")
+        seeds = f" x {self.seed_count} seeds" if self.seed_count > 1 else ""
+        return (f"{self.algorithm}{' (double Q)' if self.double_q else ''} on {self.env}, {self.budget} env steps"
+                f"{seeds} per trial, score {self.score.rule}")
 
     @property
     def solve_threshold(self) -> float:
@@ -118,7 +120,12 @@ class TaskSpec:
 
     @property
     def budget(self) -> int:
+        """Env steps of one agent (one seed)."""
         return self.total_timesteps or self.algorithm_defaults()["total_timesteps"]
+
+    @property
+    def seed_count(self) -> int:
+        return self.seeds or self.algorithm_defaults().get("seeds", 1)
 
     @property
     def algorithm_hyperparameters(self) -> dict[str, Any]:
@@ -295,6 +302,8 @@ def _parse_task(data: Any) -> TaskSpec | ClassificationTaskSpec:
     _positive_int(score.solve_window, "task.score.solve_window")
     if task.total_timesteps is not None:
         _positive_int(task.total_timesteps, "task.total_timesteps")
+    if task.seeds is not None:
+        _positive_int(task.seeds, "task.seeds")
     check_positive_number(task.max_trial_seconds, "task.max_trial_seconds", none_means="no cap")
     _check_device(task.device)
     if not isinstance(task.eval_episodes, int) or task.eval_episodes < 0:

@@ -176,7 +176,7 @@ def cost(rows: list[TrialRow]) -> dict[str, Any]:
             "trial wall-clock (s)": round(sum(float(r.get("wall_clock_s", 0)) for r in finished), 1)}
 
 
-TABLE_COLUMNS = ("score", "mean_return", "std_return", "val_accuracy", "solved", "env_steps", "epochs",
+TABLE_COLUMNS = ("score", "score_std", "seeds", "solved_seeds", "mean_return", "std_return", "val_accuracy", "solved", "env_steps", "epochs",
                  "wall_clock_s", "parameters", "capped", "device")
 
 

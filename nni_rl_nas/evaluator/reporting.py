@@ -1,11 +1,13 @@
-"""The trial's learning curve, reported to NNI from inside Stable-Baselines3's training loop."""
+"""One agent's learning curve, measured from inside Stable-Baselines3's training loop.
+
+The trial publishes the curve to NNI: over several seeds, their mean (:mod:`.seeds`).
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 
-import nni
 import numpy as np
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
@@ -31,18 +33,21 @@ def over_time(started: float, limit_seconds: float | None) -> bool:
     return limit_seconds is not None and time.monotonic() - started >= limit_seconds
 
 
-class NNIReportCallback(BaseCallback):
-    """Every ``task.report_every`` env steps, one point of the learning curve goes to NNI.
+class LearningCurveCallback(BaseCallback):
+    """Every ``task.report_every`` env steps, one point of the learning curve.
 
     A point holds the mean return of the last 100 training episodes and, when
     ``task.eval_episodes`` > 0, the mean greedy return on fixed evaluation seeds; ``default``
     (what NNI plots and assessors read) is the greedy one when measured, since training
-    returns carry exploration noise. NNI plots points in order, so each carries ``env_steps``.
+    returns carry exploration noise. Each point carries its ``env_steps``.
     At each point the solve tracker may judge the agent solved, and with
     ``score.stop_on_solve`` training ends there. Weights are checked for NaN/inf, so a
     diverged trial fails with that reason instead of training on garbage. Past
     ``task.max_trial_seconds`` training ends with a last report point and ``capped`` is set:
     the trial is scored as it stands, so a costly architecture cannot hold a slot for hours.
+
+    Training may come in several ``learn`` calls (the seeds of a trial take turns between
+    report points); the exploration and learning-rate schedules still span ``task.budget``.
     """
 
     def __init__(self, task, tracker: SolveTracker, recent_episodes: int = 100) -> None:
@@ -52,21 +57,26 @@ class NNIReportCallback(BaseCallback):
         self.recent_episodes = recent_episodes
         self.episode_returns: list[float] = []
         self.curve: list[dict[str, float]] = []
-        self._next_report = task.report_every
+        self.next_report = task.report_every
         self._started = time.monotonic()
         self.capped = False
+        self.stopped = False  # solved with stop_on_solve, or capped: no more training
+
+    def _on_training_start(self) -> None:
+        self.model._total_timesteps = self.task.budget  # SB3 set it to this learn call's end
 
     def _on_step(self) -> bool:
         for info in self.locals["infos"]:
             if "episode" in info:
                 self.episode_returns.append(float(info["episode"]["r"]))
-        if self.num_timesteps >= self._next_report:
-            self._next_report += self.task.report_every
+        if self.num_timesteps >= self.next_report:
+            self.next_report += self.task.report_every
             solved = self.report()
             if solved and self.task.score.stop_on_solve:
+                self.stopped = True
                 return False
         if over_time(self._started, self.task.max_trial_seconds):
-            self.capped = True
+            self.capped = self.stopped = True
             logger.warning("trial ran past task.max_trial_seconds=%s at %d env steps; scoring it as it stands",
                            self.task.max_trial_seconds, self.num_timesteps)
             return False
@@ -92,8 +102,6 @@ class NNIReportCallback(BaseCallback):
             "wall_clock_s": round(time.monotonic() - self._started, 2),
         }
         self.curve.append(point)
-        if point["default"] is not None:  # nothing to plot before the first episode ends
-            nni.report_intermediate_result(point)
-        logger.info("env steps %d: greedy %s, training %s, solved %s", point["env_steps"], greedy_mean,
-                    training_mean, solved)
+        logger.info("seed %d, env steps %d: greedy %s, training %s, solved %s", self.task.seed, point["env_steps"],
+                    greedy_mean, training_mean, solved)
         return solved

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import time
 from pathlib import Path
 
 import nni
@@ -19,10 +18,9 @@ import torch
 
 from ..config import ClassificationTaskSpec, load_experiment
 from ..spaces import search_choices
-from .agents import build_agent, frozen_network
+from .agents import frozen_network
 from .artifacts import save_trial_outputs
-from .reporting import NNIReportCallback
-from .scoring import SolveTracker, score_agent
+from .seeds import train_over_seeds
 from .shared_weights import SearchSettings, run_search
 from .supervised import train_classifier
 from ..strategies.enas import SEARCH_PHASE
@@ -75,7 +73,7 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
     if isinstance(task, ClassificationTaskSpec):
         fields, curve, state = train_classifier(task, lambda: space.freeze(architecture), device)
     else:
-        fields, curve, state = train_agent(task, space, architecture, device)
+        fields, curve, state = train_over_seeds(task, frozen_network(space, architecture), device)
     result = {"default": fields.pop("default"), "architecture": name, **fields, "device": device}
     save_trial_outputs(output_dir, state, {
         "trial_id": nni.get_trial_id(),
@@ -88,36 +86,6 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
     nni.report_final_result(result)
     logger.info("trial %s (%s) finished: %s", nni.get_trial_id(), name, result)
     return result
-
-
-def train_agent(task, space, architecture: dict, device: str) -> tuple[dict, list[dict], dict]:
-    """Train the RL agent whose network is ``architecture``; returns its result fields, curve and weights."""
-    agent = build_agent(task, frozen_network(space, architecture), task.make_env(), device)
-    tracker = SolveTracker(task, eval_env=task.make_env())
-    reporter = NNIReportCallback(task, tracker)
-    started = time.monotonic()
-    agent.learn(total_timesteps=task.budget, callback=reporter)
-    if not reporter.curve or reporter.curve[-1]["env_steps"] != agent.num_timesteps:
-        reporter.report()  # the final weights are a report point too
-    training_seconds = time.monotonic() - started
-
-    score = score_agent(agent, tracker)
-    fields = {
-        "default": score.value,
-        "mean_return": score.mean_return,
-        "std_return": score.std_return,
-        "eval_episodes": score.episodes,
-        "solved": score.solved,
-        "solved_at": score.solved_at,
-        "score_rule": task.score.rule,
-        "env_steps": int(agent.num_timesteps),
-        "capped": reporter.capped,
-        "training_episodes": len(reporter.episode_returns),
-        "wall_clock_s": round(time.monotonic() - started, 2),
-        "training_s": round(training_seconds, 2),
-        "parameters": sum(p.numel() for p in agent.q_net.parameters()),
-    }
-    return fields, reporter.curve, agent.policy.state_dict()
 
 
 def run_search_trial(experiment, space, search_seed: int, output_dir: Path) -> dict:

@@ -1,0 +1,132 @@
+"""One architecture trained and scored over ``task.seeds`` seeds (``task.seed_count``): the score a strategy learns from.
+
+RL scores are noisy: one seed of a network can solve LunarLander while another of the same
+network does not. A trial therefore trains ``task.seeds`` agents (seeds ``task.seed``,
+``task.seed + 1`` ...) and reports their aggregate: the score is the mean of the per-seed scores,
+with their spread beside it, and the learning curve NNI plots (and assessors read) is the mean
+curve. The agents take turns between report points, so the mean curve grows while the trial
+runs; an agent that stops early (solved with ``stop_on_solve``) keeps its last point in the mean.
+Each agent keeps its own state of the global random generators that SB3 draws from (exploration,
+replay sampling), so an agent trains exactly as it would alone with its seed.
+``task.max_trial_seconds`` caps the whole trial. The cost fields count every seed's env steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import time
+from collections.abc import Callable
+
+import nni
+import numpy as np
+import torch
+from torch import nn
+
+from .agents import build_agent
+from .reporting import LearningCurveCallback
+from .scoring import Score, SolveTracker, score_agent
+
+logger = logging.getLogger(__name__)
+
+
+def global_rng_state() -> tuple:
+    return random.getstate(), np.random.get_state(), torch.get_rng_state()
+
+
+def set_global_rng_state(state: tuple) -> None:
+    random.setstate(state[0])
+    np.random.set_state(state[1])
+    torch.set_rng_state(state[2])
+
+
+class SeedRun:
+    """One seed's agent, trained one report interval at a time."""
+
+    def __init__(self, task, build_network: Callable[[], nn.Module], device: str) -> None:
+        self.task = task
+        self.agent = build_agent(task, build_network, task.make_env(), device)  # SB3 seeds the global generators
+        self.rng_state = global_rng_state()
+        self.reporter = LearningCurveCallback(task, SolveTracker(task, eval_env=task.make_env()))
+
+    @property
+    def done(self) -> bool:
+        return self.reporter.stopped or self.agent.num_timesteps >= self.task.budget
+
+    def advance(self) -> None:
+        """Train to the next report point (or the end of the budget); end with a point if training ended."""
+        set_global_rng_state(self.rng_state)
+        target = min(self.reporter.next_report, self.task.budget)
+        self.agent.learn(total_timesteps=target - self.agent.num_timesteps, reset_num_timesteps=False,
+                         callback=self.reporter)
+        if self.done and (not self.reporter.curve or self.reporter.curve[-1]["env_steps"] != self.agent.num_timesteps):
+            self.reporter.report()  # the final weights are a report point too
+        self.rng_state = global_rng_state()
+
+    def score(self) -> Score:
+        return score_agent(self.agent, self.reporter.tracker)
+
+
+def _mean(values: list) -> float | None:
+    present = [value for value in values if value is not None]
+    return float(np.mean(present)) if present else None
+
+
+def mean_point(points: list[dict], started: float) -> dict:
+    """One point of each seed's curve, averaged; per-seed values kept beside the mean."""
+    return {
+        "default": _mean([p["default"] for p in points]),
+        "seed_defaults": [p["default"] for p in points],
+        "greedy_return": _mean([p["greedy_return"] for p in points]),
+        "training_return": _mean([p["training_return"] for p in points]),
+        "env_steps": max(p["env_steps"] for p in points),
+        "episodes": sum(p["episodes"] for p in points),
+        "solved": all(p["solved"] for p in points),
+        "solved_seeds": sum(bool(p["solved"]) for p in points),
+        "wall_clock_s": round(time.monotonic() - started, 2),
+    }
+
+
+def train_over_seeds(task, build_network: Callable[[], nn.Module], device: str) -> tuple[dict, list[dict], dict]:
+    """Train and score ``task.seeds`` agents of one network; returns result fields, mean curve, best weights."""
+    runs = [SeedRun(dataclasses.replace(task, seed=task.seed + offset), build_network, device)
+            for offset in range(task.seed_count)]
+    started, curve = time.monotonic(), []
+    while not all(run.done for run in runs):
+        for run in runs:
+            if not run.done:
+                run.advance()
+        for index in range(len(curve), max(len(run.reporter.curve) for run in runs)):
+            # a seed that stopped early contributes its last point
+            point = mean_point([run.reporter.curve[min(index, len(run.reporter.curve) - 1)] for run in runs], started)
+            if point["default"] is not None:  # nothing to plot before the first episode ends
+                nni.report_intermediate_result(point)
+            curve.append(point)
+    training_seconds = time.monotonic() - started
+
+    scores = [run.score() for run in runs]
+    values = [score.value for score in scores]
+    best = int(np.argmax(values))
+    fields = {
+        "default": float(np.mean(values)),
+        "score_std": float(np.std(values)),
+        "seed_scores": values,
+        "seeds": len(runs),
+        "mean_return": _mean([score.mean_return for score in scores]),
+        "std_return": _mean([score.std_return for score in scores]),
+        "eval_episodes": sum(score.episodes for score in scores),
+        "solved": all(score.solved for score in scores),
+        "solved_seeds": sum(score.solved for score in scores),
+        "solved_at": max(score.solved_at for score in scores) if all(score.solved for score in scores) else None,
+        "score_rule": task.score.rule,
+        "env_steps": sum(int(run.agent.num_timesteps) for run in runs),
+        "capped": any(run.reporter.capped for run in runs),
+        "training_episodes": sum(len(run.reporter.episode_returns) for run in runs),
+        "wall_clock_s": round(time.monotonic() - started, 2),
+        "training_s": round(training_seconds, 2),
+        "parameters": sum(p.numel() for p in runs[0].agent.q_net.parameters()),
+        "saved_seed": runs[best].task.seed,
+    }
+    logger.info("scores over seeds %s: %s", [run.task.seed for run in runs], values)
+    return fields, curve, runs[best].agent.policy.state_dict()
