@@ -18,6 +18,7 @@ import yaml
 from tests.conftest import CONFIGS
 
 TIMEOUT_S = 900
+ENDED = ("SUCCEEDED", "FAILED", "EARLY_STOPPED", "USER_CANCELED", "SYS_CANCELED")  # not ADD_RESUMED, WAITING ...
 CREATE_ATTEMPTS = 3
 
 
@@ -66,7 +67,7 @@ def finished(status: str, port: int) -> bool:
     """NNI says DONE only once maxTrialNumber trials ran. A strategy that proposes fewer (ENAS, when
     searches derive the same architecture) leaves it at TUNER_NO_MORE_TRIAL with every trial ended."""
     if status == "TUNER_NO_MORE_TRIAL":
-        return all(trial["status"] not in ("WAITING", "RUNNING") for trial in rest(port, "trial-jobs"))
+        return all(trial["status"] in ENDED for trial in rest(port, "trial-jobs"))
     return status in ("DONE", "ERROR", "STOPPED")
 
 
