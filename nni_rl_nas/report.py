@@ -193,13 +193,19 @@ def render_html(title: str, rows: list[TrialRow], images: dict[str, bytes]) -> s
     spent = "".join(f"<li>{html.escape(k)}: {html.escape(str(v))}</li>" for k, v in cost(rows).items())
     failed = "".join(f"<tr><td>{row.trial_id}</td><td>{html.escape(row.architecture)}</td><td>{row.status}</td>"
                      f"<td style='text-align:left'>{html.escape(row.reason)}</td></tr>" for row in rows if row.reason)
+    searched = "".join(f"<tr><td>{row.trial_id}</td><td>{html.escape(row.architecture)}</td>"
+                       f"<td>{row.result.get('children', '')}</td><td>{row.result.get('env_steps', '')}</td>"
+                       f"<td style='text-align:left'>{html.escape(', '.join(row.result.get('top_k', [])))}</td></tr>"
+                       for row in rows if row.is_search and row.result)
+    searches = (f"<h2>Weight-sharing searches</h2><table><tr><th>trial</th><th>search</th><th>children</th>"
+                f"<th>env steps</th><th>derived (most likely first)</th></tr>{searched}</table>" if searched else "")
     failures = (f"<h2>Trials without a score</h2><table><tr><th>trial</th><th>architecture</th><th>status</th>"
                 f"<th>reason</th></tr>{failed}</table>" if failed else "")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}</style></head><body>"
             f"<h1>{html.escape(title)}</h1><h2>Search cost so far</h2><ul>{spent}</ul>{pictures}"
-            f"<h2>Ranked architectures</h2><table><tr>{header}</tr>{''.join(body)}</table>{failures}</body></html>")
+            f"<h2>Ranked architectures</h2><table><tr>{header}</tr>{''.join(body)}</table>{searches}{failures}</body></html>")
 
 
 def write_report(rows: list[TrialRow], title: str, out: Path, top_k: int = 5) -> Path:

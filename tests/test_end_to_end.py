@@ -45,7 +45,7 @@ def check_reports(experiment_id: str, port: int, root: Path, architectures: set[
     out = root / "report"
     assert main(["report", experiment_id, "--experiments-dir", str(root.parent), "--out", str(out)]) == 0
     page = (out / "report.html").read_text()
-    assert all(name in page for name in architectures)
+    assert all(name in page for name in architectures), "the page names every trial (searches in their own table)"
     assert (out / "search_performance.png").stat().st_size > 0 and (out / "learning_curves.png").stat().st_size > 0
 
 
