@@ -36,13 +36,13 @@ def exception_line(stderr: str) -> str | None:
 
 def failure_reason(trial_id: str, status: str, experiment_folder: Path | None) -> str:
     """Why trial ``trial_id`` (NNI status ``status``) has no score, from the experiment's folder if at hand."""
-    if experiment_folder is not None:
-        if status == "EARLY_STOPPED":
-            manager_log = experiment_folder / "log" / "nnimanager.log"
-            if manager_log.exists() and f"Trial job {trial_id} {OVER_DURATION}" in manager_log.read_text(errors="replace"):
-                return "stopped by NNI for running past maxTrialDuration"
+    if experiment_folder is not None and status == "EARLY_STOPPED":
+        manager_log = experiment_folder / "log" / "nnimanager.log"
+        if manager_log.exists() and f"Trial job {trial_id} {OVER_DURATION}" in manager_log.read_text(errors="replace"):
+            return "stopped by NNI for running past maxTrialDuration"
+    if experiment_folder is not None and status == "FAILED":
         for stderr in experiment_folder.glob(f"environments/*/trials/{trial_id}/trial.stderr"):
             raised = exception_line(stderr.read_text(errors="replace"))
-            if raised and status == "FAILED":
+            if raised:
                 return f"raised {raised}"
     return STATUS_REASONS.get(status, f"NNI status {status}")

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from nni_rl_nas.failures import ENDED_WITHOUT_SCORE
 from tests.conftest import CONFIGS
 
 TIMEOUT_S = 900
-ENDED = ("SUCCEEDED", "FAILED", "EARLY_STOPPED", "USER_CANCELED", "SYS_CANCELED")  # not ADD_RESUMED, WAITING ...
+ENDED = ("SUCCEEDED", *ENDED_WITHOUT_SCORE)  # not ADD_RESUMED, WAITING, RUNNING ...
 CREATE_ATTEMPTS = 3
 
 
