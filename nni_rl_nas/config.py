@@ -111,7 +111,7 @@ class TaskSpec:
     def solve_threshold(self) -> float:
         if self.score.threshold is not None:
             return self.score.threshold
-        return gym.spec(self.env.rpartition(":")[2]).reward_threshold
+        return gym.spec(registry_id(self.env)).reward_threshold
 
     def algorithm_defaults(self) -> dict[str, Any]:
         """The shipped per-env defaults (budget and hyperparameters) for this task's algorithm."""
@@ -212,13 +212,18 @@ def check_positive_number(value: Any, where: str, none_means: str | None = None)
         raise ConfigError(f"{where}: got {value!r}; fix: a number > 0{alternative}")
 
 
+def registry_id(env_id: str) -> str:
+    """The id gymnasium's registry knows: ``EnvId`` of ``module:EnvId``."""
+    return env_id.rpartition(":")[2]
+
+
 def _check_env_id(env_id: Any) -> None:
     """A registered gymnasium id, or ``module:EnvId`` for an env that ``module`` registers on import
     (gymnasium's own convention, which ``gym.make`` follows; the module must be importable by the
     tuner and by every trial)."""
     if not isinstance(env_id, str):
         raise ConfigError(f"task.env: got {env_id!r}; fix: a gymnasium env id such as 'LunarLander-v3'")
-    module, _, name = env_id.rpartition(":")
+    module, name = env_id.rpartition(":")[0], registry_id(env_id)
     if module:
         try:
             importlib.import_module(module)

@@ -1,7 +1,7 @@
-"""One architecture trained and scored over ``task.seeds`` seeds (``task.seed_count``): the score a strategy learns from.
+"""One architecture trained and scored over several seeds: the score a strategy learns from.
 
 RL scores are noisy: one seed of a network can solve LunarLander while another of the same
-network does not. A trial therefore trains ``task.seeds`` agents (seeds ``task.seed``,
+network does not. A trial therefore trains ``task.seed_count`` agents (seeds ``task.seed``,
 ``task.seed + 1`` ...) and reports their aggregate: the score is the mean of the per-seed scores,
 with their spread beside it, and the learning curve NNI plots (and assessors read) is the mean
 curve. The agents take turns between report points, so the mean curve grows while the trial
