@@ -22,8 +22,7 @@ from stable_baselines3 import DQN
 
 from nni_rl_nas.config import parse_class_args
 from nni_rl_nas.evaluator.agents import build_agent, frozen_network
-from nni_rl_nas.evaluator.reporting import LearningCurveCallback
-from nni_rl_nas.evaluator.scoring import SolveTracker
+from nni_rl_nas.evaluator.reporting import LearningCurve, LearningCurveCallback
 
 
 def timed_learn(agent, steps: int, callback=None) -> tuple[float, int]:
@@ -62,10 +61,10 @@ def main() -> None:
     runs = {"plain SB3": lambda: timed_learn(plain_agent(training_only), args.steps),
             "ours (training loop)": lambda: timed_learn(
                 our_agent(training_only, initial_weights), args.steps,
-                LearningCurveCallback(training_only, SolveTracker(training_only, training_only.make_env()))),
+                LearningCurveCallback(LearningCurve(training_only))),
             "ours (+ greedy curve)": lambda: timed_learn(
                 our_agent(with_curve, initial_weights), args.steps,
-                LearningCurveCallback(with_curve, SolveTracker(with_curve, with_curve.make_env())))}
+                LearningCurveCallback(LearningCurve(with_curve)))}
     rates: dict[str, list[float]] = {name: [] for name in runs}
     episodes: dict[str, set[int]] = {name: set() for name in runs}
     names = list(runs)

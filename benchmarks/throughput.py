@@ -41,8 +41,7 @@ def training_rate(steps: int, threads: int = 1, seed: int = 0) -> float:
 
     from nni_rl_nas.config import parse_class_args
     from nni_rl_nas.evaluator.agents import build_agent, frozen_network
-    from nni_rl_nas.evaluator.reporting import LearningCurveCallback
-    from nni_rl_nas.evaluator.scoring import SolveTracker
+    from nni_rl_nas.evaluator.reporting import LearningCurve, LearningCurveCallback
 
     torch.set_num_threads(threads)
     task = parse_class_args({"task": {"env": "LunarLander-v3", "seed": seed, "total_timesteps": steps,
@@ -52,7 +51,7 @@ def training_rate(steps: int, threads: int = 1, seed: int = 0) -> float:
     agent = build_agent(task, frozen_network(space, space.parse_architecture_name("64-relu_64-relu")),
                         task.make_env(), "cpu")
     started = time.perf_counter()
-    agent.learn(total_timesteps=steps, callback=LearningCurveCallback(task, SolveTracker(task, task.make_env())))
+    agent.learn(total_timesteps=steps, callback=LearningCurveCallback(LearningCurve(task)))
     return agent.num_timesteps / (time.perf_counter() - started)
 
 

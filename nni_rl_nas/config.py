@@ -32,6 +32,7 @@ import yaml
 from .spaces import SPACE_FAMILIES, SpaceMismatchError
 
 ALGORITHMS = ("dqn",)
+ENGINES = ("sb3", "batched")  # how a trial trains its seeds: evaluator/seeds.py
 # image classification datasets: (channels, height, width), classes
 DATASETS: dict[str, tuple[tuple[int, int, int], int]] = {"digits": ((1, 8, 8), 10), "fashion_mnist": ((1, 28, 28), 10)}
 SCORE_RULES = ("mean_return", "solved_then_eval")
@@ -90,6 +91,7 @@ class TaskSpec:
     torch_threads: int = 1
     device: str = "auto"
     max_trial_seconds: float | None = None  # training ends here and the trial is scored as it stands ("capped")
+    engine: str = "sb3"
 
     def make_env(self, **make_kwargs: Any) -> gym.Env:
         return gym.make(self.env, **self.env_kwargs, **make_kwargs)
@@ -324,6 +326,14 @@ def _parse_task(data: Any) -> TaskSpec | ClassificationTaskSpec:
     from .evaluator.agents import check_hyperparameters  # the agent factory owns its option names
 
     check_hyperparameters(task.algorithm, task.algorithm_hyperparameters)
+    _choose(task.engine, ENGINES, "task.engine")
+    if task.engine == "batched":
+        from .evaluator.batched_dqn import batched_options
+
+        try:
+            batched_options(task.algorithm_hyperparameters)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
     return task
 
 

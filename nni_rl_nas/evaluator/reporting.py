@@ -1,6 +1,8 @@
-"""One agent's learning curve, measured from inside Stable-Baselines3's training loop.
+"""One agent's learning curve: report points every ``task.report_every`` env steps.
 
-The trial publishes the curve to NNI: over several seeds, their mean (:mod:`.seeds`).
+:class:`LearningCurve` is fed by whichever engine trains the agent: Stable-Baselines3 through
+:class:`LearningCurveCallback`, or the batched trainer (:mod:`.batched_dqn`) directly. The trial
+publishes the curve to NNI: over several seeds, their mean (:mod:`.seeds`).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def over_time(started: float, limit_seconds: float | None) -> bool:
     return limit_seconds is not None and time.monotonic() - started >= limit_seconds
 
 
-class LearningCurveCallback(BaseCallback):
+class LearningCurve:
     """Every ``task.report_every`` env steps, one point of the learning curve.
 
     A point holds the mean return of the last 100 training episodes and, when
@@ -46,62 +48,80 @@ class LearningCurveCallback(BaseCallback):
     ``task.max_trial_seconds`` training ends with a last report point and ``capped`` is set:
     the trial is scored as it stands, so a costly architecture cannot hold a slot for hours.
 
-    Training may come in several ``learn`` calls (the seeds of a trial take turns between
-    report points); the exploration and learning-rate schedules still span ``task.budget``.
+    ``agent`` below is anything with SB3's ``predict``, ``policy`` and ``num_timesteps``.
     """
 
-    def __init__(self, task, tracker: SolveTracker, recent_episodes: int = 100) -> None:
-        super().__init__()
+    def __init__(self, task, tracker: SolveTracker | None = None, recent_episodes: int = 100) -> None:
         self.task = task
-        self.tracker = tracker
+        self.tracker = tracker or SolveTracker(task, eval_env=task.make_env())
         self.recent_episodes = recent_episodes
         self.episode_returns: list[float] = []
-        self.curve: list[dict[str, float]] = []
+        self.points: list[dict[str, float]] = []
         self.next_report = task.report_every
         self._started = time.monotonic()
         self.capped = False
         self.stopped = False  # solved with stop_on_solve, or capped: no more training
 
-    def _on_training_start(self) -> None:
-        self.model._total_timesteps = self.task.budget  # SB3 set it to this learn call's end
-
-    def _on_step(self) -> bool:
-        for info in self.locals["infos"]:
-            if "episode" in info:
-                self.episode_returns.append(float(info["episode"]["r"]))
-        if self.num_timesteps >= self.next_report:
+    def after_step(self, agent) -> bool:
+        """Report when a report point is due; False when training must end here."""
+        if agent.num_timesteps >= self.next_report:
             self.next_report += self.task.report_every
-            solved = self.report()
-            if solved and self.task.score.stop_on_solve:
+            if self.report(agent) and self.task.score.stop_on_solve:
                 self.stopped = True
                 return False
         if over_time(self._started, self.task.max_trial_seconds):
             self.capped = self.stopped = True
             logger.warning("trial ran past task.max_trial_seconds=%s at %d env steps; scoring it as it stands",
-                           self.task.max_trial_seconds, self.num_timesteps)
+                           self.task.max_trial_seconds, agent.num_timesteps)
             return False
         return True
 
-    def report(self) -> bool:
+    def finish(self, agent) -> None:
+        """The final weights are a report point too, unless the last point already has them."""
+        if not self.points or self.points[-1]["env_steps"] != agent.num_timesteps:
+            self.report(agent)
+
+    def report(self, agent) -> bool:
         """Report one point; True when the agent counts as solved."""
-        check_finite_weights(self.model.policy, self.num_timesteps)
+        check_finite_weights(agent.policy, agent.num_timesteps)
         recent = self.episode_returns[-self.recent_episodes:]
         training_mean = float(np.mean(recent)) if recent else None
         greedy_mean = None
         if self.task.eval_episodes:
-            greedy_mean = float(greedy_returns(self.model, self.tracker.eval_env, self.task.eval_episodes,
+            greedy_mean = float(greedy_returns(agent, self.tracker.eval_env, self.task.eval_episodes,
                                                CURVE_BLOCK).mean())
-        solved = self.tracker.update(self.model, self.episode_returns, greedy_mean)
+        solved = self.tracker.update(agent, self.episode_returns, greedy_mean)
         point = {
             "default": greedy_mean if greedy_mean is not None else training_mean,
             "greedy_return": greedy_mean,
             "training_return": training_mean,
-            "env_steps": int(self.num_timesteps),
+            "env_steps": int(agent.num_timesteps),
             "episodes": len(self.episode_returns),
             "solved": solved,
             "wall_clock_s": round(time.monotonic() - self._started, 2),
         }
-        self.curve.append(point)
+        self.points.append(point)
         logger.info("seed %d, env steps %d: greedy %s, training %s, solved %s", self.task.seed, point["env_steps"],
                     greedy_mean, training_mean, solved)
         return solved
+
+
+class LearningCurveCallback(BaseCallback):
+    """Feeds a :class:`LearningCurve` from inside Stable-Baselines3's training loop.
+
+    Training may come in several ``learn`` calls (the seeds of a trial take turns between
+    report points); the exploration and learning-rate schedules still span ``task.budget``.
+    """
+
+    def __init__(self, curve: LearningCurve) -> None:
+        super().__init__()
+        self.curve = curve
+
+    def _on_training_start(self) -> None:
+        self.model._total_timesteps = self.curve.task.budget  # SB3 set it to this learn call's end
+
+    def _on_step(self) -> bool:
+        for info in self.locals["infos"]:
+            if "episode" in info:
+                self.curve.episode_returns.append(float(info["episode"]["r"]))
+        return self.curve.after_step(self.model)

@@ -4,10 +4,14 @@ RL scores are noisy: one seed of a network can solve LunarLander while another o
 network does not. A trial therefore trains ``task.seed_count`` agents (seeds ``task.seed``,
 ``task.seed + 1`` ...) and reports their aggregate: the score is the mean of the per-seed scores,
 with their spread beside it, and the learning curve NNI plots (and assessors read) is the mean
-curve. The agents take turns between report points, so the mean curve grows while the trial
-runs; an agent that stops early (solved with ``stop_on_solve``) keeps its last point in the mean.
-Each agent keeps its own state of the global random generators that SB3 draws from (exploration,
-replay sampling), so an agent trains exactly as it would alone with its seed.
+curve, which grows while the trial runs; an agent that stops early (solved with
+``stop_on_solve``) keeps its last point in the mean.
+
+``task.engine`` picks how the agents train. ``sb3`` (the default): one Stable-Baselines3 agent
+per seed, taking turns between report points; each keeps its own state of the global random
+generators that SB3 draws from (exploration, replay sampling), so an agent trains exactly as it
+would alone with its seed. ``batched``: all seeds in lockstep as one batched computation
+(:mod:`.batched_dqn`), several times the env steps per second for small networks.
 ``task.max_trial_seconds`` caps the whole trial. The cost fields count every seed's env steps.
 """
 
@@ -25,8 +29,9 @@ import torch
 from torch import nn
 
 from .agents import build_agent
-from .reporting import LearningCurveCallback
-from .scoring import Score, SolveTracker, score_agent
+from .batched_dqn import BatchedAgent, BatchedDQN
+from .reporting import LearningCurve, LearningCurveCallback
+from .scoring import Score, score_agent
 
 logger = logging.getLogger(__name__)
 
@@ -42,30 +47,80 @@ def set_global_rng_state(state: tuple) -> None:
 
 
 class SeedRun:
-    """One seed's agent, trained one report interval at a time."""
+    """One seed's Stable-Baselines3 agent, trained one report interval at a time."""
 
     def __init__(self, task, build_network: Callable[[], nn.Module], device: str) -> None:
         self.task = task
         self.agent = build_agent(task, build_network, task.make_env(), device)  # SB3 seeds the global generators
         self.rng_state = global_rng_state()
-        self.reporter = LearningCurveCallback(task, SolveTracker(task, eval_env=task.make_env()))
+        self.curve = LearningCurve(task)
 
     @property
     def done(self) -> bool:
-        return self.reporter.stopped or self.agent.num_timesteps >= self.task.budget
+        return self.curve.stopped or self.agent.num_timesteps >= self.task.budget
 
     def advance(self) -> None:
         """Train to the next report point (or the end of the budget); end with a point if training ended."""
         set_global_rng_state(self.rng_state)
-        target = min(self.reporter.next_report, self.task.budget)
+        target = min(self.curve.next_report, self.task.budget)
         self.agent.learn(total_timesteps=target - self.agent.num_timesteps, reset_num_timesteps=False,
-                         callback=self.reporter)
-        if self.done and (not self.reporter.curve or self.reporter.curve[-1]["env_steps"] != self.agent.num_timesteps):
-            self.reporter.report()  # the final weights are a report point too
+                         callback=LearningCurveCallback(self.curve))
+        if self.done:
+            self.curve.finish(self.agent)
         self.rng_state = global_rng_state()
 
     def score(self) -> Score:
-        return score_agent(self.agent, self.reporter.tracker)
+        return score_agent(self.agent, self.curve.tracker)
+
+
+class SequentialSeedRuns:
+    """``task.engine: sb3``: one SB3 agent per seed; they take turns between report points."""
+
+    def __init__(self, tasks: list, build_network: Callable[[], nn.Module], device: str) -> None:
+        self.runs = [SeedRun(task, build_network, device) for task in tasks]
+
+    def advance(self) -> None:
+        for run in self.runs:
+            if not run.done:
+                run.advance()
+
+
+class BatchedSeedRun:
+    """One seed's agent inside a :class:`BatchedDQN`."""
+
+    def __init__(self, task, trainer: BatchedDQN, agent: int, build_network: Callable[[], nn.Module]) -> None:
+        self.task = task
+        self.agent = BatchedAgent(trainer, agent, build_network)
+        self.curve = LearningCurve(task)
+
+    @property
+    def done(self) -> bool:
+        return self.agent.stopped
+
+    def score(self) -> Score:
+        return score_agent(self.agent, self.curve.tracker)
+
+
+class BatchedSeedRuns:
+    """``task.engine: batched``: the seeds' agents train in lockstep as one batched computation."""
+
+    def __init__(self, tasks: list, build_network: Callable[[], nn.Module], device: str) -> None:
+        self.trainer = BatchedDQN(tasks[0], build_network, [task.seed for task in tasks], device)
+        self.runs = [BatchedSeedRun(task, self.trainer, agent, build_network) for agent, task in enumerate(tasks)]
+
+    def advance(self) -> None:
+        """Step every agent until some curve gains a point or every agent is done."""
+        points = [len(run.curve.points) for run in self.runs]
+        while not all(run.done for run in self.runs) and points == [len(run.curve.points) for run in self.runs]:
+            for agent, episode_return in self.trainer.step():
+                self.runs[agent].curve.episode_returns.append(episode_return)
+            for run in self.runs:
+                if not run.done and (not run.curve.after_step(run.agent) or run.agent.num_timesteps >= run.task.budget):
+                    run.curve.finish(run.agent)
+                    run.agent.stop()
+
+
+ENGINES = {"sb3": SequentialSeedRuns, "batched": BatchedSeedRuns}
 
 
 def _mean(values: list) -> float | None:
@@ -90,16 +145,15 @@ def mean_point(points: list[dict], started: float) -> dict:
 
 def train_over_seeds(task, build_network: Callable[[], nn.Module], device: str) -> tuple[dict, list[dict], dict]:
     """Train and score ``task.seeds`` agents of one network; returns result fields, mean curve, best weights."""
-    runs = [SeedRun(dataclasses.replace(task, seed=task.seed + offset), build_network, device)
-            for offset in range(task.seed_count)]
     started, curve = time.monotonic(), []
+    seed_runs = ENGINES[task.engine]([dataclasses.replace(task, seed=task.seed + offset)
+                                      for offset in range(task.seed_count)], build_network, device)
+    runs = seed_runs.runs
     while not all(run.done for run in runs):
-        for run in runs:
-            if not run.done:
-                run.advance()
-        for index in range(len(curve), max(len(run.reporter.curve) for run in runs)):
+        seed_runs.advance()
+        for index in range(len(curve), max(len(run.curve.points) for run in runs)):
             # a seed that stopped early contributes its last point
-            point = mean_point([run.reporter.curve[min(index, len(run.reporter.curve) - 1)] for run in runs], started)
+            point = mean_point([run.curve.points[min(index, len(run.curve.points) - 1)] for run in runs], started)
             if point["default"] is not None:  # nothing to plot before the first episode ends
                 nni.report_intermediate_result(point)
             curve.append(point)
@@ -121,11 +175,11 @@ def train_over_seeds(task, build_network: Callable[[], nn.Module], device: str) 
         "solved_at": max(score.solved_at for score in scores) if all(score.solved for score in scores) else None,
         "score_rule": task.score.rule,
         "env_steps": sum(int(run.agent.num_timesteps) for run in runs),
-        "capped": any(run.reporter.capped for run in runs),
-        "training_episodes": sum(len(run.reporter.episode_returns) for run in runs),
+        "capped": any(run.curve.capped for run in runs),
+        "training_episodes": sum(len(run.curve.episode_returns) for run in runs),
         "wall_clock_s": round(time.monotonic() - started, 2),
         "training_s": round(training_seconds, 2),
-        "parameters": sum(p.numel() for p in runs[0].agent.q_net.parameters()),
+        "parameters": sum(p.numel() for p in runs[0].agent.policy.q_net.parameters()),
         "saved_seed": runs[best].task.seed,
     }
     logger.info("scores over seeds %s: %s", [run.task.seed for run in runs], values)

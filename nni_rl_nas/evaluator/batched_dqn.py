@@ -1,0 +1,295 @@
+"""S DQN agents of one architecture trained in lockstep as one batched computation (``task.engine: batched``).
+
+Why: most of a small Q-network's step time is per-call overhead (Python, op dispatch), not
+arithmetic, so S separate Stable-Baselines3 runs pay that overhead S times. Here the S agents
+step S environments (a gymnasium vector env) and their networks run as one computation: the
+architecture's own module, with each ``nn.Linear`` replaced by the S agents' layers stacked into
+one grouped matrix product (:class:`StackedLinear`). Measured here, ``torch.func.vmap`` over
+``nn.Linear`` took 3x as long as the grouped ``baddbmm`` and more than 8 separate calls, so the
+stacking is done by module rather than by ``vmap``.
+
+For each agent this is Stable-Baselines3's DQN, with SB3's own constructor defaults filling what
+the task does not set: a replay buffer per agent sampled uniformly with replacement; epsilon-greedy
+exploration on SB3's linear schedule, uniform random actions before ``learning_starts``; every
+``train_freq`` env steps past ``learning_starts``, ``gradient_steps`` updates (-1: as many as env
+steps collected) on the Huber loss of the TD error against the target network's max (or the
+double-DQN target); per-agent gradient-norm clipping at ``max_grad_norm``; Adam; a Polyak update
+of the target network (``tau``) every ``target_update_interval`` env steps. An episode cut by a
+time limit bootstraps from its last observation, as SB3's ``handle_timeout_termination`` does.
+Adam and the Huber loss act elementwise, so one Adam over the stacked parameters and the sum of
+the agents' mean losses train S independent agents. Each agent's randomness (network init, env,
+exploration, replay sampling) comes from its own seed alone.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+from gymnasium import spaces
+from stable_baselines3 import DQN
+from stable_baselines3.common.preprocessing import preprocess_obs
+from torch import nn
+
+from .agents import ArchitectureDQNPolicy
+
+# DQN options the batched trainer implements as SB3 does; any other option must keep SB3's default.
+IMPLEMENTED_OPTIONS = ("learning_rate", "buffer_size", "learning_starts", "batch_size", "tau", "gamma", "train_freq",
+                       "gradient_steps", "target_update_interval", "exploration_fraction", "exploration_initial_eps",
+                       "exploration_final_eps", "max_grad_norm", "stats_window_size")
+SB3_DQN_DEFAULTS = {name: parameter.default for name, parameter in inspect.signature(DQN.__init__).parameters.items()
+                    if parameter.default is not inspect.Parameter.empty}
+
+
+def batched_options(hyperparameters: dict[str, Any]) -> dict[str, Any]:
+    """SB3's DQN defaults overridden by ``hyperparameters``; a ValueError names any the batched trainer lacks."""
+    for name, value in hyperparameters.items():
+        if name not in IMPLEMENTED_OPTIONS and value != SB3_DQN_DEFAULTS.get(name):
+            raise ValueError(f"task.hyperparameters.{name}: the batched engine does not implement {name}={value!r}; "
+                             "fix: remove it, or train with task.engine: sb3")
+    options = {**SB3_DQN_DEFAULTS, **hyperparameters}
+    for name in ("learning_rate", "train_freq"):
+        if not isinstance(options[name], (int, float)) or isinstance(options[name], bool):
+            raise ValueError(f"task.hyperparameters.{name}: the batched engine takes a number, got {options[name]!r}; "
+                             "fix: a number, or train with task.engine: sb3")
+    return options
+
+
+def linear_schedule(start: float, end: float, end_fraction: float, progress: float) -> float:
+    """SB3's ``get_linear_fn`` at ``progress`` (the fraction of the budget done)."""
+    return end if progress > end_fraction else start + progress * (end - start) / end_fraction
+
+
+class StackedReplayBuffer:
+    """One uniform replay buffer per agent, all in one tensor: a batch for every agent is one gather.
+
+    A row holds observation, next observation, action, reward and ``terminated`` as float32
+    (actions are small integers, exact in float32).
+    """
+
+    def __init__(self, agents: int, capacity: int, observation_size: int, device: str) -> None:
+        self.capacity, self.position, self.size = capacity, 0, 0
+        self.observation_size = observation_size
+        self.rows = torch.zeros((agents, capacity, 2 * observation_size + 3), device=device)
+        self.agents = torch.arange(agents, device=device).unsqueeze(1)
+
+    def add(self, observations: np.ndarray, next_observations: np.ndarray, actions: np.ndarray,
+            rewards: np.ndarray, terminated: np.ndarray) -> None:
+        agents = len(observations)
+        row = np.concatenate([observations.reshape(agents, -1), next_observations.reshape(agents, -1),
+                              np.stack([actions, rewards, terminated], axis=1)], axis=1)
+        self.rows[:, self.position] = torch.as_tensor(row, dtype=torch.float32)
+        self.position = (self.position + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def sample(self, generators: Sequence[np.random.Generator], batch_size: int) -> tuple[torch.Tensor, ...]:
+        """``batch_size`` transitions per agent, each agent's indices drawn from its own generator:
+        observations, actions, rewards, terminated, next observations (each (agents, batch, ...))."""
+        indices = torch.as_tensor(np.stack([generator.integers(0, self.size, batch_size) for generator in generators]),
+                                  device=self.agents.device)
+        batch = self.rows[self.agents, indices]
+        size = self.observation_size
+        return (batch[..., :size], batch[..., 2 * size].long(), batch[..., 2 * size + 1], batch[..., 2 * size + 2],
+                batch[..., size:2 * size])
+
+
+class StackedLinear(nn.Module):
+    """The same ``nn.Linear`` of S agents as one layer: (S, batch, in) -> (S, batch, out) in one ``baddbmm``.
+
+    ``weight`` is (S, out, in) and ``bias`` (S, out), so agent ``i``'s slice is a plain Linear's state.
+    """
+
+    def __init__(self, layers: Sequence[nn.Linear]) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.stack([layer.weight.detach() for layer in layers]))
+        self.bias = None if layers[0].bias is None else nn.Parameter(torch.stack([layer.bias.detach() for layer in layers]))
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        if self.bias is None:
+            return torch.bmm(inputs, self.weight.mT)
+        return torch.baddbmm(self.bias.unsqueeze(1), inputs, self.weight.mT)
+
+
+def stack_networks(networks: Sequence[nn.Module]) -> nn.Module:
+    """One module computing all ``networks`` (same architecture) on (S, batch, features) inputs.
+
+    Only ``nn.Linear`` layers may hold weights; the other modules (activations, containers) run
+    unchanged on the extra leading dimension, which a check on random inputs confirms: a network
+    the stacking would get wrong is refused with the reason rather than trained wrongly.
+    """
+    stacked, first_layer = copy.deepcopy(networks[0]), None
+    for name, module in networks[0].named_modules():
+        if isinstance(module, nn.Linear):
+            stacked.set_submodule(name, StackedLinear([network.get_submodule(name) for network in networks]))
+            first_layer = first_layer or module
+        elif any(True for _ in module.parameters(recurse=False)) or any(True for _ in module.buffers(recurse=False)):
+            raise ValueError(f"task.engine: batched stacks networks of nn.Linear layers; {name or 'the network'} is a "
+                             f"{type(module).__name__} with weights; fix: task.engine: sb3")
+    if first_layer is None:
+        raise ValueError("task.engine: batched: the network has no nn.Linear layer; fix: task.engine: sb3")
+    probe = torch.randn(len(networks), 3, first_layer.in_features, device=first_layer.weight.device)
+    with torch.no_grad():
+        expected = torch.stack([network(inputs) for network, inputs in zip(networks, probe)])
+        if not torch.allclose(stacked(probe), expected, rtol=1e-4, atol=1e-5):
+            raise ValueError("task.engine: batched: the stacked network does not compute what each agent's network "
+                             "computes (an operation mixes the agents' dimension); fix: task.engine: sb3")
+    return stacked
+
+
+class BatchedDQN:
+    """``len(seeds)`` DQN agents of the network ``build_network`` makes, one env each, trained in lockstep."""
+
+    def __init__(self, task, build_network: Callable[[], nn.Module], seeds: Sequence[int], device: str) -> None:
+        self.task, self.device, self.seeds = task, device, list(seeds)
+        self.options = batched_options(task.algorithm_hyperparameters)
+        self.envs = gym.wrappers.vector.RecordEpisodeStatistics(gym.vector.SyncVectorEnv(
+            [task.make_env for _ in self.seeds], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP))
+        self.observation_space = self.envs.single_observation_space
+        self.action_space = self.envs.single_action_space
+        if not isinstance(self.action_space, spaces.Discrete):
+            raise ValueError(f"DQN needs discrete actions, env has {self.action_space}")
+        if not isinstance(self.observation_space, spaces.Box):
+            raise ValueError(f"task.engine: batched needs Box observations, env has {self.observation_space}; "
+                             "fix: task.engine: sb3")
+        networks = []
+        for seed in self.seeds:
+            torch.manual_seed(seed)  # as SB3 seeds torch before building an agent's network
+            networks.append(build_network().to(device))
+        self.q_net = stack_networks(networks)
+        self.q_net_target = copy.deepcopy(self.q_net).requires_grad_(False)
+        # Adam is elementwise: one Adam over the stacked weights is S agents' Adams. ``fused`` is the
+        # same update in one kernel (3x faster here than the default on CPU).
+        self.optimizer = torch.optim.Adam(self.q_net.parameters(), lr=self.options["learning_rate"], fused=True)
+        self.replay = StackedReplayBuffer(len(self.seeds), self.options["buffer_size"],
+                                          int(np.prod(self.observation_space.shape)), device)
+        self.generators = [np.random.default_rng(seed) for seed in self.seeds]
+        self.observations, _ = self.envs.reset(seed=self.seeds)
+        self.num_timesteps = 0
+        self.exploration_rate = 0.0  # SB3's first action is greedy; the schedule starts after it
+
+    def q_values(self, observations: torch.Tensor, target: bool = False) -> torch.Tensor:
+        """Q-values of (agents, batch, *observation) observations: (agents, batch, actions)."""
+        agents, batch = observations.shape[:2]
+        shaped = observations.reshape(agents * batch, *self.observation_space.shape)
+        features = preprocess_obs(shaped, self.observation_space).reshape(agents, batch, -1)
+        return (self.q_net_target if target else self.q_net)(features)
+
+    def step(self) -> list[tuple[int, float]]:
+        """One env step of every agent, then training when due; returns (agent, return) of episodes that ended."""
+        actions = self._actions()
+        next_observations, rewards, terminated, truncated, infos = self.envs.step(actions)
+        self.num_timesteps += 1
+        stored_next = next_observations.copy()
+        for agent in np.flatnonzero(infos.get("_final_obs", [])):
+            stored_next[agent] = infos["final_obs"][agent]  # the last observation, not the next episode's first
+        self.replay.add(self.observations, stored_next, actions, rewards, terminated)
+        self.observations = next_observations
+        if self.num_timesteps % max(self.options["target_update_interval"], 1) == 0:
+            self._update_target()
+        self.exploration_rate = linear_schedule(self.options["exploration_initial_eps"],
+                                                self.options["exploration_final_eps"],
+                                                self.options["exploration_fraction"],
+                                                self.num_timesteps / self.task.budget)
+        if self.num_timesteps % self.options["train_freq"] == 0 and self.num_timesteps > self.options["learning_starts"]:
+            gradient_steps = self.options["gradient_steps"]
+            self.train(gradient_steps if gradient_steps >= 0 else self.options["train_freq"])
+        return [(int(agent), float(infos["episode"]["r"][agent])) for agent in np.flatnonzero(infos.get("_episode", []))]
+
+    def _actions(self) -> np.ndarray:
+        if self.num_timesteps < self.options["learning_starts"]:
+            return np.array([generator.integers(self.action_space.n) for generator in self.generators])
+        observations = torch.as_tensor(self.observations, device=self.device).unsqueeze(1)
+        self.q_net.eval()
+        with torch.no_grad():
+            actions = self.q_values(observations).argmax(dim=-1).squeeze(1).cpu().numpy()
+        for agent, generator in enumerate(self.generators):
+            if generator.random() < self.exploration_rate:
+                actions[agent] = generator.integers(self.action_space.n)
+        return actions
+
+    def train(self, gradient_steps: int) -> None:
+        self.q_net.train()
+        gamma, double_q = self.options["gamma"], self.task.double_q
+        for _ in range(gradient_steps):
+            observations, actions, rewards, terminated, next_observations = self.replay.sample(
+                self.generators, self.options["batch_size"])
+            with torch.no_grad():
+                next_q = self.q_values(next_observations, target=True)
+                if double_q:
+                    best = self.q_values(next_observations).argmax(dim=-1, keepdim=True)
+                    next_value = next_q.gather(-1, best).squeeze(-1)
+                else:
+                    next_value = next_q.max(dim=-1).values
+                targets = rewards + (1 - terminated) * gamma * next_value
+            predicted = self.q_values(observations).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+            loss = F.smooth_l1_loss(predicted, targets, reduction="none").mean(dim=1).sum()
+            self.optimizer.zero_grad()
+            loss.backward()
+            self._clip_gradients()
+            self.optimizer.step()
+
+    def _clip_gradients(self) -> None:
+        """``clip_grad_norm_`` for each agent: the norm over that agent's slice of every parameter."""
+        gradients = [parameter.grad for parameter in self.q_net.parameters()]
+        norms = torch.stack([gradient.flatten(1).pow(2).sum(dim=1) for gradient in gradients]).sum(dim=0).sqrt()
+        scale = (self.options["max_grad_norm"] / (norms + 1e-6)).clamp(max=1.0)
+        for gradient in gradients:
+            gradient.mul_(scale.view(-1, *[1] * (gradient.dim() - 1)))
+
+    def _update_target(self) -> None:
+        tau = self.options["tau"]
+        with torch.no_grad():
+            for target, online in zip(self.q_net_target.parameters(), self.q_net.parameters()):
+                target.mul_(1 - tau).add_(online, alpha=tau)
+
+    def agent_network(self, agent: int, target: bool = False) -> dict[str, torch.Tensor]:
+        """The state dict of one agent's online (or target) network."""
+        network = self.q_net_target if target else self.q_net
+        return {name: value[agent].detach().clone() for name, value in network.state_dict().items()}
+
+
+class BatchedAgent:
+    """One agent of a :class:`BatchedDQN` seen as an SB3 agent (``predict``, ``policy``, ``num_timesteps``).
+
+    Learning curves, solve checks, scoring and saving then treat it as they treat SB3's DQN: its
+    ``policy`` is a real SB3 DQN policy, so a saved state dict loads into an SB3 agent for replay.
+    The policy follows the trainer until :meth:`stop`; from then on it keeps its weights, so a
+    scorer may load other weights into it.
+    """
+
+    def __init__(self, trainer: BatchedDQN, agent: int, build_network: Callable[[], nn.Module]) -> None:
+        self.trainer, self.agent = trainer, agent
+        learning_rate = trainer.options["learning_rate"]
+        self._policy = ArchitectureDQNPolicy(trainer.observation_space, trainer.action_space, lambda _: learning_rate,
+                                             build_network=build_network).to(trainer.device)
+        self._synced_at: int | None = None
+        self.stopped = False
+
+    @property
+    def num_timesteps(self) -> int:
+        return self._synced_at if self.stopped else self.trainer.num_timesteps
+
+    @property
+    def policy(self) -> ArchitectureDQNPolicy:
+        self._sync()
+        return self._policy
+
+    def stop(self) -> None:
+        """Keep the weights as they are now; the trainer may go on with the other agents."""
+        self._sync()
+        self.stopped = True
+
+    def _sync(self) -> None:
+        if not self.stopped and self._synced_at != self.trainer.num_timesteps:
+            self._policy.q_net.q_net.load_state_dict(self.trainer.agent_network(self.agent))
+            self._policy.q_net_target.q_net.load_state_dict(self.trainer.agent_network(self.agent, target=True))
+            self._synced_at = self.trainer.num_timesteps
+
+    def predict(self, observation: np.ndarray, state=None, episode_start=None, deterministic: bool = False):
+        return self.policy.predict(observation, state, episode_start, deterministic)
