@@ -68,7 +68,8 @@ def throughput(args: argparse.Namespace) -> None:
     print(f"\nLunarLander-v3 DQN {ARCHITECTURE}, {args.seeds} seeds x {args.steps} env steps, one torch thread, "
           f"median of {args.repeats}")
     print(f"{'':<40}{'env steps/s':>12}{'ratio':>8}")
-    for engine, label in (("sb3", f"{args.seeds} sequential SB3 runs"), ("batched", f"batched trainer, S = {args.seeds}")):
+    labels = {"sb3": f"{args.seeds} sequential SB3 runs", "batched": f"batched trainer, S = {args.seeds}"}
+    for engine, label in labels.items():
         median = statistics.median(rates[engine])
         print(f"{label:<40}{median:>12.0f}{median / reference:>8.2f}")
 

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from gymnasium import spaces
 from stable_baselines3 import DQN
 from stable_baselines3.common.preprocessing import preprocess_obs
+from stable_baselines3.common.utils import LinearSchedule
 from torch import nn
 
 from .agents import ArchitectureDQNPolicy
@@ -59,11 +60,6 @@ def batched_options(hyperparameters: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"task.hyperparameters.{name}: the batched engine takes a number, got {options[name]!r}; "
                              "fix: a number, or train with task.engine: sb3")
     return options
-
-
-def linear_schedule(start: float, end: float, end_fraction: float, progress: float) -> float:
-    """SB3's ``get_linear_fn`` at ``progress`` (the fraction of the budget done)."""
-    return end if progress > end_fraction else start + progress * (end - start) / end_fraction
 
 
 class StackedReplayBuffer:
@@ -108,7 +104,8 @@ class StackedLinear(nn.Module):
     def __init__(self, layers: Sequence[nn.Linear]) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.stack([layer.weight.detach() for layer in layers]))
-        self.bias = None if layers[0].bias is None else nn.Parameter(torch.stack([layer.bias.detach() for layer in layers]))
+        biases = None if layers[0].bias is None else torch.stack([layer.bias.detach() for layer in layers])
+        self.bias = None if biases is None else nn.Parameter(biases)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         if self.bias is None:
@@ -116,21 +113,50 @@ class StackedLinear(nn.Module):
         return torch.baddbmm(self.bias.unsqueeze(1), inputs, self.weight.mT)
 
 
-def stack_networks(networks: Sequence[nn.Module]) -> nn.Module:
-    """One module computing all ``networks`` (same architecture) on (S, batch, features) inputs.
+class PerAgentModules(nn.Module):
+    """Weightless modules that differ between agents (each architecture's activation), each applied
+    to its own agents' slice of the (S, batch, features) input: one call per distinct module."""
 
-    Only ``nn.Linear`` layers may hold weights; the other modules (activations, containers) run
-    unchanged on the extra leading dimension, which a check on random inputs confirms: a network
-    the stacking would get wrong is refused with the reason rather than trained wrongly.
+    def __init__(self, modules: Sequence[nn.Module]) -> None:
+        super().__init__()
+        groups: dict[str, list[int]] = {}
+        for agent, module in enumerate(modules):
+            groups.setdefault(repr(module), []).append(agent)
+        self.kinds = nn.ModuleList(modules[agents[0]] for agents in groups.values())
+        self.agents = [torch.tensor(agents) for agents in groups.values()]
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        outputs = inputs.new_empty(inputs.shape)
+        for module, agents in zip(self.kinds, self.agents):
+            outputs[agents] = module(inputs[agents])
+        return outputs
+
+
+def stack_networks(networks: Sequence[nn.Module]) -> nn.Module:
+    """One module computing all ``networks`` on (S, batch, features) inputs.
+
+    The networks must have the same layout and ``nn.Linear`` shapes; they may differ in weightless
+    modules (several architectures of one shape, e.g. 64-relu_64-relu and 64-tanh_64-tanh). Only
+    ``nn.Linear`` layers may hold weights; the other modules run unchanged on the extra leading
+    dimension, which a check on random inputs confirms: a network the stacking would get wrong
+    is refused with the reason rather than trained wrongly.
     """
+    layouts = {tuple(name for name, _ in network.named_modules()) for network in networks}
+    if len(layouts) > 1:
+        raise ValueError("task.engine: batched stacks networks of one layout; these have different modules")
     stacked, first_layer = copy.deepcopy(networks[0]), None
     for name, module in networks[0].named_modules():
+        peers = [network.get_submodule(name) for network in networks]
         if isinstance(module, nn.Linear):
-            stacked.set_submodule(name, StackedLinear([network.get_submodule(name) for network in networks]))
+            if len({(peer.weight.shape, peer.bias is None) for peer in peers}) > 1:
+                raise ValueError(f"task.engine: batched: layer {name} has different shapes across the networks")
+            stacked.set_submodule(name, StackedLinear(peers))
             first_layer = first_layer or module
         elif any(True for _ in module.parameters(recurse=False)) or any(True for _ in module.buffers(recurse=False)):
             raise ValueError(f"task.engine: batched stacks networks of nn.Linear layers; {name or 'the network'} is a "
                              f"{type(module).__name__} with weights; fix: task.engine: sb3")
+        elif not list(module.children()) and len({repr(peer) for peer in peers}) > 1:
+            stacked.set_submodule(name, PerAgentModules(peers))
     if first_layer is None:
         raise ValueError("task.engine: batched: the network has no nn.Linear layer; fix: task.engine: sb3")
     probe = torch.randn(len(networks), 3, first_layer.in_features, device=first_layer.weight.device)
@@ -143,10 +169,15 @@ def stack_networks(networks: Sequence[nn.Module]) -> nn.Module:
 
 
 class BatchedDQN:
-    """``len(seeds)`` DQN agents of the network ``build_network`` makes, one env each, trained in lockstep."""
+    """DQN agents trained in lockstep, one env each: agent ``i`` has seed ``seeds[i]`` and the network
+    ``build_networks[i]`` makes (the same architecture for a trial's seeds; architectures of one shape
+    may share a trainer too)."""
 
-    def __init__(self, task, build_network: Callable[[], nn.Module], seeds: Sequence[int], device: str) -> None:
-        self.task, self.device, self.seeds = task, device, list(seeds)
+    def __init__(self, task, build_networks: Sequence[Callable[[], nn.Module]], seeds: Sequence[int],
+                 device: str) -> None:
+        if len(build_networks) != len(seeds):
+            raise ValueError(f"{len(build_networks)} networks for {len(seeds)} seeds: one network per agent")
+        self.task, self.device, self.seeds, self.build_networks = task, device, list(seeds), list(build_networks)
         self.options = batched_options(task.algorithm_hyperparameters)
         self.envs = gym.wrappers.vector.RecordEpisodeStatistics(gym.vector.SyncVectorEnv(
             [task.make_env for _ in self.seeds], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP))
@@ -158,7 +189,7 @@ class BatchedDQN:
             raise ValueError(f"task.engine: batched needs Box observations, env has {self.observation_space}; "
                              "fix: task.engine: sb3")
         networks = []
-        for seed in self.seeds:
+        for seed, build_network in zip(self.seeds, self.build_networks):
             torch.manual_seed(seed)  # as SB3 seeds torch before building an agent's network
             networks.append(build_network().to(device))
         self.q_net = stack_networks(networks)
@@ -171,6 +202,9 @@ class BatchedDQN:
         self.generators = [np.random.default_rng(seed) for seed in self.seeds]
         self.observations, _ = self.envs.reset(seed=self.seeds)
         self.num_timesteps = 0
+        self.exploration_schedule = LinearSchedule(self.options["exploration_initial_eps"],
+                                                   self.options["exploration_final_eps"],
+                                                   self.options["exploration_fraction"])
         self.exploration_rate = 0.0  # SB3's first action is greedy; the schedule starts after it
 
     def q_values(self, observations: torch.Tensor, target: bool = False) -> torch.Tensor:
@@ -192,14 +226,12 @@ class BatchedDQN:
         self.observations = next_observations
         if self.num_timesteps % max(self.options["target_update_interval"], 1) == 0:
             self._update_target()
-        self.exploration_rate = linear_schedule(self.options["exploration_initial_eps"],
-                                                self.options["exploration_final_eps"],
-                                                self.options["exploration_fraction"],
-                                                self.num_timesteps / self.task.budget)
-        if self.num_timesteps % self.options["train_freq"] == 0 and self.num_timesteps > self.options["learning_starts"]:
-            gradient_steps = self.options["gradient_steps"]
-            self.train(gradient_steps if gradient_steps >= 0 else self.options["train_freq"])
-        return [(int(agent), float(infos["episode"]["r"][agent])) for agent in np.flatnonzero(infos.get("_episode", []))]
+        self.exploration_rate = self.exploration_schedule(1 - self.num_timesteps / self.task.budget)
+        train_freq, gradient_steps = self.options["train_freq"], self.options["gradient_steps"]
+        if self.num_timesteps % train_freq == 0 and self.num_timesteps > self.options["learning_starts"]:
+            self.train(gradient_steps if gradient_steps >= 0 else train_freq)
+        ended = np.flatnonzero(infos.get("_episode", []))
+        return [(int(agent), float(infos["episode"]["r"][agent])) for agent in ended]
 
     def _actions(self) -> np.ndarray:
         if self.num_timesteps < self.options["learning_starts"]:
@@ -263,11 +295,11 @@ class BatchedAgent:
     scorer may load other weights into it.
     """
 
-    def __init__(self, trainer: BatchedDQN, agent: int, build_network: Callable[[], nn.Module]) -> None:
+    def __init__(self, trainer: BatchedDQN, agent: int) -> None:
         self.trainer, self.agent = trainer, agent
         learning_rate = trainer.options["learning_rate"]
         self._policy = ArchitectureDQNPolicy(trainer.observation_space, trainer.action_space, lambda _: learning_rate,
-                                             build_network=build_network).to(trainer.device)
+                                             build_network=trainer.build_networks[agent]).to(trainer.device)
         self._synced_at: int | None = None
         self.stopped = False
 

@@ -88,9 +88,9 @@ class SequentialSeedRuns:
 class BatchedSeedRun:
     """One seed's agent inside a :class:`BatchedDQN`."""
 
-    def __init__(self, task, trainer: BatchedDQN, agent: int, build_network: Callable[[], nn.Module]) -> None:
+    def __init__(self, task, trainer: BatchedDQN, agent: int) -> None:
         self.task = task
-        self.agent = BatchedAgent(trainer, agent, build_network)
+        self.agent = BatchedAgent(trainer, agent)
         self.curve = LearningCurve(task)
 
     @property
@@ -105,8 +105,8 @@ class BatchedSeedRuns:
     """``task.engine: batched``: the seeds' agents train in lockstep as one batched computation."""
 
     def __init__(self, tasks: list, build_network: Callable[[], nn.Module], device: str) -> None:
-        self.trainer = BatchedDQN(tasks[0], build_network, [task.seed for task in tasks], device)
-        self.runs = [BatchedSeedRun(task, self.trainer, agent, build_network) for agent, task in enumerate(tasks)]
+        self.trainer = BatchedDQN(tasks[0], [build_network] * len(tasks), [task.seed for task in tasks], device)
+        self.runs = [BatchedSeedRun(task, self.trainer, agent) for agent, task in enumerate(tasks)]
 
     def advance(self) -> None:
         """Step every agent until some curve gains a point or every agent is done."""
