@@ -1,7 +1,8 @@
 """The batched S-seed DQN trainer against S sequential Stable-Baselines3 runs: speed and learning.
 
 Both sides are a trial's own training path (``train_over_seeds``), same architecture
-(64-relu_64-relu), same shipped hyperparameters, same seeds; only ``task.engine`` differs.
+(64-relu_64-relu; ``throughput --architecture`` picks another), same shipped hyperparameters, same
+seeds; only ``task.engine`` differs.
 
 ``throughput``: aggregate env steps/s of S seeds of LunarLander-v3 training, engine ``sb3`` (the S
 agents one after another) against ``batched`` (all S in one computation), one torch thread,
@@ -15,6 +16,7 @@ for the final score and for the curve's average over its points. The per-seed re
 ``--out``/learning.json; ``--replay-only`` reprints them.
 
     python benchmarks/batched_trainer.py throughput --seeds 8 --steps 5000 --repeats 3
+    python benchmarks/batched_trainer.py throughput --seeds 8 --steps 2000 --architecture 256-relu_256-relu
     python benchmarks/batched_trainer.py learning --seeds 8 --out benchmarks/results/batched_dqn
 """
 
@@ -35,7 +37,8 @@ BUDGETS = {"LunarLander-v3": 100_000, "CartPole-v1": 50_000}  # rl-baselines3-zo
 ENGINES = ("sb3", "batched")
 
 
-def train(engine: str, env: str, steps: int, seeds: int, report_every: int, eval_episodes: int) -> dict:
+def train(engine: str, env: str, steps: int, seeds: int, report_every: int, eval_episodes: int,
+          architecture: str = ARCHITECTURE) -> dict:
     """One trial's training of ``seeds`` agents with ``engine``; the per-seed results."""
     import torch
 
@@ -50,7 +53,7 @@ def train(engine: str, env: str, steps: int, seeds: int, report_every: int, eval
         "env": env, "engine": engine, "seeds": seeds, "total_timesteps": steps, "report_every": report_every,
         "eval_episodes": eval_episodes, "score": score}})
     space = spec.build_space()
-    fields, curve, _ = train_over_seeds(spec.task, frozen_network(space, space.parse_architecture_name(ARCHITECTURE)),
+    fields, curve, _ = train_over_seeds(spec.task, frozen_network(space, space.parse_architecture_name(architecture)),
                                         "cpu")
     return {"engine": engine, "env": env, "seed_scores": fields["seed_scores"], "env_steps": fields["env_steps"],
             "training_s": fields["training_s"], "steps_per_s": fields["env_steps"] / fields["training_s"],
@@ -61,11 +64,12 @@ def throughput(args: argparse.Namespace) -> None:
     rates: dict[str, list[float]] = {engine: [] for engine in ENGINES}
     for repeat in range(args.repeats):
         for engine in ENGINES[repeat % 2:] + ENGINES[:repeat % 2]:  # alternate which goes first
-            rates[engine].append(train(engine, "LunarLander-v3", args.steps, args.seeds, args.steps, 0)["steps_per_s"])
+            result = train(engine, "LunarLander-v3", args.steps, args.seeds, args.steps, 0, args.architecture)
+            rates[engine].append(result["steps_per_s"])
         print(f"repeat {repeat + 1}/{args.repeats}: " + ", ".join(f"{k}: {v[-1]:.0f}" for k, v in rates.items()),
               flush=True)
     reference = statistics.median(rates["sb3"])
-    print(f"\nLunarLander-v3 DQN {ARCHITECTURE}, {args.seeds} seeds x {args.steps} env steps, one torch thread, "
+    print(f"\nLunarLander-v3 DQN {args.architecture}, {args.seeds} seeds x {args.steps} env steps, one torch thread, "
           f"median of {args.repeats}")
     print(f"{'':<40}{'env steps/s':>12}{'ratio':>8}")
     labels = {"sb3": f"{args.seeds} sequential SB3 runs", "batched": f"batched trainer, S = {args.seeds}"}
@@ -139,6 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     speed.add_argument("--seeds", type=int, default=8)
     speed.add_argument("--steps", type=int, default=5000, help="env steps per seed")
     speed.add_argument("--repeats", type=int, default=3)
+    speed.add_argument("--architecture", default=ARCHITECTURE)
     learn = modes.add_parser("learning")
     learn.add_argument("--envs", nargs="+", default=list(BUDGETS))
     learn.add_argument("--seeds", type=int, default=8)
