@@ -115,7 +115,8 @@ def print_learning(results: dict) -> None:
             print(f"{reference['env_steps']:>10}{spread(reference['seed_returns']):>20}"
                   f"{spread(candidate['seed_returns']):>20}")
         print(f"{'score':>10}{spread(sb3['seed_scores']):>20}{spread(batched['seed_scores']):>20}")
-        print(f"{'steps/s':>10}{sb3['steps_per_s']:>20.0f}{batched['steps_per_s']:>20.0f}")
+        print(f"{'steps/s':>10}{sb3['steps_per_s']:>20.0f}{batched['steps_per_s']:>20.0f}"
+              "  (the engines ran side by side: see the throughput mode for speed)")
         print(f"batched inside SB3's spread: final score {checks[env]['final_score']}, "
               f"curve average {checks[env]['curve_average']} "
               f"({spread(curve_averages(sb3)).strip()} vs {spread(curve_averages(batched)).strip()})")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import html
 import json
-import sqlite3
 import sys
 import urllib.request
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from .config import ConfigError
 from .evaluator.artifacts import write_atomically
 from .evaluator.shared_weights import SEARCH_NAME
 from .failures import ENDED_WITHOUT_SCORE, failure_reason
+from .nni_records import open_database
 from .replay import resolve_folder
 
 
@@ -61,7 +61,7 @@ def _architecture(parameters_json: str | None) -> str:
 
 def read_database(path: Path) -> list[TrialRow]:
     """Trials from NNI's sqlite database (read-only: the experiment may still be writing it)."""
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    connection = open_database(path)
     try:
         rows: dict[str, TrialRow] = {}
         events = connection.execute("SELECT trialJobId, event, data, sequenceId FROM TrialJobEvent ORDER BY timestamp")

@@ -26,6 +26,11 @@ resumed NNI restores it (``load_checkpoint``), then sends every result it holds
 (``import_data``): results the state already has are skipped; the rest (trials that were still
 running at the stop, which NNI reruns with their old parameters) are received as usual. So a
 resumed search neither retrains finished architectures nor forgets what it learnt.
+NNI queues the strategy's proposals until a trial slot frees, and does not keep that queue
+across a stop. On resume, the proposals that NNI's database (``db/nni.sqlite``) shows it never
+submitted are handed to NNI again, first, under the new parameter ids NNI asks with; their
+results and ends are then booked under the original ids, so the strategy sees the trial it
+proposed.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from nni.tuner import Tuner
 
 from ..config import ConfigError, check_positive_number, check_search_space, parse_class_args, parse_section
 from ..evaluator.artifacts import write_atomically
+from ..nni_records import database_of_checkpoint, submitted_parameter_ids
 from ..nni_integration import require_parameter_dispatch_fix
 from ..spaces import Architecture, count_architectures, search_choices
 
@@ -99,6 +105,9 @@ class SearchStrategy(Tuner):
         self.rng = np.random.default_rng(seed)
         self.history: list[TrialRecord] = []
         self._running: dict[int, Architecture] = {}
+        self._issued: dict[int, dict[str, Any]] = {}  # parameters handed to NNI, by id, until the trial ends
+        self._lost: list[tuple[int, dict[str, Any]]] = []  # handed out, never submitted by NNI before a stop
+        self._aliases: dict[int, int] = {}  # parameter id NNI asked with -> the lost one it carries
         logger.info("%s over %d architectures: %s", type(self).__name__, self.size, self.choices)
 
     @classmethod
@@ -146,17 +155,27 @@ class SearchStrategy(Tuner):
         if spent:
             logger.info("%s: %s; no new trials", type(self).__name__, spent)
             raise NoMoreTrialError(f"{type(self).__name__}: {spent}")
-        parameters = self.next_parameters(parameter_id)
+        if self._lost:
+            original, parameters = self._lost.pop(0)
+            self._aliases[parameter_id] = original
+            logger.info("resume: trial %d carries proposal %d, which NNI had not submitted before the stop",
+                        parameter_id, original)
+        else:
+            parameters = self.next_parameters(parameter_id)
+            self._issued[parameter_id] = parameters
         self.save_checkpoint()
         return parameters
 
     def receive_trial_result(self, parameter_id: int | None, parameters: dict[str, Any], value: Any, **kwargs: Any) -> None:
+        parameter_id = self._aliases.get(parameter_id, parameter_id)
         result = value if isinstance(value, dict) else {"default": value}
         self._spent_env_steps += int(result.get("env_steps") or 0)
         self.record_result(parameter_id, parameters, result)
         self.save_checkpoint()
 
     def trial_end(self, parameter_id: int, success: bool, **kwargs: Any) -> None:
+        parameter_id = self._aliases.pop(parameter_id, parameter_id)
+        self._issued.pop(parameter_id, None)
         self.record_end(parameter_id, success)
         self.save_checkpoint()
 
@@ -206,6 +225,8 @@ class SearchStrategy(Tuner):
             "running": self._running,
             "rng": self.rng.bit_generator.state,
             "spent": self.spent(),
+            "issued": self._issued,
+            "aliases": self._aliases,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -214,6 +235,8 @@ class SearchStrategy(Tuner):
         self.rng.bit_generator.state = state["rng"]
         self._spent_env_steps = state["spent"]["env_steps"]
         self._earlier_seconds, self._clock = state["spent"]["wall_clock_s"], time.monotonic()
+        self._issued = dict(state.get("issued", {}))  # absent from states saved before it was kept
+        self._aliases = dict(state.get("aliases", {}))
 
     def checkpoint_file(self) -> Path | None:
         directory = self.get_checkpoint_path()  # NNI's per-experiment checkpoint directory, when run by NNI
@@ -233,6 +256,19 @@ class SearchStrategy(Tuner):
         self.load_state_dict(torch.load(path, weights_only=True))
         logger.info("resume: restored %s with %d finished and %d running trials from %s", type(self).__name__,
                     len(self.history), len(self._running), path)
+        database = database_of_checkpoint(path.parent)
+        if database.exists():
+            self.find_lost_proposals(submitted_parameter_ids(database))
+
+    def find_lost_proposals(self, submitted: set[int]) -> None:
+        """Queue again the proposals NNI never submitted (by itself or by a trial carrying it)."""
+        self._aliases = {alias: original for alias, original in self._aliases.items() if alias in submitted}
+        carried = set(self._aliases.values())
+        self._lost = [(parameter_id, parameters) for parameter_id, parameters in self._issued.items()
+                      if parameter_id not in submitted and parameter_id not in carried]
+        if self._lost:
+            logger.warning("resume: NNI had not submitted proposals %s before the stop; proposing them again",
+                           [parameter_id for parameter_id, _ in self._lost])
 
     def update_search_space(self, search_space: Any) -> None:
         """NNI's ``searchSpace`` only mirrors ``classArgs.space`` (for the web UI); refuse a mismatch."""

@@ -5,6 +5,9 @@ builds a fresh strategy, calls ``load_checkpoint``, then sends every result it h
 ``import_data``, including the result of a trial that was running at the stop (NNI reruns it).
 """
 
+import json
+import sqlite3
+
 import numpy as np
 import pytest
 import torch
@@ -95,3 +98,43 @@ def test_without_a_saved_state_the_results_are_replayed(tmp_path, monkeypatch):
     assert resumed.known_scores == {"16-relu_16-tanh": 16.0, "64-relu_16-tanh": 64.0}
     assert len(resumed.reinforce.advantages) == 2
     assert np.isfinite(resumed.reinforce.baseline)
+
+
+def nni_database(experiment, submitted: list[dict]) -> None:
+    """NNI's database as it stands after a stop: a WAITING event per trial it submitted."""
+    (experiment / "db").mkdir()
+    connection = sqlite3.connect(experiment / "db" / "nni.sqlite")
+    connection.execute("create table TrialJobEvent (timestamp integer, trialJobId text, event text, data text, "
+                       "logPath text, sequenceId integer, message text, environmentId text)")
+    for sequence, parameters in enumerate(submitted):
+        connection.execute("insert into TrialJobEvent values (?, ?, 'WAITING', ?, '', ?, '', '')",
+                           (sequence, f"trial{sequence}", json.dumps(parameters), sequence))
+    connection.execute("insert into TrialJobEvent values (99, '', 'IMPORT_DATA', '[{\"value\": 1}]', '', 0, '', '')")
+    connection.commit()
+    connection.close()
+
+
+@pytest.mark.parametrize("strategy_class, options", [(RandomSearch, {}), (ENAS, {"searches": 3, "top_k": 1})])
+def test_proposals_nni_had_not_submitted_at_the_stop_are_proposed_again_and_booked_as_themselves(
+        strategy_class, options, tmp_path, monkeypatch):
+    checkpoint = tmp_path / "checkpoint"
+    checkpoint.mkdir()
+    monkeypatch.setenv("NNI_CHECKPOINT_DIRECTORY", str(checkpoint))
+    before = strategy_class(**ARGS, **options)
+    proposed = {parameter_id: before.generate_parameters(parameter_id) for parameter_id in range(3)}
+    # NNI submitted trials 0 and 1; proposal 2 waited in NNI's queue for a free slot when it stopped
+    nni_database(tmp_path, [{"parameter_id": i, "parameter_source": "algorithm", "parameters": proposed[i],
+                             "parameter_index": 0} for i in (0, 1)])
+
+    resumed = strategy_class(**ARGS, **options)
+    resumed.load_checkpoint()
+    assert resumed.generate_parameters(7) == proposed[2], "the lost proposal comes first, unchanged"
+    value = {"default": 1.0, "top_k": ["64-relu_64-relu"], "ranked": ["64-relu_64-relu"]}
+    resumed.receive_trial_result(7, proposed[2], value)
+    resumed.trial_end(7, success=True)
+    if isinstance(resumed, ENAS):
+        assert 2 not in resumed._searches_running and len(resumed._searches_finished) == 1
+    else:
+        assert resumed.history[-1].parameter_id == 2 and resumed.history[-1].score == 1.0
+        assert 2 not in resumed._running
+    assert resumed.generate_parameters(8) not in proposed.values(), "then new proposals"
