@@ -63,11 +63,9 @@ def test_enas_searches_then_retrains_the_derived_architectures(enas_experiment):
 
 
 def stop_point(trials: list[dict]) -> bool:
-    """A trial has finished and NNI has submitted every trial the strategy proposed since: both
-    slots busy again (or all 4 submitted). Parameters the strategy proposed but NNI had not yet
-    submitted when it stopped are not rerun on resume, so stopping then would lose them."""
-    succeeded = sum(trial["status"] == "SUCCEEDED" for trial in trials)
-    return succeeded >= 1 and len(trials) == min(succeeded + 2, 4)
+    """A trial has finished: the strategy has results to restore, and NNI may hold a proposal it
+    has not submitted yet (which the resumed strategy must hand out again)."""
+    return any(trial["status"] == "SUCCEEDED" for trial in trials)
 
 
 def test_stop_then_resume_trains_every_architecture_once_and_restores_the_strategy(quick_experiment, tmp_path):
