@@ -106,6 +106,7 @@ class TaskSpec:
 
     def describe(self) -> str:
         seeds = f" x {self.seed_count} seeds" if self.seed_count > 1 else ""
+        seeds += " (batched)" if self.engine == "batched" else ""
         return (f"{self.algorithm}{' (double Q)' if self.double_q else ''} on {self.env}, {self.budget} env steps"
                 f"{seeds} per trial, score {self.score.rule}")
 
