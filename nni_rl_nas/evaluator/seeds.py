@@ -113,14 +113,15 @@ class BatchedSeedRuns:
         points = [len(run.curve.points) for run in self.runs]
         while not all(run.done for run in self.runs) and points == [len(run.curve.points) for run in self.runs]:
             for agent, episode_return in self.trainer.step():
-                self.runs[agent].curve.episode_returns.append(episode_return)
+                if not self.runs[agent].done:  # a stopped agent's env steps on with the others
+                    self.runs[agent].curve.episode_returns.append(episode_return)
             for run in self.runs:
                 if not run.done and (not run.curve.after_step(run.agent) or run.agent.num_timesteps >= run.task.budget):
                     run.curve.finish(run.agent)
                     run.agent.stop()
 
 
-ENGINES = {"sb3": SequentialSeedRuns, "batched": BatchedSeedRuns}
+SEED_RUNS_BY_ENGINE = {"sb3": SequentialSeedRuns, "batched": BatchedSeedRuns}  # config.ENGINES names them
 
 
 def _mean(values: list) -> float | None:
@@ -146,8 +147,8 @@ def mean_point(points: list[dict], started: float) -> dict:
 def train_over_seeds(task, build_network: Callable[[], nn.Module], device: str) -> tuple[dict, list[dict], dict]:
     """Train and score ``task.seeds`` agents of one network; returns result fields, mean curve, best weights."""
     started, curve = time.monotonic(), []
-    seed_runs = ENGINES[task.engine]([dataclasses.replace(task, seed=task.seed + offset)
-                                      for offset in range(task.seed_count)], build_network, device)
+    tasks = [dataclasses.replace(task, seed=task.seed + offset) for offset in range(task.seed_count)]
+    seed_runs = SEED_RUNS_BY_ENGINE[task.engine](tasks, build_network, device)
     runs = seed_runs.runs
     while not all(run.done for run in runs):
         seed_runs.advance()

@@ -130,6 +130,7 @@ def test_a_batched_seed_that_solves_stops_while_the_others_train_on(write_experi
     assert 0 < result["solved_seeds"] < 3, "the test needs some seeds solved early and some not"
     assert result["env_steps"] < 3 * 1500, "a solved seed's steps stop counting"
     assert record["curve"][-1]["env_steps"] == 1500, "the unsolved seeds trained to the budget"
+    assert result["training_episodes"] == record["curve"][-1]["episodes"], "a stopped seed's env counts no more"
 
 
 def test_the_engine_and_its_options_are_checked_when_the_config_loads(write_experiment):
