@@ -32,7 +32,6 @@ import yaml
 from .spaces import SPACE_FAMILIES, SpaceMismatchError
 
 ALGORITHMS = ("dqn",)
-ENGINES = ("sb3", "batched")  # how a trial trains its seeds: evaluator/seeds.py
 # image classification datasets: (channels, height, width), classes
 DATASETS: dict[str, tuple[tuple[int, int, int], int]] = {"digits": ((1, 8, 8), 10), "fashion_mnist": ((1, 28, 28), 10)}
 SCORE_RULES = ("mean_return", "solved_then_eval")
@@ -327,7 +326,9 @@ def _parse_task(data: Any) -> TaskSpec | ClassificationTaskSpec:
     from .evaluator.agents import check_hyperparameters  # the agent factory owns its option names
 
     check_hyperparameters(task.algorithm, task.algorithm_hyperparameters)
-    _choose(task.engine, ENGINES, "task.engine")
+    from .evaluator.seeds import SEED_RUNS_BY_ENGINE  # the engines are the ways seeds.py trains
+
+    _choose(task.engine, tuple(SEED_RUNS_BY_ENGINE), "task.engine")
     if task.engine == "batched":
         from .evaluator.batched_dqn import batched_options
 

@@ -51,9 +51,9 @@ class LearningCurve:
     ``agent`` below is anything with SB3's ``predict``, ``policy`` and ``num_timesteps``.
     """
 
-    def __init__(self, task, tracker: SolveTracker | None = None, recent_episodes: int = 100) -> None:
+    def __init__(self, task, recent_episodes: int = 100) -> None:
         self.task = task
-        self.tracker = tracker or SolveTracker(task, eval_env=task.make_env())
+        self.tracker = SolveTracker(task, eval_env=task.make_env())
         self.recent_episodes = recent_episodes
         self.episode_returns: list[float] = []
         self.points: list[dict[str, float]] = []

@@ -121,7 +121,7 @@ class BatchedSeedRuns:
                     run.agent.stop()
 
 
-SEED_RUNS_BY_ENGINE = {"sb3": SequentialSeedRuns, "batched": BatchedSeedRuns}  # config.ENGINES names them
+SEED_RUNS_BY_ENGINE = {"sb3": SequentialSeedRuns, "batched": BatchedSeedRuns}  # task.engine picks one
 
 
 def _mean(values: list) -> float | None:
