@@ -40,7 +40,7 @@ def plain_agent(task) -> DQN:
 def our_agent(task, initial_weights: list[torch.Tensor]):
     """Our trial's agent, started from plain SB3's initial weights so both see the same episodes."""
     space = parse_class_args({"task": {"env": task.env}}).build_space()
-    agent = build_agent(task, frozen_network(space, space.parse_architecture_name("64-relu_64-relu")), task.make_env(), "cpu")
+    agent = build_agent(task, frozen_network(space, space.parse_architecture_name("64-relu_64-relu")), "cpu")
     with torch.no_grad():
         for ours, theirs in zip(agent.policy.parameters(), initial_weights, strict=True):
             ours.copy_(theirs)

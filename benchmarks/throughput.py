@@ -48,8 +48,7 @@ def training_rate(steps: int, threads: int = 1, seed: int = 0) -> float:
                                       "eval_episodes": 0, "report_every": steps,
                                       "score": {"solved_on": "training_episodes"}}}).task
     space = parse_class_args({"task": {"env": task.env}}).build_space()
-    agent = build_agent(task, frozen_network(space, space.parse_architecture_name("64-relu_64-relu")),
-                        task.make_env(), "cpu")
+    agent = build_agent(task, frozen_network(space, space.parse_architecture_name("64-relu_64-relu")), "cpu")
     started = time.perf_counter()
     agent.learn(total_timesteps=steps, callback=LearningCurveCallback(LearningCurve(task)))
     return agent.num_timesteps / (time.perf_counter() - started)

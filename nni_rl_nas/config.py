@@ -29,9 +29,10 @@ from typing import Any
 import gymnasium as gym
 import yaml
 
+from .envs import Preprocessing, is_image, preprocess
 from .spaces import SPACE_FAMILIES, SpaceMismatchError
 
-ALGORITHMS = ("dqn",)
+ALGORITHMS = ("dqn", "ppo", "sac")
 # image classification datasets: (channels, height, width), classes
 DATASETS: dict[str, tuple[tuple[int, int, int], int]] = {"digits": ((1, 8, 8), 10), "fashion_mnist": ((1, 28, 28), 10)}
 SCORE_RULES = ("mean_return", "solved_then_eval")
@@ -83,6 +84,8 @@ class TaskSpec:
     seed: int = 0
     seeds: int | None = None  # agents per architecture (seeds seed, seed + 1 ...); None: the per-env default
     env_kwargs: dict[str, Any] = field(default_factory=dict)
+    preprocess: Preprocessing = field(default_factory=Preprocessing)  # image observations only
+    n_envs: int | None = None  # envs one agent collects from in parallel; None: the per-env default
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     report_every: int = 5000
     eval_episodes: int = 10
@@ -93,10 +96,11 @@ class TaskSpec:
     engine: str = "sb3"
 
     def make_env(self, **make_kwargs: Any) -> gym.Env:
-        return gym.make(self.env, **self.env_kwargs, **make_kwargs)
+        return preprocess(gym.make(self.env, **self.env_kwargs, **make_kwargs), self.preprocess)
 
-    def model_io(self) -> tuple[gym.Space, int]:
-        """What the network reads (the env's observations) and how many outputs it has (Q-values)."""
+    def model_io(self) -> tuple[gym.Space, int | None]:
+        """What the network reads (the env's observations, preprocessed) and its outputs: the
+        Q-values for DQN; None for PPO and SAC, whose heads Stable-Baselines3 adds."""
         env = self.make_env()
         try:
             return env.observation_space, _output_size(env.action_space, self)
@@ -117,13 +121,17 @@ class TaskSpec:
 
     def algorithm_defaults(self) -> dict[str, Any]:
         """The shipped per-env defaults (budget and hyperparameters) for this task's algorithm."""
-        table = _shipped_defaults()[self.algorithm]
-        return table.get(self.env, table["default"])
+        table, env_id = _shipped_defaults()[self.algorithm], registry_id(self.env)
+        return table.get(env_id) or table.get(env_id.partition("/")[0] if "/" in env_id else None) or table["default"]
 
     @property
     def budget(self) -> int:
         """Env steps of one agent (one seed)."""
         return self.total_timesteps or self.algorithm_defaults()["total_timesteps"]
+
+    @property
+    def env_count(self) -> int:
+        return self.n_envs or self.algorithm_defaults().get("n_envs", 1)
 
     @property
     def seed_count(self) -> int:
@@ -242,15 +250,40 @@ def _check_env_id(env_id: Any) -> None:
                           "or module:EnvId for an env that module registers") from None
 
 
-def _output_size(action_space: gym.Space, task: TaskSpec) -> int:
+def _output_size(action_space: gym.Space, task: TaskSpec) -> int | None:
     if task.algorithm == "dqn":
         if not isinstance(action_space, gym.spaces.Discrete):
             raise ConfigError(
                 f"task.algorithm: 'dqn' needs discrete actions but {task.env!r} has {action_space}; "
-                "fix: choose an env with Discrete actions (e.g. LunarLander-v3, not LunarLanderContinuous-v3)"
+                "fix: algorithm sac or ppo, or an env with Discrete actions (e.g. LunarLander-v3, not "
+                "LunarLanderContinuous-v3)"
             )
         return int(action_space.n)
-    raise ConfigError(f"task.algorithm: got {task.algorithm!r}; fix: one of {list(ALGORITHMS)}")
+    if task.algorithm == "sac" and not isinstance(action_space, gym.spaces.Box):
+        raise ConfigError(f"task.algorithm: 'sac' needs continuous (Box) actions but {task.env!r} has {action_space}; "
+                          "fix: algorithm dqn or ppo for discrete actions, or a continuous env such as Pendulum-v1")
+    if task.algorithm == "ppo" and not isinstance(action_space, (gym.spaces.Box, gym.spaces.Discrete,
+                                                                 gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)):
+        raise ConfigError(f"task.algorithm: 'ppo' cannot act in {action_space} of {task.env!r}; fix: an env with "
+                          "Box, Discrete, MultiDiscrete or MultiBinary actions")
+    return None
+
+
+def _check_preprocessing(task: TaskSpec) -> None:
+    steps = task.preprocess
+    if steps.resize is not None:
+        _positive_int(steps.resize, "task.preprocess.resize")
+    _positive_int(steps.frame_stack, "task.preprocess.frame_stack")
+    if not isinstance(steps.grayscale, bool):
+        raise ConfigError(f"task.preprocess.grayscale: got {steps.grayscale!r}; fix: true or false")
+    if steps != Preprocessing():
+        env = gym.make(task.env, **task.env_kwargs)
+        try:
+            if not is_image(env.observation_space):
+                raise ConfigError(f"task.preprocess: {task.env!r} has no image observations "
+                                  f"({env.observation_space}); fix: remove task.preprocess")
+        finally:
+            env.close()
 
 
 def _parse_space(data: Any) -> SpaceSpec:
@@ -299,7 +332,8 @@ def _parse_task(data: Any) -> TaskSpec | ClassificationTaskSpec:
                           f"or a dataset for image classification (dataset: one of {list(DATASETS)})")
     _check_env_id(data["env"])
     score = parse_section(ScoreSpec, data.get("score", {}), "task.score")
-    task = parse_section(TaskSpec, {**data, "score": score}, "task")
+    steps = parse_section(Preprocessing, data.get("preprocess", {}), "task.preprocess")
+    task = parse_section(TaskSpec, {**data, "score": score, "preprocess": steps}, "task")
     _choose(task.algorithm, ALGORITHMS, "task.algorithm")
     _choose(score.rule, SCORE_RULES, "task.score.rule")
     _choose(score.solved_on, SOLVED_ON, "task.score.solved_on")
@@ -311,6 +345,9 @@ def _parse_task(data: Any) -> TaskSpec | ClassificationTaskSpec:
         _positive_int(task.total_timesteps, "task.total_timesteps")
     if task.seeds is not None:
         _positive_int(task.seeds, "task.seeds")
+    if task.n_envs is not None:
+        _positive_int(task.n_envs, "task.n_envs")
+    _check_preprocessing(task)
     check_positive_number(task.max_trial_seconds, "task.max_trial_seconds", none_means="no cap")
     _check_device(task.device)
     if not isinstance(task.eval_episodes, int) or task.eval_episodes < 0:
@@ -329,6 +366,9 @@ def _parse_task(data: Any) -> TaskSpec | ClassificationTaskSpec:
     from .evaluator.seeds import SEED_RUNS_BY_ENGINE  # the engines are the ways seeds.py trains
 
     _choose(task.engine, tuple(SEED_RUNS_BY_ENGINE), "task.engine")
+    if task.engine == "batched" and (task.algorithm != "dqn" or task.env_count != 1):
+        raise ConfigError(f"task.engine: batched trains DQN with one env per seed, got algorithm {task.algorithm!r} "
+                          f"with {task.env_count} envs; fix: engine: sb3")
     if task.engine == "batched":
         from .evaluator.batched_dqn import batched_options
 
@@ -349,7 +389,13 @@ def parse_class_args(class_args: Any) -> ExperimentSpec:
         task=_parse_task(options.pop("task", None)),
         strategy_options=options,
     )
-    spec.build_space()  # proves the space fits the env's observations and actions
+    space = spec.build_space()  # proves the space fits the env's observations and actions
+    if isinstance(spec.task, TaskSpec) and space.part == "classifier":
+        raise ConfigError(f"space.family: {spec.space.family!r} is the image-classifier space (task.dataset); fix: "
+                          "darts or impala for the image encoder of an RL agent, mlp for its dense layers")
+    if isinstance(spec.task, TaskSpec) and spec.task.engine == "batched" and space.part != "dense":
+        raise ConfigError(f"task.engine: batched stacks dense layers, space family {spec.space.family!r} is an "
+                          "image encoder; fix: engine: sb3")
     return spec
 
 

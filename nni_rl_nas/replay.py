@@ -75,7 +75,7 @@ def load_agent(folder: Path) -> LoadedAgent:
     if not isinstance(spec.task, TaskSpec):
         raise ConfigError(f"play: trial {folder} trained an image classifier; fix: play an RL trial")
     space = spec.build_space()
-    agent = build_agent(spec.task, frozen_network(space, record["architecture"]), spec.task.make_env(), "cpu")
+    agent = build_agent(spec.task, frozen_network(space, record["architecture"]), "cpu")
     agent.policy.load_state_dict(torch.load(folder / WEIGHTS, map_location="cpu", weights_only=True))
     return LoadedAgent(agent, spec.task, space.architecture_name(record["architecture"]), folder)
 

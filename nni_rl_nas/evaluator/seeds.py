@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .agents import build_agent
+from .agents import build_agent, trained_parameters
 from .batched_dqn import BatchedAgent, BatchedDQN
 from .reporting import LearningCurve, LearningCurveCallback
 from .scoring import Score, score_agent
@@ -51,7 +51,7 @@ class SeedRun:
 
     def __init__(self, task, build_network: Callable[[], nn.Module], device: str) -> None:
         self.task = task
-        self.agent = build_agent(task, build_network, task.make_env(), device)  # SB3 seeds the global generators
+        self.agent = build_agent(task, build_network, device)  # SB3 seeds the global generators
         self.rng_state = global_rng_state()
         self.curve = LearningCurve(task)
 
@@ -180,7 +180,7 @@ def train_over_seeds(task, build_network: Callable[[], nn.Module], device: str) 
         "training_episodes": sum(len(run.curve.episode_returns) for run in runs),
         "wall_clock_s": round(time.monotonic() - started, 2),
         "training_s": round(training_seconds, 2),
-        "parameters": sum(p.numel() for p in runs[0].agent.policy.q_net.parameters()),
+        "parameters": trained_parameters(runs[0].agent),
         "saved_seed": runs[best].task.seed,
     }
     logger.info("scores over seeds %s: %s", [run.task.seed for run in runs], values)

@@ -243,11 +243,11 @@ class ChildSwitchingCallback(BaseCallback):
 
 def run_search(task, space: ModelSpace, build_space, settings: SearchSettings, output_dir: Path, device: str) -> dict:
     """The ENAS search trial: returns its final result (the top-k derived architectures first)."""
-    from .agents import build_agent
+    from .agents import build_agent, frozen_network
 
     eval_env = task.make_env()
     first = {label: values[0] for label, values in search_choices(space).items()}
-    agent = build_agent(task, lambda: space.freeze(first), task.make_env(), device)  # children replace it
+    agent = build_agent(task, frozen_network(space, first), device)  # children replace it
     search = ChildSwitchingCallback(space, supernet_factory(build_space), settings, eval_env, output_dir,
                                     time_limit=settings.search_max_seconds or task.max_trial_seconds)
     started = time.monotonic()

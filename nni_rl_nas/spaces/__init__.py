@@ -15,7 +15,10 @@ import gymnasium as gym
 from nni.nas.nn.pytorch import ModelSpace
 from stable_baselines3.common.preprocessing import get_flattened_obs_dim
 
+import nni
 from .cnn import DEFAULT_FILTER_SIZES, DEFAULT_KERNELS, DEFAULT_STRIDES, CNNSpace
+from .darts import CELL_KINDS, DARTS_OPS, DartsEncoderSpace
+from .impala import DEFAULT_BLOCKS, DEFAULT_CHANNELS, ImpalaEncoderSpace
 from .mlp import ACTIVATIONS, DEFAULT_ACTIVATIONS, DEFAULT_WIDTHS, MLPSpace
 
 Architecture = dict[str, Any]
@@ -46,14 +49,27 @@ def _build_mlp(observation_space: gym.Space, out_features: int, options: dict[st
     return MLPSpace(get_flattened_obs_dim(observation_space), out_features, **options)
 
 
-def _build_cnn(observation_space: gym.Space, out_features: int, options: dict[str, Any]) -> CNNSpace:
+def _image_shape(family: str, observation_space: gym.Space) -> tuple[int, int, int]:
     shape = getattr(observation_space, "shape", None)
     if not isinstance(observation_space, gym.spaces.Box) or shape is None or len(shape) != 3:
         raise SpaceMismatchError(
-            f"space family 'cnn' needs image inputs shaped (channels, height, width), got {observation_space}; "
+            f"space family {family!r} needs image inputs shaped (channels, height, width), got {observation_space}; "
             "fix: use space family 'mlp' for vector observations"
         )
+    return shape
+
+
+def _build_cnn(observation_space: gym.Space, out_features: int | None, options: dict[str, Any]) -> CNNSpace:
+    shape = _image_shape("cnn", observation_space)
     return CNNSpace(shape[0], out_features, **options)
+
+
+def _build_darts(observation_space: gym.Space, out_features: int | None, options: dict[str, Any]) -> DartsEncoderSpace:
+    return DartsEncoderSpace(_image_shape("darts", observation_space), **options)
+
+
+def _build_impala(observation_space: gym.Space, out_features: int | None, options: dict[str, Any]) -> ImpalaEncoderSpace:
+    return ImpalaEncoderSpace(_image_shape("impala", observation_space), **options)
 
 
 def _whole_number_problems(options: dict[str, Any], key: str, example: str) -> list[str]:
@@ -77,6 +93,34 @@ def _cnn_option_problems(options: dict[str, Any]) -> list[str]:
             + _whole_number_problems(options, "strides", "[1, 2]") + _whole_number_problems(options, "kernels", "[16, 32]"))
 
 
+def _names_problems(options: dict[str, Any], key: str, allowed: tuple[str, ...], distinct: bool = True) -> list[str]:
+    values = options[key]
+    if (not isinstance(values, list) or not values or any(v not in allowed for v in values)
+            or (distinct and len(set(values)) != len(values))):
+        kind = "distinct names" if distinct else "names"
+        return [f"space.{key}: got {values!r}; fix: a list of {kind} from {list(allowed)}"]
+    return []
+
+
+def _positive_problems(options: dict[str, Any], *keys: str) -> list[str]:
+    return [f"space.{key}: got {options[key]!r}; fix: a whole number >= 1" for key in keys
+            if not isinstance(options[key], int) or isinstance(options[key], bool) or options[key] < 1]
+
+
+def _darts_option_problems(options: dict[str, Any]) -> list[str]:
+    return (_positive_problems(options, "channels", "nodes", "stem_stride", "features")
+            + _names_problems(options, "cells", CELL_KINDS, distinct=False) + _names_problems(options, "ops", DARTS_OPS))
+
+
+def _impala_option_problems(options: dict[str, Any]) -> list[str]:
+    problems = _positive_problems(options, "stages", "features") + _whole_number_problems(options, "channels", "[16, 32]")
+    blocks = options["blocks"]
+    if (not isinstance(blocks, list) or not blocks or len(set(blocks)) != len(blocks)
+            or not all(isinstance(b, int) and not isinstance(b, bool) and b >= 0 for b in blocks)):
+        problems.append(f"space.blocks: got {blocks!r}; fix: distinct whole numbers >= 0, e.g. [0, 1, 2]")
+    return problems
+
+
 def _mlp_option_problems(options: dict[str, Any]) -> list[str]:
     problems = _depth_problems(options) + _whole_number_problems(options, "widths", "[64, 256]")
     activations = options["activations"]
@@ -93,7 +137,7 @@ def _mlp_option_problems(options: dict[str, Any]) -> list[str]:
 
 SPACE_FAMILIES: dict[str, SpaceFamily] = {
     "mlp": SpaceFamily(
-        description="dense hidden layers, each choosing a width and an activation (DQN Q-network)",
+        description="dense hidden layers, each choosing a width and an activation (DQN Q-network, PPO/SAC MLPs)",
         defaults={"depth": 2, "widths": list(DEFAULT_WIDTHS), "activations": list(DEFAULT_ACTIVATIONS)},
         build=_build_mlp,
         validate_options=_mlp_option_problems,
@@ -107,12 +151,39 @@ SPACE_FAMILIES: dict[str, SpaceFamily] = {
         validate_options=_cnn_option_problems,
         example_inputs=gym.spaces.Box(0.0, 1.0, shape=(1, 8, 8)),
     ),
+    "darts": SpaceFamily(
+        description="image encoder of DARTS cells, each node choosing two operations and their inputs",
+        defaults={"channels": 16, "nodes": 4, "cells": ["normal", "reduce"], "ops": list(DARTS_OPS),
+                  "stem_stride": 1, "features": 256},
+        build=_build_darts,
+        validate_options=_darts_option_problems,
+        example_inputs=gym.spaces.Box(0.0, 1.0, shape=(4, 10, 10)),
+    ),
+    "impala": SpaceFamily(
+        description="image encoder of IMPALA-CNN stages, each choosing its channels and residual blocks",
+        defaults={"stages": 3, "channels": list(DEFAULT_CHANNELS), "blocks": list(DEFAULT_BLOCKS), "features": 256},
+        build=_build_impala,
+        validate_options=_impala_option_problems,
+        example_inputs=gym.spaces.Box(0.0, 1.0, shape=(4, 10, 10)),
+    ),
 }
 
 
 def search_choices(space: ModelSpace) -> dict[str, list[Any]]:
-    """The decisions a strategy makes: label -> candidate values, in the space's own order."""
-    return {str(label): list(mutable.values) for label, mutable in space.simplify().items()}
+    """The decisions a strategy makes: label -> candidate values, in the space's own order.
+
+    A choice of one input of a DARTS cell node is NNI's ``CategoricalMultiple`` whose value is a
+    one-element list; its candidates are listed as such lists (``[[0], [1]]``).
+    """
+    choices = {}
+    for label, mutable in space.simplify().items():
+        if isinstance(mutable, nni.mutable.CategoricalMultiple):
+            if mutable.n_chosen != 1:
+                raise ValueError(f"decision {label!r} picks {mutable.n_chosen} values; strategies pick one")
+            choices[str(label)] = [[value] for value in mutable.values]
+        else:
+            choices[str(label)] = list(mutable.values)
+    return choices
 
 
 def nni_search_space(space: ModelSpace) -> dict[str, dict[str, Any]]:

@@ -38,6 +38,8 @@ def stride_label(layer: int) -> str:
 class CNNSpace(ModelSpace):
     """``image -> [Conv2d(kernels_i, filter_i, stride_i) -> ReLU] * depth -> average pool -> Linear(classes)``."""
 
+    part = "classifier"  # a whole supervised child; agents' image encoders are the darts and impala families
+
     def __init__(
         self,
         in_channels: int,

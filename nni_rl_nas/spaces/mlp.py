@@ -1,4 +1,4 @@
-"""Dense (MLP) architecture space: the Q-network of DQN and, later, PPO/SAC policy and value MLPs.
+"""Dense (MLP) architecture space: the Q-network of DQN, the policy and value MLPs of PPO and SAC.
 
 Each hidden layer picks a width and an activation. The defaults reproduce the seed project's
 LunarLander space exactly: two layers, widths {64, 128, 256, 1024, 2048}, activations
@@ -40,21 +40,26 @@ def activation_label(layer: int) -> str:
 class MLPSpace(ModelSpace):
     """``in_features -> [Linear(width_i) -> activation_i] * depth -> Linear(out_features)``.
 
-    The output layer has no activation: it emits Q-values (or logits / means for policy heads).
+    The output layer has no activation: it emits Q-values. With ``out_features=None`` the space
+    ends at the last hidden layer: Stable-Baselines3's actor-critic policies add their own heads
+    (action distribution, value, Q(s, a)) on top of these hidden layers.
     Every Linear after a width choice is a ``MutableLinear`` so that NNI's one-shot supermodules
     can entangle the weights of all widths in one matrix (ENAS, DARTS).
     """
 
+    part = "dense"  # what the space is in an agent: the dense layers after SB3's features extractor
+
     def __init__(
         self,
         in_features: int,
-        out_features: int,
+        out_features: int | None,
         depth: int = 2,
         widths: Sequence[int] = DEFAULT_WIDTHS,
         activations: Sequence[str] = DEFAULT_ACTIVATIONS,
     ) -> None:
         super().__init__()
         self.depth = depth
+        self.options = {"out_features": out_features, "depth": depth, "widths": widths, "activations": activations}
         layers: list[nn.Module] = []
         previous: int | nni.mutable.Categorical = in_features
         for layer in range(1, depth + 1):
@@ -64,8 +69,13 @@ class MLPSpace(ModelSpace):
                 LayerChoice({name: ACTIVATIONS[name]() for name in activations}, label=activation_label(layer))
             )
             previous = width
-        layers.append(MutableLinear(previous, out_features))
+        if out_features is not None:
+            layers.append(MutableLinear(previous, out_features))
         self.layers = nn.Sequential(*layers)
+
+    def with_inputs(self, in_features: int) -> MLPSpace:
+        """The same space reading ``in_features`` inputs (a SAC critic reads observation and action)."""
+        return MLPSpace(in_features, **self.options)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(x)

@@ -13,7 +13,7 @@ def make(double_q=False):
                                                        "hyperparameters": {"learning_starts": 0}}})
     space = spec.build_space()
     architecture = space.parse_architecture_name("64-tanh_32-relu")
-    return build_agent(spec.task, frozen_network(space, architecture), spec.task.make_env(), "cpu")
+    return build_agent(spec.task, frozen_network(space, architecture), "cpu")
 
 
 def linear_shapes(module):

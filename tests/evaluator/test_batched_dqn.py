@@ -43,7 +43,7 @@ def test_a_batched_update_is_sb3s_dqn_update_for_every_agent(double_q, architect
 
     expected = []
     for agent in range(len(SEEDS)):
-        sb3 = build_agent(spec.task, build_networks[agent], spec.task.make_env(), "cpu")
+        sb3 = build_agent(spec.task, build_networks[agent], "cpu")
         sb3.policy.q_net.q_net.load_state_dict(trainer.agent_network(agent))
         sb3.policy.q_net_target.q_net.load_state_dict(trainer.agent_network(agent, target=True))
         samples = iter([ReplayBufferSamples(observations[agent], actions[agent].unsqueeze(-1), next_observations[agent],
@@ -115,8 +115,7 @@ def test_a_batched_trial_reports_what_an_sb3_trial_reports_and_saves_an_sb3_poli
     assert all(len(point["seed_defaults"]) == 2 for point in record["curve"])
 
     spec = load_experiment(tmp_path / "batched.yml").spec
-    rebuilt = build_agent(spec.task, frozen_network(spec.build_space(), record["architecture"]),
-                          spec.task.make_env(), "cpu")
+    rebuilt = build_agent(spec.task, frozen_network(spec.build_space(), record["architecture"]), "cpu")
     rebuilt.policy.load_state_dict(torch.load(tmp_path / "batched" / "model.pt", weights_only=True))  # strict
 
 

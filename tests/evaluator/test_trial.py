@@ -31,7 +31,7 @@ def test_trial_saves_an_agent_that_reloads_without_pickled_code(write_experiment
     state = torch.load(tmp_path / "out" / "model.pt", weights_only=True)
     spec = load_experiment(config).spec
     space = spec.build_space()
-    rebuilt = build_agent(spec.task, frozen_network(space, record["architecture"]), spec.task.make_env(), "cpu")
+    rebuilt = build_agent(spec.task, frozen_network(space, record["architecture"]), "cpu")
     rebuilt.policy.load_state_dict(state)
     observation = torch.randn(7, 4)
     assert rebuilt.policy.q_net(observation).shape == (7, 2)

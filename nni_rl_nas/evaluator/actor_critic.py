@@ -1,0 +1,95 @@
+"""PPO and SAC policies whose dense layers are a frozen architecture from a model space.
+
+Stable-Baselines3 builds the dense part of an actor-critic policy in one hook per policy; these
+classes override only that hook and keep SB3's heads: PPO's action distribution and value
+layers on top of ``mlp_extractor`` (:meth:`ActorCriticPolicy._build_mlp_extractor`), SAC's
+squashed-Gaussian head on top of the actor's ``latent_pi`` (``make_actor``) and the ``Q(s, a)``
+output layer of each critic (``make_critic``). Policy and value (actor and critics) get separate
+instances of the architecture, as SB3 does for its default MLPs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Callable
+
+import torch
+from gymnasium import spaces
+from stable_baselines3.common.policies import ActorCriticPolicy, ContinuousCritic
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+from stable_baselines3.sac.policies import Actor, SACPolicy
+from torch import nn
+
+
+def output_width(network: nn.Module, input_shape: int | Sequence[int]) -> int:
+    """Features out of ``network`` for one input of ``input_shape``, measured without training it."""
+    shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
+    was_training = network.training
+    network.eval()  # batch-norm layers keep their statistics
+    with torch.no_grad():
+        width = network(torch.zeros(1, *shape)).shape[-1]
+    network.train(was_training)
+    return int(width)
+
+
+class ArchitectureMlpExtractor(nn.Module):
+    """SB3's ``MlpExtractor`` interface with separate policy and value networks of one architecture."""
+
+    def __init__(self, policy_net: nn.Module, value_net: nn.Module, features_dim: int) -> None:
+        super().__init__()
+        self.policy_net, self.value_net = policy_net, value_net
+        self.latent_dim_pi = output_width(policy_net, features_dim)
+        self.latent_dim_vf = output_width(value_net, features_dim)
+
+    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.forward_actor(features), self.forward_critic(features)
+
+    def forward_actor(self, features: torch.Tensor) -> torch.Tensor:
+        return self.policy_net(features)
+
+    def forward_critic(self, features: torch.Tensor) -> torch.Tensor:
+        return self.value_net(features)
+
+
+class ArchitectureActorCriticPolicy(ActorCriticPolicy):
+    """PPO's policy: policy and value MLPs from ``build_network``, SB3's heads on them."""
+
+    def __init__(self, *args: Any, build_network: Callable[..., nn.Module], **kwargs: Any) -> None:
+        self.build_network = build_network
+        super().__init__(*args, **kwargs)
+
+    def _build_mlp_extractor(self) -> None:
+        self.mlp_extractor = ArchitectureMlpExtractor(self.build_network(), self.build_network(), self.features_dim)
+
+
+class ArchitectureSACPolicy(SACPolicy):
+    """SAC's policy: the actor's and each critic's hidden layers from ``build_network``.
+
+    A critic reads observation and action together, so its hidden layers are the same
+    architecture built for ``features + action`` inputs.
+    """
+
+    def __init__(self, *args: Any, build_network: Callable[..., nn.Module], **kwargs: Any) -> None:
+        self.build_network = build_network
+        super().__init__(*args, **kwargs)
+
+    def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> Actor:
+        kwargs = self._update_features_extractor(self.actor_kwargs, features_extractor)
+        hidden = self.build_network()
+        # Actor puts its heads on `features_dim` inputs; given the hidden layers' width with no
+        # layers of its own, its heads fit on top of the architecture.
+        actor = Actor(**{**kwargs, "net_arch": [], "features_dim": output_width(hidden, kwargs["features_dim"])})
+        actor.latent_pi = hidden
+        actor.features_dim = kwargs["features_dim"]
+        return actor.to(self.device)
+
+    def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None) -> ContinuousCritic:
+        kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)
+        critic = ContinuousCritic(**{**kwargs, "net_arch": []})
+        inputs = kwargs["features_dim"] + spaces.flatdim(self.action_space)
+        for index in range(len(critic.q_networks)):
+            hidden = self.build_network(in_features=inputs)
+            q_network = nn.Sequential(hidden, nn.Linear(output_width(hidden, inputs), 1))
+            critic.add_module(f"qf{index}", q_network)  # replaces SB3's registered module of that name
+            critic.q_networks[index] = q_network
+        return critic.to(self.device)

@@ -1,0 +1,83 @@
+"""Macro space over the IMPALA-CNN layout (Espeholt et al., 2018), an image encoder for agents.
+
+``[Conv3x3(channels_i) -> MaxPool3x3/2 -> residual block * blocks_i] per stage -> ReLU ->
+flatten -> Linear(features) -> ReLU``; a residual block is ``x + Conv(ReLU(Conv(ReLU(x))))``.
+Each stage chooses its channels and its number of residual blocks. IMPALA-CNN itself (channels
+16, 32, 32; two blocks per stage) is in the default space: :data:`IMPALA_CNN`. Each stage
+halves the image (rounding up), so 10x10 MinAtar frames and 84x84 Atari frames both fit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import nni
+import torch
+from nni.nas.nn.pytorch import ModelSpace, MutableConv2d, MutableLinear, Repeat
+from torch import nn
+
+from .darts import reduced
+
+DEFAULT_CHANNELS = (16, 32, 64)
+DEFAULT_BLOCKS = (0, 1, 2)
+IMPALA_CNN = "c16b2_c32b2_c32b2"  # the published network, by name
+NAME_PATTERN = re.compile(r"c(\d+)b(\d+)")
+
+
+def channels_label(stage: int) -> str:
+    return f"stage{stage}_channels"
+
+
+def blocks_label(stage: int) -> str:
+    return f"stage{stage}_blocks"
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.ReLU(), MutableConv2d(channels, channels, 3, padding=1),
+                                  nn.ReLU(), MutableConv2d(channels, channels, 3, padding=1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class ImpalaEncoderSpace(ModelSpace):
+    """IMPALA-CNN's stages with searched widths and depths, as the features extractor of an SB3 policy."""
+
+    part = "encoder"
+
+    def __init__(self, image_shape: Sequence[int], stages: int = 3, channels: Sequence[int] = DEFAULT_CHANNELS,
+                 blocks: Sequence[int] = DEFAULT_BLOCKS, features: int = 256) -> None:
+        super().__init__()
+        self.stages = stages
+        previous, (height, width) = image_shape[0], image_shape[1:]
+        layers: list[nn.Module] = []
+        for stage in range(1, stages + 1):
+            width_choice = nni.choice(channels_label(stage), list(channels))
+            layers += [MutableConv2d(previous, width_choice, 3, padding=1), nn.MaxPool2d(3, stride=2, padding=1),
+                       Repeat(lambda _, c=width_choice: ResidualBlock(c), nni.choice(blocks_label(stage), list(blocks)),
+                              label=f"stage{stage}_residual")]
+            previous, height, width = width_choice, reduced(height), reduced(width)
+        self.features = nn.Sequential(*layers, nn.ReLU(), nn.Flatten())
+        self.head = nn.Sequential(MutableLinear(previous * height * width, features), nn.ReLU())
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(images))
+
+    def architecture_name(self, architecture: dict) -> str:
+        """E.g. ``c16b2_c32b2_c32b2``: channels and residual blocks per stage."""
+        return "_".join(f"c{architecture[channels_label(s)]}b{architecture[blocks_label(s)]}"
+                        for s in range(1, self.stages + 1))
+
+    def parse_architecture_name(self, name: str) -> dict:
+        stages = NAME_PATTERN.findall(name)
+        if len(stages) != self.stages or "_".join(f"c{c}b{b}" for c, b in stages) != name:
+            raise ValueError(f"architecture name {name!r} does not describe {self.stages} stages like "
+                             f"{IMPALA_CNN!r}")
+        architecture = {}
+        for stage, (channels, blocks) in enumerate(stages, start=1):
+            architecture[channels_label(stage)] = int(channels)
+            architecture[blocks_label(stage)] = int(blocks)
+        return architecture
