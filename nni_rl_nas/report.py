@@ -21,6 +21,7 @@ from typing import Any
 
 from .config import ConfigError
 from .evaluator.artifacts import write_atomically
+from .evaluator.darts_search import DARTS_SEARCH_NAME
 from .evaluator.shared_weights import SEARCH_NAME
 from .failures import ENDED_WITHOUT_SCORE, failure_reason
 from .nni_records import open_database
@@ -43,8 +44,8 @@ class TrialRow:
 
     @property
     def is_search(self) -> bool:
-        """An ENAS search trial: its curve is the controller's progress, its score no architecture's."""
-        return self.architecture.startswith(SEARCH_NAME)
+        """A search trial (ENAS, DARTS): its curve is the search's progress, its score no architecture's."""
+        return self.architecture.startswith((SEARCH_NAME, DARTS_SEARCH_NAME))
 
 
 def _metric(data: str) -> dict[str, Any]:

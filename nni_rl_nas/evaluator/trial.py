@@ -21,9 +21,9 @@ from ..spaces import search_choices
 from .agents import frozen_network
 from .artifacts import save_trial_outputs
 from .seeds import train_over_seeds
-from .shared_weights import SearchSettings, run_search
 from .supervised import train_classifier
-from ..strategies.enas import SEARCH_PHASE
+from ..strategies import resolve_strategy
+from ..strategies.two_phase import SEARCH_PHASE
 
 logger = logging.getLogger(__name__)
 
@@ -89,12 +89,12 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
 
 
 def run_search_trial(experiment, space, search_seed: int, output_dir: Path) -> dict:
-    """A weight-sharing search trial (ENAS phase 1): one supernet, one controller, top-k out."""
-    settings = SearchSettings.from_strategy_options({**experiment.spec.strategy_options, "seed": search_seed})
-    logger.info("trial %s runs an ENAS search (seed %d) over %s", nni.get_trial_id(), search_seed,
+    """Phase 1 of a weight-sharing strategy (ENAS, DARTS): one search, its derived architectures out."""
+    strategy = resolve_strategy(experiment.strategy_name)
+    logger.info("trial %s runs a %s (seed %d) over %s", nni.get_trial_id(), strategy.search_name, search_seed,
                 experiment.spec.task.describe())
-    result = run_search(experiment.spec.task, space, experiment.spec.build_space, settings, output_dir,
-                        pick_device(experiment.spec.task.device))
+    result = strategy.run_search_trial(experiment, space, search_seed, output_dir,
+                                       pick_device(experiment.spec.task.device))
     nni.report_final_result(result)
     logger.info("search trial %s finished: %s", nni.get_trial_id(), result)
     return result

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from ..config import ConfigError
 from .base import SearchStrategy
+from .darts import DartsStrategy
 from .enas import ENAS
 from .grid_search import GridSearch
 from .policy_gradient import PolicyGradient
 from .random_search import RandomSearch
 
-STRATEGIES: dict[str, type[SearchStrategy]] = {cls.nni_name: cls for cls in (RandomSearch, GridSearch, PolicyGradient, ENAS)}
+STRATEGIES: dict[str, type[SearchStrategy]] = {cls.nni_name: cls for cls in (RandomSearch, GridSearch, PolicyGradient, ENAS,
+                                                                            DartsStrategy)}
 
 
 def resolve_strategy(name_or_class: str | None) -> type[SearchStrategy]:

@@ -1,111 +1,44 @@
-"""ENAS with real weight sharing, in two phases that the NNI web UI shows as trials.
+"""ENAS with real weight sharing, in two phases that the NNI web UI shows as trials
+(:mod:`.two_phase`).
 
-1. Search: ``searches`` search trials (seeds ``seed``, ``seed + 1`` ...), each training one
-   supernet and one controller (:mod:`nni_rl_nas.evaluator.shared_weights`). Their intermediate
-   results are the controller's progress: mean sampled-child return, controller entropy.
-   Set ``searches`` to ``trialConcurrency`` so every trial slot is busy during the search.
-2. Retrain: each search's ``top_k`` most likely architectures, as ordinary trials trained from
-   scratch, each architecture once, in the order the searches finish. Where an earlier search
-   already queued one, the search's next most likely stands in (each search ranks
-   ``top_k x searches``), so ``searches x (1 + top_k)`` trials run and NNI reaches
-   ``maxTrialNumber``.
-
-NNI asks for one new trial per finished trial. While the searches run and no architecture is
-derived yet, a request beyond ``searches`` gets "no more trials" and NNI asks again when a
-trial finishes.
-
-On ``nnictl resume`` the saved state (searches started and finished, the retrain queue) comes
-back; a search trial that was running at the stop is rerun by NNI from its beginning.
+A search trial trains one supernet and one controller
+(:mod:`nni_rl_nas.evaluator.shared_weights`); its intermediate results are the controller's
+progress: mean sampled-child return, controller entropy. It ranks ``top_k x searches``
+architectures, most likely first, so that stand-ins exist when searches overlap and NNI reaches
+``maxTrialNumber``.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from pathlib import Path
 
-from ..config import ConfigError, TaskSpec
-from ..evaluator.shared_weights import SEARCH_NAME, SearchSettings
-from ..spaces import Architecture
-from .base import ARCHITECTURE_NAME_KEY, SearchStrategy, TrialRecord
+from ..config import ConfigError
+from ..evaluator.shared_weights import SEARCH_NAME, SearchSettings, run_search
+from .two_phase import TwoPhaseStrategy
 
 logger = logging.getLogger(__name__)
 
-SEARCH_PHASE = "search"
 
-
-class ENAS(SearchStrategy):
+class ENAS(TwoPhaseStrategy):
     nni_name = "RlNasEnas"
+    search_name = SEARCH_NAME
 
     def __init__(self, space=None, task=None, seed: int = 0, controller: dict | None = None,
                  child_steps: int = SearchSettings.child_steps, search_eval_episodes: int = SearchSettings.search_eval_episodes,
                  top_k: int = SearchSettings.top_k, search_timesteps: int | None = None,
                  search_max_seconds: float | None = None, searches: int = 1, budget: dict | None = None) -> None:
-        super().__init__(space, task, seed, budget)
-        if not isinstance(self.spec.task, TaskSpec):
-            raise ConfigError("tuner.name: RlNasEnas trains RL agents with shared weights and needs an RL task "
-                              "(task.env); fix: RlNasPolicyGradient, RlNasRandom or RlNasGrid for a dataset task")
+        super().__init__(space, task, seed, searches, top_k, budget)
+        if self.spec.task.algorithm != "dqn" or self.space.part != "dense":
+            raise ConfigError(f"tuner.name: RlNasEnas shares the weights of DQN Q-networks of the mlp space, got "
+                              f"{self.spec.task.algorithm!r} with space family {self.spec.space.family!r}; fix: "
+                              "RlNasDarts for image encoders, RlNasRandom/RlNasGrid/RlNasPolicyGradient otherwise")
         self.settings = SearchSettings.from_strategy_options({
             "seed": seed, "controller": controller, "child_steps": child_steps,
             "search_eval_episodes": search_eval_episodes, "top_k": top_k, "search_timesteps": search_timesteps,
             "search_max_seconds": search_max_seconds, "searches": searches})
-        self.searches = searches
-        self._searches_started = 0
-        self._searches_running: dict[int, int] = {}  # parameter id -> search seed
-        self._searches_finished: set[int] = set()
-        self._retrain_queue: list[str] = []
-        self._queued: set[str] = set()
 
-    def next_parameters(self, parameter_id: int) -> dict[str, Any]:
-        if self._searches_started < self.searches:
-            search_seed = self.settings.seed + self._searches_started
-            self._searches_started += 1
-            self._searches_running[parameter_id] = search_seed
-            return {"phase": SEARCH_PHASE, "search_seed": search_seed, ARCHITECTURE_NAME_KEY: f"{SEARCH_NAME} {search_seed}"}
-        return super().next_parameters(parameter_id)
-
-    def propose(self) -> Architecture | None:
-        if not self._retrain_queue:
-            return None
-        return self.space.parse_architecture_name(self._retrain_queue.pop(0))
-
-    def record_result(self, parameter_id: int | None, parameters: dict[str, Any], result: dict[str, Any]) -> None:
-        if parameters.get("phase") != SEARCH_PHASE:
-            super().record_result(parameter_id, parameters, result)
-            return
-        self._searches_running = {pid: seed for pid, seed in self._searches_running.items()
-                                  if seed != parameters["search_seed"]}
-        self._searches_finished.add(parameters["search_seed"])
-        # the search's top_k, with the next most likely standing in for those an earlier search queued
-        derived = [name for name in result.get("ranked", result["top_k"]) if name not in self._queued][:self.settings.top_k]
-        self._queued.update(derived)
-        self._retrain_queue.extend(derived)
-        logger.info("search %d derived %s; retrain queue %s", parameters["search_seed"], result["top_k"],
-                    self._retrain_queue)
-
-    def record_end(self, parameter_id: int, success: bool) -> None:
-        if parameter_id in self._searches_running:
-            search_seed = self._searches_running.pop(parameter_id)
-            logger.error("search %d ended without a result; its architectures will not be retrained", search_seed)
-            return
-        super().record_end(parameter_id, success)
-
-    def has_result(self, parameters: dict[str, Any]) -> bool:
-        if parameters.get("phase") == SEARCH_PHASE:
-            return parameters["search_seed"] in self._searches_finished
-        return super().has_result(parameters)
-
-    def observe(self, record: TrialRecord) -> None:
-        logger.info("retrained %s: score %.4f", record.name, record.score)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "searches_started": self._searches_started,
-                "searches_running": self._searches_running, "searches_finished": sorted(self._searches_finished),
-                "retrain_queue": self._retrain_queue, "queued": sorted(self._queued)}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        super().load_state_dict(state)
-        self._searches_started = state["searches_started"]
-        self._searches_running = dict(state["searches_running"])
-        self._searches_finished = set(state["searches_finished"])
-        self._retrain_queue = list(state["retrain_queue"])
-        self._queued = set(state["queued"])
+    @classmethod
+    def run_search_trial(cls, experiment, space, search_seed: int, output_dir: Path, device: str) -> dict:
+        settings = SearchSettings.from_strategy_options({**experiment.spec.strategy_options, "seed": search_seed})
+        return run_search(experiment.spec.task, space, experiment.spec.build_space, settings, output_dir, device)
