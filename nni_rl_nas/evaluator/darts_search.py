@@ -44,7 +44,7 @@ DARTS_SEARCH_NAME = "DARTS search"  # how search trials are named (their result,
 class DartsSettings:
     """The DARTS strategy's search options, as the search trial reads them from the YAML."""
 
-    arch_learning_rate: float = 3e-3  # Adam on the architecture weights
+    arch_learning_rate: float = 1e-2  # Adam on the architecture weights
     arch_weight_decay: float = 1e-3  # as in DARTS
     search_timesteps: int | None = None  # env steps of one search; None: the task's per-trial budget
     search_max_seconds: float | None = None  # wall-clock cap of one search; None: task.max_trial_seconds
