@@ -164,3 +164,85 @@ def test_pg_fashion_mnist_runs_through_nnictl_on_files_in_its_format(tmp_path):
         trials, metrics = finished_trials(experiment_id, port)
         finals = [check_trial(trial, metrics, root, min_curve_points=2) for trial in trials]
         assert len(finals) == 2 and all(final["train_images"] == 240 and final["val_images"] == 60 for final in finals)
+
+
+def tiny_darts(raw: dict) -> None:
+    """A DARTS experiment in about a minute: a 512-step search, one retrain seed of 1024 steps."""
+    class_args = raw["tuner"]["classArgs"]
+    class_args.update(search_timesteps=512)
+    class_args["space"].update(channels=4, nodes=2)
+    class_args["task"].update(total_timesteps=1024, seeds=1, report_every=256, n_envs=4, eval_episodes=2,
+                              score={"rule": "mean_return", "episodes": 3},
+                              hyperparameters={**class_args["task"].get("hyperparameters", {}),
+                                               **({"n_steps": 64, "batch_size": 64}
+                                                  if class_args["task"]["algorithm"] == "ppo" else {})})
+
+
+def check_darts_experiment(experiment_id: str, port: int, root: Path, timeout_s: float = TIMEOUT_S) -> list[dict]:
+    trials, metrics = finished_trials(experiment_id, port, timeout_s)
+    finals = [check_trial(trial, metrics, root, min_curve_points=2) for trial in sorted(trials, key=lambda t: t["sequenceId"])]
+    search, retrained = finals[0], finals[1:]
+    assert search["architecture"] == "DARTS search" and len(retrained) == len(search["top_k"]) == 1
+    assert retrained[0]["architecture"] == search["derived"], "the retrain trial trains the derived genotype"
+    search_curve = [json.loads(json.loads(m["data"])) for m in metrics
+                    if m["trialJobId"] == trials[0]["trialJobId"] and m["type"] == "PERIODICAL"]
+    assert all("arch_entropy" in point and "greedy_return" in point for point in search_curve)
+    assert rest(port, "check-status")["status"] == "DONE"
+    return finals
+
+
+def test_darts_searches_then_retrains_the_derived_genotype_through_nnictl(tmp_path):
+    with start_experiment(tmp_path, "darts_minatar_ppo.yml", tiny_darts) as (experiment_id, port, root):
+        check_darts_experiment(experiment_id, port, root)
+        check_reports(experiment_id, port, root,
+                      {json.loads(t["hyperParameters"][0])["parameters"]["architecture"] for t in rest(port, "trial-jobs")},
+                      min_curve_points=2)
+
+
+def tiny_sac(raw: dict) -> None:
+    raw["maxTrialNumber"] = 2
+    raw["tuner"]["classArgs"]["task"].update(total_timesteps=600, seeds=1, report_every=300, eval_episodes=1,
+                                             score={"rule": "mean_return", "episodes": 2},
+                                             hyperparameters={"learning_starts": 100})
+
+
+def test_sac_trials_over_the_mlp_space_run_through_nnictl(tmp_path):
+    with start_experiment(tmp_path, "random_pendulum_sac.yml", tiny_sac) as (experiment_id, port, root):
+        trials, metrics = finished_trials(experiment_id, port)
+        finals = [check_trial(trial, metrics, root, min_curve_points=2) for trial in trials]
+        assert len(finals) == 2 and all(final["env_steps"] == 600 for final in finals)
+
+
+def shorter_minatar(raw: dict) -> None:
+    """The MinAtar configs at a fraction of their budget: 20000 env steps per agent."""
+    class_args = raw["tuner"]["classArgs"]
+    class_args["task"].update(total_timesteps=20000, report_every=5000)
+    if "search_timesteps" in class_args:
+        class_args["search_timesteps"] = 5000
+    raw["maxTrialNumber"] = min(raw["maxTrialNumber"], 2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config_name, edit", [
+    ("darts_minatar_ppo.yml", None),             # as shipped: ~30 min on one core
+    ("darts_minatar_dqn.yml", shorter_minatar),
+    ("random_minatar_ppo.yml", shorter_minatar),
+    ("random_pendulum_sac.yml", None),           # as shipped
+])
+def test_the_pixel_and_continuous_configs_run_end_to_end(tmp_path, config_name, edit):
+    with start_experiment(tmp_path, config_name, edit) as (experiment_id, port, root):
+        if config_name.startswith("darts"):
+            check_darts_experiment(experiment_id, port, root, timeout_s=5400)
+            return
+        trials, metrics = finished_trials(experiment_id, port, timeout_s=5400)
+        finals = [check_trial(trial, metrics, root, min_curve_points=2) for trial in trials]
+        assert len(finals) == yaml_trials(edit, config_name)
+
+
+def yaml_trials(edit, config_name: str) -> int:
+    from tests.conftest import load_yaml
+
+    raw = load_yaml(config_name)
+    if edit:
+        edit(raw)
+    return raw["maxTrialNumber"]

@@ -1,0 +1,75 @@
+"""The DARTS strategy: a search trial trained by the RL loss, then the derived genotype's retrain."""
+
+import json
+
+import pytest
+import torch
+from nni import NoMoreTrialError
+
+from nni_rl_nas.config import ConfigError, parse_class_args
+from nni_rl_nas.evaluator.darts_search import AlternatingOptimizer, DartsSettings, run_darts_search
+from nni_rl_nas.evaluator.trial import check_architecture
+from nni_rl_nas.strategies import DartsStrategy
+
+SPACE = {"family": "darts", "channels": 4, "nodes": 2}
+TASK = {"env": "MinAtar/Breakout-v1", "algorithm": "ppo"}
+
+
+def test_steps_alternate_between_network_and_architecture_weights():
+    weight, alpha = torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(3))
+    optimizer = AlternatingOptimizer(torch.optim.SGD([weight], lr=0.1), torch.optim.Adam([alpha], lr=0.01))
+    changes = []
+    for _ in range(4):
+        before = weight.detach().clone(), alpha.detach().clone()
+        optimizer.zero_grad()
+        (weight.sum() + alpha.sum()).backward()
+        optimizer.step()
+        changes.append((not torch.equal(before[0], weight), not torch.equal(before[1], alpha)))
+    assert changes == [(True, False), (False, True), (True, False), (False, True)]
+    optimizer.param_groups[0]["lr"] = 0.5  # what SB3's learning-rate schedule does
+    assert optimizer.architecture.param_groups[0]["lr"] == 0.01
+
+
+def test_a_search_trains_the_supernet_with_ppo_and_derives_a_valid_genotype(tmp_path):
+    spec = parse_class_args({"space": SPACE, "task": {**TASK, "report_every": 256, "n_envs": 4,
+                                                      "hyperparameters": {"n_steps": 64, "batch_size": 64}}})
+    space = spec.build_space()
+    result = run_darts_search(spec.task, space, spec.build_space, DartsSettings(search_timesteps=512), tmp_path, "cpu")
+    assert result["env_steps"] == 512 and result["architecture"] == "DARTS search"
+    architecture = space.parse_architecture_name(result["derived"])
+    assert check_architecture(space, architecture) == architecture
+    assert result["top_k"] == [result["derived"]]
+    record = json.loads((tmp_path / "darts_search.json").read_text())
+    assert [point["env_steps"] for point in record["curve"]] == [256, 512]
+    entropies = [point["arch_entropy"] for point in record["curve"]]
+    assert entropies[-1] < result["max_entropy"], "the architecture weights moved off their uniform start"
+    assert all(0 <= weight <= 1 for edge in record["operation_weights"].values() for weight in edge.values())
+    assert (tmp_path / "supernet.pt").stat().st_size > 0
+
+
+def test_search_trials_first_then_each_derived_genotype_once():
+    darts = DartsStrategy(space=SPACE, task=TASK, seed=3, searches=2)
+    first, second = darts.generate_parameters(0), darts.generate_parameters(1)
+    assert (first["phase"], first["search_seed"], first["architecture"]) == ("search", 3, "DARTS search 3")
+    assert second["search_seed"] == 4
+    with pytest.raises(NoMoreTrialError):
+        darts.generate_parameters(2)
+    names = [darts.space.architecture_name({label: values[pick] for label, values in darts.choices.items()})
+             for pick in (0, -1)]
+    darts.receive_trial_result(0, first, {"default": 1.0, "top_k": [names[0]]})
+    darts.receive_trial_result(1, second, {"default": 2.0, "top_k": [names[0]]})  # the same genotype again
+    assert darts.generate_parameters(3)["architecture"] == names[0]
+    with pytest.raises(NoMoreTrialError):
+        darts.generate_parameters(4)
+
+
+@pytest.mark.parametrize("space, task, options, message", [
+    ({"family": "mlp"}, {"env": "CartPole-v1", "algorithm": "ppo"}, {}, "RlNasDarts searches DARTS cells"),
+    (SPACE, {"env": "MinAtar/Breakout-v1", "algorithm": "sac"}, {}, "'sac' needs continuous"),
+    (SPACE, TASK, {"arch_learning_rate": 0}, "tuner.classArgs.arch_learning_rate: got 0"),
+    (SPACE, TASK, {"searches": 0}, "tuner.classArgs.searches: got 0"),
+])
+def test_bad_darts_setups_are_refused(space, task, options, message):
+    with pytest.raises(ConfigError, match="fix") as error:
+        DartsStrategy(space=space, task=task, **options)
+    assert message in str(error.value)
