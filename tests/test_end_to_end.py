@@ -214,12 +214,21 @@ def test_sac_trials_over_the_mlp_space_run_through_nnictl(tmp_path):
 
 
 def shorter_minatar(raw: dict) -> None:
-    """The MinAtar configs at a fraction of their budget: 20000 env steps per agent."""
+    """The MinAtar configs at a fraction of their budget: 20000 env steps per agent, DQN learning from
+    step 1000 so that a 5000-step search trains the supernet."""
     class_args = raw["tuner"]["classArgs"]
     class_args["task"].update(total_timesteps=20000, report_every=5000)
+    if class_args["task"]["algorithm"] == "dqn":
+        class_args["task"]["hyperparameters"]["learning_starts"] = 1000
     if "search_timesteps" in class_args:
         class_args["search_timesteps"] = 5000
     raw["maxTrialNumber"] = min(raw["maxTrialNumber"], 2)
+
+
+def shorter_sac(raw: dict) -> None:
+    """random_pendulum_sac.yml at a few minutes' budget: 2 trials of one 10000-step agent."""
+    raw["maxTrialNumber"] = 2
+    raw["tuner"]["classArgs"]["task"].update(total_timesteps=10000, seeds=1, report_every=2500)
 
 
 @pytest.mark.slow
@@ -227,7 +236,7 @@ def shorter_minatar(raw: dict) -> None:
     ("darts_minatar_ppo.yml", None),             # as shipped: ~30 min on one core
     ("darts_minatar_dqn.yml", shorter_minatar),
     ("random_minatar_ppo.yml", shorter_minatar),
-    ("random_pendulum_sac.yml", None),           # as shipped
+    ("random_pendulum_sac.yml", shorter_sac),
 ])
 def test_the_pixel_and_continuous_configs_run_end_to_end(tmp_path, config_name, edit):
     with start_experiment(tmp_path, config_name, edit) as (experiment_id, port, root):
