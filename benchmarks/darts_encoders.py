@@ -20,6 +20,12 @@ so an interrupted benchmark keeps what it measured; ``--report-only`` reprints t
 
     python benchmarks/darts_encoders.py --games Breakout SpaceInvaders --seeds 3 --steps 100000 \\
         --search-steps 20000 --arch-lr 0.01 --out benchmarks/results/darts_minatar
+    python benchmarks/darts_encoders.py --cost-only --games Breakout --steps 4096 --seeds 3 \
+        --out benchmarks/results/darts_minatar
+
+``--cost-only`` times the search's cost on a quiet machine: PPO env steps with the supernet encoder
+against the derived encoder, alternating in one process (the full run's wall-clocks are taken
+while the other game's process shares the cores).
 """
 
 from __future__ import annotations
@@ -108,6 +114,31 @@ def run_game(game: str, seeds: int, steps: int, search_steps: int, arch_lr: floa
     return results
 
 
+def step_costs(game: str, architecture: str, steps: int, repeats: int) -> tuple[list[float], list[float]]:
+    """Seconds per env step of PPO training with the supernet encoder and with ``architecture``'s,
+    alternating, ``repeats`` times each, in this process."""
+    import torch
+
+    from nni_rl_nas.evaluator.agents import build_agent, frozen_network
+    from nni_rl_nas.evaluator.darts_search import DartsSettings, SupernetFactory, alternate_updates
+
+    torch.set_num_threads(1)
+    spec = spec_for(SPACE, game, steps, 0)
+    space = spec.build_space()
+    supernet, derived = [], []
+    for _ in range(repeats):
+        agent = build_agent(spec.task, SupernetFactory(spec.build_space), "cpu")
+        alternate_updates(agent, "ppo", DartsSettings())
+        started = time.perf_counter()
+        agent.learn(steps)
+        supernet.append((time.perf_counter() - started) / agent.num_timesteps)
+        agent = build_agent(spec.task, frozen_network(space, space.parse_architecture_name(architecture)), "cpu")
+        started = time.perf_counter()
+        agent.learn(steps)
+        derived.append((time.perf_counter() - started) / agent.num_timesteps)
+    return supernet, derived
+
+
 def _spread(values: list[float]) -> str:
     if not values:
         return "-"
@@ -148,8 +179,21 @@ def main() -> None:
     parser.add_argument("--arch-lr", type=float, default=1e-2, help="Adam's rate on the architecture weights")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/darts_minatar"))
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--cost-only", action="store_true",
+                        help="only time PPO env steps with the supernet against the derived encoder of --out's "
+                             "first game, side by side (--steps env steps, --seeds repeats)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.cost_only:
+        results = json.loads((args.out / f"{args.games[0]}.json").read_text())
+        supernet, derived = step_costs(args.games[0], results["search"]["derived"], args.steps, args.seeds)
+        ratio = statistics.median(supernet) / statistics.median(derived)
+        print(f"PPO on MinAtar/{args.games[0]}-v1, medians of {args.seeds} alternating runs of {args.steps} env steps: "
+              f"supernet {1e3 * statistics.median(supernet):.2f} ms/step, derived encoder "
+              f"{1e3 * statistics.median(derived):.2f} ms/step, ratio {ratio:.1f}x; a search of "
+              f"{results['search_steps']} env steps costs {ratio * results['search_steps'] / results['steps']:.2f}x "
+              f"one agent's {results['steps']} env steps")
+        return
     if not args.report_only:
         with ProcessPoolExecutor(len(args.games)) as pool:
             list(pool.map(run_game, args.games, [args.seeds] * len(args.games), [args.steps] * len(args.games),
