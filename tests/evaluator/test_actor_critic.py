@@ -84,3 +84,15 @@ def test_a_short_sac_run_learns_pendulum():
     # random play scores about -1200; measured here (seed 0): -929 at 4000 env steps, -146 at 6000 (45 s)
     assert learned_score({"env": "Pendulum-v1", "algorithm": "sac", "total_timesteps": 6000,
                           "report_every": 6000}, "64-relu_64-relu") > -500
+
+
+def test_ppo_and_sac_train_on_continuous_actions():
+    for env, algorithm, hyperparameters in (("Pendulum-v1", "ppo", {"n_steps": 64}),  # the zoo's gSDE settings
+                                            ("LunarLanderContinuous-v3", "ppo", {"n_steps": 64}),
+                                            ("LunarLanderContinuous-v3", "sac", {"learning_starts": 64})):
+        spec, _, network = make({"env": env, "algorithm": algorithm, "hyperparameters": hyperparameters})
+        agent = build_agent(spec.task, network, "cpu")
+        agent.learn(256)
+        action, _ = agent.predict(agent.env.reset(), deterministic=True)
+        assert action.shape == (agent.n_envs, *agent.action_space.shape)
+        assert (action >= agent.action_space.low).all() and (action <= agent.action_space.high).all()
