@@ -76,8 +76,8 @@ class ArchitectureSACPolicy(SACPolicy):
     def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> Actor:
         kwargs = self._update_features_extractor(self.actor_kwargs, features_extractor)
         hidden = self.build_network()
-        # Actor puts its heads on `features_dim` inputs; given the hidden layers' width with no
-        # layers of its own, its heads fit on top of the architecture.
+        # With no hidden layers of its own, SB3's Actor puts its heads right on its `features_dim`
+        # inputs: built for the architecture's output width, they sit on top of the architecture.
         actor = Actor(**{**kwargs, "net_arch": [], "features_dim": output_width(hidden, kwargs["features_dim"])})
         actor.latent_pi = hidden
         actor.features_dim = kwargs["features_dim"]

@@ -46,7 +46,7 @@ ALGORITHM_CLASSES: dict[str, type[BaseAlgorithm]] = {"dqn": DQN, "ppo": PPO, "sa
 
 
 class ArchitectureFeaturesExtractor(BaseFeaturesExtractor):
-    """SB3's features extractor = a frozen encoder architecture; its width is measured on a sample."""
+    """SB3's features extractor = an encoder architecture; its output width is measured on a blank image."""
 
     def __init__(self, observation_space: spaces.Box, build_network: Callable[[], nn.Module]) -> None:
         encoder = build_network()
