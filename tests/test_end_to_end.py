@@ -217,7 +217,7 @@ def shorter_minatar(raw: dict) -> None:
     """The MinAtar configs at a fraction of their budget: 20000 env steps per agent, DQN learning from
     step 1000 so that a 5000-step search trains the supernet."""
     class_args = raw["tuner"]["classArgs"]
-    class_args["task"].update(total_timesteps=20000, report_every=5000)
+    class_args["task"].update(total_timesteps=20000, report_every=2500)  # a 5000-step search reports twice
     if class_args["task"]["algorithm"] == "dqn":
         class_args["task"]["hyperparameters"]["learning_starts"] = 1000
     if "search_timesteps" in class_args:
