@@ -28,7 +28,7 @@ from typing import Any, Callable
 import nni
 import numpy as np
 import torch
-from nni.nas.oneshot.pytorch.strategy import DARTS
+from nni.nas.strategy import DARTS
 from nni.nas.oneshot.pytorch.supermodule.base import BaseSuperNetModule
 from stable_baselines3.common.callbacks import BaseCallback
 

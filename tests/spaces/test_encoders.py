@@ -4,7 +4,7 @@ import gymnasium as gym
 import pytest
 import torch
 from nni.nas.hub.pytorch.nasnet import OPS
-from nni.nas.oneshot.pytorch.strategy import DARTS
+from nni.nas.strategy import DARTS
 
 from nni_rl_nas.config import ConfigError, parse_class_args
 from nni_rl_nas.evaluator.darts_search import architecture_weights, discretise

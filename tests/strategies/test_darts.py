@@ -73,3 +73,13 @@ def test_bad_darts_setups_are_refused(space, task, options, message):
     with pytest.raises(ConfigError, match="fix") as error:
         DartsStrategy(space=space, task=task, **options)
     assert message in str(error.value)
+
+
+def test_importing_the_darts_search_first_leaves_nnis_one_shot_strategies_whole():
+    # nni.nas.strategy binds a stub for every one-shot strategy when its module is half imported
+    import subprocess
+    import sys
+
+    code = ("import nni_rl_nas.evaluator.darts_search\nfrom nni.nas.strategy import RandomOneShot\n"
+            "assert RandomOneShot.__name__ == 'RandomOneShot', RandomOneShot")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
