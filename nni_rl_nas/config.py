@@ -208,7 +208,7 @@ def _choose(value: Any, allowed: tuple[str, ...], where: str) -> None:
         raise ConfigError(f"{where}: got {value!r}; fix: one of {list(allowed)}")
 
 
-def _positive_int(value: Any, where: str) -> None:
+def check_positive_int(value: Any, where: str) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigError(f"{where}: got {value!r}; fix: a whole number >= 1")
 
@@ -272,8 +272,8 @@ def _output_size(action_space: gym.Space, task: TaskSpec) -> int | None:
 def _check_preprocessing(task: TaskSpec) -> None:
     steps = task.preprocess
     if steps.resize is not None:
-        _positive_int(steps.resize, "task.preprocess.resize")
-    _positive_int(steps.frame_stack, "task.preprocess.frame_stack")
+        check_positive_int(steps.resize, "task.preprocess.resize")
+    check_positive_int(steps.frame_stack, "task.preprocess.frame_stack")
     if not isinstance(steps.grayscale, bool):
         raise ConfigError(f"task.preprocess.grayscale: got {steps.grayscale!r}; fix: true or false")
     if steps != Preprocessing():
@@ -312,7 +312,7 @@ def _parse_classification_task(data: dict[str, Any]) -> ClassificationTaskSpec:
     task = parse_section(ClassificationTaskSpec, data, "task")
     _choose(task.dataset, tuple(DATASETS), "task.dataset")
     for name in ("epochs", "batch_size", "torch_threads"):
-        _positive_int(getattr(task, name), f"task.{name}")
+        check_positive_int(getattr(task, name), f"task.{name}")
     if not 0.0 < task.validation_fraction < 1.0:
         raise ConfigError(f"task.validation_fraction: got {task.validation_fraction!r}; fix: a fraction in (0, 1)")
     check_positive_number(task.learning_rate, "task.learning_rate")
@@ -338,15 +338,15 @@ def _parse_task(data: Any) -> TaskSpec | ClassificationTaskSpec:
     _choose(score.rule, SCORE_RULES, "task.score.rule")
     _choose(score.solved_on, SOLVED_ON, "task.score.solved_on")
     for name in ("report_every", "torch_threads"):
-        _positive_int(getattr(task, name), f"task.{name}")
-    _positive_int(score.episodes, "task.score.episodes")
-    _positive_int(score.solve_window, "task.score.solve_window")
+        check_positive_int(getattr(task, name), f"task.{name}")
+    check_positive_int(score.episodes, "task.score.episodes")
+    check_positive_int(score.solve_window, "task.score.solve_window")
     if task.total_timesteps is not None:
-        _positive_int(task.total_timesteps, "task.total_timesteps")
+        check_positive_int(task.total_timesteps, "task.total_timesteps")
     if task.seeds is not None:
-        _positive_int(task.seeds, "task.seeds")
+        check_positive_int(task.seeds, "task.seeds")
     if task.n_envs is not None:
-        _positive_int(task.n_envs, "task.n_envs")
+        check_positive_int(task.n_envs, "task.n_envs")
     _check_preprocessing(task)
     check_positive_number(task.max_trial_seconds, "task.max_trial_seconds", none_means="no cap")
     _check_device(task.device)

@@ -54,13 +54,11 @@ class DartsSettings:
 
     @classmethod
     def from_strategy_options(cls, options: dict) -> DartsSettings:
-        from ..config import ConfigError, check_positive_number
+        from ..config import ConfigError, check_positive_int, check_positive_number
 
         settings = cls(**{key: value for key, value in options.items() if key in {f.name for f in fields(cls)}})
         for name in ("search_eval_episodes", "searches"):
-            value = getattr(settings, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"tuner.classArgs.{name}: got {value!r}; fix: a whole number >= 1")
+            check_positive_int(getattr(settings, name), f"tuner.classArgs.{name}")
         for name in ("arch_learning_rate", "search_max_seconds"):
             check_positive_number(getattr(settings, name), f"tuner.classArgs.{name}",
                                   none_means="task.max_trial_seconds" if name == "search_max_seconds" else None)
@@ -116,13 +114,17 @@ class SupernetFactory:
         return DARTS().mutate_model(self.build_space())
 
 
+def supernet_modules(supernet: torch.nn.Module) -> list[BaseSuperNetModule]:
+    """NNI's one-shot supermodules inside ``supernet``: what holds and exports architecture weights."""
+    return [module for module in supernet.modules() if isinstance(module, BaseSuperNetModule)]
+
+
 def architecture_weights(supernet: torch.nn.Module) -> list[torch.nn.Parameter]:
     """The supernet's architecture weights (one vector per edge; cells of one kind share them)."""
     unique: dict[int, torch.nn.Parameter] = {}
-    for module in supernet.modules():
-        if isinstance(module, BaseSuperNetModule):
-            for parameter in module.arch_parameters():
-                unique.setdefault(id(parameter), parameter)
+    for module in supernet_modules(supernet):
+        for parameter in module.arch_parameters():
+            unique.setdefault(id(parameter), parameter)
     return list(unique.values())
 
 
@@ -136,10 +138,17 @@ def discretise(supernet: torch.nn.Module) -> dict[str, Any]:
     """DARTS's discretisation of the supernet (NNI's export): per node, top-2 edges by their
     strongest operation, "no edge" excluded; returns the architecture as a sample of the space."""
     memo: dict[str, Any] = {}
-    for module in supernet.modules():
-        if isinstance(module, BaseSuperNetModule):
-            memo.update(module.export(memo))
+    for module in supernet_modules(supernet):
+        memo.update(module.export(memo))
     return memo
+
+
+def operation_weights(supernet: torch.nn.Module) -> dict[str, dict[str, float]]:
+    """Every edge's softmaxed weights, by operation (NNI's ``export_probs``)."""
+    probabilities: dict[str, dict[str, float]] = {}
+    for module in supernet_modules(supernet):
+        probabilities.update(module.export_probs(probabilities))
+    return probabilities
 
 
 SEARCHED_ENCODER = {  # where each algorithm's policy keeps the encoder whose loss trains the architecture
@@ -219,12 +228,9 @@ def run_darts_search(task, space, build_space, settings: DartsSettings, output_d
     encoder = SEARCHED_ENCODER[task.algorithm](agent).encoder
     architecture = discretise(encoder)
     name = space.architecture_name(architecture)
-    probabilities = {}
-    for module in encoder.modules():
-        if isinstance(module, BaseSuperNetModule):
-            probabilities.update(module.export_probs(probabilities))
     write_json(output_dir / "darts_search.json", {"architecture": architecture, "name": name,
-                                                   "operation_weights": probabilities, "curve": progress.curve})
+                                                   "operation_weights": operation_weights(encoder),
+                                                   "curve": progress.curve})
     write_atomically(output_dir / "supernet.pt", lambda target: torch.save(encoder.state_dict(), target))
     logger.info("DARTS search derived %s", name)
     return {

@@ -81,15 +81,13 @@ def _whole_number_problems(options: dict[str, Any], key: str, example: str) -> l
     return []
 
 
-def _depth_problems(options: dict[str, Any]) -> list[str]:
-    depth = options["depth"]
-    if not isinstance(depth, int) or isinstance(depth, bool) or depth < 1:
-        return [f"space.depth: got {depth!r}; fix: a whole number >= 1"]
-    return []
+def _positive_problems(options: dict[str, Any], *keys: str) -> list[str]:
+    return [f"space.{key}: got {options[key]!r}; fix: a whole number >= 1" for key in keys
+            if not isinstance(options[key], int) or isinstance(options[key], bool) or options[key] < 1]
 
 
 def _cnn_option_problems(options: dict[str, Any]) -> list[str]:
-    return (_depth_problems(options) + _whole_number_problems(options, "filter_sizes", "[1, 3, 5, 7]")
+    return (_positive_problems(options, "depth") + _whole_number_problems(options, "filter_sizes", "[1, 3, 5, 7]")
             + _whole_number_problems(options, "strides", "[1, 2]") + _whole_number_problems(options, "kernels", "[16, 32]"))
 
 
@@ -100,11 +98,6 @@ def _names_problems(options: dict[str, Any], key: str, allowed: tuple[str, ...],
         kind = "distinct names" if distinct else "names"
         return [f"space.{key}: got {values!r}; fix: a list of {kind} from {list(allowed)}"]
     return []
-
-
-def _positive_problems(options: dict[str, Any], *keys: str) -> list[str]:
-    return [f"space.{key}: got {options[key]!r}; fix: a whole number >= 1" for key in keys
-            if not isinstance(options[key], int) or isinstance(options[key], bool) or options[key] < 1]
 
 
 def _darts_option_problems(options: dict[str, Any]) -> list[str]:
@@ -122,7 +115,7 @@ def _impala_option_problems(options: dict[str, Any]) -> list[str]:
 
 
 def _mlp_option_problems(options: dict[str, Any]) -> list[str]:
-    problems = _depth_problems(options) + _whole_number_problems(options, "widths", "[64, 256]")
+    problems = _positive_problems(options, "depth") + _whole_number_problems(options, "widths", "[64, 256]")
     activations = options["activations"]
     if not isinstance(activations, list) or not activations:
         problems.append(f"space.activations: got {activations!r}; fix: list at least one of {sorted(ACTIVATIONS)}")
