@@ -33,7 +33,7 @@ from pathlib import Path
 import yaml
 from compare_strategies import one_trial
 
-from nni_rl_nas.evaluator.artifacts import write_json
+from nni_rl_nas.files import write_json
 
 SOLVED = 200.0
 

@@ -42,9 +42,9 @@ def train(engine: str, env: str, steps: int, seeds: int, report_every: int, eval
     """One trial's training of ``seeds`` agents with ``engine``; the per-seed results."""
     import torch
 
-    from nni_rl_nas.config import parse_class_args
-    from nni_rl_nas.evaluator.agents import frozen_network
-    from nni_rl_nas.evaluator.seeds import train_over_seeds
+    from nni_rl_nas.experiment import parse_class_args
+    from nni_rl_nas.algorithms import NetworkFactory
+    from nni_rl_nas.training.seeds import train_over_seeds
 
     logging.getLogger("nni").setLevel(logging.WARNING)  # NNI's standalone mode prints every intermediate result
     torch.set_num_threads(1)
@@ -53,7 +53,7 @@ def train(engine: str, env: str, steps: int, seeds: int, report_every: int, eval
         "env": env, "engine": engine, "seeds": seeds, "total_timesteps": steps, "report_every": report_every,
         "eval_episodes": eval_episodes, "score": score}})
     space = spec.build_space()
-    fields, curve, _ = train_over_seeds(spec.task, frozen_network(space, space.parse_architecture_name(architecture)),
+    fields, curve, _ = train_over_seeds(spec.task, NetworkFactory(space, space.parse_architecture_name(architecture)),
                                         "cpu")
     return {"engine": engine, "env": env, "seed_scores": fields["seed_scores"], "env_steps": fields["env_steps"],
             "training_s": fields["training_s"], "steps_per_s": fields["env_steps"] / fields["training_s"],

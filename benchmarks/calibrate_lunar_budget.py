@@ -37,7 +37,7 @@ def experiment_yaml(directory: Path, seed: int, budget: int | None) -> Path:
 def one_seed(architecture: str, seed: int, budget: int | None) -> dict:
     import os
 
-    from nni_rl_nas.evaluator.trial import run_trial
+    from nni_rl_nas.trial import run_trial
 
     directory = Path(tempfile.mkdtemp(prefix=f"calibrate-{seed}-"))
     os.environ["NNI_OUTPUT_DIR"] = str(directory)
@@ -54,7 +54,7 @@ def main() -> None:
     with ProcessPoolExecutor(args.workers) as pool:
         results = list(pool.map(one_seed, [args.architecture] * len(args.seeds), args.seeds,
                                 [args.budget] * len(args.seeds)))
-    from nni_rl_nas.config import parse_class_args
+    from nni_rl_nas.experiment import parse_class_args
 
     budget = args.budget or parse_class_args({"task": {"env": "LunarLander-v3"}}).task.budget
     print(f"\n{args.architecture} on LunarLander-v3, budget {budget} env steps per seed, stop on solve")

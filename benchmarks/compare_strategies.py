@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from nni_rl_nas.evaluator.artifacts import write_json
-from nni_rl_nas.evaluator.shared_weights import SEARCH_NAME
+from nni_rl_nas.files import write_json
+from nni_rl_nas.oneshot.enas import SEARCH_NAME
 
 SPACE = {"family": "mlp", "depth": 2, "widths": [64, 128, 256, 1024, 2048], "activations": ["sigmoid", "relu"]}
 STRATEGY_OPTIONS = {
@@ -69,7 +69,7 @@ def one_trial(config: Path, directory: Path, parameters: dict | None = None, arc
     """A trial process, as NNI would start it, in its own output directory."""
     import torch
 
-    from nni_rl_nas.evaluator.trial import run_trial
+    from nni_rl_nas.trial import run_trial
 
     torch.set_num_threads(1)
     output_dir = directory / (architecture or parameters["architecture"]).replace(" ", "_")
@@ -80,7 +80,7 @@ def one_trial(config: Path, directory: Path, parameters: dict | None = None, arc
 
 def drive_strategy(strategy_name: str, settings: argparse.Namespace) -> dict:
     """Run one strategy until its finished trials spent ``settings.env_steps``; return its trial log."""
-    from nni_rl_nas.config import load_experiment
+    from nni_rl_nas.experiment import load_experiment
     from nni_rl_nas.strategies import resolve_strategy
     from nni_rl_nas.strategies.driver import drive
 
@@ -224,7 +224,7 @@ def main() -> None:
     parser.add_argument("--rescore-only", action="store_true", help="rescore the best of saved runs, then summarize")
     args = parser.parse_args()
 
-    from nni_rl_nas.config import parse_class_args
+    from nni_rl_nas.experiment import parse_class_args
 
     grid_budget = 100 * parse_class_args({"task": {"env": "LunarLander-v3"}}).task.budget
     if not args.summarize:

@@ -38,7 +38,7 @@ def search(class_args: dict, baseline: str, seed: int, trials: int, accuracy_cac
     """One policy-gradient search of ``trials`` children; returns its reward signal and accuracies."""
     import torch
 
-    from nni_rl_nas.evaluator.supervised import train_classifier
+    from nni_rl_nas.training.supervised import train_classifier
     from nni_rl_nas.strategies import PolicyGradient
     from nni_rl_nas.strategies.driver import drive
 

@@ -45,7 +45,7 @@ IMPALA_CNN = "c16b2_c32b2_c32b2"
 
 
 def spec_for(space: dict, game: str, steps: int, seed: int):
-    from nni_rl_nas.config import parse_class_args
+    from nni_rl_nas.experiment import parse_class_args
 
     return parse_class_args({"space": space, "task": {
         "env": f"MinAtar/{game}-v1", "algorithm": "ppo", "total_timesteps": steps, "seed": seed, "seeds": 1,
@@ -54,13 +54,13 @@ def spec_for(space: dict, game: str, steps: int, seed: int):
 
 def train(space: dict, architecture: str, game: str, steps: int, seed: int) -> dict:
     """One agent of one encoder: its score, wall-clock and learning curve."""
-    from nni_rl_nas.evaluator.agents import frozen_network
-    from nni_rl_nas.evaluator.seeds import train_over_seeds
+    from nni_rl_nas.algorithms import NetworkFactory
+    from nni_rl_nas.training.seeds import train_over_seeds
 
     spec = spec_for(space, game, steps, seed)
     built = spec.build_space()
     started = time.monotonic()
-    fields, curve, _ = train_over_seeds(spec.task, frozen_network(built, built.parse_architecture_name(architecture)),
+    fields, curve, _ = train_over_seeds(spec.task, NetworkFactory(built, built.parse_architecture_name(architecture)),
                                         "cpu")
     return {"architecture": architecture, "seed": seed, "score": fields["default"],
             "wall_clock_s": round(time.monotonic() - started, 1), "parameters": fields["parameters"],
@@ -68,7 +68,7 @@ def train(space: dict, architecture: str, game: str, steps: int, seed: int) -> d
 
 
 def save(out: Path, game: str, results: dict) -> None:
-    from nni_rl_nas.evaluator.artifacts import write_json
+    from nni_rl_nas.files import write_json
 
     write_json(out / f"{game}.json", results)
 
@@ -77,7 +77,8 @@ def run_game(game: str, seeds: int, steps: int, search_steps: int, arch_lr: floa
     import numpy as np
     import torch
 
-    from nni_rl_nas.evaluator.darts_search import DartsSettings, run_darts_search
+    from nni_rl_nas.oneshot.darts import run_darts_search
+    from nni_rl_nas.options import DartsOptions
     from nni_rl_nas.spaces import search_choices
 
     torch.set_num_threads(1)
@@ -87,7 +88,7 @@ def run_game(game: str, seeds: int, steps: int, search_steps: int, arch_lr: floa
     spec = spec_for(SPACE, game, steps, 0)
     space = spec.build_space()
     started = time.monotonic()
-    search = run_darts_search(spec.task, space, spec.build_space, DartsSettings(search_timesteps=search_steps,
+    search = run_darts_search(spec.task, space, spec.build_space, DartsOptions(search_timesteps=search_steps,
                                                                                arch_learning_rate=arch_lr),
                               Path(tempfile.mkdtemp()), "cpu")
     results["search"] = {**search, "wall_clock_s": round(time.monotonic() - started, 1)}
@@ -119,8 +120,9 @@ def step_costs(game: str, architecture: str, steps: int, repeats: int) -> tuple[
     alternating, ``repeats`` times each, in this process."""
     import torch
 
-    from nni_rl_nas.evaluator.agents import build_agent, frozen_network
-    from nni_rl_nas.evaluator.darts_search import DartsSettings, SupernetFactory, alternate_updates
+    from nni_rl_nas.algorithms import NetworkFactory, build_agent
+    from nni_rl_nas.oneshot.darts import SupernetFactory, alternate_updates
+    from nni_rl_nas.options import DartsOptions
 
     torch.set_num_threads(1)
     spec = spec_for(SPACE, game, steps, 0)
@@ -128,11 +130,11 @@ def step_costs(game: str, architecture: str, steps: int, repeats: int) -> tuple[
     supernet, derived = [], []
     for _ in range(repeats):
         agent = build_agent(spec.task, SupernetFactory(spec.build_space), "cpu")
-        alternate_updates(agent, "ppo", DartsSettings())
+        alternate_updates(agent, "ppo", DartsOptions())
         started = time.perf_counter()
         agent.learn(steps)
         supernet.append((time.perf_counter() - started) / agent.num_timesteps)
-        agent = build_agent(spec.task, frozen_network(space, space.parse_architecture_name(architecture)), "cpu")
+        agent = build_agent(spec.task, NetworkFactory(space, space.parse_architecture_name(architecture)), "cpu")
         started = time.perf_counter()
         agent.learn(steps)
         derived.append((time.perf_counter() - started) / agent.num_timesteps)

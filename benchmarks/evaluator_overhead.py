@@ -20,9 +20,9 @@ import time
 import torch
 from stable_baselines3 import DQN
 
-from nni_rl_nas.config import parse_class_args
-from nni_rl_nas.evaluator.agents import build_agent, frozen_network
-from nni_rl_nas.evaluator.reporting import LearningCurve, LearningCurveCallback
+from nni_rl_nas.experiment import parse_class_args
+from nni_rl_nas.algorithms import NetworkFactory, build_agent
+from nni_rl_nas.training.curve import LearningCurve, LearningCurveCallback
 
 
 def timed_learn(agent, steps: int, callback=None) -> tuple[float, int]:
@@ -40,7 +40,7 @@ def plain_agent(task) -> DQN:
 def our_agent(task, initial_weights: list[torch.Tensor]):
     """Our trial's agent, started from plain SB3's initial weights so both see the same episodes."""
     space = parse_class_args({"task": {"env": task.env}}).build_space()
-    agent = build_agent(task, frozen_network(space, space.parse_architecture_name("64-relu_64-relu")), "cpu")
+    agent = build_agent(task, NetworkFactory(space, space.parse_architecture_name("64-relu_64-relu")), "cpu")
     with torch.no_grad():
         for ours, theirs in zip(agent.policy.parameters(), initial_weights, strict=True):
             ours.copy_(theirs)

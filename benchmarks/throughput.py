@@ -39,16 +39,16 @@ def training_rate(steps: int, threads: int = 1, seed: int = 0) -> float:
     """Env steps/s of one trial's training loop (its agent and callback), in this process."""
     import torch
 
-    from nni_rl_nas.config import parse_class_args
-    from nni_rl_nas.evaluator.agents import build_agent, frozen_network
-    from nni_rl_nas.evaluator.reporting import LearningCurve, LearningCurveCallback
+    from nni_rl_nas.experiment import parse_class_args
+    from nni_rl_nas.algorithms import NetworkFactory, build_agent
+    from nni_rl_nas.training.curve import LearningCurve, LearningCurveCallback
 
     torch.set_num_threads(threads)
     task = parse_class_args({"task": {"env": "LunarLander-v3", "seed": seed, "total_timesteps": steps,
                                       "eval_episodes": 0, "report_every": steps,
                                       "score": {"solved_on": "training_episodes"}}}).task
     space = parse_class_args({"task": {"env": task.env}}).build_space()
-    agent = build_agent(task, frozen_network(space, space.parse_architecture_name("64-relu_64-relu")), "cpu")
+    agent = build_agent(task, NetworkFactory(space, space.parse_architecture_name("64-relu_64-relu")), "cpu")
     started = time.perf_counter()
     agent.learn(total_timesteps=steps, callback=LearningCurveCallback(LearningCurve(task)))
     return agent.num_timesteps / (time.perf_counter() - started)

@@ -1,4 +1,7 @@
-"""Console entry point ``nni-rl-nas``: setup, spaces, validate, trial, play, report."""
+"""Console entry point ``nni-rl-nas``: setup, spaces, strategies, validate, trial, play, report.
+
+Each command imports what it needs when it runs, so ``report`` never loads torch.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +9,14 @@ import argparse
 import logging
 import sys
 
-from .config import ConfigError
+from .errors import ConfigError
 
 
 def _setup(args: argparse.Namespace) -> int:
-    from .nni_integration import NNI_FIXES, register_strategies
+    from .nni_setup import apply_fixes, register_strategies
 
-    for fix in NNI_FIXES:
-        print(f"NNI {fix.name}: {'fixed' if fix.apply() else 'already fixed'} ({fix.path()})")
+    for fix, applied in apply_fixes():
+        print(f"NNI {fix.name}: {'fixed' if applied else 'already fixed'} ({fix.path()})")
     print("registered strategies:", ", ".join(register_strategies()))
     return 0
 
@@ -30,8 +33,18 @@ def _spaces(args: argparse.Namespace) -> int:
     return 0
 
 
+def _strategies(args: argparse.Namespace) -> int:
+    from .options import STRATEGY_OPTIONS
+
+    for name, options in STRATEGY_OPTIONS.items():
+        print(f"{name}: {(options.__doc__ or '').strip().splitlines()[0]}")
+        for line in options.describe():
+            print(f"    {line}")
+    return 0
+
+
 def _validate(args: argparse.Namespace) -> int:
-    from .config import load_experiment
+    from .experiment import load_experiment
     from .spaces import count_architectures
 
     experiment = load_experiment(args.config)
@@ -44,7 +57,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _trial(args: argparse.Namespace) -> int:
-    from .evaluator.trial import run_trial
+    from .trial import run_trial
 
     run_trial(args.config, args.architecture)
     return 0
@@ -70,7 +83,7 @@ def _play(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .replay import resolve_folder
+    from .records import resolve_folder
     from .report import database_of, explain_failures, progress, read_database, read_rest_api, write_report
 
     root = Path(args.experiments_dir) if args.experiments_dir else None
@@ -96,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("setup", help="fix NNI 3.0's trial parameter dispatch and register the strategies (once per environment)")
     commands.add_parser("spaces", help="list the model space families and their sizes")
+    commands.add_parser("strategies", help="list the strategies and their options with defaults")
     validate = commands.add_parser("validate", help="check an experiment YAML without starting anything")
     validate.add_argument("config")
     trial = commands.add_parser("trial", help="run one trial (NNI's trialCommand)")
@@ -115,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--top-k", type=int, default=5, help="architectures whose learning curves are plotted")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    handler = {"setup": _setup, "spaces": _spaces, "validate": _validate, "trial": _trial, "play": _play,
+    handler = {"setup": _setup, "spaces": _spaces, "strategies": _strategies, "validate": _validate, "trial": _trial, "play": _play,
                "report": _report}[args.command]
     try:
         return handler(args)

@@ -16,10 +16,11 @@ regularises the controller's weights. Baselines:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from .options import ControllerSettings
 
 
 def architecture_of(choices: dict[str, list], decisions: Sequence[int]) -> dict:
@@ -82,39 +83,6 @@ class ArchitectureController(nn.Module):
     def probabilities(self, decisions: Sequence[int]) -> float:
         with torch.no_grad():
             return float(self.evaluate(decisions)[0].exp())
-
-
-BASELINES = ("ema", "none", "critic")
-
-
-@dataclass(frozen=True)
-class ControllerSettings:
-    """The ``controller:`` mapping of a controller strategy's classArgs."""
-
-    hidden_size: int = 100
-    learning_rate: float = 0.0085
-    baseline: str = "ema"  # "ema", "none" or "critic"
-    baseline_decay: float = 0.9  # beta in: moving = beta * moving + (1 - beta) * score
-    advantage_clip: float | None = None  # clip score - baseline to [-c, c]
-    entropy_weight: float = 1e-3
-    l2_weight: float = 0.0  # lambda in: loss = policy-gradient loss + lambda * sum of squared controller weights
-    critic_weight: float = 0.5  # weight of the critic's squared error in the loss (baseline: critic)
-    samples_per_update: int = 5
-
-    @classmethod
-    def parse(cls, options: dict | None) -> ControllerSettings:
-        from .config import ConfigError, parse_section
-
-        settings = parse_section(cls, options or {}, "tuner.classArgs.controller")
-        if settings.baseline not in BASELINES:
-            raise ConfigError(f"tuner.classArgs.controller.baseline: got {settings.baseline!r}; fix: one of {list(BASELINES)}")
-        for name in ("entropy_weight", "l2_weight", "critic_weight"):
-            if not isinstance(getattr(settings, name), (int, float)) or getattr(settings, name) < 0:
-                raise ConfigError(f"tuner.classArgs.controller.{name}: got {getattr(settings, name)!r}; fix: a number >= 0")
-        if not 0.0 <= settings.baseline_decay < 1.0:
-            raise ConfigError(f"tuner.classArgs.controller.baseline_decay: got {settings.baseline_decay!r}; "
-                              "fix: a number in [0, 1)")
-        return settings
 
 
 def build_controller(choice_sizes: Sequence[int], settings: ControllerSettings) -> ArchitectureController:

@@ -75,3 +75,8 @@ def preprocess(env: gym.Env, steps: Preprocessing) -> gym.Env:
         return image.reshape(space.shape)
 
     return TransformObservation(env, channels_first, space)
+
+
+def registry_id(env_id: str) -> str:
+    """The id gymnasium's registry knows: ``EnvId`` of ``module:EnvId``."""
+    return env_id.rpartition(":")[2]

@@ -17,21 +17,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import ConfigError, TaskSpec, parse_class_args
-from .evaluator.artifacts import write_atomically
-
-TRIAL_RECORD, WEIGHTS = "trial.json", "model.pt"
-
-
-def experiments_root() -> Path:
-    """Where nnictl keeps experiments unless a config sets experimentWorkingDirectory."""
-    return Path(os.environ.get("HOME", str(Path.home()))) / "nni-experiments"
-
-
-def resolve_folder(target: str | Path, root: Path | None = None) -> Path:
-    """``target`` itself when it is an existing folder, else an experiment id under ``root`` (~/nni-experiments)."""
-    path = Path(target)
-    return path if path.exists() else (root or experiments_root()) / str(target)
+from .algorithms import NetworkFactory, build_agent
+from .errors import ConfigError
+from .experiment import parse_class_args
+from .files import write_atomically
+from .records import resolve_folder
+from .specs import TaskSpec
+from .trial import TRIAL_RECORD, WEIGHTS
 
 
 def trial_folders(target: str | Path, root: Path | None = None) -> list[Path]:
@@ -66,16 +58,16 @@ class LoadedAgent:
 
 def load_agent(folder: Path) -> LoadedAgent:
     """Rebuild a trial's agent from its record and load its weights without unpickling code."""
-    from .evaluator.agents import build_agent, frozen_network
-
     record = json.loads((folder / TRIAL_RECORD).read_text())
     space_record = record["space"]
-    spec = parse_class_args({"space": {"family": space_record["family"], **space_record["options"]},
-                             "task": record["task"]})
+    task = {key: value for key, value in record["task"].items() if key != "defaults"}
+    # the hyperparameters it trained with, whatever the shipped defaults say now (n_quantiles shapes the network)
+    task["hyperparameters"] = {**record["task"].get("defaults", {}).get("hyperparameters", {}), **task["hyperparameters"]}
+    spec = parse_class_args({"space": {"family": space_record["family"], **space_record["options"]}, "task": task})
     if not isinstance(spec.task, TaskSpec):
         raise ConfigError(f"play: trial {folder} trained an image classifier; fix: play an RL trial")
     space = spec.build_space()
-    agent = build_agent(spec.task, frozen_network(space, record["architecture"]), "cpu")
+    agent = build_agent(spec.task, NetworkFactory(space, record["architecture"]), "cpu")
     agent.policy.load_state_dict(torch.load(folder / WEIGHTS, map_location="cpu", weights_only=True))
     return LoadedAgent(agent, spec.task, space.architecture_name(record["architecture"]), folder)
 

@@ -19,13 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError
-from .evaluator.artifacts import write_atomically
-from .evaluator.darts_search import DARTS_SEARCH_NAME
-from .evaluator.shared_weights import SEARCH_NAME
-from .failures import ENDED_WITHOUT_SCORE, failure_reason
-from .nni_records import open_database
-from .replay import resolve_folder
+from .errors import ConfigError
+from .files import write_atomically
+from .options import SEARCH_PHASE
+from .records import ENDED_WITHOUT_SCORE, failure_reason, open_database, resolve_folder
 
 
 @dataclass
@@ -37,6 +34,7 @@ class TrialRow:
     result: dict[str, Any] | None  # the final result; None while running or after a failure
     curve: list[dict[str, Any]] = field(default_factory=list)  # intermediate results, in order
     reason: str | None = None  # why a trial that ended has no score (see explain_failures)
+    phase: str | None = None  # SEARCH_PHASE for a weight-sharing strategy's search trial
 
     @property
     def score(self) -> float | None:
@@ -45,7 +43,7 @@ class TrialRow:
     @property
     def is_search(self) -> bool:
         """A search trial (ENAS, DARTS): its curve is the search's progress, its score no architecture's."""
-        return self.architecture.startswith((SEARCH_NAME, DARTS_SEARCH_NAME))
+        return self.phase == SEARCH_PHASE
 
 
 def _metric(data: str) -> dict[str, Any]:
@@ -55,9 +53,15 @@ def _metric(data: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"default": value}
 
 
-def _architecture(parameters_json: str | None) -> str:
-    parameters = json.loads(parameters_json)["parameters"] if parameters_json else {}
-    return str(parameters.get("architecture", parameters))
+def _parameters(parameters_json: str | None) -> dict[str, Any]:
+    return json.loads(parameters_json)["parameters"] if parameters_json else {}
+
+
+def _describe(row: TrialRow, parameters_json: str | None) -> None:
+    """Fill the row's architecture name and phase from the parameters NNI gave its trial."""
+    parameters = _parameters(parameters_json)
+    row.architecture = str(parameters.get("architecture", parameters))
+    row.phase = parameters.get("phase")
 
 
 def read_database(path: Path) -> list[TrialRow]:
@@ -70,7 +74,7 @@ def read_database(path: Path) -> list[TrialRow]:
             row = rows.setdefault(trial_id, TrialRow(trial_id, sequence or 0, event, "", None))
             row.status = event if event not in ("ADD_RESUMED", "ADD_CUSTOMIZED") else row.status
             if data and not row.architecture:
-                row.architecture = _architecture(data)
+                _describe(row, data)
         metrics = connection.execute("SELECT trialJobId, type, data FROM MetricData ORDER BY timestamp, sequence")
         for trial_id, kind, data in metrics:
             if trial_id in rows:
@@ -86,9 +90,10 @@ def read_rest_api(port: int, host: str = "127.0.0.1") -> list[TrialRow]:
         with urllib.request.urlopen(f"http://{host}:{port}/api/v1/nni/{path}", timeout=30) as response:
             return json.loads(response.read())
 
-    rows = {job["trialJobId"]: TrialRow(job["trialJobId"], job.get("sequenceId", 0), job["status"],
-                                        _architecture((job.get("hyperParameters") or [None])[0]), None)
-            for job in get("trial-jobs")}
+    rows = {}
+    for job in get("trial-jobs"):
+        row = rows[job["trialJobId"]] = TrialRow(job["trialJobId"], job.get("sequenceId", 0), job["status"], "", None)
+        _describe(row, (job.get("hyperParameters") or [None])[0])
     for metric in get("metric-data"):
         if metric["trialJobId"] in rows:
             _add_metric(rows[metric["trialJobId"]], metric["type"], metric["data"])

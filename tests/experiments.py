@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nni_rl_nas.failures import ENDED_WITHOUT_SCORE
+from nni_rl_nas.records import ENDED_WITHOUT_SCORE
 from tests.conftest import CONFIGS
 
 TIMEOUT_S = 900

@@ -2,7 +2,8 @@
 
 import pytest
 
-from nni_rl_nas.config import ConfigError, load_experiment, parse_class_args
+from nni_rl_nas.errors import ConfigError
+from nni_rl_nas.experiment import load_experiment, parse_class_args
 from tests.conftest import class_args
 
 
@@ -22,7 +23,7 @@ def test_shipped_quick_config_is_valid(write_experiment):
         (lambda raw: class_args(raw)["space"].update(widths=[]), r"space.widths: got \[\]; fix: list at least one, e.g. \[64, 256\]"),
         (lambda raw: class_args(raw)["space"].update(activations=["relu", "swish"]), r"space.activations: .*fix: distinct names from"),
         (lambda raw: class_args(raw)["space"].update(dept=3), r"space: unknown key 'dept'; did you mean 'depth'"),
-        (lambda raw: class_args(raw)["task"].update(env="LunarLanderContinuous-v3"), r"task.algorithm: 'dqn' needs discrete actions"),
+        (lambda raw: class_args(raw)["task"].update(env="LunarLanderContinuous-v3"), r"task.algorithm: 'dqn' acts in Discrete action spaces .* fix: algorithm one of \['ppo', 'sac', 'td3'\]"),
         (lambda raw: class_args(raw)["task"].update(env="Blackjack-v1"), r"space family 'mlp' needs a flat observation"),
         (lambda raw: class_args(raw)["task"].update(hyperparameters={"learnin_rate": 1e-3}), r"task.hyperparameters: unknown dqn option 'learnin_rate'"),
         (lambda raw: class_args(raw)["task"].update(hyperparameters={"policy_kwargs": {}}), r"unknown dqn option 'policy_kwargs'"),
@@ -32,11 +33,13 @@ def test_shipped_quick_config_is_valid(write_experiment):
         (lambda raw: class_args(raw)["task"].update(device="gpu"), r"task.device: got 'gpu'; fix: auto .* cpu, cuda or cuda:N"),
         (lambda raw: class_args(raw)["task"].update(max_trial_seconds=0), r"task.max_trial_seconds: got 0; fix: a number > 0, or null for no cap"),
         (lambda raw: class_args(raw).update(temperature=2), r"unknown option 'temperature' for RlNasRandom"),
-        (lambda raw: raw["tuner"].update(name="RlNasRandm"), r"tuner: got 'RlNasRandm'"),
+        (lambda raw: raw["tuner"].update(name="RlNasRandm"), r"tuner.name: got 'RlNasRandm'; did you mean 'RlNasRandom'\?"),
         (lambda raw: raw["searchSpace"].pop("layer1_width"), r"searchSpace: does not match tuner.classArgs.space"),
         (lambda raw: raw.update(trialCommand="python train.py"), r"trialCommand: got 'python train.py'; fix: 'nni-rl-nas trial experiment.yml'"),
         (lambda raw: raw.update(trialCommand="nni-rl-nas trial other.yml"), r"trialCommand: names 'other.yml'"),
-        (lambda raw: raw.update(trialConcurency=2), r"NNI rejects the experiment config"),
+        (lambda raw: raw.update(trialConcurency=2), r"unknown key 'trialConcurency'; did you mean 'trialConcurrency'\?"),
+        (lambda raw: raw.update(trialConcurrency=0), r"trialConcurrency: got 0; fix: a whole number >= 1"),
+        (lambda raw: raw.update(maxTrialDuration="10 minutes"), r"maxTrialDuration: got '10 minutes'; fix: a positive"),
     ],
 )
 def test_bad_input_is_refused_with_field_and_fix(write_experiment, edit, message):
@@ -64,21 +67,21 @@ def test_task_defaults_come_from_the_shipped_per_env_table():
     task = parse_class_args({"task": {"env": "LunarLander-v3", "hyperparameters": {"batch_size": 64}}}).task
     assert task.algorithm_hyperparameters["learning_rate"] == 6.3e-4  # rl-baselines3-zoo's tuned value
     assert task.algorithm_hyperparameters["batch_size"] == 64  # the config overrides key by key
-    assert task.budget == task.algorithm_defaults()["total_timesteps"]
+    assert task.budget == task.defaults.total_timesteps == 500_000
     assert task.solve_threshold == 200
 
 
 def test_nni_class_name_form_names_the_same_strategy(write_experiment):
     def by_class_name(raw):
-        raw["tuner"] = {"className": "nni_rl_nas.strategies.grid_search.GridSearch", "codeDirectory": ".",
+        raw["tuner"] = {"className": "nni_rl_nas.tuner.RlNasGrid", "codeDirectory": ".",
                         "classArgs": raw["tuner"]["classArgs"]}
 
     assert load_experiment(write_experiment(by_class_name)).strategy_name == "RlNasGrid"
 
 
 def test_a_short_name_that_nni_does_not_know_yet_asks_for_setup(write_experiment, monkeypatch):
-    import nni.tools.package_utils
+    from nni_rl_nas import experiment
 
-    monkeypatch.setattr(nni.tools.package_utils, "get_algo_meta", lambda name: None)
+    monkeypatch.setattr(experiment, "get_algo_meta", lambda name: None)
     with pytest.raises(ConfigError, match=r"tuner.name: 'RlNasRandom' is not registered .* run `nni-rl-nas setup`"):
         load_experiment(write_experiment())

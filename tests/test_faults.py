@@ -11,16 +11,16 @@ import os
 import torch
 
 from nni_rl_nas.cli import main
-from nni_rl_nas.failures import STATUS_REASONS
+from nni_rl_nas.records import STATUS_REASONS
 from nni_rl_nas.replay import load_agent
-from nni_rl_nas.strategies.base import STATE_FILE
+from nni_rl_nas.tuner import STATE_FILE
 from tests.conftest import REPO
 from tests.experiments import check_trial, finished_trials, start_experiment, trial_folder
 
 TRIAL_LIMIT_S = 60
 EXPECTED = {  # fault: (NNI status, the report's reason)
     "raise": ("FAILED", "raised RuntimeError: injected fault: the simulator crashed"),
-    "nan": ("FAILED", "raised nni_rl_nas.evaluator.reporting.TrainingDiverged: non-finite weights in q_net"),
+    "nan": ("FAILED", "raised nni_rl_nas.training.curve.TrainingDiverged: non-finite weights in q_net"),
     "kill": ("FAILED", STATUS_REASONS["FAILED"]),
     "hang": ("EARLY_STOPPED", "stopped by NNI for running past maxTrialDuration"),
 }

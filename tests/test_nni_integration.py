@@ -2,8 +2,12 @@ import shutil
 
 import pytest
 
-from nni_rl_nas import nni_integration
-from nni_rl_nas.nni_integration import PARAMETER_DISPATCH, TRIAL_END_STATUS, TUNER_CONNECT_TIMEOUT, NNIInstallationError
+from nni_rl_nas import nni_patches
+from nni_rl_nas.nni_patches import (DISPATCHER_REPORTS_ERRORS, PARAMETER_DISPATCH, TRIAL_END_STATUS,
+                                    TUNER_CONNECT_TIMEOUT, TUNER_ERROR_STATUS, VALIDATION_AT_CREATE,
+                                    NNIInstallationError)
+from nni_rl_nas.strategies import RandomSearch
+from nni_rl_nas.tuner import TUNERS
 
 ORIGINAL = (
     "    async submitTrialJob(form) {\n"
@@ -66,16 +70,39 @@ def test_end_status_fix_flags_stops_before_sending_them_and_fails_unexplained_si
     assert fixed.rstrip().endswith("trial.status = 'FAILED';\n            }")
 
 
-def test_installed_nni_has_the_fix_and_strategies_refuse_to_run_without_it(tmp_path, monkeypatch):
-    assert all(fix.is_applied() for fix in nni_integration.NNI_FIXES), "run `nni-rl-nas setup` in this environment"
+def test_installed_nni_has_the_fixes_and_tuners_refuse_to_run_without_them(tmp_path, monkeypatch):
+    assert all(fix.is_applied() for fix in nni_patches.NNI_FIXES), "run `nni-rl-nas setup` in this environment"
     unfixed = tmp_path / "compat.js"
     unfixed.write_text(ORIGINAL)
-    monkeypatch.setattr(nni_integration.SourcePatch, "path", lambda self: unfixed)
-    from nni_rl_nas.strategies import RandomSearch
-
+    monkeypatch.setattr(nni_patches.SourcePatch, "path", lambda self: unfixed)
     with pytest.raises(NNIInstallationError, match="run `nni-rl-nas setup`"):
-        RandomSearch(space={"family": "mlp"}, task={"env": "CartPole-v1"})
+        TUNERS["RlNasRandom"](space={"family": "mlp"}, task={"env": "CartPole-v1"})
     shutil.copy(unfixed, tmp_path / "kept.js")
+    # the NNI-free strategy itself needs no fix: benchmarks and tests drive it without NNI
+    assert RandomSearch(space={"family": "mlp"}, task={"env": "CartPole-v1"}).ask(0)
+
+
+def test_a_tuner_that_cannot_start_fails_at_its_first_command_with_the_reason_on_one_line():
+    tuner = TUNERS["RlNasRandom"](space={"family": "mlp"}, task={"env": "CartPole-v1"}, seed=-1)
+    with pytest.raises(RuntimeError, match=r"^ConfigError: tuner.classArgs.seed: got -1; fix: a whole number >= 0$"):
+        tuner.update_search_space({})
+
+
+def test_a_search_space_that_disagrees_with_the_space_fails_the_tuner_with_the_fix():
+    tuner = TUNERS["RlNasRandom"](space={"family": "mlp", "widths": [16]}, task={"env": "CartPole-v1"})
+    with pytest.raises(RuntimeError, match=r"ConfigError: searchSpace: does not match .* fix: replace it with "):
+        tuner.update_search_space({"layer1_width": {"_type": "choice", "_value": [32]}})
+
+
+def test_the_installed_nni_reports_tuner_errors_into_the_experiment_status():
+    manager = TUNER_ERROR_STATUS.path().read_text()
+    assert "'Tuner failed: ' + (lines[lines.length - 1]" in manager
+    assert "Dispatcher stream error, tuner may have crashed." not in manager
+    dispatcher = DISPATCHER_REPORTS_ERRORS.path().read_text()
+    assert "self.report_error(__import__('traceback').format_exc())" in dispatcher
+    launcher = VALIDATION_AT_CREATE.path().read_text()
+    assert launcher.index("_validate_with_registered_validator(config_file)") < launcher.index(
+        "config = ExperimentConfig.load(config_file)\n\n    if config.use_annotation")
 
 
 def test_the_installed_tuner_channel_waits_120_s_for_the_tuner():

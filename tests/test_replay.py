@@ -10,8 +10,8 @@ import torch
 import yaml
 
 from nni_rl_nas.cli import main
-from nni_rl_nas.config import ConfigError
-from nni_rl_nas.evaluator.trial import run_trial
+from nni_rl_nas.errors import ConfigError
+from nni_rl_nas.trial import run_trial
 from nni_rl_nas.replay import best_trial, load_agent, play, trial_folders
 from tests.conftest import class_args, load_yaml
 

@@ -1,64 +1,51 @@
-"""One base class for every search strategy; NNI drives it as a tuner.
+"""One base class for every search strategy: a propose/observe object that knows nothing of NNI.
 
-Lifecycle of a trial, as NNI drives it (NNI's method names stay at this edge):
+Lifecycle of a trial, as any driver runs it (NNI through :mod:`nni_rl_nas.tuner`, or
+:func:`nni_rl_nas.strategies.driver.drive` in benchmarks and tests):
 
-1. NNI builds the strategy from ``tuner.classArgs``: ``space`` and ``task`` (parsed and
-   validated by :mod:`nni_rl_nas.config`) plus the strategy's own options, which are the
-   keyword arguments of the subclass's ``__init__``.
-2. ``generate_parameters`` asks :meth:`SearchStrategy.propose` for an architecture (a dict of
-   the space's choices). ``None`` means nothing is left to try, and NNI stops asking.
-3. The trial trains that architecture; its final result reaches ``receive_trial_result``, which
-   records it and calls :meth:`SearchStrategy.observe`.
-4. A trial that ends without a result (crash, kill, timeout) reaches ``trial_end`` with
-   ``success=False``, which calls :meth:`SearchStrategy.observe_failure`.
+1. The strategy is built from ``tuner.classArgs``: ``space`` and ``task`` plus the strategy's
+   own options, declared once in :mod:`nni_rl_nas.options` (``options_class``) and parsed and
+   checked by :func:`nni_rl_nas.experiment.parse_class_args`.
+2. :meth:`SearchStrategy.ask` gives a new trial's parameters (an architecture of the space, a
+   dict of its choices, plus its name). It raises :class:`NothingToPropose` with the reason when
+   there is nothing to propose now (the budget is spent, the space is exhausted, or a
+   weight-sharing search has not finished yet).
+3. The trial trains that architecture; its final result reaches :meth:`SearchStrategy.tell`,
+   which records it and calls the hook :meth:`SearchStrategy.observe`.
+4. Every trial's end reaches :meth:`SearchStrategy.tell_end`; one that ended without a result
+   (crash, kill, timeout) calls the hook :meth:`SearchStrategy.observe_failure`.
 
-Cost budget (``budget: {env_steps: N, wall_clock_s: T}`` in ``classArgs``, any strategy): once
-the env steps of finished trials (search trials included) or the search's wall-clock reach it,
-the strategy proposes no new trial; running trials finish. Both count across resumes.
+A subclass implements :meth:`propose`; ``observe`` and ``observe_failure`` are optional hooks that
+do nothing by default. Results are kept as data in :attr:`SearchStrategy.history`, and the whole
+state (``state_dict``: tensors and plain data) is what a resumed search restores.
 
-A subclass implements ``propose``; ``observe`` and ``observe_failure`` are optional hooks that
-do nothing by default. Results are kept as data in :attr:`SearchStrategy.history`.
-
-Resume (``nnictl stop`` then ``nnictl resume ID``): after every event the strategy writes its
-whole state (history, running trials, random generator, and the subclass's learned state from
-``state_dict``) atomically into NNI's checkpoint directory, tensors and plain data only. A
-resumed NNI restores it (``load_checkpoint``), then sends every result it holds
-(``import_data``): results the state already has are skipped; the rest (trials that were still
-running at the stop, which NNI reruns with their old parameters) are received as usual. So a
-resumed search neither retrains finished architectures nor forgets what it learnt.
-NNI queues the strategy's proposals until a trial slot frees, and does not keep that queue
-across a stop. On resume, the proposals that NNI's database (``db/nni.sqlite``) shows it never
-submitted are handed to NNI again, first, under the new parameter ids NNI asks with; their
-results and ends are then booked under the original ids, so the strategy sees the trial it
-proposed.
+Cost budget (``budget: {env_steps: N, wall_clock_s: T}``, any strategy): once the env steps of
+finished trials (search trials included) or the search's wall-clock reach it, the strategy
+proposes no new trial; running trials finish. Both count across resumes.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import logging
 import time
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
-from nni import NoMoreTrialError
-from nni.tuner import Tuner
 
-from ..config import ConfigError, check_positive_number, check_search_space, parse_class_args, parse_section
-from ..evaluator.artifacts import write_atomically
-from ..nni_records import database_of_checkpoint, submitted_parameter_ids
-from ..nni_integration import require_parameter_dispatch_fix
+from ..experiment import parse_class_args
+from ..options import StrategyOptions
 from ..spaces import Architecture, count_architectures, search_choices
 
 logger = logging.getLogger(__name__)
 
 ARCHITECTURE_NAME_KEY = "architecture"
-STATE_FILE = "strategy_state.pt"
+
+
+class NothingToPropose(Exception):
+    """No new trial now; the message says why (budget spent, space exhausted, waiting for a search)."""
 
 
 @dataclass(frozen=True)
@@ -72,53 +59,29 @@ class TrialRecord:
     result: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Budget:
-    """What the whole search may spend; None: no limit."""
+class SearchStrategy(ABC):
+    options_class: ClassVar[type[StrategyOptions]]
 
-    env_steps: int | None = None
-    wall_clock_s: float | None = None
-
-    @classmethod
-    def parse(cls, data: dict[str, Any] | None) -> Budget:
-        budget = parse_section(cls, data or {}, "tuner.classArgs.budget")
-        for name in ("env_steps", "wall_clock_s"):
-            check_positive_number(getattr(budget, name), f"tuner.classArgs.budget.{name}", none_means="no limit")
-        return budget
-
-
-class SearchStrategy(Tuner):
-    nni_name: ClassVar[str]
-    """The short name a config uses (``tuner: {name: ...}``) once ``nni-rl-nas setup`` has run."""
-
-    def __init__(self, space: dict[str, Any] | None = None, task: dict[str, Any] | None = None, seed: int = 0,
-                 budget: dict[str, Any] | None = None) -> None:
-        require_parameter_dispatch_fix()
-        self.spec = parse_class_args({"space": space or {}, "task": task})
-        self.budget = Budget.parse(budget)
+    def __init__(self, space: dict[str, Any] | None = None, task: dict[str, Any] | None = None,
+                 **options: Any) -> None:
+        self.spec = parse_class_args({"space": space or {}, "task": task, **options}, self.options_class.strategy)
+        self.options = self.spec.strategy_options
+        self.budget = self.options.budget
         self._spent_env_steps = 0
         self._clock = time.monotonic()  # this run's start; runs before a resume are in _earlier_seconds
         self._earlier_seconds = 0.0
         self.space = self.spec.build_space()
         self.choices = search_choices(self.space)
         self.size = count_architectures(self.space)
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(self.options.seed)
         self.history: list[TrialRecord] = []
         self._running: dict[int, Architecture] = {}
-        self._issued: dict[int, dict[str, Any]] = {}  # parameters handed to NNI, by id, until the trial ends
-        self._lost: list[tuple[int, dict[str, Any]]] = []  # handed out, never submitted by NNI before a stop
-        self._aliases: dict[int, int] = {}  # parameter id NNI asked with -> the lost one it carries
         logger.info("%s over %d architectures: %s", type(self).__name__, self.size, self.choices)
 
     @classmethod
-    def check_options(cls, options: dict[str, Any]) -> None:
-        """Refuse strategy options that this strategy's ``__init__`` does not take, and a bad budget."""
-        allowed = sorted(set(inspect.signature(cls.__init__).parameters) - {"self", "space", "task"})
-        for key in options:
-            if key not in allowed:
-                raise ConfigError(f"tuner.classArgs: unknown option {key!r} for {cls.nni_name}; "
-                                  f"fix: use space, task or one of {allowed}")
-        Budget.parse(options.get("budget"))
+    def strategy_name(cls) -> str:
+        """The short name a config uses (``tuner: {name: ...}``) once ``nni-rl-nas setup`` has run."""
+        return cls.options_class.strategy
 
     def name_of(self, architecture: Architecture) -> str:
         return self.space.architecture_name(architecture)
@@ -150,56 +113,44 @@ class SearchStrategy(Tuner):
                 return f"budget.{name} {limit} spent ({spent[name]})"
         return None
 
-    def generate_parameters(self, parameter_id: int, **kwargs: Any) -> dict[str, Any]:
+    def ask(self, trial_id: int) -> dict[str, Any]:
+        """Parameters of trial ``trial_id``: an architecture and its name."""
         spent = self.budget_spent()
         if spent:
             logger.info("%s: %s; no new trials", type(self).__name__, spent)
-            raise NoMoreTrialError(f"{type(self).__name__}: {spent}")
-        if self._lost:
-            original, parameters = self._lost.pop(0)
-            self._aliases[parameter_id] = original
-            logger.info("resume: trial %d carries proposal %d, which NNI had not submitted before the stop",
-                        parameter_id, original)
-        else:
-            parameters = self.next_parameters(parameter_id)
-            self._issued[parameter_id] = parameters
-        self.save_checkpoint()
-        return parameters
+            raise NothingToPropose(f"{type(self).__name__}: {spent}")
+        return self.next_parameters(trial_id)
 
-    def receive_trial_result(self, parameter_id: int | None, parameters: dict[str, Any], value: Any, **kwargs: Any) -> None:
-        parameter_id = self._aliases.get(parameter_id, parameter_id)
-        result = value if isinstance(value, dict) else {"default": value}
-        self._spent_env_steps += int(result.get("env_steps") or 0)
-        self.record_result(parameter_id, parameters, result)
-        self.save_checkpoint()
-
-    def trial_end(self, parameter_id: int, success: bool, **kwargs: Any) -> None:
-        parameter_id = self._aliases.pop(parameter_id, parameter_id)
-        self._issued.pop(parameter_id, None)
-        self.record_end(parameter_id, success)
-        self.save_checkpoint()
-
-    def next_parameters(self, parameter_id: int) -> dict[str, Any]:
+    def next_parameters(self, trial_id: int) -> dict[str, Any]:
         architecture = self.propose()
         if architecture is None:
-            raise NoMoreTrialError(f"{type(self).__name__} has no architecture left to propose")
-        self._running[parameter_id] = architecture
+            raise NothingToPropose(f"{type(self).__name__} has no architecture left to propose")
+        self._running[trial_id] = architecture
         return {**architecture, ARCHITECTURE_NAME_KEY: self.name_of(architecture)}
 
-    def record_result(self, parameter_id: int | None, parameters: dict[str, Any], result: dict[str, Any]) -> None:
-        architecture = self._running.pop(parameter_id, None) or {label: parameters[label] for label in self.choices}
-        record = TrialRecord(parameter_id, architecture, self.name_of(architecture), float(result["default"]), result)
+    def tell(self, trial_id: int | None, parameters: dict[str, Any], result: dict[str, Any]) -> None:
+        """Trial ``trial_id`` (None: unknown to this run) reported its final ``result``."""
+        self._spent_env_steps += int(result.get("env_steps") or 0)
+        self.record_result(trial_id, parameters, result)
+
+    def tell_end(self, trial_id: int, success: bool) -> None:
+        """Trial ``trial_id`` ended; without a result before it, it failed."""
+        self.record_end(trial_id, success)
+
+    def record_result(self, trial_id: int | None, parameters: dict[str, Any], result: dict[str, Any]) -> None:
+        architecture = self._running.pop(trial_id, None) or {label: parameters[label] for label in self.choices}
+        record = TrialRecord(trial_id, architecture, self.name_of(architecture), float(result["default"]), result)
         self.history.append(record)
-        logger.info("trial %s: %s scored %.4f", parameter_id, record.name, record.score)
+        logger.info("trial %s: %s scored %.4f", trial_id, record.name, record.score)
         self.observe(record)
 
-    def record_end(self, parameter_id: int, success: bool) -> None:
-        architecture = self._running.pop(parameter_id, None)
+    def record_end(self, trial_id: int, success: bool) -> None:
+        architecture = self._running.pop(trial_id, None)
         if architecture is None:  # its result already arrived
             return
-        record = TrialRecord(parameter_id, architecture, self.name_of(architecture), None, {})
+        record = TrialRecord(trial_id, architecture, self.name_of(architecture), None, {})
         self.history.append(record)
-        logger.warning("trial %d: %s ended without a result", parameter_id, record.name)
+        logger.warning("trial %d: %s ended without a result", trial_id, record.name)
         self.observe_failure(record)
 
     def has_result(self, parameters: dict[str, Any]) -> bool:
@@ -207,26 +158,18 @@ class SearchStrategy(Tuner):
         name = parameters.get(ARCHITECTURE_NAME_KEY)
         return any(record.name == name and record.score is not None for record in self.history)
 
-    def import_data(self, data: list[dict[str, Any]]) -> None:
-        """Results NNI holds from before a resume: receive those the restored state lacks."""
-        for entry in data:
-            parameters = entry["parameter"]
-            if self.has_result(parameters):
-                continue
-            name = parameters.get(ARCHITECTURE_NAME_KEY)
-            parameter_id = next((pid for pid, a in self._running.items() if self.name_of(a) == name), None)
-            logger.info("resume: result of %s arrived from NNI's records", name)
-            self.receive_trial_result(parameter_id, parameters, entry["value"])
+    def running_trial_of(self, parameters: dict[str, Any]) -> int | None:
+        """The running trial that was given ``parameters``, if any."""
+        name = parameters.get(ARCHITECTURE_NAME_KEY)
+        return next((trial_id for trial_id, a in self._running.items() if self.name_of(a) == name), None)
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything a resumed experiment needs; subclasses add their learned state."""
+        """Everything a resumed search needs; subclasses add their learned state."""
         return {
             "history": [dataclasses.asdict(record) for record in self.history],
             "running": self._running,
             "rng": self.rng.bit_generator.state,
             "spent": self.spent(),
-            "issued": self._issued,
-            "aliases": self._aliases,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -235,41 +178,3 @@ class SearchStrategy(Tuner):
         self.rng.bit_generator.state = state["rng"]
         self._spent_env_steps = state["spent"]["env_steps"]
         self._earlier_seconds, self._clock = state["spent"]["wall_clock_s"], time.monotonic()
-        self._issued = dict(state.get("issued", {}))  # absent from states saved before it was kept
-        self._aliases = dict(state.get("aliases", {}))
-
-    def checkpoint_file(self) -> Path | None:
-        directory = self.get_checkpoint_path()  # NNI's per-experiment checkpoint directory, when run by NNI
-        return Path(directory) / STATE_FILE if directory else None
-
-    def save_checkpoint(self) -> None:
-        path = self.checkpoint_file()
-        if path is not None:
-            state = self.state_dict()
-            write_atomically(path, lambda target: torch.save(state, target))
-
-    def load_checkpoint(self) -> None:
-        path = self.checkpoint_file()
-        if path is None or not path.exists():
-            logger.warning("resume: no saved strategy state; starting afresh from NNI's records")
-            return
-        self.load_state_dict(torch.load(path, weights_only=True))
-        logger.info("resume: restored %s with %d finished and %d running trials from %s", type(self).__name__,
-                    len(self.history), len(self._running), path)
-        database = database_of_checkpoint(path.parent)
-        if database.exists():
-            self.find_lost_proposals(submitted_parameter_ids(database))
-
-    def find_lost_proposals(self, submitted: set[int]) -> None:
-        """Queue again the proposals NNI never submitted (by itself or by a trial carrying it)."""
-        self._aliases = {alias: original for alias, original in self._aliases.items() if alias in submitted}
-        carried = set(self._aliases.values())
-        self._lost = [(parameter_id, parameters) for parameter_id, parameters in self._issued.items()
-                      if parameter_id not in submitted and parameter_id not in carried]
-        if self._lost:
-            logger.warning("resume: NNI had not submitted proposals %s before the stop; proposing them again",
-                           [parameter_id for parameter_id, _ in self._lost])
-
-    def update_search_space(self, search_space: Any) -> None:
-        """NNI's ``searchSpace`` only mirrors ``classArgs.space`` (for the web UI); refuse a mismatch."""
-        check_search_space(search_space, self.space)

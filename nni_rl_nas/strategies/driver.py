@@ -1,8 +1,8 @@
 """Drive a strategy without NNI, the way NNI's dispatcher does: for benchmarks, tests and notebooks.
 
 NNI asks the strategy for parameters whenever a trial slot is free, sends each final result to
-``receive_trial_result`` and every trial's end to ``trial_end``. :func:`drive` does the same
-with an executor: ``concurrency`` trials at a time, each ``run(parameters)`` returning the
+the strategy and then every trial's end (:mod:`nni_rl_nas.tuner`). :func:`drive` does the same
+through the strategy's own ``ask``, ``tell`` and ``tell_end``, with an executor: ``concurrency`` trials at a time, each ``run(parameters)`` returning the
 trial's final result (or raising, which is a failed trial). It stops when the strategy has no
 more to propose or ``keep_proposing`` says no, after the running trials finish.
 """
@@ -14,9 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass
 from typing import Any
 
-from nni import NoMoreTrialError
-
-from .base import SearchStrategy
+from .base import NothingToPropose, SearchStrategy
 
 
 @dataclass(frozen=True)
@@ -36,8 +34,8 @@ def drive(strategy: SearchStrategy, run: Callable[[dict[str, Any]], dict[str, An
     while True:
         while not exhausted and len(running) < concurrency and keep_proposing():
             try:
-                parameters = strategy.generate_parameters(next_id)
-            except NoMoreTrialError:
+                parameters = strategy.ask(next_id)
+            except NothingToPropose:
                 exhausted = not running  # a strategy may propose again once a running trial reports (ENAS)
                 break
             running[executor.submit(run, parameters)] = (next_id, parameters)
@@ -52,8 +50,8 @@ def drive(strategy: SearchStrategy, run: Callable[[dict[str, Any]], dict[str, An
             except Exception as error:  # a failed trial is the strategy's to learn of, as under NNI
                 trial = FinishedTrial(parameter_id, parameters, None, repr(error))
             else:
-                strategy.receive_trial_result(parameter_id, parameters, result)
+                strategy.tell(parameter_id, parameters, result)
                 trial = FinishedTrial(parameter_id, parameters, result, None)
-            strategy.trial_end(parameter_id, success=trial.result is not None)
+            strategy.tell_end(parameter_id, success=trial.result is not None)
             finished.append(trial)
             on_finish(trial)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import itertools
 
+from ..options import GridOptions
 from ..spaces import Architecture
 from .base import SearchStrategy
 
 
 class GridSearch(SearchStrategy):
-    nni_name = "RlNasGrid"
+    options_class = GridOptions
 
-    def __init__(self, space=None, task=None, seed: int = 0, budget: dict | None = None) -> None:
-        super().__init__(space, task, seed, budget)
+    def __init__(self, space=None, task=None, **options) -> None:
+        super().__init__(space, task, **options)
         self._grid = [dict(zip(self.choices, values)) for values in itertools.product(*self.choices.values())]
         self._proposed = 0
 

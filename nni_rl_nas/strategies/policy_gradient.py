@@ -16,26 +16,26 @@ import logging
 
 import torch
 
+from ..controller import Reinforce, architecture_of, build_controller, decisions_of
+from ..options import PolicyGradientOptions
 from ..spaces import Architecture
 from .base import SearchStrategy, TrialRecord
-from ..controller import ControllerSettings, Reinforce, architecture_of, build_controller, decisions_of
 
 logger = logging.getLogger(__name__)
 
 
 class PolicyGradient(SearchStrategy):
-    nni_name = "RlNasPolicyGradient"
+    options_class = PolicyGradientOptions
 
-    def __init__(self, space=None, task=None, seed: int = 0, controller: dict | None = None,
-                 failure_score: float | None = None, max_draws: int = 50, budget: dict | None = None) -> None:
-        super().__init__(space, task, seed, budget)
-        settings = ControllerSettings.parse(controller)
-        torch.manual_seed(seed)
-        self.generator = torch.Generator().manual_seed(seed)
+    def __init__(self, space=None, task=None, **options) -> None:
+        super().__init__(space, task, **options)
+        settings = self.options.controller
+        torch.manual_seed(self.options.seed)
+        self.generator = torch.Generator().manual_seed(self.options.seed)
         self.controller = build_controller([len(values) for values in self.choices.values()], settings)
         self.reinforce = Reinforce(self.controller, settings)
-        self.failure_score = failure_score
-        self.max_draws = max_draws
+        self.failure_score = self.options.failure_score
+        self.max_draws = self.options.max_draws
         self.known_scores: dict[str, float] = {}
 
     def propose(self) -> Architecture | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..options import RandomOptions
 from ..spaces import Architecture
 from .base import SearchStrategy
 
@@ -11,10 +12,10 @@ MAX_DRAWS = 10_000
 class RandomSearch(SearchStrategy):
     """Uniform over the space, without repeats; done once every architecture has been proposed."""
 
-    nni_name = "RlNasRandom"
+    options_class = RandomOptions
 
-    def __init__(self, space=None, task=None, seed: int = 0, budget: dict | None = None) -> None:
-        super().__init__(space, task, seed, budget)
+    def __init__(self, space=None, task=None, **options) -> None:
+        super().__init__(space, task, **options)
         self._proposed: set[str] = set()
 
     def propose(self) -> Architecture | None:

@@ -16,64 +16,51 @@ trial finishes.
 On ``nnictl resume`` the saved state (searches started and finished, the retrain queue) comes
 back; a search trial that was running at the stop is rerun by NNI from its beginning.
 
-A subclass names its search (``search_name``), how many architectures a search derives
-(``top_k``) and the search trial itself (:meth:`run_search_trial`).
+A subclass names its options class (:mod:`nni_rl_nas.options`), which names the search
+(``search_name``) and how many architectures a search derives (``top_k``). The search trial
+itself runs on the trial side (:mod:`nni_rl_nas.oneshot`), which this module never imports.
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-from ..config import ConfigError, TaskSpec
+from ..options import SEARCH_PHASE
 from ..spaces import Architecture
 from .base import ARCHITECTURE_NAME_KEY, SearchStrategy, TrialRecord
 
 logger = logging.getLogger(__name__)
 
-SEARCH_PHASE = "search"
-
 
 class TwoPhaseStrategy(SearchStrategy):
-    search_name: ClassVar[str]  # search trials are named "<search_name> <seed>"
-
-    def __init__(self, space=None, task=None, seed: int = 0, searches: int = 1, top_k: int = 1,
-                 budget: dict | None = None) -> None:
-        super().__init__(space, task, seed, budget)
-        if not isinstance(self.spec.task, TaskSpec):
-            raise ConfigError(f"tuner.name: {self.nni_name} trains RL agents with shared weights and needs an RL task "
-                              "(task.env); fix: RlNasPolicyGradient, RlNasRandom or RlNasGrid for a dataset task")
-        self.first_seed, self.searches, self.top_k = seed, searches, top_k
+    def __init__(self, space=None, task=None, **options) -> None:
+        super().__init__(space, task, **options)
+        self.first_seed, self.searches, self.top_k = self.options.seed, self.options.searches, self.options.top_k
+        self.search_name = self.options.search_name
         self._searches_started = 0
-        self._searches_running: dict[int, int] = {}  # parameter id -> search seed
+        self._searches_running: dict[int, int] = {}  # trial id -> search seed
         self._searches_finished: set[int] = set()
         self._retrain_queue: list[str] = []
         self._queued: set[str] = set()
 
-    @classmethod
-    def run_search_trial(cls, experiment, space, search_seed: int, output_dir: Path, device: str) -> dict:
-        """The search trial of seed ``search_seed``; its result's ``top_k`` (and optional ``ranked``,
-        most likely first) name the derived architectures."""
-        raise NotImplementedError
-
-    def next_parameters(self, parameter_id: int) -> dict[str, Any]:
+    def next_parameters(self, trial_id: int) -> dict[str, Any]:
         if self._searches_started < self.searches:
             search_seed = self.first_seed + self._searches_started
             self._searches_started += 1
-            self._searches_running[parameter_id] = search_seed
+            self._searches_running[trial_id] = search_seed
             return {"phase": SEARCH_PHASE, "search_seed": search_seed,
                     ARCHITECTURE_NAME_KEY: f"{self.search_name} {search_seed}"}
-        return super().next_parameters(parameter_id)
+        return super().next_parameters(trial_id)
 
     def propose(self) -> Architecture | None:
         if not self._retrain_queue:
             return None
         return self.space.parse_architecture_name(self._retrain_queue.pop(0))
 
-    def record_result(self, parameter_id: int | None, parameters: dict[str, Any], result: dict[str, Any]) -> None:
+    def record_result(self, trial_id: int | None, parameters: dict[str, Any], result: dict[str, Any]) -> None:
         if parameters.get("phase") != SEARCH_PHASE:
-            super().record_result(parameter_id, parameters, result)
+            super().record_result(trial_id, parameters, result)
             return
         self._searches_running = {pid: seed for pid, seed in self._searches_running.items()
                                   if seed != parameters["search_seed"]}
@@ -85,12 +72,12 @@ class TwoPhaseStrategy(SearchStrategy):
         logger.info("search %d derived %s; retrain queue %s", parameters["search_seed"], result["top_k"],
                     self._retrain_queue)
 
-    def record_end(self, parameter_id: int, success: bool) -> None:
-        if parameter_id in self._searches_running:
-            search_seed = self._searches_running.pop(parameter_id)
+    def record_end(self, trial_id: int, success: bool) -> None:
+        if trial_id in self._searches_running:
+            search_seed = self._searches_running.pop(trial_id)
             logger.error("search %d ended without a result; its architectures will not be retrained", search_seed)
             return
-        super().record_end(parameter_id, success)
+        super().record_end(trial_id, success)
 
     def has_result(self, parameters: dict[str, Any]) -> bool:
         if parameters.get("phase") == SEARCH_PHASE:

@@ -4,7 +4,8 @@ import gymnasium as gym
 import pytest
 import torch
 
-from nni_rl_nas.config import ConfigError, parse_class_args
+from nni_rl_nas.errors import ConfigError
+from nni_rl_nas.experiment import parse_class_args
 from nni_rl_nas.spaces import SPACE_FAMILIES, count_architectures, search_choices
 
 DIGITS = {"dataset": "digits"}

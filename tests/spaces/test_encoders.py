@@ -6,8 +6,9 @@ import torch
 from nni.nas.hub.pytorch.nasnet import OPS
 from nni.nas.strategy import DARTS
 
-from nni_rl_nas.config import ConfigError, parse_class_args
-from nni_rl_nas.evaluator.darts_search import architecture_weights, discretise
+from nni_rl_nas.errors import ConfigError
+from nni_rl_nas.experiment import parse_class_args
+from nni_rl_nas.oneshot.darts import architecture_weights, discretise
 from nni_rl_nas.spaces import SPACE_FAMILIES, search_choices
 from nni_rl_nas.spaces.darts import DARTS_OPS, DartsEncoderSpace, input_label, op_label
 from nni_rl_nas.spaces.impala import IMPALA_CNN, ImpalaEncoderSpace
@@ -118,8 +119,8 @@ def test_impala_cnn_is_a_point_of_the_default_macro_space():
     ({"family": "darts", "ops": ["sep_conv_3x3", "conv_9x9"]}, {"env": "MinAtar/Breakout-v1"}, "space.ops"),
     ({"family": "darts", "cells": ["normal", "reduction"]}, {"env": "MinAtar/Breakout-v1"}, "space.cells"),
     ({"family": "impala", "blocks": [-1]}, {"env": "MinAtar/Breakout-v1"}, "space.blocks"),
-    ({"family": "mlp"}, {"env": "Pendulum-v1", "algorithm": "dqn"}, "'dqn' needs discrete actions"),
-    ({"family": "mlp"}, {"env": "CartPole-v1", "algorithm": "sac"}, "'sac' needs continuous"),
+    ({"family": "mlp"}, {"env": "Pendulum-v1", "algorithm": "dqn"}, "'dqn' acts in Discrete action spaces"),
+    ({"family": "mlp"}, {"env": "CartPole-v1", "algorithm": "sac"}, "'sac' acts in Box action spaces"),
     ({"family": "mlp"}, {"env": "CartPole-v1", "preprocess": {"resize": 84}}, "no image observations"),
     ({"family": "darts"}, {"env": "MinAtar/Breakout-v1", "engine": "batched"}, "engine"),
 ])

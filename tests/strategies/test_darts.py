@@ -4,12 +4,13 @@ import json
 
 import pytest
 import torch
-from nni import NoMoreTrialError
 
-from nni_rl_nas.config import ConfigError, parse_class_args
-from nni_rl_nas.evaluator.darts_search import AlternatingOptimizer, DartsSettings, run_darts_search
-from nni_rl_nas.evaluator.trial import check_architecture
-from nni_rl_nas.strategies import DartsStrategy
+from nni_rl_nas.errors import ConfigError
+from nni_rl_nas.experiment import parse_class_args
+from nni_rl_nas.oneshot.darts import AlternatingOptimizer, run_darts_search
+from nni_rl_nas.options import DartsOptions
+from nni_rl_nas.trial import check_architecture
+from nni_rl_nas.strategies import NothingToPropose, DartsStrategy
 
 SPACE = {"family": "darts", "channels": 4, "nodes": 2}
 TASK = {"env": "MinAtar/Breakout-v1", "algorithm": "ppo"}
@@ -34,7 +35,7 @@ def test_a_search_trains_the_supernet_with_ppo_and_derives_a_valid_genotype(tmp_
     spec = parse_class_args({"space": SPACE, "task": {**TASK, "report_every": 256, "n_envs": 4,
                                                       "hyperparameters": {"n_steps": 64, "batch_size": 64}}})
     space = spec.build_space()
-    result = run_darts_search(spec.task, space, spec.build_space, DartsSettings(search_timesteps=512), tmp_path, "cpu")
+    result = run_darts_search(spec.task, space, spec.build_space, DartsOptions(search_timesteps=512), tmp_path, "cpu")
     assert result["env_steps"] == 512 and result["architecture"] == "DARTS search"
     architecture = space.parse_architecture_name(result["derived"])
     assert check_architecture(space, architecture) == architecture
@@ -49,23 +50,23 @@ def test_a_search_trains_the_supernet_with_ppo_and_derives_a_valid_genotype(tmp_
 
 def test_search_trials_first_then_each_derived_genotype_once():
     darts = DartsStrategy(space=SPACE, task=TASK, seed=3, searches=2)
-    first, second = darts.generate_parameters(0), darts.generate_parameters(1)
+    first, second = darts.ask(0), darts.ask(1)
     assert (first["phase"], first["search_seed"], first["architecture"]) == ("search", 3, "DARTS search 3")
     assert second["search_seed"] == 4
-    with pytest.raises(NoMoreTrialError):
-        darts.generate_parameters(2)
+    with pytest.raises(NothingToPropose):
+        darts.ask(2)
     names = [darts.space.architecture_name({label: values[pick] for label, values in darts.choices.items()})
              for pick in (0, -1)]
-    darts.receive_trial_result(0, first, {"default": 1.0, "top_k": [names[0]]})
-    darts.receive_trial_result(1, second, {"default": 2.0, "top_k": [names[0]]})  # the same genotype again
-    assert darts.generate_parameters(3)["architecture"] == names[0]
-    with pytest.raises(NoMoreTrialError):
-        darts.generate_parameters(4)
+    darts.tell(0, first, {"default": 1.0, "top_k": [names[0]]})
+    darts.tell(1, second, {"default": 2.0, "top_k": [names[0]]})  # the same genotype again
+    assert darts.ask(3)["architecture"] == names[0]
+    with pytest.raises(NothingToPropose):
+        darts.ask(4)
 
 
 @pytest.mark.parametrize("space, task, options, message", [
     ({"family": "mlp"}, {"env": "CartPole-v1", "algorithm": "ppo"}, {}, "RlNasDarts searches DARTS cells"),
-    (SPACE, {"env": "MinAtar/Breakout-v1", "algorithm": "sac"}, {}, "'sac' needs continuous"),
+    (SPACE, {"env": "MinAtar/Breakout-v1", "algorithm": "sac"}, {}, "'sac' acts in Box action spaces"),
     (SPACE, TASK, {"arch_learning_rate": 0}, "tuner.classArgs.arch_learning_rate: got 0"),
     (SPACE, TASK, {"searches": 0}, "tuner.classArgs.searches: got 0"),
 ])
@@ -80,6 +81,6 @@ def test_importing_the_darts_search_first_leaves_nnis_one_shot_strategies_whole(
     import subprocess
     import sys
 
-    code = ("import nni_rl_nas.evaluator.darts_search\nfrom nni.nas.strategy import RandomOneShot\n"
+    code = ("import nni_rl_nas.oneshot.darts\nfrom nni.nas.strategy import RandomOneShot\n"
             "assert RandomOneShot.__name__ == 'RandomOneShot', RandomOneShot")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)

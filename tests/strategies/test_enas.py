@@ -1,53 +1,52 @@
 """The ENAS strategy's two phases, driven the way NNI drives a tuner."""
 
 import pytest
-from nni import NoMoreTrialError
 
-from nni_rl_nas.config import ConfigError
-from nni_rl_nas.strategies import ENAS
+from nni_rl_nas.errors import ConfigError
+from nni_rl_nas.strategies import NothingToPropose, ENAS
 
 ARGS = {"space": {"family": "mlp"}, "task": {"env": "LunarLander-v3"}}
 
 
 def test_search_trials_first_then_the_derived_architectures_each_once():
     enas = ENAS(**ARGS, seed=7, searches=2, top_k=2)
-    first, second = enas.generate_parameters(0), enas.generate_parameters(1)
+    first, second = enas.ask(0), enas.ask(1)
     assert (first["phase"], first["search_seed"]) == ("search", 7)
     assert (second["phase"], second["search_seed"]) == ("search", 8)
-    with pytest.raises(NoMoreTrialError):  # nothing derived yet; NNI asks again when a trial ends
-        enas.generate_parameters(2)
+    with pytest.raises(NothingToPropose):  # nothing derived yet; NNI asks again when a trial ends
+        enas.ask(2)
 
-    enas.receive_trial_result(1, second, {"default": 150.0, "top_k": ["256-relu_256-relu", "64-relu_64-relu"],
+    enas.tell(1, second, {"default": 150.0, "top_k": ["256-relu_256-relu", "64-relu_64-relu"],
                                           "ranked": ["256-relu_256-relu", "64-relu_64-relu", "64-relu_128-relu"]})
-    enas.trial_end(1, success=True)
-    assert enas.generate_parameters(3)["architecture"] == "256-relu_256-relu"
+    enas.tell_end(1, success=True)
+    assert enas.ask(3)["architecture"] == "256-relu_256-relu"
     # the other search shares one of its top 2: its next most likely stands in, so 2 x 2 are retrained
-    enas.receive_trial_result(0, first, {"default": 120.0, "top_k": ["64-relu_64-relu", "128-relu_64-relu"],
+    enas.tell(0, first, {"default": 120.0, "top_k": ["64-relu_64-relu", "128-relu_64-relu"],
                                          "ranked": ["64-relu_64-relu", "128-relu_64-relu", "256-relu_256-relu",
                                                     "1024-relu_64-relu"]})
-    enas.trial_end(0, success=True)
-    assert [enas.generate_parameters(i)["architecture"] for i in (4, 5, 6)] == [
+    enas.tell_end(0, success=True)
+    assert [enas.ask(i)["architecture"] for i in (4, 5, 6)] == [
         "64-relu_64-relu", "128-relu_64-relu", "1024-relu_64-relu"]
-    with pytest.raises(NoMoreTrialError):
-        enas.generate_parameters(7)
+    with pytest.raises(NothingToPropose):
+        enas.ask(7)
 
 
 def test_retrain_results_are_recorded_and_search_results_are_not_scores():
     enas = ENAS(**ARGS, top_k=1)
-    search = enas.generate_parameters(0)
-    enas.receive_trial_result(0, search, {"default": 99.0, "top_k": ["1024-relu_256-relu"]})
-    retrain = enas.generate_parameters(1)
-    enas.receive_trial_result(1, retrain, {"default": 7.5})
-    enas.trial_end(1, success=True)
+    search = enas.ask(0)
+    enas.tell(0, search, {"default": 99.0, "top_k": ["1024-relu_256-relu"]})
+    retrain = enas.ask(1)
+    enas.tell(1, retrain, {"default": 7.5})
+    enas.tell_end(1, success=True)
     assert [(r.name, r.score) for r in enas.history] == [("1024-relu_256-relu", 7.5)]
 
 
 def test_a_failed_search_ends_the_search_without_crashing_the_strategy():
     enas = ENAS(**ARGS)
-    enas.generate_parameters(0)
-    enas.trial_end(0, success=False)
-    with pytest.raises(NoMoreTrialError):
-        enas.generate_parameters(1)
+    enas.ask(0)
+    enas.tell_end(0, success=False)
+    with pytest.raises(NothingToPropose):
+        enas.ask(1)
     assert enas.history == []
 
 

@@ -8,10 +8,9 @@ Results come back in random order with two trials running, as at trialConcurrenc
 import numpy as np
 import pytest
 import torch
-from nni import NoMoreTrialError
 
-from nni_rl_nas.config import ConfigError
-from nni_rl_nas.strategies import PolicyGradient
+from nni_rl_nas.errors import ConfigError
+from nni_rl_nas.strategies import NothingToPropose, PolicyGradient
 from nni_rl_nas.controller import (ArchitectureController, ControllerSettings, Reinforce, architecture_of,
                                    decisions_of)
 
@@ -30,19 +29,19 @@ def search(seed, concurrency=2, **options):
     rng = np.random.default_rng(seed)
     running, next_id, finished = {}, 0, 0
     for _ in range(concurrency):
-        running[next_id] = strategy.generate_parameters(next_id)
+        running[next_id] = strategy.ask(next_id)
         next_id += 1
     while running and finished < TRIALS:
         parameter_id = list(running)[rng.integers(len(running))]  # any trial may finish first
         parameters = running.pop(parameter_id)
         architecture = {label: parameters[label] for label in strategy.choices}
-        strategy.receive_trial_result(parameter_id, parameters, {"default": synthetic_score(architecture, rng)})
-        strategy.trial_end(parameter_id, success=True)
+        strategy.tell(parameter_id, parameters, {"default": synthetic_score(architecture, rng)})
+        strategy.tell_end(parameter_id, success=True)
         finished += 1
         try:
-            running[next_id] = strategy.generate_parameters(next_id)
+            running[next_id] = strategy.ask(next_id)
             next_id += 1
-        except NoMoreTrialError:
+        except NothingToPropose:
             pass
     return strategy, finished
 
@@ -86,13 +85,13 @@ def test_ema_baseline_lowers_the_variance_of_the_policy_gradient_signal():
 
 def test_failed_trials_are_ignored_or_scored_as_configured():
     ignoring = PolicyGradient(**ARGS, controller={"samples_per_update": 1})
-    parameters = ignoring.generate_parameters(0)
-    ignoring.trial_end(0, success=False)
+    parameters = ignoring.ask(0)
+    ignoring.tell_end(0, success=False)
     assert ignoring.reinforce.advantages == [] and ignoring.known_scores == {}
 
     penalising = PolicyGradient(**ARGS, controller={"samples_per_update": 1}, failure_score=-1.0)
-    parameters = penalising.generate_parameters(0)
-    penalising.trial_end(0, success=False)
+    parameters = penalising.ask(0)
+    penalising.tell_end(0, success=False)
     assert penalising.known_scores == {parameters["architecture"]: -1.0}
 
 

@@ -1,6 +1,6 @@
-"""A strategy stopped mid-search and resumed the way ``nnictl resume`` does it.
+"""A strategy stopped mid-search and resumed the way ``nnictl resume`` does it, through its NNI tuner.
 
-NNI gives the strategy a checkpoint directory (``NNI_CHECKPOINT_DIRECTORY``); on resume it
+NNI gives the tuner a checkpoint directory (``NNI_CHECKPOINT_DIRECTORY``); on resume it
 builds a fresh strategy, calls ``load_checkpoint``, then sends every result it holds through
 ``import_data``, including the result of a trial that was running at the stop (NNI reruns it).
 """
@@ -14,9 +14,15 @@ import torch
 from nni import NoMoreTrialError
 
 from nni_rl_nas.strategies import ENAS, GridSearch, PolicyGradient, RandomSearch
+from nni_rl_nas.tuner import TUNERS
 
 ARGS = {"space": {"family": "mlp", "widths": [16, 64, 256], "activations": ["relu", "tanh"]},
         "task": {"env": "CartPole-v1"}}
+
+
+def tuner(strategy_class, **class_args):
+    """The NNI tuner of ``strategy_class``, as NNI builds it from classArgs."""
+    return TUNERS[strategy_class.strategy_name()](**class_args)
 
 
 def score_of(parameters: dict) -> float:
@@ -48,35 +54,35 @@ def run(strategy, parameter_ids, finish: int, nni_records: list) -> dict:
 def test_a_resumed_strategy_keeps_its_state_and_never_retrains_a_finished_architecture(
         strategy_class, options, tmp_path, monkeypatch):
     monkeypatch.setenv("NNI_CHECKPOINT_DIRECTORY", str(tmp_path))
-    before = strategy_class(**ARGS, seed=3, **options)
+    before = tuner(strategy_class, **ARGS, seed=3, **options)
     nni_records = []
     interrupted = run(before, range(8), finish=7, nni_records=nni_records)  # one still running at the stop
 
-    resumed = strategy_class(**ARGS, seed=3, **options)
+    resumed = tuner(strategy_class, **ARGS, seed=3, **options)
     resumed.load_checkpoint()
-    assert [r.name for r in resumed.history] == [r.name for r in before.history]
-    if isinstance(before, PolicyGradient):
-        for saved, restored in zip(before.controller.parameters(), resumed.controller.parameters()):
+    assert [r.name for r in resumed.strategy.history] == [r.name for r in before.strategy.history]
+    if isinstance(before.strategy, PolicyGradient):
+        for saved, restored in zip(before.strategy.controller.parameters(), resumed.strategy.controller.parameters()):
             assert torch.equal(saved, restored)
-        assert resumed.reinforce.baseline == before.reinforce.baseline
+        assert resumed.strategy.reinforce.baseline == before.strategy.reinforce.baseline
 
     [(parameter_id, parameters)] = interrupted.items()  # NNI reruns it; its result arrives with the old records
     resumed.import_data(nni_records + [{"parameter": parameters, "value": {"default": score_of(parameters)}}])
-    assert len(resumed.history) == 8, "the finished results are not received twice; the rerun one is received"
-    assert not resumed.running_names()
+    assert len(resumed.strategy.history) == 8, "the finished results are not received twice; the rerun one is received"
+    assert not resumed.strategy.running_names()
 
     run(resumed, range(100, 140), finish=40, nni_records=nni_records)
-    names = [record.name for record in resumed.history]
+    names = [record.name for record in resumed.strategy.history]
     assert len(names) == len(set(names)), "no architecture is trained twice across the resume"
 
 
 def test_a_resumed_enas_neither_repeats_its_searches_nor_loses_the_derived_queue(tmp_path, monkeypatch):
     monkeypatch.setenv("NNI_CHECKPOINT_DIRECTORY", str(tmp_path))
-    before = ENAS(**ARGS, searches=2, top_k=2)
+    before = tuner(ENAS, **ARGS, searches=2, top_k=2)
     nni_records = []
     interrupted = run(before, range(2), finish=1, nni_records=nni_records)  # search 0 done, search 1 running
 
-    resumed = ENAS(**ARGS, searches=2, top_k=2)
+    resumed = tuner(ENAS, **ARGS, searches=2, top_k=2)
     resumed.load_checkpoint()
     resumed.import_data(nni_records)
     assert [resumed.generate_parameters(i)["architecture"] for i in (10, 11)] == ["64-relu_64-relu", "16-tanh_256-relu"]
@@ -89,15 +95,15 @@ def test_a_resumed_enas_neither_repeats_its_searches_nor_loses_the_derived_queue
 
 def test_without_a_saved_state_the_results_are_replayed(tmp_path, monkeypatch):
     monkeypatch.setenv("NNI_CHECKPOINT_DIRECTORY", str(tmp_path))
-    resumed = PolicyGradient(**ARGS, controller={"samples_per_update": 1})
+    resumed = tuner(PolicyGradient, **ARGS, controller={"samples_per_update": 1})
     resumed.load_checkpoint()  # nothing saved: an experiment from before the state existed
     records = [{"parameter": {"layer1_width": w, "layer1_activation": "relu", "layer2_width": 16,
                               "layer2_activation": "tanh", "architecture": f"{w}-relu_16-tanh"},
                 "value": {"default": float(w)}} for w in (16, 64)]
     resumed.import_data(records)
-    assert resumed.known_scores == {"16-relu_16-tanh": 16.0, "64-relu_16-tanh": 64.0}
-    assert len(resumed.reinforce.advantages) == 2
-    assert np.isfinite(resumed.reinforce.baseline)
+    assert resumed.strategy.known_scores == {"16-relu_16-tanh": 16.0, "64-relu_16-tanh": 64.0}
+    assert len(resumed.strategy.reinforce.advantages) == 2
+    assert np.isfinite(resumed.strategy.reinforce.baseline)
 
 
 def nni_database(experiment, submitted: list[dict]) -> None:
@@ -120,21 +126,21 @@ def test_proposals_nni_had_not_submitted_at_the_stop_are_proposed_again_and_book
     checkpoint = tmp_path / "checkpoint"
     checkpoint.mkdir()
     monkeypatch.setenv("NNI_CHECKPOINT_DIRECTORY", str(checkpoint))
-    before = strategy_class(**ARGS, **options)
+    before = tuner(strategy_class, **ARGS, **options)
     proposed = {parameter_id: before.generate_parameters(parameter_id) for parameter_id in range(3)}
     # NNI submitted trials 0 and 1; proposal 2 waited in NNI's queue for a free slot when it stopped
     nni_database(tmp_path, [{"parameter_id": i, "parameter_source": "algorithm", "parameters": proposed[i],
                              "parameter_index": 0} for i in (0, 1)])
 
-    resumed = strategy_class(**ARGS, **options)
+    resumed = tuner(strategy_class, **ARGS, **options)
     resumed.load_checkpoint()
     assert resumed.generate_parameters(7) == proposed[2], "the lost proposal comes first, unchanged"
     value = {"default": 1.0, "top_k": ["64-relu_64-relu"], "ranked": ["64-relu_64-relu"]}
     resumed.receive_trial_result(7, proposed[2], value)
     resumed.trial_end(7, success=True)
-    if isinstance(resumed, ENAS):
-        assert 2 not in resumed._searches_running and len(resumed._searches_finished) == 1
+    if isinstance(resumed.strategy, ENAS):
+        assert 2 not in resumed.strategy._searches_running and len(resumed.strategy._searches_finished) == 1
     else:
-        assert resumed.history[-1].parameter_id == 2 and resumed.history[-1].score == 1.0
-        assert 2 not in resumed._running
+        assert resumed.strategy.history[-1].parameter_id == 2 and resumed.strategy.history[-1].score == 1.0
+        assert 2 not in resumed.strategy._running
     assert resumed.generate_parameters(8) not in proposed.values(), "then new proposals"

@@ -1,49 +1,62 @@
 import pytest
-from nni import NoMoreTrialError
 
-from nni_rl_nas.strategies import GridSearch, RandomSearch, resolve_strategy
+from nni_rl_nas.errors import ConfigError
+from nni_rl_nas.experiment import strategy_name
+from nni_rl_nas.strategies import STRATEGIES, GridSearch, NothingToPropose, RandomSearch
+from nni_rl_nas.tuner import TUNERS
 
 ARGS = {"space": {"family": "mlp"}, "task": {"env": "LunarLander-v3"}}
 
 
-def test_short_and_class_names_resolve_to_the_strategy():
-    assert resolve_strategy("RlNasRandom") is RandomSearch
-    assert resolve_strategy("rlnasgrid") is GridSearch
-    assert resolve_strategy("nni_rl_nas.strategies.random_search.RandomSearch") is RandomSearch
+def test_short_and_class_names_name_the_strategy():
+    assert strategy_name({"name": "RlNasRandom"}) == "RlNasRandom"
+    assert strategy_name({"name": "rlnasgrid"}) == "RlNasGrid"
+    assert strategy_name({"className": "nni_rl_nas.tuner.RlNasRandom"}) == "RlNasRandom"
+    with pytest.raises(ConfigError, match="did you mean 'RlNasRandom'"):
+        strategy_name({"name": "RlNasRandon"})
+    with pytest.raises(ConfigError, match="fix: nni_rl_nas.tuner.<strategy>"):
+        strategy_name({"className": "nni_rl_nas.strategies.random_search.RandomSearch"})
+
+
+def test_every_strategy_has_an_nni_tuner_of_its_name_that_drives_it():
+    assert set(TUNERS) == set(STRATEGIES)
+    for name, tuner in TUNERS.items():
+        assert tuner.__name__ == name and tuner.__module__ == "nni_rl_nas.tuner"
+        assert tuner.strategy_class is STRATEGIES[name]
 
 
 def test_grid_enumerates_every_architecture_once_then_stops():
     grid = GridSearch(**ARGS)
-    names = [grid.generate_parameters(i)["architecture"] for i in range(100)]
+    names = [grid.ask(i)["architecture"] for i in range(100)]
     assert len(set(names)) == 100
     assert names[0] == "64-sigmoid_64-sigmoid" and names[-1] == "2048-relu_2048-relu"
-    with pytest.raises(NoMoreTrialError):
-        grid.generate_parameters(100)
+    with pytest.raises(NothingToPropose):
+        grid.ask(100)
 
 
 def test_random_search_never_repeats_and_is_reproducible():
     first = RandomSearch(**ARGS, seed=3)
     second = RandomSearch(**ARGS, seed=3)
-    names = [first.generate_parameters(i)["architecture"] for i in range(100)]
+    names = [first.ask(i)["architecture"] for i in range(100)]
     assert len(set(names)) == 100
-    assert [second.generate_parameters(i)["architecture"] for i in range(5)] == names[:5]
-    assert names[:5] != [RandomSearch(**ARGS, seed=4).generate_parameters(i)["architecture"] for i in range(5)]
-    with pytest.raises(NoMoreTrialError):
-        first.generate_parameters(100)
+    assert [second.ask(i)["architecture"] for i in range(5)] == names[:5]
+    assert names[:5] != [RandomSearch(**ARGS, seed=4).ask(i)["architecture"] for i in range(5)]
+    with pytest.raises(NothingToPropose):
+        first.ask(100)
 
 
 def test_results_and_failures_are_recorded_against_the_right_architecture():
     strategy = RandomSearch(**ARGS)
-    p0, p1 = strategy.generate_parameters(0), strategy.generate_parameters(1)
-    strategy.receive_trial_result(1, p1, {"default": 7.5, "env_steps": 10})
-    strategy.trial_end(1, success=True)
-    strategy.trial_end(0, success=False)
+    p0, p1 = strategy.ask(0), strategy.ask(1)
+    strategy.tell(1, p1, {"default": 7.5, "env_steps": 10})
+    strategy.tell_end(1, success=True)
+    strategy.tell_end(0, success=False)
     assert [(r.parameter_id, r.name, r.score) for r in strategy.history] == [
         (1, p1["architecture"], 7.5), (0, p0["architecture"], None)]
     assert strategy.history[0].result["env_steps"] == 10
 
 
 def test_parameters_carry_the_choices_and_a_readable_name():
-    parameters = GridSearch(**ARGS).generate_parameters(0)
+    parameters = GridSearch(**ARGS).ask(0)
     assert parameters == {"layer1_width": 64, "layer1_activation": "sigmoid", "layer2_width": 64,
                           "layer2_activation": "sigmoid", "architecture": "64-sigmoid_64-sigmoid"}

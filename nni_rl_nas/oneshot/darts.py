@@ -21,7 +21,7 @@ import dataclasses
 import logging
 import math
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -32,44 +32,14 @@ from nni.nas.strategy import DARTS
 from nni.nas.oneshot.pytorch.supermodule.base import BaseSuperNetModule
 from stable_baselines3.common.callbacks import BaseCallback
 
-from .artifacts import write_atomically, write_json
-from .reporting import check_finite_weights, over_time
-from .scoring import CURVE_BLOCK, greedy_returns
+from ..algorithms import algorithm, build_agent
+from ..files import write_atomically, write_json
+from ..options import DartsOptions
+from ..specs import TaskSpec
+from ..training.curve import check_finite_weights, over_time
+from ..training.scoring import CURVE_BLOCK, greedy_returns
 
 logger = logging.getLogger(__name__)
-DARTS_SEARCH_NAME = "DARTS search"  # how search trials are named (their result, and NNI's parameters)
-
-
-@dataclass(frozen=True)
-class DartsSettings:
-    """The DARTS strategy's search options, as the search trial reads them from the YAML."""
-
-    arch_learning_rate: float = 1e-2  # Adam on the architecture weights
-    arch_weight_decay: float = 1e-3  # as in DARTS
-    search_timesteps: int | None = None  # env steps of one search; None: the task's per-trial budget
-    search_max_seconds: float | None = None  # wall-clock cap of one search; None: task.max_trial_seconds
-    search_eval_episodes: int = 5  # greedy episodes of the supernet agent at each report point
-    searches: int = 1  # searches in the experiment (seeds seed, seed + 1 ...), each deriving one genotype
-    seed: int = 0
-
-    @classmethod
-    def from_strategy_options(cls, options: dict) -> DartsSettings:
-        from ..config import ConfigError, check_positive_int, check_positive_number
-
-        settings = cls(**{key: value for key, value in options.items() if key in {f.name for f in fields(cls)}})
-        for name in ("search_eval_episodes", "searches"):
-            check_positive_int(getattr(settings, name), f"tuner.classArgs.{name}")
-        for name in ("arch_learning_rate", "search_max_seconds"):
-            check_positive_number(getattr(settings, name), f"tuner.classArgs.{name}",
-                                  none_means="task.max_trial_seconds" if name == "search_max_seconds" else None)
-        if settings.search_timesteps is not None and (not isinstance(settings.search_timesteps, int)
-                                                      or settings.search_timesteps < 1):
-            raise ConfigError(f"tuner.classArgs.search_timesteps: got {settings.search_timesteps!r}; fix: a whole "
-                              "number >= 1, or null for the task's budget")
-        if isinstance(settings.arch_weight_decay, bool) or not isinstance(settings.arch_weight_decay, (int, float)) \
-                or settings.arch_weight_decay < 0:
-            raise ConfigError(f"tuner.classArgs.arch_weight_decay: got {settings.arch_weight_decay!r}; fix: a number >= 0")
-        return settings
 
 
 class AlternatingOptimizer:
@@ -151,15 +121,9 @@ def operation_weights(supernet: torch.nn.Module) -> dict[str, dict[str, float]]:
     return probabilities
 
 
-SEARCHED_ENCODER = {  # where each algorithm's policy keeps the encoder whose loss trains the architecture
-    "ppo": lambda agent: agent.policy.features_extractor,
-    "dqn": lambda agent: agent.policy.q_net.features_extractor,
-}
-
-
-def alternate_updates(agent, algorithm: str, settings: DartsSettings) -> list[torch.nn.Parameter]:
+def alternate_updates(agent, algorithm_name: str, settings: DartsOptions) -> list[torch.nn.Parameter]:
     """Split the agent's optimizer into network and architecture weights, stepping in turns."""
-    alphas = architecture_weights(SEARCHED_ENCODER[algorithm](agent).encoder)
+    alphas = architecture_weights(algorithm(algorithm_name).features_extractor(agent).encoder)
     alpha_ids = {id(a) for a in alphas}
     policy = agent.policy
     weights = [p for group in policy.optimizer.param_groups for p in group["params"] if id(p) not in alpha_ids]
@@ -175,7 +139,7 @@ class SearchProgressCallback(BaseCallback):
     """Every ``task.report_every`` env steps: the supernet agent's greedy return and the
     architecture weights' entropy, reported to NNI; training ends at the search's time cap."""
 
-    def __init__(self, task, alphas: list[torch.Tensor], eval_env, settings: DartsSettings) -> None:
+    def __init__(self, task, alphas: list[torch.Tensor], eval_env, settings: DartsOptions) -> None:
         super().__init__()
         self.task, self.alphas, self.eval_env, self.settings = task, alphas, eval_env, settings
         self.next_report = task.report_every
@@ -211,10 +175,9 @@ class SearchProgressCallback(BaseCallback):
         return point
 
 
-def run_darts_search(task, space, build_space, settings: DartsSettings, output_dir: Path, device: str) -> dict:
+def run_darts_search(task: TaskSpec, space, build_space: Callable[[], torch.nn.Module], settings: DartsOptions,
+                     output_dir: Path, device: str) -> dict:
     """The DARTS search trial: returns its final result, the derived genotype first."""
-    from .agents import build_agent
-
     with torch.random.fork_rng():
         torch.manual_seed(settings.seed)  # the supernet's initial weights depend on the search seed
         agent = build_agent(dataclasses.replace(task, seed=settings.seed), SupernetFactory(build_space), device)
@@ -225,7 +188,7 @@ def run_darts_search(task, space, build_space, settings: DartsSettings, output_d
     agent.learn(total_timesteps=settings.search_timesteps or task.budget, callback=progress)
     last = progress.curve[-1] if progress.curve else None
     final = last if last and last["env_steps"] == agent.num_timesteps else progress.report()
-    encoder = SEARCHED_ENCODER[task.algorithm](agent).encoder
+    encoder = algorithm(task.algorithm).features_extractor(agent).encoder
     architecture = discretise(encoder)
     name = space.architecture_name(architecture)
     write_json(output_dir / "darts_search.json", {"architecture": architecture, "name": name,
@@ -235,7 +198,7 @@ def run_darts_search(task, space, build_space, settings: DartsSettings, output_d
     logger.info("DARTS search derived %s", name)
     return {
         "default": final["default"],
-        "architecture": DARTS_SEARCH_NAME,
+        "architecture": settings.search_name,
         "derived": name,
         "top_k": [name],
         "arch_entropy": final["arch_entropy"],

@@ -12,20 +12,33 @@ import dataclasses
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import nni
 import torch
 
-from ..config import ClassificationTaskSpec, load_experiment
-from ..spaces import search_choices
-from .agents import frozen_network
-from .artifacts import save_trial_outputs
-from .seeds import train_over_seeds
-from .supervised import train_classifier
-from ..strategies import resolve_strategy
-from ..strategies.two_phase import SEARCH_PHASE
+from .algorithms import NetworkFactory
+from .experiment import ExperimentFile, load_experiment
+from .files import write_atomically, write_json
+from .oneshot import SEARCHES
+from .options import SEARCH_PHASE
+from .spaces import search_choices
+from .specs import ClassificationTaskSpec
+from .training.seeds import train_over_seeds
+from .training.supervised import train_classifier
+
+TRIAL_RECORD, WEIGHTS = "trial.json", "model.pt"
 
 logger = logging.getLogger(__name__)
+
+
+def save_trial_outputs(output_dir: Path, state_dict: dict[str, torch.Tensor], record: dict[str, Any]) -> None:
+    """``model.pt`` holds tensors only (the state dict of the agent's policy, or of the classifier)
+    and ``trial.json`` the architecture, options and results, so a saved model is rebuilt from the
+    model space and loaded with ``torch.load(weights_only=True)``: opening a result never executes
+    pickled code."""
+    write_atomically(output_dir / WEIGHTS, lambda target: torch.save(state_dict, target))
+    write_json(output_dir / TRIAL_RECORD, record)
 
 
 def check_architecture(space, architecture: dict) -> dict:
@@ -56,7 +69,7 @@ def pick_device(requested: str) -> str:
 def run_trial(config_path: str | Path, architecture_name: str | None = None, parameters: dict | None = None) -> dict:
     """Train and score one architecture: NNI's, the named one (run by hand), or ``parameters`` as
     a strategy generated them (a benchmark driving a strategy without NNI)."""
-    experiment = load_experiment(config_path)
+    experiment = load_experiment(config_path, check_registration=False)
     task = experiment.spec.task
     torch.set_num_threads(task.torch_threads)
     output_dir = Path(os.environ.get("NNI_OUTPUT_DIR", "."))
@@ -73,7 +86,7 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
     if isinstance(task, ClassificationTaskSpec):
         fields, curve, state = train_classifier(task, lambda: space.freeze(architecture), device)
     else:
-        fields, curve, state = train_over_seeds(task, frozen_network(space, architecture), device)
+        fields, curve, state = train_over_seeds(task, NetworkFactory(space, architecture), device)
     result = {"default": fields.pop("default"), "architecture": name, **fields, "device": device}
     save_trial_outputs(output_dir, state, {
         "trial_id": nni.get_trial_id(),
@@ -88,13 +101,13 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
     return result
 
 
-def run_search_trial(experiment, space, search_seed: int, output_dir: Path) -> dict:
+def run_search_trial(experiment: ExperimentFile, space, search_seed: int, output_dir: Path) -> dict:
     """Phase 1 of a weight-sharing strategy (ENAS, DARTS): one search, its derived architectures out."""
-    strategy = resolve_strategy(experiment.strategy_name)
-    logger.info("trial %s runs a %s (seed %d) over %s", nni.get_trial_id(), strategy.search_name, search_seed,
+    options = dataclasses.replace(experiment.options, seed=search_seed)
+    logger.info("trial %s runs a %s (seed %d) over %s", nni.get_trial_id(), options.search_name, search_seed,
                 experiment.spec.task.describe())
-    result = strategy.run_search_trial(experiment, space, search_seed, output_dir,
-                                       pick_device(experiment.spec.task.device))
+    result = SEARCHES[experiment.strategy_name](experiment.spec.task, space, experiment.spec.build_space, options,
+                                                output_dir, pick_device(experiment.spec.task.device))
     nni.report_final_result(result)
     logger.info("search trial %s finished: %s", nni.get_trial_id(), result)
     return result

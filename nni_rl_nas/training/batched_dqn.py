@@ -24,7 +24,6 @@ exploration, replay sampling) comes from its own seed alone.
 from __future__ import annotations
 
 import copy
-import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,34 +32,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from gymnasium import spaces
-from stable_baselines3 import DQN
 from stable_baselines3.common.preprocessing import preprocess_obs
 from stable_baselines3.common.utils import LinearSchedule
 from torch import nn
 
-from .agents import ArchitectureDQNPolicy
-
-# DQN options the batched trainer implements as SB3 does; any other option must keep SB3's default.
-IMPLEMENTED_OPTIONS = ("learning_rate", "buffer_size", "learning_starts", "batch_size", "tau", "gamma", "train_freq",
-                       "gradient_steps", "target_update_interval", "exploration_fraction", "exploration_initial_eps",
-                       "exploration_final_eps", "max_grad_norm", "stats_window_size")
-SB3_DQN_DEFAULTS = {name: parameter.default for name, parameter in inspect.signature(DQN.__init__).parameters.items()
-                    if parameter.default is not inspect.Parameter.empty}
-
-
-def batched_options(hyperparameters: dict[str, Any]) -> dict[str, Any]:
-    """SB3's DQN defaults overridden by ``hyperparameters``; a ValueError names any the batched trainer lacks."""
-    for name, value in hyperparameters.items():
-        if name not in IMPLEMENTED_OPTIONS and value != SB3_DQN_DEFAULTS.get(name):
-            raise ValueError(f"task.hyperparameters.{name}: the batched engine does not implement {name}={value!r}; "
-                             "fix: remove it, or train with task.engine: sb3")
-    options = {**SB3_DQN_DEFAULTS, **hyperparameters}
-    for name in ("learning_rate", "train_freq"):
-        if not isinstance(options[name], (int, float)) or isinstance(options[name], bool):
-            raise ValueError(f"task.hyperparameters.{name}: the batched engine takes a number, got {options[name]!r}; "
-                             "fix: a number, or train with task.engine: sb3")
-    return options
-
+from ..algorithms.value_based import ArchitectureDQNPolicy
+from ..engines import batched_options
 
 class StackedReplayBuffer:
     """One uniform replay buffer per agent, all in one tensor: a batch for every agent is one gather.

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .artifacts import write_atomically
+from ..files import write_atomically
 
 logger = logging.getLogger(__name__)
 

@@ -7,10 +7,11 @@ import torch
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from torch import nn
 
-from nni_rl_nas.config import ConfigError, load_experiment, parse_class_args
-from nni_rl_nas.evaluator.agents import build_agent, frozen_network
-from nni_rl_nas.evaluator.batched_dqn import BatchedDQN, stack_networks
-from nni_rl_nas.evaluator.trial import run_trial
+from nni_rl_nas.errors import ConfigError
+from nni_rl_nas.experiment import load_experiment, parse_class_args
+from nni_rl_nas.algorithms import NetworkFactory, build_agent
+from nni_rl_nas.training.batched_dqn import BatchedDQN, stack_networks
+from nni_rl_nas.trial import run_trial
 from tests.conftest import class_args
 
 SEEDS = (0, 1, 2)
@@ -32,7 +33,7 @@ def test_a_batched_update_is_sb3s_dqn_update_for_every_agent(double_q, architect
     agent the weights SB3's own ``DQN.train`` gives it (Huber TD loss, target, clipping, Adam)."""
     spec = cartpole_task(double_q, learning_starts=0, train_freq=10_000, max_grad_norm=0.05)  # clipping active
     space = spec.build_space()
-    build_networks = [frozen_network(space, space.parse_architecture_name(name)) for name in architectures]
+    build_networks = [NetworkFactory(space, space.parse_architecture_name(name)) for name in architectures]
     trainer = BatchedDQN(spec.task, build_networks, SEEDS, "cpu")
     for _ in range(300):
         trainer.step()
@@ -67,7 +68,7 @@ def test_the_target_network_follows_target_update_interval_and_exploration_sb3s_
     spec = cartpole_task(learning_starts=0, train_freq=4, gradient_steps=1, target_update_interval=50,
                          exploration_fraction=0.5, exploration_final_eps=0.1)
     space = spec.build_space()
-    trainer = BatchedDQN(spec.task, [frozen_network(space, space.parse_architecture_name("32-relu"))] * len(SEEDS),
+    trainer = BatchedDQN(spec.task, [NetworkFactory(space, space.parse_architecture_name("32-relu"))] * len(SEEDS),
                          SEEDS, "cpu")
     for _ in range(49):
         trainer.step()
@@ -115,7 +116,7 @@ def test_a_batched_trial_reports_what_an_sb3_trial_reports_and_saves_an_sb3_poli
     assert all(len(point["seed_defaults"]) == 2 for point in record["curve"])
 
     spec = load_experiment(tmp_path / "batched.yml").spec
-    rebuilt = build_agent(spec.task, frozen_network(spec.build_space(), record["architecture"]), "cpu")
+    rebuilt = build_agent(spec.task, NetworkFactory(spec.build_space(), record["architecture"]), "cpu")
     rebuilt.policy.load_state_dict(torch.load(tmp_path / "batched" / "model.pt", weights_only=True))  # strict
 
 

@@ -3,10 +3,10 @@ import json
 import pytest
 import torch
 
-from nni_rl_nas.config import load_experiment
-from nni_rl_nas.evaluator.agents import build_agent, frozen_network
-from nni_rl_nas.evaluator.reporting import TrainingDiverged
-from nni_rl_nas.evaluator.trial import check_architecture, pick_device, run_trial
+from nni_rl_nas.experiment import load_experiment
+from nni_rl_nas.algorithms import NetworkFactory, build_agent
+from nni_rl_nas.training.curve import TrainingDiverged
+from nni_rl_nas.trial import check_architecture, pick_device, run_trial
 from tests.conftest import class_args
 
 
@@ -31,7 +31,7 @@ def test_trial_saves_an_agent_that_reloads_without_pickled_code(write_experiment
     state = torch.load(tmp_path / "out" / "model.pt", weights_only=True)
     spec = load_experiment(config).spec
     space = spec.build_space()
-    rebuilt = build_agent(spec.task, frozen_network(space, record["architecture"]), "cpu")
+    rebuilt = build_agent(spec.task, NetworkFactory(space, record["architecture"]), "cpu")
     rebuilt.policy.load_state_dict(state)
     observation = torch.randn(7, 4)
     assert rebuilt.policy.q_net(observation).shape == (7, 2)

@@ -4,9 +4,9 @@ import torch
 from stable_baselines3 import PPO, SAC
 from torch import nn
 
-from nni_rl_nas.config import parse_class_args
-from nni_rl_nas.evaluator.agents import build_agent, frozen_network, trained_parameters
-from nni_rl_nas.evaluator.seeds import train_over_seeds
+from nni_rl_nas.experiment import parse_class_args
+from nni_rl_nas.algorithms import NetworkFactory, build_agent, trained_parameters
+from nni_rl_nas.training.seeds import train_over_seeds
 from nni_rl_nas.spaces import search_choices
 
 SPACE = {"family": "mlp", "depth": 2, "widths": [32, 64], "activations": ["relu", "tanh"]}
@@ -15,7 +15,7 @@ SPACE = {"family": "mlp", "depth": 2, "widths": [32, 64], "activations": ["relu"
 def make(task: dict, architecture: str = "64-tanh_32-relu", space: dict = SPACE):
     spec = parse_class_args({"space": space, "task": task})
     built = spec.build_space()
-    return spec, built, frozen_network(built, built.parse_architecture_name(architecture))
+    return spec, built, NetworkFactory(built, built.parse_architecture_name(architecture))
 
 
 def linear_shapes(module):
@@ -55,7 +55,7 @@ def test_an_encoder_space_is_the_features_extractor_of_every_algorithm():
         spec = parse_class_args({"space": space, "task": {"env": "MinAtar/Breakout-v1", "algorithm": algorithm}})
         built = spec.build_space()
         architecture = {label: values[0] for label, values in search_choices(built).items()}
-        agent = build_agent(spec.task, frozen_network(built, architecture), "cpu")
+        agent = build_agent(spec.task, NetworkFactory(built, architecture), "cpu")
         extractor = agent.policy.features_extractor if algorithm == "ppo" else agent.q_net.features_extractor
         assert extractor.features_dim == 256
         assert type(extractor.encoder).__name__ == "DartsEncoderSpace"

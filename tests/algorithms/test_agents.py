@@ -2,8 +2,9 @@ import torch
 from stable_baselines3 import DQN
 from torch import nn
 
-from nni_rl_nas.config import parse_class_args
-from nni_rl_nas.evaluator.agents import DoubleDQN, build_agent, frozen_network
+from nni_rl_nas.experiment import parse_class_args
+from nni_rl_nas.algorithms import NetworkFactory, build_agent
+from nni_rl_nas.algorithms.value_based import DoubleDQN
 
 SPACE = {"family": "mlp", "depth": 2, "widths": [32, 64], "activations": ["relu", "tanh"]}
 
@@ -13,7 +14,7 @@ def make(double_q=False):
                                                        "hyperparameters": {"learning_starts": 0}}})
     space = spec.build_space()
     architecture = space.parse_architecture_name("64-tanh_32-relu")
-    return build_agent(spec.task, frozen_network(space, architecture), "cpu")
+    return build_agent(spec.task, NetworkFactory(space, architecture), "cpu")
 
 
 def linear_shapes(module):

@@ -4,9 +4,9 @@ import json
 
 import torch
 
-from nni_rl_nas.config import parse_class_args
-from nni_rl_nas.evaluator.shared_weights import (SearchSettings, initial_supernet, load_child, run_search, store_child,
-                                                 supernet_factory)
+from nni_rl_nas.experiment import parse_class_args
+from nni_rl_nas.oneshot.enas import initial_supernet, load_child, run_enas_search, store_child, supernet_factory
+from nni_rl_nas.options import EnasOptions
 
 SPACE = {"family": "mlp", "depth": 2, "widths": [16, 64], "activations": ["relu", "tanh"]}
 TASK = {"env": "CartPole-v1", "total_timesteps": 6000, "seed": 0,
@@ -32,10 +32,10 @@ def test_children_share_one_weight_matrix_per_layer():
 def test_short_enas_search_trains_the_supernet_and_the_controller(tmp_path):
     spec = parse_class_args({"space": SPACE, "task": TASK})
     space = spec.build_space()
-    settings = SearchSettings.from_strategy_options(
+    settings = EnasOptions.parse(
         {"seed": 0, "child_steps": 500, "search_eval_episodes": 3, "top_k": 2, "controller": {"samples_per_update": 2}})
     untrained = initial_supernet(supernet_factory(spec.build_space), seed=0).state_dict()
-    result = run_search(spec.task, space, spec.build_space, settings, tmp_path, "cpu")
+    result = run_enas_search(spec.task, space, spec.build_space, settings, tmp_path, "cpu")
 
     assert result["env_steps"] >= 6000 and result["children"] >= 10
     assert len(result["top_k"]) == 2 and len(set(result["top_k"])) == 2

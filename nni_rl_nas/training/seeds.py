@@ -28,9 +28,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .agents import build_agent, trained_parameters
+from ..algorithms import build_agent, trained_parameters
 from .batched_dqn import BatchedAgent, BatchedDQN
-from .reporting import LearningCurve, LearningCurveCallback
+from .curve import LearningCurve, LearningCurveCallback
 from .scoring import Score, score_agent
 
 logger = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ class BatchedSeedRuns:
                     run.agent.stop()
 
 
-SEED_RUNS_BY_ENGINE = {"sb3": SequentialSeedRuns, "batched": BatchedSeedRuns}  # task.engine picks one
+SEED_RUNS = {"sb3": SequentialSeedRuns, "batched": BatchedSeedRuns}  # task.engine picks one (engines.py)
 
 
 def _mean(values: list) -> float | None:
@@ -148,7 +148,7 @@ def train_over_seeds(task, build_network: Callable[[], nn.Module], device: str) 
     """Train and score ``task.seeds`` agents of one network; returns result fields, mean curve, best weights."""
     started, curve = time.monotonic(), []
     tasks = [dataclasses.replace(task, seed=task.seed + offset) for offset in range(task.seed_count)]
-    seed_runs = SEED_RUNS_BY_ENGINE[task.engine](tasks, build_network, device)
+    seed_runs = SEED_RUNS[task.engine](tasks, build_network, device)
     runs = seed_runs.runs
     while not all(run.done for run in runs):
         seed_runs.advance()

@@ -2,8 +2,8 @@ import gymnasium as gym
 import pytest
 import torch
 
-from nni_rl_nas.config import parse_class_args
-from nni_rl_nas.evaluator.scoring import (EVAL_SEED_BASE, SolveTracker, greedy_returns, score_agent,
+from nni_rl_nas.experiment import parse_class_args
+from nni_rl_nas.training.scoring import (EVAL_SEED_BASE, SolveTracker, greedy_returns, score_agent,
                                           solved_in_training)
 
 

@@ -21,7 +21,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nni
@@ -32,49 +32,17 @@ from nni.nas.oneshot.pytorch.supermodule.operation import MixedLinear
 from nni.nas.strategy import RandomOneShot
 from stable_baselines3.common.callbacks import BaseCallback
 
+from ..algorithms import NetworkFactory, build_agent
+from ..controller import Reinforce, architecture_of, build_controller
+from ..files import write_atomically, write_json
+from ..options import EnasOptions
 from ..spaces import Architecture, search_choices
-from ..controller import ControllerSettings, Reinforce, architecture_of, build_controller
-from .artifacts import write_atomically, write_json
-from .reporting import TrainingDiverged, check_finite_weights, over_time
-from .scoring import CURVE_BLOCK, SCORE_BLOCK, greedy_returns
+from ..specs import TaskSpec
+from ..training.curve import TrainingDiverged, check_finite_weights, over_time
+from ..training.scoring import CURVE_BLOCK, SCORE_BLOCK, greedy_returns
 
 logger = logging.getLogger(__name__)
 MAX_ENUMERATED = 10_000
-SEARCH_NAME = "ENAS search"  # how search trials are named (their result, and NNI's parameters)
-
-
-@dataclass(frozen=True)
-class SearchSettings:
-    """The ENAS strategy's search options, as the search trial reads them from the YAML."""
-
-    controller: ControllerSettings = ControllerSettings()
-    child_steps: int = 2000  # env steps of shared-weight training per sampled child
-    search_eval_episodes: int = 5  # greedy episodes that score a child with the shared weights
-    top_k: int = 3  # architectures derived for retraining
-    searches: int = 1  # searches in the experiment; each ranks top_k x searches, so overlaps can be replaced
-    search_timesteps: int | None = None  # env steps of one search; None: the task's per-trial budget
-    search_max_seconds: float | None = None  # wall-clock cap of one search; None: task.max_trial_seconds
-    seed: int = 0
-
-    @classmethod
-    def from_strategy_options(cls, options: dict) -> SearchSettings:
-        from ..config import ConfigError, check_positive_number
-
-        names = {f.name for f in fields(cls)} - {"controller"}
-        settings = cls(controller=ControllerSettings.parse(options.get("controller")),
-                       **{key: value for key, value in options.items() if key in names})
-        for name in ("child_steps", "search_eval_episodes", "top_k", "searches"):
-            value = getattr(settings, name)
-            if not isinstance(value, int) or value < 1:
-                hint = ", usually trialConcurrency" if name == "searches" else ""
-                raise ConfigError(f"tuner.classArgs.{name}: got {value!r}; fix: a whole number >= 1{hint}")
-        if settings.search_timesteps is not None and (not isinstance(settings.search_timesteps, int)
-                                                      or settings.search_timesteps < settings.child_steps):
-            raise ConfigError(f"tuner.classArgs.search_timesteps: got {settings.search_timesteps!r}; fix: a whole "
-                              f"number >= child_steps ({settings.child_steps}), or null for the task's budget")
-        check_positive_number(settings.search_max_seconds, "tuner.classArgs.search_max_seconds",
-                              none_means="task.max_trial_seconds")
-        return settings
 
 
 def supernet_factory(build_space: Callable[[], ModelSpace]) -> Callable[[], torch.nn.Module]:
@@ -129,7 +97,7 @@ class SearchProgress:
 class ChildSwitchingCallback(BaseCallback):
     """Trains one sampled child at a time on the shared weights and the controller on their scores."""
 
-    def __init__(self, space: ModelSpace, make_supernet: Callable[[], torch.nn.Module], settings: SearchSettings,
+    def __init__(self, space: ModelSpace, make_supernet: Callable[[], torch.nn.Module], settings: EnasOptions,
                  eval_env, output_dir: Path, time_limit: float | None = None) -> None:
         super().__init__()
         self.space = space
@@ -241,13 +209,12 @@ class ChildSwitchingCallback(BaseCallback):
         })
 
 
-def run_search(task, space: ModelSpace, build_space, settings: SearchSettings, output_dir: Path, device: str) -> dict:
+def run_enas_search(task: TaskSpec, space: ModelSpace, build_space: Callable[[], ModelSpace], settings: EnasOptions,
+                    output_dir: Path, device: str) -> dict:
     """The ENAS search trial: returns its final result (the top-k derived architectures first)."""
-    from .agents import build_agent, frozen_network
-
     eval_env = task.make_env()
     first = {label: values[0] for label, values in search_choices(space).items()}
-    agent = build_agent(task, frozen_network(space, first), device)  # children replace it
+    agent = build_agent(task, NetworkFactory(space, first), device)  # children replace it
     search = ChildSwitchingCallback(space, supernet_factory(build_space), settings, eval_env, output_dir,
                                     time_limit=settings.search_max_seconds or task.max_trial_seconds)
     started = time.monotonic()
@@ -263,7 +230,7 @@ def run_search(task, space: ModelSpace, build_space, settings: SearchSettings, o
     write_atomically(output_dir / "supernet.pt", lambda target: torch.save(search.supernets[0].state_dict(), target))
     return {
         "default": shared_returns[0],
-        "architecture": SEARCH_NAME,
+        "architecture": settings.search_name,
         "top_k": [name for name, _ in top],
         "top_k_probabilities": [p for _, p in top],
         "top_k_shared_returns": shared_returns,

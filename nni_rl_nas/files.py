@@ -1,10 +1,5 @@
-"""What a trial leaves in its output directory, written atomically.
-
-``model.pt`` holds tensors only (the state dict of the agent's policy, or of the classifier) and
-``trial.json`` the architecture, options and results, so a saved model is rebuilt from the
-model space and loaded with ``torch.load(weights_only=True)``: opening a result never executes
-pickled code.
-"""
+"""Atomic writes: a reader (the web UI, ``report``, a resumed strategy) never sees half a file,
+and a process killed mid-write leaves the previous version whole. Imports nothing from the package."""
 
 from __future__ import annotations
 
@@ -13,8 +8,6 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
-
-import torch
 
 
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
@@ -34,7 +27,3 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
 def write_json(path: Path, data: Any) -> None:
     write_atomically(path, lambda target: target.write_text(json.dumps(data, indent=2, default=str)))
 
-
-def save_trial_outputs(output_dir: Path, state_dict: dict[str, torch.Tensor], record: dict[str, Any]) -> None:
-    write_atomically(output_dir / "model.pt", lambda target: torch.save(state_dict, target))
-    write_json(output_dir / "trial.json", record)

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from nni_rl_nas.config import load_experiment
-from nni_rl_nas.evaluator import seeds as seeds_module
-from nni_rl_nas.evaluator.trial import run_trial
+from nni_rl_nas.experiment import load_experiment
+from nni_rl_nas.training import seeds as seeds_module
+from nni_rl_nas.trial import run_trial
 from tests.conftest import class_args
 
 
@@ -49,7 +49,7 @@ def test_lunar_lander_defaults_to_three_seeds_and_seeds_must_be_positive(write_e
     lunar = load_experiment(write_experiment(lambda raw: class_args(raw)["task"].update(env="LunarLander-v3")))
     assert lunar.spec.task.seed_count == 3
     assert load_experiment(write_experiment()).spec.task.seed_count == 1  # CartPole: one seed unless asked
-    from nni_rl_nas.config import ConfigError
+    from nni_rl_nas.errors import ConfigError
 
     with pytest.raises(ConfigError, match="task.seeds: got 0"):
         load_experiment(write_experiment(lambda raw: class_args(raw)["task"].update(seeds=0)))

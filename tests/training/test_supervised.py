@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from nni_rl_nas.config import parse_class_args
-from nni_rl_nas.evaluator.datasets import load_images, read_idx, split
-from nni_rl_nas.evaluator.trial import run_trial
+from nni_rl_nas.experiment import parse_class_args
+from nni_rl_nas.training.datasets import load_images, read_idx, split
+from nni_rl_nas.trial import run_trial
 from tests.conftest import class_args
 
 

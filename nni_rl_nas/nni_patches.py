@@ -1,5 +1,4 @@
-"""What ``nni-rl-nas setup`` does to the NNI installation: three fixes to NNI 3.0's Node code, and
-registering the strategies.
+"""The fixes ``nni-rl-nas setup`` makes to NNI 3.0's installed files, and the check that they are in.
 
 **Parameter dispatch (NNI issues 5726, 5693).** NNI 3.0's training-service adapter
 (``nni_node/training_service/v3/compat.js``) queues each submitted trial's parameters in one
@@ -22,17 +21,31 @@ sending it, so: a stop NNI asked for as early stopping (``maxTrialDuration``, an
 EARLY_STOPPED; a cancel from the web UI, nnictl or the experiment's stop is USER_CANCELED; a
 signal nobody in NNI sent is FAILED.
 
+**Tuner failures reach the experiment's status.** NNI 3.0's dispatcher logs an exception that
+the tuner raises while handling a command and stops reading commands, but tells the NNI manager
+nothing, so the experiment sits at RUNNING with no trials; and when the tuner does report an
+error, the manager replaces its text by "Dispatcher stream error, tuner may have crashed.". The
+fix reports the exception to the manager, which puts its last line (``ConfigError: ...``) into
+the experiment's status (ERROR), shown by ``nnictl`` and the web UI and in the REST API's
+``check-status``.
+
+**Validation at ``nnictl create``.** NNI 3.0 never calls the ``ClassArgsValidator`` that a
+registered algorithm names. The fix makes ``nnictl create`` call it, with the config file,
+before anything starts: a bad config is refused with the validator's message and exit status 1,
+and no experiment is created.
+
 Each fix replaces exact snippets of NNI 3.0's file; any other content is left alone and
 reported, so a different NNI version fails loudly instead of being mis-patched.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from .evaluator.artifacts import write_atomically
+from .files import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -46,14 +59,13 @@ class SourcePatch:
     """Exact replacements in one file of NNI's Node code, recognised afterwards by a marker comment."""
 
     name: str
-    relative_path: str  # under the nni_node package
+    relative_path: str  # under the installed package ``package``
     marker: str
     replacements: tuple[tuple[str, str], ...]
+    package: str = "nni_node"
 
     def path(self) -> Path:
-        import nni_node
-
-        return Path(nni_node.__file__).parent / self.relative_path
+        return Path(importlib.util.find_spec(self.package).origin).parent / self.relative_path
 
     def is_applied(self, path: Path | None = None) -> bool:
         return self.marker in (path or self.path()).read_text()
@@ -130,27 +142,86 @@ TRIAL_END_STATUS = SourcePatch(
             }"""),
     ),
 )
-NNI_FIXES = (PARAMETER_DISPATCH, TUNER_CONNECT_TIMEOUT, TRIAL_END_STATUS)
+_TUNER_ERROR_MARKER = "/* nni-rl-nas: the tuner's error in the experiment status */"
+TUNER_ERROR_STATUS = SourcePatch(
+    name="tuner error in the experiment status",
+    relative_path="core/nnimanager.js",
+    marker=_TUNER_ERROR_MARKER,
+    replacements=(
+        ("""            this.criticalError(new Error('Dispatcher stream error, tuner may have crashed.'));""",
+         f"""            {_TUNER_ERROR_MARKER}
+            const lines = String(error.message || '').trim().split('\\n');
+            this.criticalError(new Error('Tuner failed: ' + (lines[lines.length - 1] || 'it may have crashed')));"""),
+    ),
+)
+_WORKER_ERROR_MARKER = "# nni-rl-nas: a tuner's exception is reported to the NNI manager"
+DISPATCHER_REPORTS_ERRORS = SourcePatch(
+    name="dispatcher reports tuner errors",
+    relative_path="runtime/msg_dispatcher_base.py",
+    package="nni",
+    marker=_WORKER_ERROR_MARKER,
+    replacements=(
+        ("""                except Exception as e:
+                    _logger.exception(e)
+                    self.worker_exceptions.append(e)
+                    break""", f"""                except Exception as e:
+                    _logger.exception(e)
+                    self.worker_exceptions.append(e)
+                    self.report_error(__import__('traceback').format_exc())  {_WORKER_ERROR_MARKER}
+                    break"""),
+    ),
+)
+_CREATE_MARKER = "# nni-rl-nas: the registered ClassArgsValidator checks the config before anything starts"
+VALIDATION_AT_CREATE = SourcePatch(
+    name="validation at nnictl create",
+    relative_path="tools/nnictl/launcher.py",
+    package="nni",
+    marker=_CREATE_MARKER,
+    replacements=(
+        ("""    else:
+        config = ExperimentConfig.load(config_file)
+""", f"""    else:
+        _validate_with_registered_validator(config_file)  {_CREATE_MARKER}
+        config = ExperimentConfig.load(config_file)
+"""),
+        ("""def resume_experiment(args):""", f"""def _validate_with_registered_validator(config_file):
+    {_CREATE_MARKER}: the tuner's meta is found by
+    # its name or its className; a validator with validate_experiment_file(path) reads the whole file.
+    import importlib
+    from nni.tools.package_utils import get_all_algo_meta
+    try:
+        tuner = yaml.safe_load(config_file.read_text(encoding='utf_8')).get('tuner') or {{}}
+        name, class_name = str(tuner.get('name') or '').lower(), tuner.get('className')
+    except Exception:
+        return  # NNI's own loading reports what is wrong with the file
+    for meta in get_all_algo_meta():
+        if meta.validator_class_name and (meta.name.lower() == name or meta.class_name == class_name):
+            module, _, validator_class = meta.validator_class_name.rpartition('.')
+            validator = getattr(importlib.import_module(module), validator_class)()
+            try:
+                if hasattr(validator, 'validate_experiment_file'):
+                    validator.validate_experiment_file(config_file)
+                else:
+                    validator.validate_class_args(**(tuner.get('classArgs') or {{}}))
+            except Exception as error:
+                _logger.error(f'{{config_file}}: {{error}}')
+                exit(1)
+            return
 
 
-def require_parameter_dispatch_fix() -> None:
-    """Strategies refuse to run on an unfixed NNI: trials could train the wrong architecture."""
-    if not PARAMETER_DISPATCH.is_applied():
+def resume_experiment(args):"""),
+    ),
+)
+NNI_FIXES = (PARAMETER_DISPATCH, TUNER_CONNECT_TIMEOUT, TRIAL_END_STATUS, TUNER_ERROR_STATUS, DISPATCHER_REPORTS_ERRORS,
+             VALIDATION_AT_CREATE)
+
+
+def require_nni_fixes() -> None:
+    """Our tuners refuse to run on an unfixed NNI: trials could train the wrong architecture."""
+    missing = [fix.name for fix in NNI_FIXES if not fix.is_applied()]
+    if missing:
         raise NNIInstallationError(
-            "NNI's trial parameter dispatch is not fixed in this environment, so trials running at the same time "
-            "could train each other's architectures; fix: run `nni-rl-nas setup` once, then create the experiment again"
+            f"NNI is not set up for nni-rl-nas in this Python environment (missing: {', '.join(missing)}); without "
+            "it, trials running at the same time could train each other's architectures; fix: run "
+            "`nni-rl-nas setup` once, then create the experiment again"
         )
-
-
-def register_strategies() -> list[str]:
-    """Register every strategy under its short name for ``tuner: {name: ...}`` in this Python environment."""
-    from nni.tools.package_utils import register_algo_meta
-    from nni.tools.package_utils.common import AlgoMeta
-
-    from .strategies import STRATEGIES
-
-    for name, strategy in STRATEGIES.items():
-        register_algo_meta(AlgoMeta(name=name, alias=None, class_name=f"{strategy.__module__}.{strategy.__qualname__}",
-                                    accept_class_args=True, class_args=None, validator_class_name=None,
-                                    algo_type="tuner", is_advisor=False, is_builtin=False, nni_version="3.0"))
-    return list(STRATEGIES)

@@ -1,0 +1,341 @@
+"""The one place an experiment is parsed and validated, completely, before anything runs.
+
+An experiment is an ordinary nnictl YAML. NNI rejects unknown top-level keys, so this project's
+options live where NNI hands them to the strategy untouched, ``tuner.classArgs``:
+
+    tuner:
+      name: RlNasRandom
+      classArgs:
+        space: {family: mlp, depth: 2, widths: [64, 256], activations: [relu, sigmoid]}
+        task:  {env: LunarLander-v3, algorithm: dqn, total_timesteps: 300000, score: {rule: mean_return}}
+        seed: 0            # plus the strategy's own options (nni_rl_nas/options.py)
+
+``nni-rl-nas validate``, ``nnictl create`` (through the validator that ``nni-rl-nas setup``
+registers), the strategy (tuner process) and every trial (which re-reads the YAML named on its
+``trialCommand``) run the same :func:`load_experiment` / :func:`parse_class_args`, so every
+check a strategy or a trial would make is made before the experiment starts. Every error names
+the field, the bad value and the fix.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import shlex
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import yaml
+from nni.experiment.config import ExperimentConfig
+from nni.experiment.config.algorithm import _AlgorithmConfig
+from nni.experiment.config.utils.internal import unset_base_path
+from nni.tools.package_utils import get_algo_meta
+
+from .algorithms import algorithm
+from .engines import ENGINES
+from .envs import Preprocessing, is_image, registry_id
+from .nni_patches import NNIInstallationError, require_nni_fixes
+from .errors import (ConfigError, check_choice, check_positive_int, check_positive_number, did_you_mean,
+                     parse_section, refuse_unknown_keys)
+from .options import TUNER_MODULE, StrategyOptions, options_of
+from .spaces import SPACE_FAMILIES, nni_search_space
+from .specs import (DATASETS, SCORE_RULES, SOLVED_ON, ClassificationTaskSpec, ExperimentSpec, ScoreSpec, SpaceSpec,
+                    TaskSpec)
+
+
+def _check_env_id(env_id: Any) -> None:
+    """A registered gymnasium id, or ``module:EnvId`` for an env that ``module`` registers on import
+    (gymnasium's own convention, which ``gym.make`` follows; the module must be importable by the
+    tuner and by every trial)."""
+    if not isinstance(env_id, str):
+        raise ConfigError(f"task.env: got {env_id!r}; fix: a gymnasium env id such as 'LunarLander-v3'")
+    module, name = env_id.rpartition(":")[0], registry_id(env_id)
+    if module:
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise ConfigError(f"task.env: cannot import {module!r} for {env_id!r} ({error}); fix: put the module "
+                              "that registers the env on PYTHONPATH, or install its package") from None
+    try:
+        gym.spec(name)
+    except gym.error.Error as error:
+        raise ConfigError(f"task.env: unknown env id {env_id!r} ({error}); {did_you_mean(name, list(gym.registry))}"
+                          "fix: a registered gymnasium id such as 'LunarLander-v3' or 'CartPole-v1', "
+                          "or module:EnvId for an env that module registers") from None
+
+
+def _check_preprocessing(task: TaskSpec, observation_space: gym.Space) -> None:
+    steps = task.preprocess
+    check_positive_int(steps.resize, "task.preprocess.resize", none_means="no resizing")
+    check_positive_int(steps.frame_stack, "task.preprocess.frame_stack")
+    if not isinstance(steps.grayscale, bool):
+        raise ConfigError(f"task.preprocess.grayscale: got {steps.grayscale!r}; fix: true or false")
+    if steps != Preprocessing() and not is_image(observation_space):
+        raise ConfigError(f"task.preprocess: {task.env!r} has no image observations ({observation_space}); "
+                          "fix: remove task.preprocess")
+
+
+def _check_device(device: Any) -> None:
+    if not (isinstance(device, str) and re.fullmatch(r"auto|cpu|cuda(:\d+)?", device)):
+        raise ConfigError(f"task.device: got {device!r}; fix: auto (cuda when NNI assigns the trial a GPU, "
+                          "else cpu), cpu, cuda or cuda:N")
+
+
+def _parse_space(data: Any) -> SpaceSpec:
+    if not isinstance(data, dict):
+        raise ConfigError(f"space: got {data!r}; fix: a mapping such as {{family: mlp, depth: 2}}")
+    family_name = data.get("family", "mlp")
+    if family_name not in SPACE_FAMILIES:
+        raise ConfigError(f"space.family: got {family_name!r}; {did_you_mean(str(family_name), list(SPACE_FAMILIES))}"
+                          f"fix: one of {sorted(SPACE_FAMILIES)}")
+    family = SPACE_FAMILIES[family_name]
+    options = {key: value for key, value in data.items() if key != "family"}
+    refuse_unknown_keys(options, ["family", *family.defaults], "space")
+    options = {**family.defaults, **options}
+    problems = family.validate_options(options)
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return SpaceSpec(family_name, options)
+
+
+def _parse_classification_task(data: dict[str, Any]) -> tuple[ClassificationTaskSpec, gym.Space, int]:
+    task = parse_section(ClassificationTaskSpec, data, "task")
+    check_choice(task.dataset, tuple(DATASETS), "task.dataset")
+    for name in ("epochs", "batch_size", "torch_threads"):
+        check_positive_int(getattr(task, name), f"task.{name}")
+    if isinstance(task.validation_fraction, bool) or not isinstance(task.validation_fraction, (int, float)) \
+            or not 0.0 < task.validation_fraction < 1.0:
+        raise ConfigError(f"task.validation_fraction: got {task.validation_fraction!r}; fix: a fraction in (0, 1)")
+    check_positive_number(task.learning_rate, "task.learning_rate")
+    _check_device(task.device)
+    shape, classes = DATASETS[task.dataset]
+    return task, gym.spaces.Box(0.0, 1.0, shape=shape), classes
+
+
+def _check_rl_task(task: TaskSpec) -> None:
+    """Values of an RL task on their own, before the env is made."""
+    score = task.score
+    check_choice(score.rule, SCORE_RULES, "task.score.rule")
+    check_choice(score.solved_on, SOLVED_ON, "task.score.solved_on")
+    for name in ("report_every", "torch_threads"):
+        check_positive_int(getattr(task, name), f"task.{name}")
+    check_positive_int(score.episodes, "task.score.episodes")
+    check_positive_int(score.solve_window, "task.score.solve_window")
+    check_positive_int(task.total_timesteps, "task.total_timesteps", none_means="the per-env default")
+    check_positive_int(task.seeds, "task.seeds", none_means="the per-env default")
+    check_positive_int(task.n_envs, "task.n_envs", none_means="the per-env default")
+    check_positive_number(task.max_trial_seconds, "task.max_trial_seconds", none_means="no cap")
+    _check_device(task.device)
+    if not isinstance(task.seed, int) or isinstance(task.seed, bool) or task.seed < 0:
+        raise ConfigError(f"task.seed: got {task.seed!r}; fix: a whole number >= 0")
+    if not isinstance(task.double_q, bool) or (task.double_q and task.algorithm != "dqn"):
+        raise ConfigError(f"task.double_q: got {task.double_q!r} with algorithm {task.algorithm!r}; "
+                          "fix: true only with algorithm dqn, else false")
+    if not isinstance(task.eval_episodes, int) or isinstance(task.eval_episodes, bool) or task.eval_episodes < 0:
+        raise ConfigError(f"task.eval_episodes: got {task.eval_episodes!r}; fix: a whole number >= 0")
+    if score.solved_on == "greedy_eval" and task.eval_episodes == 0:
+        raise ConfigError("task.eval_episodes: 0, but task.score.solved_on is greedy_eval, which needs periodic "
+                          "greedy evaluations; fix: eval_episodes >= 1, or solved_on: training_episodes")
+    if not isinstance(task.hyperparameters, dict):
+        raise ConfigError(f"task.hyperparameters: got {task.hyperparameters!r}; fix: a mapping of algorithm options")
+    if not isinstance(task.env_kwargs, dict):
+        raise ConfigError(f"task.env_kwargs: got {task.env_kwargs!r}; fix: a mapping of gymnasium.make arguments")
+
+
+def _parse_rl_task(data: dict[str, Any]) -> tuple[TaskSpec, gym.Space, int | None]:
+    _check_env_id(data["env"])
+    score = parse_section(ScoreSpec, data.get("score", {}), "task.score")
+    steps = parse_section(Preprocessing, data.get("preprocess", {}), "task.preprocess")
+    task = parse_section(TaskSpec, {**data, "score": score, "preprocess": steps}, "task", exclude=("defaults",))
+    entry = algorithm(task.algorithm)
+    _check_rl_task(task)
+    task = TaskSpec(**{**{f.name: getattr(task, f.name) for f in fields(TaskSpec)},
+                       "defaults": entry.defaults_for(task.env)})
+    if task.score.rule == "solved_then_eval" and task.solve_threshold is None:
+        raise ConfigError(f"task.score.threshold: {task.env!r} declares no reward_threshold; "
+                          "fix: set task.score.threshold to the return that counts as solved")
+    entry.check_hyperparameters(task.algorithm_hyperparameters)
+    check_choice(task.engine, tuple(ENGINES), "task.engine")
+    try:
+        env = gym.make(task.env, **task.env_kwargs)
+    except Exception as error:  # gymnasium raises whatever the env's constructor raises
+        raise ConfigError(f"task.env_kwargs: {task.env!r} cannot be made with {task.env_kwargs} ({error!r}); "
+                          "fix: arguments that the env's constructor takes") from None
+    try:
+        _check_preprocessing(task, env.observation_space)
+        entry.check_actions(env.action_space, task.env)
+        outputs = entry.output_size(env.action_space, task.algorithm_hyperparameters)
+    finally:
+        env.close()
+    observed = task.make_env()  # what the network reads: the observations after preprocessing
+    try:
+        return task, observed.observation_space, outputs
+    finally:
+        observed.close()
+
+
+def _parse_task(data: Any) -> tuple[TaskSpec | ClassificationTaskSpec, gym.Space, int | None]:
+    if not isinstance(data, dict):
+        raise ConfigError("task: missing or not a mapping; fix: add task: {env: LunarLander-v3} under tuner.classArgs")
+    if "dataset" in data and "env" in data:
+        raise ConfigError("task: has both env and dataset; fix: env for an RL task, dataset for image classification")
+    if "dataset" in data:
+        return _parse_classification_task(data)
+    if "env" not in data:
+        raise ConfigError("task.env: missing; fix: name a gymnasium env id (env: LunarLander-v3), "
+                          f"or a dataset for image classification (dataset: one of {list(DATASETS)})")
+    return _parse_rl_task(data)
+
+
+def parse_class_args(class_args: Any, strategy: str | None = None) -> ExperimentSpec:
+    """Parse and check ``tuner.classArgs``: ``space`` and ``task`` are ours, the rest are the
+    options of ``strategy`` (its short name; None: none allowed, as for a trial folder's record)."""
+    if not isinstance(class_args, dict):
+        raise ConfigError("tuner.classArgs: missing; fix: add classArgs with space: and task: sections")
+    options = dict(class_args)
+    space_spec = _parse_space(options.pop("space", {}))
+    task, inputs, outputs = _parse_task(options.pop("task", None))
+    strategy_options = options_of(strategy).parse(options) if strategy else None
+    if strategy is None and options:
+        raise ConfigError(f"tuner.classArgs: unexpected {sorted(options)}; fix: only space and task here")
+    spec = ExperimentSpec(space_spec, task, strategy_options, inputs, outputs)
+    space = spec.build_space()  # proves the space fits the task's inputs and outputs
+    if spec.is_rl and space.part == "classifier":
+        raise ConfigError(f"space.family: {space_spec.family!r} is the image-classifier space (task.dataset); fix: "
+                          "darts or impala for the image encoder of an RL agent, mlp for its dense layers")
+    if spec.is_rl:
+        ENGINES[task.engine].check(task.engine, task, space.part)
+    if strategy_options is not None:
+        strategy_options.check_experiment(spec, space.part)
+    return spec
+
+
+@dataclass(frozen=True)
+class ExperimentFile:
+    """An nnictl YAML as this project reads it."""
+
+    path: Path
+    raw: dict[str, Any]
+    strategy_name: str
+    spec: ExperimentSpec
+
+    @property
+    def options(self) -> StrategyOptions:
+        return self.spec.strategy_options
+
+
+def read_yaml(path: Path) -> Any:
+    """The YAML at ``path``; a syntax error names the file, line and column and what was expected."""
+    try:
+        return yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(path)!r} does not exist; fix: pass the path of an experiment YAML") from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML: {error.problem} {error.context or ''}".rstrip()
+                          + "; fix: correct the YAML there (indent with spaces, not tabs)") from None
+
+
+def strategy_name(tuner: dict[str, Any]) -> str:
+    """The strategy a tuner section names, by short name or by our tuner class's full name."""
+    if tuner.get("className"):
+        module, _, name = str(tuner["className"]).rpartition(".")
+        if module != TUNER_MODULE:
+            raise ConfigError(f"tuner.className: got {tuner['className']!r}; fix: {TUNER_MODULE}.<strategy>, "
+                              f"e.g. {TUNER_MODULE}.RlNasRandom")
+        return options_of(name).strategy
+    return options_of(tuner.get("name")).strategy
+
+
+def load_experiment(path: str | Path, check_registration: bool = True) -> ExperimentFile:
+    """Read and validate an nnictl experiment YAML completely, without starting anything."""
+    path = Path(path)
+    raw = read_yaml(path)
+    if not isinstance(raw, dict) or not isinstance(raw.get("tuner"), dict):
+        raise ConfigError(f"{path}: no tuner section; fix: add tuner: {{name: RlNasRandom, classArgs: ...}}")
+    _check_nni_fields(path, raw)
+    tuner = raw["tuner"]
+    name = strategy_name(tuner)
+    if check_registration:
+        _check_setup(tuner.get("name"))
+    spec = parse_class_args(tuner.get("classArgs"), name)
+    check_search_space(raw.get("searchSpace"), spec.build_space())
+    return ExperimentFile(path, raw, name, spec)
+
+
+def _check_setup(name: str | None) -> None:
+    """Our tuners run only once `nni-rl-nas setup` fixed NNI, and a short tuner name works only once
+    it registered the name, in this Python environment."""
+    try:
+        require_nni_fixes()
+    except NNIInstallationError as error:
+        raise ConfigError(f"tuner: {error}") from None
+    if name and get_algo_meta(name) is None:
+        raise ConfigError(f"tuner.name: {name!r} is not registered with NNI in this Python environment; "
+                          "fix: run `nni-rl-nas setup` (again after installing a new version)")
+
+
+def check_search_space(search_space: Any, space) -> None:
+    """NNI's ``searchSpace`` must be the NNI view of ``classArgs.space`` (or empty), never a second truth."""
+    expected = nni_search_space(space)
+    if search_space not in ({}, expected):
+        block = yaml.safe_dump({"searchSpace": expected}, default_flow_style=None, sort_keys=False)
+        raise ConfigError(f"searchSpace: does not match tuner.classArgs.space (got {search_space!r}); "
+                          f"fix: replace it with\n{block}")
+
+
+def _nni_keys(config_class) -> dict[str, str]:
+    """NNI's config keys, as NNI matches them (case and underscores ignored) -> their camelCase name."""
+    names = {}
+    for field in fields(config_class):
+        head, *rest = field.name.split("_")
+        names[field.name.replace("_", "").lower()] = head + "".join(part.title() for part in rest)
+    return names
+
+
+def _refuse_unknown_nni_keys(given: dict[str, Any], config_class, where: str) -> None:
+    known = _nni_keys(config_class)
+    for key in given:
+        if str(key).replace("_", "").lower() not in known:
+            camel = sorted(known.values())
+            raise ConfigError(f"{where}: unknown key {key!r}; {did_you_mean(str(key), camel)}fix: use one of {camel}")
+
+
+def _check_nni_values(raw: dict[str, Any]) -> None:
+    """The NNI fields whose bad values NNI refuses with a bare AssertionError, named with the fix."""
+    check_positive_int(raw.get("trialConcurrency"), "trialConcurrency")
+    check_positive_int(raw.get("maxTrialNumber"), "maxTrialNumber", none_means="no limit")
+    for name in ("maxTrialDuration", "maxExperimentDuration"):
+        value = raw.get(name)
+        if value is not None and not (isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?[smhd]", value.strip())
+                                      and float(value.strip()[:-1]) > 0):
+            raise ConfigError(f"{name}: got {value!r}; fix: a positive duration such as '30m' (units s, m, h, d)")
+
+
+def _check_nni_fields(path: Path, raw: dict[str, Any]) -> None:
+    """NNI's own schema, with a did-you-mean for typos, plus: the trial command must re-read this very file."""
+    _refuse_unknown_nni_keys(raw, ExperimentConfig, str(path))
+    for section in ("tuner", "assessor"):
+        if isinstance(raw.get(section), dict):
+            _refuse_unknown_nni_keys(raw[section], _AlgorithmConfig, section)
+    _check_nni_values(raw)
+    try:
+        ExperimentConfig.load(str(path))  # its validate() would also demand the remote machines' SSH keys here
+    except Exception as error:  # NNI raises AttributeError/ValueError/AssertionError for schema errors
+        raise ConfigError(f"{path}: NNI rejects the experiment config: {error!r}; fix: see NNI's config reference") from None
+    finally:
+        unset_base_path()  # NNI leaves it set when loading fails, which breaks every later load
+    if "searchSpaceFile" in raw:
+        raise ConfigError("searchSpaceFile: not used; fix: write searchSpace inline (`nni-rl-nas validate` prints it)")
+    command = shlex.split(str(raw.get("trialCommand", "")))
+    if command[:2] != ["nni-rl-nas", "trial"] or len(command) != 3:
+        raise ConfigError(f"trialCommand: got {raw.get('trialCommand')!r}; fix: 'nni-rl-nas trial {path.name}'")
+    code_directory = path.parent / str(raw.get("trialCodeDirectory", "."))
+    if (code_directory / command[2]).resolve() != path.resolve():
+        raise ConfigError(
+            f"trialCommand: names {command[2]!r}, which is not this file seen from trialCodeDirectory "
+            f"{str(code_directory)!r}; fix: 'nni-rl-nas trial <path of this file from trialCodeDirectory>'"
+        )

@@ -1,0 +1,240 @@
+"""Every strategy's options, each declared once: a typed dataclass field with its default.
+
+A strategy's options are the keys of ``tuner.classArgs`` beside ``space`` and ``task``. The
+dataclass below is what parsing (:meth:`StrategyOptions.parse`), validation (``check`` for the
+values, ``check_experiment`` for how they pair with the space and the task), the strategy
+itself, the search trials of ENAS and DARTS and ``nni-rl-nas strategies`` (the docs) all read:
+adding an option is adding one field. :data:`STRATEGY_OPTIONS` names them by the short name a
+config gives as ``tuner: {name: ...}``.
+
+Plain data only: the trial process reads a search's options from here without importing the
+tuner side.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .errors import (ConfigError, check_choice, check_non_negative_number, check_positive_int, check_positive_number,
+                     did_you_mean, parse_section)
+
+if TYPE_CHECKING:  # the specs module imports gymnasium and the spaces; report reads these options without them
+    from .specs import ExperimentSpec
+
+TUNER_MODULE = "nni_rl_nas.tuner"  # where the NNI tuner classes of the strategies live
+SEARCH_PHASE = "search"  # the ``phase`` parameter of a weight-sharing strategy's search trials
+CONTROLLER_BASELINES = ("ema", "none", "critic")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What the whole search may spend (``classArgs.budget``); None: no limit. Both count across resumes."""
+
+    env_steps: int | None = None
+    wall_clock_s: float | None = None
+
+    def check(self, where: str) -> None:
+        check_positive_int(self.env_steps, f"{where}.env_steps", none_means="no limit")
+        check_positive_number(self.wall_clock_s, f"{where}.wall_clock_s", none_means="no limit")
+
+
+@dataclass(frozen=True)
+class ControllerSettings:
+    """The ``controller:`` mapping of a controller strategy (policy gradient, ENAS)."""
+
+    hidden_size: int = 100
+    learning_rate: float = 0.0085
+    baseline: str = "ema"  # "ema", "none" or "critic"
+    baseline_decay: float = 0.9  # beta in: moving = beta * moving + (1 - beta) * score
+    advantage_clip: float | None = None  # clip score - baseline to [-c, c]
+    entropy_weight: float = 1e-3
+    l2_weight: float = 0.0  # lambda in: loss = policy-gradient loss + lambda * sum of squared controller weights
+    critic_weight: float = 0.5  # weight of the critic's squared error in the loss (baseline: critic)
+    samples_per_update: int = 5
+
+    def check(self, where: str) -> None:
+        check_choice(self.baseline, CONTROLLER_BASELINES, f"{where}.baseline")
+        check_positive_int(self.hidden_size, f"{where}.hidden_size")
+        check_positive_int(self.samples_per_update, f"{where}.samples_per_update")
+        check_positive_number(self.learning_rate, f"{where}.learning_rate")
+        check_positive_number(self.advantage_clip, f"{where}.advantage_clip", none_means="no clipping")
+        for name in ("entropy_weight", "l2_weight", "critic_weight"):
+            check_non_negative_number(getattr(self, name), f"{where}.{name}")
+        if isinstance(self.baseline_decay, bool) or not isinstance(self.baseline_decay, (int, float)) \
+                or not 0.0 <= self.baseline_decay < 1.0:
+            raise ConfigError(f"{where}.baseline_decay: got {self.baseline_decay!r}; fix: a number in [0, 1)")
+
+
+@dataclass(frozen=True)
+class StrategyOptions:
+    """Options every strategy takes. A subclass adds its own fields and names its strategy."""
+
+    strategy: ClassVar[str]  # the short name a config uses (``tuner: {name: ...}``)
+    seed: int = 0
+    budget: Budget = field(default_factory=Budget)
+
+    @classmethod
+    def parse(cls, options: dict[str, Any]) -> StrategyOptions:
+        """Options from ``classArgs`` (less ``space`` and ``task``), nested sections included, checked."""
+        where = "tuner.classArgs"
+        if not isinstance(options, dict):
+            raise ConfigError(f"{where}: got {options!r}; fix: a mapping")
+        allowed = [f.name for f in fields(cls)]
+        for key in options:
+            if key not in allowed:
+                raise ConfigError(f"{where}: unknown option {key!r} for {cls.strategy}; {did_you_mean(str(key), allowed)}"
+                                  f"fix: use space, task or one of {allowed}")
+        values = dict(options)
+        for option in fields(cls):
+            nested = option.default_factory
+            if option.name in values and dataclasses.is_dataclass(nested):
+                values[option.name] = parse_section(nested, values[option.name] or {}, f"{where}.{option.name}")
+        parsed = cls(**values)
+        parsed.check()
+        return parsed
+
+    def check(self) -> None:
+        """Refuse bad values, naming the field and the fix."""
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ConfigError(f"tuner.classArgs.seed: got {self.seed!r}; fix: a whole number >= 0")
+        self.budget.check("tuner.classArgs.budget")
+
+    def check_experiment(self, spec: ExperimentSpec, space_part: str) -> None:
+        """Refuse a space or task this strategy cannot search (``space_part``: the space's part)."""
+
+    @classmethod
+    def describe(cls) -> list[str]:
+        """One line per option: name, default (for ``nni-rl-nas strategies``)."""
+        return [f"{f.name}: {f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default!r}"
+                for f in fields(cls)]
+
+
+@dataclass(frozen=True)
+class RandomOptions(StrategyOptions):
+    """Random search: architectures drawn uniformly, each trained at most once."""
+
+    strategy: ClassVar[str] = "RlNasRandom"
+
+
+@dataclass(frozen=True)
+class GridOptions(StrategyOptions):
+    """Exhaustive grid: every architecture of the space once, in the space's own order."""
+
+    strategy: ClassVar[str] = "RlNasGrid"
+
+
+@dataclass(frozen=True)
+class PolicyGradientOptions(StrategyOptions):
+    """Policy gradient: a REINFORCE-trained controller proposes, each proposal a full trial."""
+
+    strategy: ClassVar[str] = "RlNasPolicyGradient"
+    controller: ControllerSettings = field(default_factory=ControllerSettings)
+    failure_score: float | None = None  # what the controller learns from a trial that ended without a score
+    max_draws: int = 50  # draws in a row that find only known architectures before the search ends
+
+    def check(self) -> None:
+        super().check()
+        self.controller.check("tuner.classArgs.controller")
+        check_positive_int(self.max_draws, "tuner.classArgs.max_draws")
+        if self.failure_score is not None and (isinstance(self.failure_score, bool)
+                                               or not isinstance(self.failure_score, (int, float))):
+            raise ConfigError(f"tuner.classArgs.failure_score: got {self.failure_score!r}; fix: a number, or null "
+                              "to learn nothing from failed trials")
+
+
+@dataclass(frozen=True)
+class TwoPhaseOptions(StrategyOptions):
+    """Options of a weight-sharing strategy: search trials first, then retrains of what they derive."""
+
+    algorithms: ClassVar[tuple[str, ...]]  # the RL algorithms whose agents its search trains
+    search_name: ClassVar[str]  # search trials are named "<search_name> <seed>"
+    top_k: ClassVar[int]  # architectures each search derives for retraining
+    searches: int = 1  # search trials (seeds seed, seed + 1 ...); usually trialConcurrency
+    search_timesteps: int | None = None  # env steps of one search; None: the task's per-trial budget
+    search_max_seconds: float | None = None  # wall-clock cap of one search; None: task.max_trial_seconds
+    search_eval_episodes: int = 5  # greedy episodes that score the shared-weight agent
+
+    def check(self) -> None:
+        super().check()
+        check_positive_int(self.searches, "tuner.classArgs.searches")
+        check_positive_int(self.search_eval_episodes, "tuner.classArgs.search_eval_episodes")
+        check_positive_int(self.search_timesteps, "tuner.classArgs.search_timesteps", none_means="the task's budget")
+        check_positive_number(self.search_max_seconds, "tuner.classArgs.search_max_seconds",
+                              none_means="task.max_trial_seconds")
+
+    def check_experiment(self, spec: ExperimentSpec, space_part: str) -> None:
+        if not spec.is_rl:
+            raise ConfigError(f"tuner.name: {self.strategy} trains RL agents with shared weights and needs an RL task "
+                              f"(task.env), got {spec.source()}; fix: RlNasPolicyGradient, RlNasRandom or RlNasGrid "
+                              "for a dataset task")
+        if spec.task.algorithm not in self.algorithms:
+            raise ConfigError(f"task.algorithm: {self.strategy} trains its search with {list(self.algorithms)}, got "
+                              f"{spec.task.algorithm!r}; fix: one of those, or RlNasRandom / RlNasGrid / "
+                              "RlNasPolicyGradient, which train any algorithm")
+
+
+@dataclass(frozen=True)
+class EnasOptions(TwoPhaseOptions):
+    """ENAS: a controller samples children of one DQN supernet of the ``mlp`` space."""
+
+    strategy: ClassVar[str] = "RlNasEnas"
+    search_name: ClassVar[str] = "ENAS search"
+    algorithms: ClassVar[tuple[str, ...]] = ("dqn",)  # children are swapped in as the Q-network
+    controller: ControllerSettings = field(default_factory=ControllerSettings)
+    child_steps: int = 2000  # env steps of shared-weight training per sampled child
+    top_k: int = 3  # architectures each search derives for retraining
+
+    def check(self) -> None:
+        super().check()
+        self.controller.check("tuner.classArgs.controller")
+        check_positive_int(self.child_steps, "tuner.classArgs.child_steps")
+        check_positive_int(self.top_k, "tuner.classArgs.top_k")
+        if self.search_timesteps is not None and self.search_timesteps < self.child_steps:
+            raise ConfigError(f"tuner.classArgs.search_timesteps: got {self.search_timesteps!r}; fix: a whole number "
+                              f">= child_steps ({self.child_steps}), or null for the task's budget")
+
+    def check_experiment(self, spec: ExperimentSpec, space_part: str) -> None:
+        super().check_experiment(spec, space_part)
+        if space_part != "dense":
+            raise ConfigError(f"space.family: RlNasEnas shares the weights of the mlp space's dense layers, got "
+                              f"{spec.space.family!r}; fix: family mlp, or RlNasDarts for image encoders")
+
+
+@dataclass(frozen=True)
+class DartsOptions(TwoPhaseOptions):
+    """RL-DARTS: the agent's encoder is the DARTS supernet, trained by the agent's own loss."""
+
+    strategy: ClassVar[str] = "RlNasDarts"
+    search_name: ClassVar[str] = "DARTS search"
+    algorithms: ClassVar[tuple[str, ...]] = ("ppo", "dqn")  # one features extractor whose loss trains the cells
+    top_k: ClassVar[int] = 1  # each search derives its one discretised genotype
+    arch_learning_rate: float = 1e-2  # Adam on the architecture weights
+    arch_weight_decay: float = 1e-3  # as in DARTS
+
+    def check(self) -> None:
+        super().check()
+        check_positive_number(self.arch_learning_rate, "tuner.classArgs.arch_learning_rate")
+        check_non_negative_number(self.arch_weight_decay, "tuner.classArgs.arch_weight_decay")
+
+    def check_experiment(self, spec: ExperimentSpec, space_part: str) -> None:
+        if spec.space.family != "darts":
+            raise ConfigError(f"space.family: RlNasDarts searches DARTS cells, got {spec.space.family!r}; fix: "
+                              "family darts, or RlNasRandom / RlNasGrid / RlNasPolicyGradient for this space")
+        super().check_experiment(spec, space_part)
+
+
+STRATEGY_OPTIONS: dict[str, type[StrategyOptions]] = {
+    options.strategy: options
+    for options in (RandomOptions, GridOptions, PolicyGradientOptions, EnasOptions, DartsOptions)
+}
+
+
+def options_of(strategy: str) -> type[StrategyOptions]:
+    """A strategy's options by its short name (any case)."""
+    for name, options in STRATEGY_OPTIONS.items():
+        if name.lower() == str(strategy).lower():
+            return options
+    raise ConfigError(f"tuner.name: got {strategy!r}; {did_you_mean(str(strategy), list(STRATEGY_OPTIONS))}"
+                      f"fix: one of {list(STRATEGY_OPTIONS)}")

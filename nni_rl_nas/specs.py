@@ -1,0 +1,167 @@
+"""Plain-data specs of an experiment: which space, which task, how a trained agent is scored.
+
+These are what :mod:`nni_rl_nas.experiment` parses ``tuner.classArgs`` into and what every
+later layer reads. They hold values, already checked and with the algorithm's per-env defaults
+resolved (``TaskSpec.defaults``), so nothing downstream looks a default up again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+
+from .envs import Preprocessing, preprocess, registry_id
+from .errors import ConfigError
+from .spaces import SPACE_FAMILIES, SpaceMismatchError
+
+# image classification datasets: (channels, height, width), classes
+DATASETS: dict[str, tuple[tuple[int, int, int], int]] = {"digits": ((1, 8, 8), 10), "fashion_mnist": ((1, 28, 28), 10)}
+SCORE_RULES = ("mean_return", "solved_then_eval")
+SOLVED_ON = ("greedy_eval", "training_episodes")
+
+
+@dataclass(frozen=True)
+class SpaceSpec:
+    family: str
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ScoreSpec:
+    """How a trained agent becomes the one number a strategy learns from.
+
+    ``mean_return``: mean greedy return over ``episodes`` evaluation episodes whose seeds are
+    disjoint from training. ``solved_then_eval`` (the seed project's rule): if solved, mean
+    return over ``episodes`` episodes on yet another seed block divided by ``scale``, else
+    ``unsolved_score``. "Solved" means a mean >= ``threshold`` over ``solve_window`` consecutive
+    episodes, judged on greedy evaluation episodes after training (``solved_on: greedy_eval``,
+    the default: training episodes carry exploration noise) or, as the seed project did, on any
+    window of training episodes (``solved_on: training_episodes``).
+    """
+
+    rule: str = "mean_return"
+    episodes: int = 100
+    solved_on: str = "greedy_eval"
+    solve_window: int = 100
+    threshold: float | None = None
+    scale: float = 30.0
+    unsolved_score: float = 1e-5
+    stop_on_solve: bool = False
+
+
+@dataclass(frozen=True)
+class AlgorithmDefaults:
+    """An algorithm's shipped defaults for one env (``algorithms/defaults.yml``)."""
+
+    total_timesteps: int = 100_000
+    seeds: int = 1
+    n_envs: int = 1
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What one trial does with an architecture: the env, the algorithm, the budget, the score.
+
+    ``total_timesteps``, ``seeds``, ``n_envs`` and ``hyperparameters`` are the config's own
+    values (None or empty: not given); the properties below resolve them against ``defaults``.
+    """
+
+    env: str
+    algorithm: str = "dqn"
+    double_q: bool = False
+    total_timesteps: int | None = None
+    seed: int = 0
+    seeds: int | None = None  # agents per architecture (seeds seed, seed + 1 ...); None: the per-env default
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    preprocess: Preprocessing = field(default_factory=Preprocessing)  # image observations only
+    n_envs: int | None = None  # envs one agent collects from in parallel; None: the per-env default
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    report_every: int = 5000
+    eval_episodes: int = 10
+    score: ScoreSpec = field(default_factory=ScoreSpec)
+    torch_threads: int = 1
+    device: str = "auto"
+    max_trial_seconds: float | None = None  # training ends here and the trial is scored as it stands ("capped")
+    engine: str = "sb3"
+    defaults: AlgorithmDefaults = field(default_factory=AlgorithmDefaults)  # set by the parser, not by a config
+
+    def make_env(self, **make_kwargs: Any) -> gym.Env:
+        return preprocess(gym.make(self.env, **self.env_kwargs, **make_kwargs), self.preprocess)
+
+    def describe(self) -> str:
+        seeds = f" x {self.seed_count} seeds" if self.seed_count > 1 else ""
+        seeds += " (batched)" if self.engine == "batched" else ""
+        return (f"{self.algorithm}{' (double Q)' if self.double_q else ''} on {self.env}, {self.budget} env steps"
+                f"{seeds} per trial, score {self.score.rule}")
+
+    @property
+    def solve_threshold(self) -> float | None:
+        if self.score.threshold is not None:
+            return self.score.threshold
+        return gym.spec(registry_id(self.env)).reward_threshold
+
+    @property
+    def budget(self) -> int:
+        """Env steps of one agent (one seed)."""
+        return self.total_timesteps or self.defaults.total_timesteps
+
+    @property
+    def env_count(self) -> int:
+        return self.n_envs or self.defaults.n_envs
+
+    @property
+    def seed_count(self) -> int:
+        return self.seeds or self.defaults.seeds
+
+    @property
+    def algorithm_hyperparameters(self) -> dict[str, Any]:
+        return {**self.defaults.hyperparameters, **self.hyperparameters}
+
+
+@dataclass(frozen=True)
+class ClassificationTaskSpec:
+    """What one trial does when the child is a supervised image classifier (the Zoph & Le setting):
+    train on the dataset's training part, report validation accuracy per epoch, score the last."""
+
+    dataset: str
+    epochs: int = 10
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    validation_fraction: float = 0.2  # held out of the training images, stratified, fixed by ``seed``
+    seed: int = 0
+    data_dir: str | None = None  # where the FashionMNIST files are; default ~/.cache/nni-rl-nas/fashion_mnist
+    download: bool = False  # fetch FashionMNIST into data_dir when its files are missing
+    torch_threads: int = 1
+    device: str = "auto"
+
+    def describe(self) -> str:
+        return f"image classification on {self.dataset}, {self.epochs} epochs per trial, score validation accuracy"
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """A parsed ``tuner.classArgs``: the space, the task, the strategy's own options, and what the
+    network reads (``inputs``) and emits (``outputs``: None where the algorithm adds its heads)."""
+
+    space: SpaceSpec
+    task: TaskSpec | ClassificationTaskSpec
+    strategy_options: dict[str, Any]
+    inputs: gym.Space
+    outputs: int | None
+
+    @property
+    def is_rl(self) -> bool:
+        return isinstance(self.task, TaskSpec)
+
+    def source(self) -> str:
+        return f"task.env {self.task.env!r}" if self.is_rl else f"task.dataset {self.task.dataset!r}"
+
+    def build_space(self):
+        """The model space sized for the task: its inputs (observations or images) and outputs."""
+        try:
+            return SPACE_FAMILIES[self.space.family].build(self.inputs, self.outputs, self.space.options)
+        except SpaceMismatchError as error:
+            raise ConfigError(f"space (family {self.space.family!r}) vs {self.source()}: {error}") from None

@@ -1,0 +1,164 @@
+"""The NNI edge of a strategy: an NNI ``Tuner`` that drives one NNI-free search strategy.
+
+NNI's names (``generate_parameters``, ``receive_trial_result``, ``trial_end``) stay here; inside,
+the strategy's own ``ask``, ``tell`` and ``tell_end`` (:mod:`nni_rl_nas.strategies.base`) do the
+work. This adapter owns what only NNI needs:
+
+- **The NNI fixes.** It refuses to start unless ``nni-rl-nas setup`` has fixed NNI
+  (:mod:`nni_rl_nas.nni_patches`): without the dispatch fix, trials could train each other's
+  architectures.
+- **Errors at start.** NNI builds the tuner before it connects to the NNI manager, where an
+  exception would only say "Tuner did not connect". A bad config therefore does not fail the
+  constructor: the error is raised at the first command (``update_search_space``), which the
+  fixed dispatcher reports, and the experiment ends in ERROR with the reason.
+- **Checkpoints.** After every event the strategy's whole state is written atomically into NNI's
+  checkpoint directory (tensors and plain data only). A resumed NNI restores it
+  (``load_checkpoint``), then sends every result it holds (``import_data``): results the state
+  already has are skipped; the rest (trials that were still running at the stop, which NNI
+  reruns with their old parameters) are received as usual. So a resumed search neither retrains
+  finished architectures nor forgets what it learnt.
+- **Lost proposals.** NNI queues the strategy's proposals until a trial slot frees, and does not
+  keep that queue across a stop. On resume, the proposals that NNI's database shows it never
+  submitted are handed to NNI again, first, under the new parameter ids NNI asks with; their
+  results and ends are then booked under the original ids, so the strategy sees the trial it
+  proposed.
+
+One tuner class per strategy, named as the strategy's short name (``nni_rl_nas.tuner.RlNasRandom``),
+is what ``nni-rl-nas setup`` registers and what a ``className:`` config names.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from nni import NoMoreTrialError
+from nni.tuner import Tuner
+
+from .experiment import check_search_space
+from .files import write_atomically
+from .nni_patches import require_nni_fixes
+from .records import database_of_checkpoint, submitted_parameter_ids
+from .strategies import STRATEGIES, NothingToPropose, SearchStrategy
+
+logger = logging.getLogger(__name__)
+
+STATE_FILE = "strategy_state.pt"
+
+
+class StrategyStartError(RuntimeError):
+    """The strategy could not be built from the experiment's config; the message says why, on one line."""
+
+
+class StrategyTuner(Tuner):
+    strategy_class: ClassVar[type[SearchStrategy]]
+
+    def __init__(self, **class_args: Any) -> None:
+        require_nni_fixes()
+        self.strategy: SearchStrategy | None = None
+        self.start_error: StrategyStartError | None = None
+        try:
+            self.strategy = self.strategy_class(**class_args)
+        except Exception as error:  # reported at the first command, where NNI can show it (module docstring)
+            reason = f"{type(error).__name__}: {error}".replace("\n", " ")
+            logger.error("%s cannot start: %s", self.strategy_class.strategy_name(), reason)
+            self.start_error = StrategyStartError(reason)
+        self._issued: dict[int, dict[str, Any]] = {}  # parameters handed to NNI, by id, until the trial ends
+        self._lost: list[tuple[int, dict[str, Any]]] = []  # handed out, never submitted by NNI before a stop
+        self._aliases: dict[int, int] = {}  # parameter id NNI asked with -> the lost one it carries
+
+    def started(self) -> SearchStrategy:
+        if self.start_error is not None:
+            raise self.start_error
+        return self.strategy
+
+    def update_search_space(self, search_space: Any) -> None:
+        """NNI's ``searchSpace`` only mirrors ``classArgs.space`` (for the web UI); refuse a mismatch."""
+        try:
+            check_search_space(search_space, self.started().space)
+        except ValueError as error:
+            raise StrategyStartError(f"{type(error).__name__}: {error}".replace("\n", " ")) from None
+
+    def generate_parameters(self, parameter_id: int, **kwargs: Any) -> dict[str, Any]:
+        strategy = self.started()
+        if self._lost and not strategy.budget_spent():
+            original, parameters = self._lost.pop(0)
+            self._aliases[parameter_id] = original
+            logger.info("resume: trial %d carries proposal %d, which NNI had not submitted before the stop",
+                        parameter_id, original)
+        else:
+            try:
+                parameters = strategy.ask(parameter_id)
+            except NothingToPropose as reason:
+                raise NoMoreTrialError(str(reason)) from None
+            self._issued[parameter_id] = parameters
+        self.save_checkpoint()
+        return parameters
+
+    def receive_trial_result(self, parameter_id: int | None, parameters: dict[str, Any], value: Any, **kwargs: Any) -> None:
+        parameter_id = self._aliases.get(parameter_id, parameter_id)
+        self.started().tell(parameter_id, parameters, value if isinstance(value, dict) else {"default": value})
+        self.save_checkpoint()
+
+    def trial_end(self, parameter_id: int, success: bool, **kwargs: Any) -> None:
+        parameter_id = self._aliases.pop(parameter_id, parameter_id)
+        self._issued.pop(parameter_id, None)
+        self.started().tell_end(parameter_id, success)
+        self.save_checkpoint()
+
+    def import_data(self, data: list[dict[str, Any]]) -> None:
+        """Results NNI holds from before a resume: receive those the restored state lacks."""
+        strategy = self.started()
+        for entry in data:
+            parameters = entry["parameter"]
+            if strategy.has_result(parameters):
+                continue
+            logger.info("resume: result of %s arrived from NNI's records", parameters.get("architecture"))
+            self.receive_trial_result(strategy.running_trial_of(parameters), parameters, entry["value"])
+
+    def checkpoint_file(self) -> Path | None:
+        directory = self.get_checkpoint_path()  # NNI's per-experiment checkpoint directory, when run by NNI
+        return Path(directory) / STATE_FILE if directory else None
+
+    def save_checkpoint(self) -> None:
+        path = self.checkpoint_file()
+        if path is not None and self.strategy is not None:
+            state = {**self.strategy.state_dict(), "issued": self._issued, "aliases": self._aliases}
+            write_atomically(path, lambda target: torch.save(state, target))
+
+    def load_checkpoint(self) -> None:
+        strategy = self.started()
+        path = self.checkpoint_file()
+        if path is None or not path.exists():
+            logger.warning("resume: no saved strategy state; starting afresh from NNI's records")
+            return
+        state = torch.load(path, weights_only=True)
+        strategy.load_state_dict(state)
+        self._issued, self._aliases = dict(state["issued"]), dict(state["aliases"])
+        logger.info("resume: restored %s with %d finished trials from %s", type(strategy).__name__,
+                    len(strategy.history), path)
+        database = database_of_checkpoint(path.parent)
+        if database.exists():
+            self.find_lost_proposals(submitted_parameter_ids(database))
+
+    def find_lost_proposals(self, submitted: set[int]) -> None:
+        """Queue again the proposals NNI never submitted (by itself or by a trial carrying it)."""
+        self._aliases = {alias: original for alias, original in self._aliases.items() if alias in submitted}
+        carried = set(self._aliases.values())
+        self._lost = [(parameter_id, parameters) for parameter_id, parameters in self._issued.items()
+                      if parameter_id not in submitted and parameter_id not in carried]
+        if self._lost:
+            logger.warning("resume: NNI had not submitted proposals %s before the stop; proposing them again",
+                           [parameter_id for parameter_id, _ in self._lost])
+
+
+def tuner_class(strategy: type[SearchStrategy]) -> type[StrategyTuner]:
+    name = strategy.strategy_name()
+    return type(name, (StrategyTuner,), {"strategy_class": strategy, "__module__": __name__,
+                                          "__doc__": f"NNI tuner of {strategy.__name__} (registered as {name})."})
+
+
+TUNERS: dict[str, type[StrategyTuner]] = {name: tuner_class(strategy) for name, strategy in STRATEGIES.items()}
+globals().update(TUNERS)  # nni_rl_nas.tuner.<short name>, the class NNI's registry and className: configs name
