@@ -25,6 +25,10 @@ if TYPE_CHECKING:  # the specs module imports gymnasium and the spaces; report r
 
 TUNER_MODULE = "nni_rl_nas.tuner"  # where the NNI tuner classes of the strategies live
 SEARCH_PHASE = "search"  # the ``phase`` parameter of a weight-sharing strategy's search trials
+# A search trial's final ``default``: a shared-weight return is no architecture's score, and NNI's
+# web UI ranks only finite metrics, so NaN keeps search trials out of its Best metric, Top trials
+# and Default Metric graph while their intermediate results still plot the search's progress.
+SEARCH_TRIAL_SCORE = float("nan")
 CONTROLLER_BASELINES = ("ema", "none", "critic")
 
 

@@ -34,7 +34,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from ..algorithms import algorithm, build_agent
 from ..files import write_atomically, write_json
-from ..options import DartsOptions
+from ..options import SEARCH_TRIAL_SCORE, DartsOptions
 from ..specs import TaskSpec
 from ..training.curve import check_finite_weights, over_time
 from ..training.scoring import CURVE_BLOCK, greedy_returns
@@ -197,7 +197,8 @@ def run_darts_search(task: TaskSpec, space, build_space: Callable[[], torch.nn.M
     write_atomically(output_dir / "supernet.pt", lambda target: torch.save(encoder.state_dict(), target))
     logger.info("DARTS search derived %s", name)
     return {
-        "default": final["default"],
+        "default": SEARCH_TRIAL_SCORE,
+        "supernet_return": final["default"],  # the supernet agent's greedy return at the end of the search
         "architecture": settings.search_name,
         "derived": name,
         "top_k": [name],

@@ -35,7 +35,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from ..algorithms import NetworkFactory, build_agent
 from ..controller import Reinforce, architecture_of, build_controller
 from ..files import write_atomically, write_json
-from ..options import EnasOptions
+from ..options import SEARCH_TRIAL_SCORE, EnasOptions
 from ..spaces import Architecture, search_choices
 from ..specs import TaskSpec
 from ..training.curve import TrainingDiverged, check_finite_weights, over_time
@@ -229,7 +229,8 @@ def run_enas_search(task: TaskSpec, space: ModelSpace, build_space: Callable[[],
     search.save_state()
     write_atomically(output_dir / "supernet.pt", lambda target: torch.save(search.supernets[0].state_dict(), target))
     return {
-        "default": shared_returns[0],
+        "default": SEARCH_TRIAL_SCORE,
+        "shared_return": shared_returns[0],  # the most likely architecture's greedy return with the shared weights
         "architecture": settings.search_name,
         "top_k": [name for name, _ in top],
         "top_k_probabilities": [p for _, p in top],

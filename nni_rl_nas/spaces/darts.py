@@ -10,7 +10,7 @@ operations on the cell inputs with stride 2 and doubles the channels.
 Operations: separable and dilated convolutions 3x3 and 5x5, max and average pooling 3x3, skip.
 DARTS's ``none`` (zero) operation is not a candidate of the space, as in NNI: in the one-shot
 supernet every edge carries an extra architecture weight for "no edge", and discretisation keeps
-each node's two strongest non-zero edges (:mod:`nni_rl_nas.evaluator.darts_search`).
+each node's two strongest non-zero edges (:mod:`nni_rl_nas.oneshot.darts`).
 
 The encoder flattens rather than pools, since where an object is matters to an agent. Every
 choice keeps the feature-map shapes, so the flattened width is known from the image size alone.

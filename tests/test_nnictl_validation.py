@@ -1,0 +1,123 @@
+"""Bad configs are refused before anything runs, by `nni-rl-nas validate` and by `nnictl create`
+itself; a tuner that still fails at start leaves the experiment in ERROR with its reason.
+
+`nnictl create` runs with HOME and experimentWorkingDirectory in a temporary folder, as
+:mod:`tests.experiments` does, and every experiment started is stopped by its id.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from tests.conftest import load_yaml
+from tests.experiments import free_port, rest
+
+
+def ppo_enas(raw):
+    raw["tuner"]["classArgs"]["task"]["algorithm"] = "ppo"
+
+
+def darts_on_mlp(raw):
+    raw["tuner"]["classArgs"]["space"] = {"family": "mlp", "depth": 1, "widths": [16], "activations": ["relu"]}
+    raw["searchSpace"] = {}
+
+
+def enas_on_digits(raw):
+    raw["tuner"]["classArgs"]["task"] = {"dataset": "digits", "epochs": 1}
+    raw["searchSpace"] = {}
+
+
+def negative_controller_rate(raw):
+    raw["tuner"]["classArgs"]["controller"]["learning_rate"] = -0.01
+
+
+def disagreeing_search_space(raw):
+    raw["searchSpace"]["layer1_width"]["_value"] = [16, 32]
+
+
+def nni_key_typo(raw):
+    raw["trialConcurency"] = raw.pop("trialConcurrency")
+
+
+CASES = [
+    ("quick_enas_cartpole.yml", ppo_enas, r"task.algorithm: RlNasEnas trains its search with \['dqn'\], got 'ppo'"),
+    ("darts_minatar_ppo.yml", darts_on_mlp, r"space.family: RlNasDarts searches DARTS cells, got 'mlp'"),
+    ("quick_enas_cartpole.yml", enas_on_digits, r"tuner.name: RlNasEnas .* needs an RL task .* got task.dataset 'digits'"),
+    ("pg_digits.yml", negative_controller_rate, r"tuner.classArgs.controller.learning_rate: got -0.01; fix: a number > 0"),
+    ("quick_cartpole.yml", disagreeing_search_space, r"searchSpace: does not match tuner.classArgs.space"),
+    ("quick_cartpole.yml", nni_key_typo, r"unknown key 'trialConcurency'; did you mean 'trialConcurrency'\?"),
+]
+
+
+def write_config(tmp_path, base: str, edit) -> "Path":
+    raw = load_yaml(base)
+    raw["trialCommand"] = f"nni-rl-nas trial {base}"
+    raw["experimentWorkingDirectory"] = str(tmp_path / "experiments")
+    edit(raw)
+    path = tmp_path / base
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def plain(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+@pytest.mark.parametrize("base, edit, message", CASES, ids=[edit.__name__ for _, edit, _ in CASES])
+def test_validate_and_nnictl_create_refuse_a_bad_config_before_anything_runs(tmp_path, base, edit, message):
+    config = write_config(tmp_path, base, edit)
+    env = {**os.environ, "HOME": str(tmp_path)}
+    validated = subprocess.run(["nni-rl-nas", "validate", str(config)], capture_output=True, text=True, env=env,
+                               timeout=300)
+    assert validated.returncode == 2 and re.search(message, validated.stderr), validated.stderr
+    assert "Traceback" not in validated.stderr
+
+    created = subprocess.run(["nnictl", "create", "--config", str(config), "--port", str(free_port())],
+                             capture_output=True, text=True, env=env, timeout=300)
+    output = plain(created.stdout + created.stderr)
+    started = re.search(r"Experiment ID: (\w+)", output)
+    if started:  # never expected; stop it by its id so that nothing is left running
+        subprocess.run(["nnictl", "stop", started.group(1)], capture_output=True, env=env, timeout=120)
+    assert created.returncode == 1 and re.search(message, output), output
+    assert not started and "Traceback" not in output
+    assert not (tmp_path / "experiments").exists(), "no experiment was created"
+    registry = tmp_path / "nni-experiments" / ".experiment"
+    assert not registry.exists() or json.loads(registry.read_text() or "{}") == {}
+
+
+START_WITHOUT_NNICTL = """
+import sys
+from nni.experiment import Experiment, RunMode
+from nni.experiment.config import ExperimentConfig
+
+experiment = Experiment(ExperimentConfig.load(sys.argv[1]))
+experiment.start(int(sys.argv[2]), run_mode=RunMode.Detach)
+print("Experiment ID:", experiment.id, flush=True)
+"""
+
+
+def test_a_tuner_failing_at_start_leaves_the_experiment_in_error_with_the_reason(tmp_path):
+    """NNI's Python API starts an experiment without nnictl's validation: what the tuner refuses
+    then must reach the experiment's status, not leave it RUNNING with no trials."""
+    config = write_config(tmp_path, "quick_cartpole.yml", lambda raw: raw["tuner"]["classArgs"].update(seed=-1))
+    env = {**os.environ, "HOME": str(tmp_path)}
+    port = free_port()
+    started_at = time.monotonic()
+    started = subprocess.run([sys.executable, "-c", START_WITHOUT_NNICTL, str(config), str(port)],
+                             capture_output=True, text=True, env=env, timeout=120)
+    experiment_id = re.search(r"Experiment ID: (\w+)", started.stdout).group(1)
+    try:
+        while (status := rest(port, "check-status"))["status"] != "ERROR":
+            assert time.monotonic() - started_at < 30, f"still {status} after 30 s"
+            time.sleep(1)
+        reason = "Tuner failed: nni_rl_nas.tuner.StrategyStartError: ConfigError: tuner.classArgs.seed: got -1"
+        assert any(error.startswith(reason) for error in status["errors"]), status
+        assert rest(port, "trial-jobs") == []
+    finally:
+        subprocess.run(["nnictl", "stop", experiment_id], capture_output=True, env=env, timeout=120)
