@@ -1,7 +1,7 @@
 """Random vs policy-gradient vs ENAS on LunarLander-v3 at an equal env-step budget.
 
-Each strategy is driven the way NNI drives it (``generate_parameters`` -> trial ->
-``receive_trial_result``/``trial_end``), ``--workers`` trials at a time, each trial the real
+Each strategy is driven the way NNI drives it (``ask`` -> trial -> ``tell``/``tell_end``, through
+:func:`nni_rl_nas.strategies.driver.drive`), ``--workers`` trials at a time, each trial the real
 trial code (``run_trial``) in its own process. A strategy gets new trials until the env steps
 of its finished trials (search trials included) reach ``--env-steps``; running trials finish.
 
@@ -32,7 +32,7 @@ import numpy as np
 import yaml
 
 from nni_rl_nas.files import write_json
-from nni_rl_nas.oneshot.enas import SEARCH_NAME
+from nni_rl_nas.options import EnasOptions
 
 SPACE = {"family": "mlp", "depth": 2, "widths": [64, 128, 256, 1024, 2048], "activations": ["sigmoid", "relu"]}
 STRATEGY_OPTIONS = {
@@ -81,12 +81,12 @@ def one_trial(config: Path, directory: Path, parameters: dict | None = None, arc
 def drive_strategy(strategy_name: str, settings: argparse.Namespace) -> dict:
     """Run one strategy until its finished trials spent ``settings.env_steps``; return its trial log."""
     from nni_rl_nas.experiment import load_experiment
-    from nni_rl_nas.strategies import resolve_strategy
+    from nni_rl_nas.strategies import STRATEGIES
     from nni_rl_nas.strategies.driver import drive
 
     directory = settings.out / strategy_name
     config = write_config(directory, strategy_name, 0, settings)
-    strategy_class = resolve_strategy(load_experiment(config).strategy_name)
+    strategy_class = STRATEGIES[load_experiment(config).strategy_name]
     strategy = strategy_class(**yaml.safe_load(config.read_text())["tuner"]["classArgs"])
     started, log = time.monotonic(), []
 
@@ -131,7 +131,7 @@ def controller_curve(strategy_name: str, log: list[dict], directory: Path) -> li
 
 def best_architecture(log: list[dict]) -> str | None:
     """The first architecture that solved, else the best-scoring one (None: nothing trained yet)."""
-    trained = [entry for entry in log if entry["architecture"] != SEARCH_NAME]
+    trained = [entry for entry in log if entry["architecture"] != EnasOptions.search_name]
     solved = [entry for entry in trained if entry["solved"]]
     if not trained:
         return None

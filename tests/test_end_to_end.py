@@ -199,15 +199,17 @@ def test_darts_searches_then_retrains_the_derived_genotype_through_nnictl(tmp_pa
                       min_curve_points=2)
 
 
-def tiny_sac(raw: dict) -> None:
+def tiny_off_policy(raw: dict) -> None:
     raw["maxTrialNumber"] = 2
     raw["tuner"]["classArgs"]["task"].update(total_timesteps=600, seeds=1, report_every=300, eval_episodes=1,
                                              score={"rule": "mean_return", "episodes": 2},
                                              hyperparameters={"learning_starts": 100})
 
 
-def test_sac_trials_over_the_mlp_space_run_through_nnictl(tmp_path):
-    with start_experiment(tmp_path, "random_pendulum_sac.yml", tiny_sac) as (experiment_id, port, root):
+@pytest.mark.parametrize("config_name", ["random_pendulum_sac.yml", "random_pendulum_td3.yml",
+                                         "random_cartpole_qrdqn.yml"])
+def test_sac_td3_and_qrdqn_trials_over_the_mlp_space_run_through_nnictl(tmp_path, config_name):
+    with start_experiment(tmp_path, config_name, tiny_off_policy) as (experiment_id, port, root):
         trials, metrics = finished_trials(experiment_id, port)
         finals = [check_trial(trial, metrics, root, min_curve_points=2) for trial in trials]
         assert len(finals) == 2 and all(final["env_steps"] == 600 for final in finals)

@@ -18,12 +18,14 @@ from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
 from torch import nn
 
 
-class ArchitectureQNetwork(QNetwork):
-    """SB3's ``QNetwork`` (features extractor + ``q_net``) with ``q_net`` = the frozen architecture."""
-
-    def __init__(self, *args: Any, architecture_module: nn.Module, **kwargs: Any) -> None:
-        super().__init__(*args, net_arch=[], **kwargs)
-        self.q_net = architecture_module
+def architecture_value_network(policy: DQNPolicy | QRDQNPolicy, network_class: type[QNetwork | QuantileNetwork],
+                               mlp: str) -> QNetwork | QuantileNetwork:
+    """SB3's value network of ``network_class`` (features extractor + the MLP named ``mlp``) built
+    with no hidden layers, its MLP then replaced by a fresh instance of the policy's architecture."""
+    net_args = policy._update_features_extractor(policy.net_args, features_extractor=None)
+    network = network_class(**{**net_args, "net_arch": []})
+    setattr(network, mlp, policy.build_network())
+    return network.to(policy.device)
 
 
 class ArchitectureDQNPolicy(DQNPolicy):
@@ -34,31 +36,19 @@ class ArchitectureDQNPolicy(DQNPolicy):
         super().__init__(*args, **kwargs)
 
     def make_q_net(self) -> QNetwork:
-        net_args = self._update_features_extractor(self.net_args, features_extractor=None)
-        net_args.pop("net_arch")
-        return ArchitectureQNetwork(**net_args, architecture_module=self.build_network()).to(self.device)
-
-
-class ArchitectureQuantileNetwork(QuantileNetwork):
-    """sb3-contrib's ``QuantileNetwork`` with ``quantile_net`` = the frozen architecture, whose
-    outputs are the ``n_quantiles`` quantiles of every action's return."""
-
-    def __init__(self, *args: Any, architecture_module: nn.Module, **kwargs: Any) -> None:
-        super().__init__(*args, net_arch=[], **kwargs)
-        self.quantile_net = architecture_module
+        return architecture_value_network(self, QNetwork, "q_net")
 
 
 class ArchitectureQRDQNPolicy(QRDQNPolicy):
-    """QR-DQN policy whose quantile networks come from ``build_network`` (a frozen architecture)."""
+    """QR-DQN policy whose quantile networks come from ``build_network``: the architecture's outputs
+    are the ``n_quantiles`` quantiles of every action's return."""
 
     def __init__(self, *args: Any, build_network: Callable[[], nn.Module], **kwargs: Any) -> None:
         self.build_network = build_network
         super().__init__(*args, **kwargs)
 
     def make_quantile_net(self) -> QuantileNetwork:
-        net_args = self._update_features_extractor(self.net_args, features_extractor=None)
-        net_args.pop("net_arch")
-        return ArchitectureQuantileNetwork(**net_args, architecture_module=self.build_network()).to(self.device)
+        return architecture_value_network(self, QuantileNetwork, "quantile_net")
 
 
 class _DoubleQTarget:

@@ -77,12 +77,12 @@ def learned_score(task: dict, architecture: str) -> float:
 
 
 def test_a_short_td3_run_learns_pendulum():
-    # random play scores about -1200; measured here (seed 0): see the README's algorithm section
-    assert learned_score({"env": "Pendulum-v1", "algorithm": "td3", "total_timesteps": 6000, "report_every": 6000,
+    # random play scores about -1200; measured here (seed 0): -1245 at 3000 env steps, -470 at 6000, -149 at 8000
+    assert learned_score({"env": "Pendulum-v1", "algorithm": "td3", "total_timesteps": 8000, "report_every": 8000,
                           "hyperparameters": {"learning_starts": 1000}}, "64-relu_64-relu") > -500
 
 
 def test_a_short_qrdqn_run_learns_cartpole():
-    # random play scores about 22; measured here (seed 0): see the README's algorithm section
+    # random play scores about 22; measured here (seed 0): 183 at 10000 env steps, 321 at 20000
     assert learned_score({"env": "CartPole-v1", "algorithm": "qrdqn", "total_timesteps": 20000,
-                          "report_every": 20000}, "64-relu_64-relu") > 150
+                          "report_every": 20000}, "64-relu_64-relu") > 200
