@@ -34,11 +34,11 @@ def _spaces(args: argparse.Namespace) -> int:
 
 
 def _strategies(args: argparse.Namespace) -> int:
-    from .options import STRATEGY_OPTIONS
+    from .options import STRATEGY_OPTIONS, describe_options
 
     for name, options in STRATEGY_OPTIONS.items():
         print(f"{name}: {(options.__doc__ or '').strip().splitlines()[0]}")
-        for line in options.describe():
+        for line in describe_options(options):
             print(f"    {line}")
     return 0
 

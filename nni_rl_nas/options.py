@@ -32,12 +32,33 @@ SEARCH_TRIAL_SCORE = float("nan")
 CONTROLLER_BASELINES = ("ema", "none", "critic")
 
 
+def option(default: Any, help: str) -> Any:
+    """One option: its default (a value, or a dataclass for a nested section) and the help that
+    ``nni-rl-nas strategies`` prints."""
+    if dataclasses.is_dataclass(default):
+        return field(default_factory=default, metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+def describe_options(section: type, prefix: str = "") -> list[str]:
+    """One line per option of ``section`` (nested sections expanded): name, default, help."""
+    lines = []
+    for option_field in fields(section):
+        name, help_text = f"{prefix}{option_field.name}", option_field.metadata.get("help", "")
+        if dataclasses.is_dataclass(option_field.default_factory):
+            lines.append(f"{name}: {help_text}")
+            lines += describe_options(option_field.default_factory, f"{name}.")
+        else:
+            lines.append(f"{name} (default {option_field.default!r}): {help_text}")
+    return lines
+
+
 @dataclass(frozen=True)
 class Budget:
     """What the whole search may spend (``classArgs.budget``); None: no limit. Both count across resumes."""
 
-    env_steps: int | None = None
-    wall_clock_s: float | None = None
+    env_steps: int | None = option(None, "env steps of finished trials, search trials included")
+    wall_clock_s: float | None = option(None, "seconds the search has run")
 
     def check(self, where: str) -> None:
         check_positive_int(self.env_steps, f"{where}.env_steps", none_means="no limit")
@@ -48,15 +69,15 @@ class Budget:
 class ControllerSettings:
     """The ``controller:`` mapping of a controller strategy (policy gradient, ENAS)."""
 
-    hidden_size: int = 100
-    learning_rate: float = 0.0085
-    baseline: str = "ema"  # "ema", "none" or "critic"
-    baseline_decay: float = 0.9  # beta in: moving = beta * moving + (1 - beta) * score
-    advantage_clip: float | None = None  # clip score - baseline to [-c, c]
-    entropy_weight: float = 1e-3
-    l2_weight: float = 0.0  # lambda in: loss = policy-gradient loss + lambda * sum of squared controller weights
-    critic_weight: float = 0.5  # weight of the critic's squared error in the loss (baseline: critic)
-    samples_per_update: int = 5
+    hidden_size: int = option(100, "LSTM units")
+    learning_rate: float = option(0.0085, "Adam's learning rate")
+    baseline: str = option("ema", "ema (a moving average of the scores), none, or critic (a learned value head)")
+    baseline_decay: float = option(0.9, "beta in: moving = beta * moving + (1 - beta) * score")
+    advantage_clip: float | None = option(None, "clip score - baseline to [-c, c]; null: no clipping")
+    entropy_weight: float = option(1e-3, "weight of the entropy bonus that keeps the controller exploring")
+    l2_weight: float = option(0.0, "lambda in: loss = policy-gradient loss + lambda * sum of squared weights")
+    critic_weight: float = option(0.5, "weight of the critic's squared error in the loss (baseline: critic)")
+    samples_per_update: int = option(5, "scores per REINFORCE update")
 
     def check(self, where: str) -> None:
         check_choice(self.baseline, CONTROLLER_BASELINES, f"{where}.baseline")
@@ -76,8 +97,8 @@ class StrategyOptions:
     """Options every strategy takes. A subclass adds its own fields and names its strategy."""
 
     strategy: ClassVar[str]  # the short name a config uses (``tuner: {name: ...}``)
-    seed: int = 0
-    budget: Budget = field(default_factory=Budget)
+    seed: int = option(0, "the strategy's random seed")
+    budget: Budget = option(Budget, "what the whole search may spend; no new trial once spent")
 
     @classmethod
     def parse(cls, options: dict[str, Any]) -> StrategyOptions:
@@ -108,12 +129,6 @@ class StrategyOptions:
     def check_experiment(self, spec: ExperimentSpec, space_part: str) -> None:
         """Refuse a space or task this strategy cannot search (``space_part``: the space's part)."""
 
-    @classmethod
-    def describe(cls) -> list[str]:
-        """One line per option: name, default (for ``nni-rl-nas strategies``)."""
-        return [f"{f.name}: {f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default!r}"
-                for f in fields(cls)]
-
 
 @dataclass(frozen=True)
 class RandomOptions(StrategyOptions):
@@ -134,9 +149,10 @@ class PolicyGradientOptions(StrategyOptions):
     """Policy gradient: a REINFORCE-trained controller proposes, each proposal a full trial."""
 
     strategy: ClassVar[str] = "RlNasPolicyGradient"
-    controller: ControllerSettings = field(default_factory=ControllerSettings)
-    failure_score: float | None = None  # what the controller learns from a trial that ended without a score
-    max_draws: int = 50  # draws in a row that find only known architectures before the search ends
+    controller: ControllerSettings = option(ControllerSettings, "the controller and its REINFORCE update")
+    failure_score: float | None = option(None, "what the controller learns from a trial that ended without a "
+                                               "score; null: nothing")
+    max_draws: int = option(50, "draws in a row that find only known architectures before the search ends")
 
     def check(self) -> None:
         super().check()
@@ -155,10 +171,10 @@ class TwoPhaseOptions(StrategyOptions):
     algorithms: ClassVar[tuple[str, ...]]  # the RL algorithms whose agents its search trains
     search_name: ClassVar[str]  # search trials are named "<search_name> <seed>"
     top_k: ClassVar[int]  # architectures each search derives for retraining
-    searches: int = 1  # search trials (seeds seed, seed + 1 ...); usually trialConcurrency
-    search_timesteps: int | None = None  # env steps of one search; None: the task's per-trial budget
-    search_max_seconds: float | None = None  # wall-clock cap of one search; None: task.max_trial_seconds
-    search_eval_episodes: int = 5  # greedy episodes that score the shared-weight agent
+    searches: int = option(1, "search trials (seeds seed, seed + 1 ...); usually trialConcurrency")
+    search_timesteps: int | None = option(None, "env steps of one search; null: the task's per-agent budget")
+    search_max_seconds: float | None = option(None, "wall-clock cap of one search; null: task.max_trial_seconds")
+    search_eval_episodes: int = option(5, "greedy episodes that score the shared-weight agent")
 
     def check(self) -> None:
         super().check()
@@ -186,9 +202,9 @@ class EnasOptions(TwoPhaseOptions):
     strategy: ClassVar[str] = "RlNasEnas"
     search_name: ClassVar[str] = "ENAS search"
     algorithms: ClassVar[tuple[str, ...]] = ("dqn",)  # children are swapped in as the Q-network
-    controller: ControllerSettings = field(default_factory=ControllerSettings)
-    child_steps: int = 2000  # env steps of shared-weight training per sampled child
-    top_k: int = 3  # architectures each search derives for retraining
+    controller: ControllerSettings = option(ControllerSettings, "the controller and its REINFORCE update")
+    child_steps: int = option(2000, "env steps of shared-weight training per sampled child")
+    top_k: int = option(3, "architectures each search derives for retraining")
 
     def check(self) -> None:
         super().check()
@@ -214,8 +230,8 @@ class DartsOptions(TwoPhaseOptions):
     search_name: ClassVar[str] = "DARTS search"
     algorithms: ClassVar[tuple[str, ...]] = ("ppo", "dqn")  # one features extractor whose loss trains the cells
     top_k: ClassVar[int] = 1  # each search derives its one discretised genotype
-    arch_learning_rate: float = 1e-2  # Adam on the architecture weights
-    arch_weight_decay: float = 1e-3  # as in DARTS
+    arch_learning_rate: float = option(1e-2, "Adam's learning rate on the architecture weights")
+    arch_weight_decay: float = option(1e-3, "weight decay of the architecture weights, as in DARTS")
 
     def check(self) -> None:
         super().check()

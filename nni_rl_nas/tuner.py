@@ -6,7 +6,8 @@ work. This adapter owns what only NNI needs:
 
 - **The NNI fixes.** It refuses to start unless ``nni-rl-nas setup`` has fixed NNI
   (:mod:`nni_rl_nas.nni_patches`): without the dispatch fix, trials could train each other's
-  architectures.
+  architectures. An unfixed NNI cannot show why, only "Tuner did not connect"; the dispatcher
+  log (``<experiment>/log/dispatcher.log``) says to run ``nni-rl-nas setup``.
 - **Errors at start.** NNI builds the tuner before it connects to the NNI manager, where an
   exception would only say "Tuner did not connect". A bad config therefore does not fail the
   constructor: the error is raised at the first command (``update_search_space``), which the
@@ -39,7 +40,7 @@ from nni.tuner import Tuner
 
 from .experiment import check_search_space
 from .files import write_atomically
-from .nni_patches import require_nni_fixes
+from .nni_patches import NNIInstallationError, require_nni_fixes
 from .records import database_of_checkpoint, submitted_parameter_ids
 from .strategies import STRATEGIES, NothingToPropose, SearchStrategy
 
@@ -56,7 +57,11 @@ class StrategyTuner(Tuner):
     strategy_class: ClassVar[type[SearchStrategy]]
 
     def __init__(self, **class_args: Any) -> None:
-        require_nni_fixes()
+        try:
+            require_nni_fixes()
+        except NNIInstallationError as error:  # an unfixed NNI shows only "Tuner did not connect": log why
+            logger.error("%s", error)
+            raise
         self.strategy: SearchStrategy | None = None
         self.start_error: StrategyStartError | None = None
         try:

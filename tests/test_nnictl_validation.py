@@ -5,16 +5,20 @@ itself; a tuner that still fails at start leaves the experiment in ERROR with it
 :mod:`tests.experiments` does, and every experiment started is stopped by its id.
 """
 
+import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import yaml
 
+from nni_rl_nas.nni_patches import NNI_FIXES
 from tests.conftest import load_yaml
 from tests.experiments import free_port, rest
 
@@ -55,7 +59,7 @@ CASES = [
 ]
 
 
-def write_config(tmp_path, base: str, edit) -> "Path":
+def write_config(tmp_path, base: str, edit) -> Path:
     raw = load_yaml(base)
     raw["trialCommand"] = f"nni-rl-nas trial {base}"
     raw["experimentWorkingDirectory"] = str(tmp_path / "experiments")
@@ -119,5 +123,54 @@ def test_a_tuner_failing_at_start_leaves_the_experiment_in_error_with_the_reason
         reason = "Tuner failed: nni_rl_nas.tuner.StrategyStartError: ConfigError: tuner.classArgs.seed: got -1"
         assert any(error.startswith(reason) for error in status["errors"]), status
         assert rest(port, "trial-jobs") == []
+    finally:
+        subprocess.run(["nnictl", "stop", experiment_id], capture_output=True, env=env, timeout=120)
+
+
+def unset_up_nni(shadow: Path) -> None:
+    """Copies of the installed ``nni`` and ``nni_node`` under ``shadow`` with every fix of
+    ``nni-rl-nas setup`` taken out: NNI as a fresh install has it (the node binary and its
+    modules are linked, not copied)."""
+    for package in ("nni", "nni_node"):
+        installed = Path(importlib.util.find_spec(package).origin).parent
+        shutil.copytree(installed, shadow / package, symlinks=True,
+                        ignore=shutil.ignore_patterns("node", "node_modules", "__pycache__"))
+    node = Path(importlib.util.find_spec("nni_node").origin).parent
+    for name in ("node", "node_modules"):
+        (shadow / "nni_node" / name).symlink_to(node / name)
+    for fix in NNI_FIXES:
+        copy = shadow / fix.package / fix.relative_path
+        source = copy.read_text()
+        for original, fixed in reversed(fix.replacements):
+            assert source.count(fixed) == 1, f"{fix.name} cannot be taken out of {copy}"
+            source = source.replace(fixed, original)
+        copy.write_text(source)
+        assert not fix.is_applied(copy)
+
+
+def test_without_setup_the_experiment_ends_in_error_and_the_tuner_log_says_to_run_setup(tmp_path):
+    shadow = tmp_path / "fresh-nni"
+    unset_up_nni(shadow)
+    config = write_config(tmp_path, "quick_cartpole.yml", lambda raw: raw.update(tuner={
+        "className": "nni_rl_nas.tuner.RlNasRandom", "codeDirectory": ".", "classArgs": raw["tuner"]["classArgs"]}))
+    env = {**os.environ, "HOME": str(tmp_path), "PYTHONPATH": str(shadow),
+           "NNI_CONFIG_DIR": str(tmp_path / "nni-config")}  # nothing registered either
+
+    validated = subprocess.run(["nni-rl-nas", "validate", str(config)], capture_output=True, text=True, env=env,
+                               timeout=300)
+    assert validated.returncode == 2 and "fix: run `nni-rl-nas setup`" in validated.stderr, validated.stderr
+
+    port = free_port()
+    started_at = time.monotonic()
+    created = subprocess.run(["nnictl", "create", "--config", str(config), "--port", str(port)],
+                             capture_output=True, text=True, env=env, timeout=120)
+    experiment_id = re.search(r"Experiment ID: (\w+)", plain(created.stdout)).group(1)
+    try:
+        while (status := rest(port, "check-status"))["status"] != "ERROR":
+            assert time.monotonic() - started_at < 30, f"still {status} after 30 s"
+            time.sleep(1)
+        assert any("Tuner did not connect" in error for error in status["errors"]), status
+        dispatcher_log = (tmp_path / "experiments" / experiment_id / "log" / "dispatcher.log").read_text()
+        assert "NNI is not set up for nni-rl-nas" in dispatcher_log and "run `nni-rl-nas setup`" in dispatcher_log
     finally:
         subprocess.run(["nnictl", "stop", experiment_id], capture_output=True, env=env, timeout=120)
