@@ -47,12 +47,13 @@ def _validate(args: argparse.Namespace) -> int:
     from .experiment import load_experiment
     from .spaces import count_architectures
 
-    experiment = load_experiment(args.config)
-    space = experiment.spec.build_space()
-    print(f"{args.config}: OK")
-    print(f"  strategy {experiment.strategy_name}, options {experiment.spec.strategy_options}")
-    print(f"  space {experiment.spec.space.family}: {count_architectures(space)} architectures")
-    print(f"  task {experiment.spec.task.describe()}")
+    for config in args.config:
+        experiment = load_experiment(config)
+        space = experiment.spec.build_space()
+        print(f"{config}: OK")
+        print(f"  strategy {experiment.strategy_name}, options {experiment.options}")
+        print(f"  space {experiment.spec.space.family}: {count_architectures(space)} architectures")
+        print(f"  task {experiment.spec.task.describe()}")
     return 0
 
 
@@ -110,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("setup", help="fix NNI 3.0's trial parameter dispatch and register the strategies (once per environment)")
     commands.add_parser("spaces", help="list the model space families and their sizes")
     commands.add_parser("strategies", help="list the strategies and their options with defaults")
-    validate = commands.add_parser("validate", help="check an experiment YAML without starting anything")
-    validate.add_argument("config")
+    validate = commands.add_parser("validate", help="check experiment YAMLs without starting anything")
+    validate.add_argument("config", nargs="+")
     trial = commands.add_parser("trial", help="run one trial (NNI's trialCommand)")
     trial.add_argument("config")
     trial.add_argument("--architecture", help="train this architecture (e.g. 64-relu_64-relu) outside NNI")

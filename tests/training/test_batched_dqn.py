@@ -19,7 +19,7 @@ SEEDS = (0, 1, 2)
 
 def cartpole_task(double_q: bool = False, **hyperparameters):
     space = {"family": "mlp", "depth": 1, "widths": [32], "activations": ["relu", "tanh", "sigmoid"]}
-    return parse_class_args({"space": space, "strategy": {"name": "random"}, "task": {
+    return parse_class_args({"space": space, "task": {
         "env": "CartPole-v1", "engine": "batched", "double_q": double_q, "total_timesteps": 5000,
         "hyperparameters": hyperparameters}})
 
