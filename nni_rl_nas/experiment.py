@@ -19,6 +19,7 @@ the field, the bad value and the fix.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import re
 import shlex
@@ -66,13 +67,16 @@ def _check_env_id(env_id: Any) -> None:
                           "or module:EnvId for an env that module registers") from None
 
 
-def _check_preprocessing(task: TaskSpec, observation_space: gym.Space) -> None:
-    steps = task.preprocess
+def _check_preprocessing(steps: Preprocessing) -> None:
     check_positive_int(steps.resize, "task.preprocess.resize", none_means="no resizing")
     check_positive_int(steps.frame_stack, "task.preprocess.frame_stack")
     if not isinstance(steps.grayscale, bool):
         raise ConfigError(f"task.preprocess.grayscale: got {steps.grayscale!r}; fix: true or false")
-    if steps != Preprocessing() and not is_image(observation_space):
+
+
+def _check_images(task: TaskSpec, observation_space: gym.Space) -> None:
+    """Preprocessing applies to image observations only."""
+    if task.preprocess != Preprocessing() and not is_image(observation_space):
         raise ConfigError(f"task.preprocess: {task.env!r} has no image observations ({observation_space}); "
                           "fix: remove task.preprocess")
 
@@ -128,6 +132,7 @@ def _check_rl_task(task: TaskSpec) -> None:
     check_positive_int(task.n_envs, "task.n_envs", none_means="the per-env default")
     check_positive_number(task.max_trial_seconds, "task.max_trial_seconds", none_means="no cap")
     _check_device(task.device)
+    _check_preprocessing(task.preprocess)
     if not isinstance(task.seed, int) or isinstance(task.seed, bool) or task.seed < 0:
         raise ConfigError(f"task.seed: got {task.seed!r}; fix: a whole number >= 0")
     if not isinstance(task.double_q, bool) or (task.double_q and task.algorithm != "dqn"):
@@ -151,29 +156,23 @@ def _parse_rl_task(data: dict[str, Any]) -> tuple[TaskSpec, gym.Space, int | Non
     task = parse_section(TaskSpec, {**data, "score": score, "preprocess": steps}, "task", exclude=("defaults",))
     entry = algorithm(task.algorithm)
     _check_rl_task(task)
-    task = TaskSpec(**{**{f.name: getattr(task, f.name) for f in fields(TaskSpec)},
-                       "defaults": entry.defaults_for(task.env)})
+    task = dataclasses.replace(task, defaults=entry.defaults_for(task.env))
     if task.score.rule == "solved_then_eval" and task.solve_threshold is None:
         raise ConfigError(f"task.score.threshold: {task.env!r} declares no reward_threshold; "
                           "fix: set task.score.threshold to the return that counts as solved")
     entry.check_hyperparameters(task.algorithm_hyperparameters)
     check_choice(task.engine, tuple(ENGINES), "task.engine")
     try:
-        env = gym.make(task.env, **task.env_kwargs)
+        env = task.make_env()  # what the network reads: the observations after preprocessing
     except Exception as error:  # gymnasium raises whatever the env's constructor raises
         raise ConfigError(f"task.env_kwargs: {task.env!r} cannot be made with {task.env_kwargs} ({error!r}); "
                           "fix: arguments that the env's constructor takes") from None
     try:
-        _check_preprocessing(task, env.observation_space)
+        _check_images(task, env.unwrapped.observation_space)
         entry.check_actions(env.action_space, task.env)
-        outputs = entry.output_size(env.action_space, task.algorithm_hyperparameters)
+        return task, env.observation_space, entry.output_size(env.action_space, task.algorithm_hyperparameters)
     finally:
         env.close()
-    observed = task.make_env()  # what the network reads: the observations after preprocessing
-    try:
-        return task, observed.observation_space, outputs
-    finally:
-        observed.close()
 
 
 def _parse_task(data: Any) -> tuple[TaskSpec | ClassificationTaskSpec, gym.Space, int | None]:
