@@ -70,7 +70,7 @@ def _play(args: argparse.Namespace) -> int:
     from .replay import best_trial, load_agent, play, trial_folders
 
     folder = best_trial(trial_folders(args.target, Path(args.experiments_dir) if args.experiments_dir else None))
-    loaded = load_agent(folder)
+    loaded = load_agent(folder, env_modules=args.env_module)
     print(f"playing {loaded.name} from {folder} on {loaded.task.env}, {args.episodes} greedy episodes")
     returns = play(loaded, args.episodes, args.seed, Path(args.video) if args.video else None)
     for episode, total in enumerate(returns):
@@ -122,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     play.add_argument("--episodes", type=int, default=5)
     play.add_argument("--seed", type=int, default=0, help="seed of the first episode")
     play.add_argument("--video", help="write the episodes to this MP4 file")
+    play.add_argument("--env-module", action="append", default=[],
+                      help="a module the trial's env id names (module:EnvId) that you trust: play imports it")
     report = commands.add_parser("report", help="write an HTML report with plots of an experiment's trials")
     report.add_argument("experiment", help="an experiment id or folder")
     report.add_argument("--experiments-dir", help="where experiment ids are looked up (default ~/nni-experiments)")

@@ -1,8 +1,10 @@
 """``nni-rl-nas play``: load a trial's trained agent and play episodes, optionally filming them.
 
 A trial leaves ``model.pt`` (tensors only) and ``trial.json`` (its space, task, architecture and
-result). The agent is rebuilt from the model space and the weights are loaded with
-``torch.load(weights_only=True)``, so playing a downloaded result never executes pickled code.
+result). A trial folder is untrusted input (it may have been downloaded): the agent is rebuilt
+from the model space, the weights are loaded with ``torch.load(weights_only=True)`` and a file
+that is not plain tensors is refused, never unpickled; and a module that ``trial.json`` names
+(an env id ``module:EnvId``) is imported only when the user names it on the command line.
 Given an experiment (its id or folder) rather than one trial, the best-scoring trial is played.
 Videos are MP4s written by the ffmpeg that the ``imageio-ffmpeg`` wheel ships.
 """
@@ -11,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,10 +43,22 @@ def trial_folders(target: str | Path, root: Path | None = None) -> list[Path]:
     return folders
 
 
+def read_record(folder: Path) -> dict:
+    """A trial folder's ``trial.json``, or a one-line refusal naming the file."""
+    path = folder / TRIAL_RECORD
+    try:
+        record = json.loads(path.read_text())
+        if not all(isinstance(record.get(key), dict) for key in ("result", "task", "space", "architecture")):
+            raise ValueError("it lacks a result, task, space or architecture mapping")
+    except (OSError, ValueError, AttributeError) as error:
+        raise ConfigError(f"play: {path} is not a trial record written by nni-rl-nas ({error!r}); "
+                          "fix: pass the folder of a finished trial") from None
+    return record
+
+
 def best_trial(folders: list[Path]) -> Path:
     """The trial with the highest score; search trials (no single architecture) are skipped."""
-    scored = [(json.loads((folder / TRIAL_RECORD).read_text())["result"]["default"], folder)
-              for folder in folders if (folder / WEIGHTS).exists()]
+    scored = [(read_record(folder)["result"]["default"], folder) for folder in folders if (folder / WEIGHTS).exists()]
     if not scored:
         raise ConfigError(f"play: none of {len(folders)} trials saved a model; fix: wait for a trial to finish")
     return max(scored, key=lambda pair: pair[0])[1]
@@ -56,11 +72,17 @@ class LoadedAgent:
     folder: Path
 
 
-def load_agent(folder: Path) -> LoadedAgent:
-    """Rebuild a trial's agent from its record and load its weights without unpickling code."""
-    record = json.loads((folder / TRIAL_RECORD).read_text())
+def load_agent(folder: Path, env_modules: Collection[str] = ()) -> LoadedAgent:
+    """Rebuild a trial's agent from its record and load its weights without unpickling code;
+    ``env_modules``: the modules the user trusts to register the trial's env."""
+    record = read_record(folder)
     space_record = record["space"]
     task = {key: value for key, value in record["task"].items() if key != "defaults"}
+    module = str(task["env"]).rpartition(":")[0]
+    if module and module not in env_modules:
+        raise ConfigError(f"play: {folder / TRIAL_RECORD} names env {task['env']!r}, which needs module {module!r} "
+                          "imported; a result is untrusted input, so play imports no module it names; "
+                          f"fix: --env-module {module}, if you trust that module")
     # the hyperparameters it trained with, whatever the shipped defaults say now (n_quantiles shapes the network)
     task["hyperparameters"] = {**record["task"].get("defaults", {}).get("hyperparameters", {}), **task["hyperparameters"]}
     spec = parse_class_args({"space": {"family": space_record["family"], **space_record["options"]}, "task": task})
@@ -68,7 +90,14 @@ def load_agent(folder: Path) -> LoadedAgent:
         raise ConfigError(f"play: trial {folder} trained an image classifier; fix: play an RL trial")
     space = spec.build_space()
     agent = build_agent(spec.task, NetworkFactory(space, record["architecture"]), "cpu")
-    agent.policy.load_state_dict(torch.load(folder / WEIGHTS, map_location="cpu", weights_only=True))
+    try:
+        weights = torch.load(folder / WEIGHTS, map_location="cpu", weights_only=True)
+        agent.policy.load_state_dict(weights)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, AttributeError) as error:
+        reason = str(error).strip().splitlines()[0][:200]  # torch's own advice (weights_only=False) left out
+        raise ConfigError(f"play: {folder / WEIGHTS} is not the plain tensors of the architecture in "
+                          f"{TRIAL_RECORD} ({type(error).__name__}: {reason}); a result is untrusted input and is "
+                          "never unpickled; fix: the model.pt that an nni-rl-nas trial wrote beside it") from None
     return LoadedAgent(agent, spec.task, space.architecture_name(record["architecture"]), folder)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 import sys
 import urllib.request
 from dataclasses import dataclass, field
@@ -38,7 +39,10 @@ class TrialRow:
 
     @property
     def score(self) -> float | None:
-        return None if self.result is None else float(self.result["default"])
+        """The final ``default`` when it is a finite number (a search trial's NaN, or text, is no score)."""
+        value = None if self.result is None else self.result.get("default")
+        finite = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        return float(value) if finite else None
 
     @property
     def is_search(self) -> bool:
@@ -172,14 +176,19 @@ def ranked(rows: list[TrialRow]) -> list[TrialRow]:
     return sorted(scored, key=lambda row: row.score, reverse=True)
 
 
+def _amount(value: Any) -> float:
+    """A cost a result reports; records are untrusted text, so anything but a finite number counts 0."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) else 0.0
+
+
 def cost(rows: list[TrialRow]) -> dict[str, Any]:
     finished = [row.result for row in rows if row.result]
     statuses: dict[str, int] = {}
     for row in rows:
         statuses[row.status] = statuses.get(row.status, 0) + 1
     return {"trials": len(rows), "by status": statuses,
-            "env steps": sum(int(r.get("env_steps", 0)) for r in finished),
-            "trial wall-clock (s)": round(sum(float(r.get("wall_clock_s", 0)) for r in finished), 1)}
+            "env steps": int(sum(_amount(r.get("env_steps")) for r in finished)),
+            "trial wall-clock (s)": round(sum(_amount(r.get("wall_clock_s")) for r in finished), 1)}
 
 
 TABLE_COLUMNS = ("score", "score_std", "seeds", "solved_seeds", "mean_return", "std_return", "val_accuracy", "solved", "env_steps", "epochs",
@@ -193,15 +202,19 @@ def render_html(title: str, rows: list[TrialRow], images: dict[str, bytes]) -> s
     for rank, row in enumerate(ranked(rows), start=1):
         values = [row.score if c == "score" else (row.result or {}).get(c, "") for c in present]
         cells = "".join(f"<td>{html.escape(f'{v:.4g}' if isinstance(v, float) else str(v))}</td>" for v in values)
-        body.append(f"<tr><td>{rank}</td><td>{html.escape(row.architecture)}</td><td>{row.trial_id}</td>{cells}</tr>")
+        body.append(f"<tr><td>{rank}</td><td>{html.escape(row.architecture)}</td><td>{html.escape(row.trial_id)}</td>"
+                    f"{cells}</tr>")
     pictures = "".join(f'<h2>{html.escape(name)}</h2><img src="data:image/png;base64,{base64.b64encode(data).decode()}">'
                        for name, data in images.items())
     spent = "".join(f"<li>{html.escape(k)}: {html.escape(str(v))}</li>" for k, v in cost(rows).items())
-    failed = "".join(f"<tr><td>{row.trial_id}</td><td>{html.escape(row.architecture)}</td><td>{row.status}</td>"
+    failed = "".join(f"<tr><td>{html.escape(row.trial_id)}</td><td>{html.escape(row.architecture)}</td>"
+                     f"<td>{html.escape(row.status)}</td>"
                      f"<td style='text-align:left'>{html.escape(row.reason)}</td></tr>" for row in rows if row.reason)
-    searched = "".join(f"<tr><td>{row.trial_id}</td><td>{html.escape(row.architecture)}</td>"
-                       f"<td>{row.result.get('children', '')}</td><td>{row.result.get('env_steps', '')}</td>"
-                       f"<td style='text-align:left'>{html.escape(', '.join(row.result.get('top_k', [])))}</td></tr>"
+    searched = "".join(f"<tr><td>{html.escape(row.trial_id)}</td><td>{html.escape(row.architecture)}</td>"
+                       f"<td>{html.escape(str(row.result.get('children', '')))}</td>"
+                       f"<td>{html.escape(str(row.result.get('env_steps', '')))}</td>"
+                       f"<td style='text-align:left'>{html.escape(', '.join(map(str, row.result.get('top_k', []))))}</td>"
+                       "</tr>"
                        for row in rows if row.is_search and row.result)
     searches = (f"<h2>Weight-sharing searches</h2><table><tr><th>trial</th><th>search</th><th>children</th>"
                 f"<th>env steps</th><th>derived (most likely first)</th></tr>{searched}</table>" if searched else "")

@@ -1,5 +1,6 @@
 """`nni-rl-nas play`: a saved trial plays again, from its folder or as the best of an experiment."""
 
+import importlib
 import json
 import os
 import shutil
@@ -53,16 +54,47 @@ def test_play_returns_match_the_saved_greedy_policy_and_write_a_video(experiment
     assert frames == sum(returns), "CartPole gives 1 per step: one frame per step"
 
 
-def test_weights_are_loaded_without_unpickling_code(experiment_folder, tmp_path):
+def tampered_copy(experiment_folder, tmp_path):
     folder = tmp_path / "tampered"
     shutil.copytree(trial_folders("exp1", experiment_folder)[0], folder)
+    return folder
 
-    class Payload:
-        def __reduce__(self):
-            return (print, ("pickled code ran",))
 
+class Payload:
+    def __reduce__(self):
+        return (print, ("pickled code ran",))
+
+
+def test_weights_are_loaded_without_unpickling_code_and_refused_in_one_line(experiment_folder, tmp_path, capsys):
+    folder = tampered_copy(experiment_folder, tmp_path)
     torch.save({"evil": Payload()}, folder / "model.pt")
-    with pytest.raises(Exception, match="Weights only load failed|Unsupported global"):
+    with pytest.raises(ConfigError, match=r"model.pt is not the plain tensors .* never unpickled; fix: ") as refused:
+        load_agent(folder)
+    assert "weights_only=False" not in str(refused.value), "never torch's advice to disable the safe load"
+    assert main(["play", str(folder), "--episodes", "1"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: play: ") and error.count("\n") == 1 and "pickled code ran" not in error
+
+
+def test_play_never_imports_a_module_that_a_trial_record_names(experiment_folder, tmp_path, monkeypatch):
+    folder = tampered_copy(experiment_folder, tmp_path)
+    record = json.loads((folder / "trial.json").read_text())
+    record["task"]["env"] = "tests.fault_envs:FaultyCartPole-v0"  # importing a module runs its code
+    (folder / "trial.json").write_text(json.dumps(record))
+    imported, import_module = [], importlib.import_module
+    monkeypatch.setattr(importlib, "import_module", lambda name, *args: imported.append(name) or import_module(name))
+    with pytest.raises(ConfigError, match=r"names env 'tests.fault_envs:FaultyCartPole-v0', which needs module "
+                                          r"'tests.fault_envs' imported; .* fix: --env-module tests.fault_envs"):
+        load_agent(folder)
+    assert "tests.fault_envs" not in imported
+    load_agent(folder, env_modules=["tests.fault_envs"])  # the user's explicit choice
+    assert "tests.fault_envs" in imported
+
+
+def test_a_damaged_trial_record_is_refused_naming_the_file(experiment_folder, tmp_path):
+    folder = tampered_copy(experiment_folder, tmp_path)
+    (folder / "trial.json").write_text("{not json")
+    with pytest.raises(ConfigError, match=r"trial.json is not a trial record written by nni-rl-nas"):
         load_agent(folder)
 
 
