@@ -36,6 +36,7 @@ class TrialRow:
     curve: list[dict[str, Any]] = field(default_factory=list)  # intermediate results, in order
     reason: str | None = None  # why a trial that ended has no score (see explain_failures)
     phase: str | None = None  # SEARCH_PHASE for a weight-sharing strategy's search trial
+    last_point: int = -1  # NNI's sequence number of the curve's last point
 
     @property
     def score(self) -> float | None:
@@ -79,10 +80,10 @@ def read_database(path: Path) -> list[TrialRow]:
             row.status = event if event not in ("ADD_RESUMED", "ADD_CUSTOMIZED") else row.status
             if data and not row.architecture:
                 _describe(row, data)
-        metrics = connection.execute("SELECT trialJobId, type, data FROM MetricData ORDER BY timestamp, sequence")
-        for trial_id, kind, data in metrics:
+        metrics = connection.execute("SELECT trialJobId, type, data, sequence FROM MetricData ORDER BY timestamp, sequence")
+        for trial_id, kind, data, sequence in metrics:
             if trial_id in rows:
-                _add_metric(rows[trial_id], kind, data)
+                _add_metric(rows[trial_id], kind, data, sequence)
     finally:
         connection.close()
     return sorted(rows.values(), key=lambda row: row.sequence)
@@ -100,15 +101,20 @@ def read_rest_api(port: int, host: str = "127.0.0.1") -> list[TrialRow]:
         _describe(row, (job.get("hyperParameters") or [None])[0])
     for metric in get("metric-data"):
         if metric["trialJobId"] in rows:
-            _add_metric(rows[metric["trialJobId"]], metric["type"], metric["data"])
+            _add_metric(rows[metric["trialJobId"]], metric["type"], metric["data"], metric.get("sequence"))
     return sorted(rows.values(), key=lambda row: row.sequence)
 
 
-def _add_metric(row: TrialRow, kind: str, data: str) -> None:
+def _add_metric(row: TrialRow, kind: str, data: str, sequence: int | None) -> None:
+    """Add one record, in the order NNI stored them. A trial that NNI reran on resume reports its
+    curve again from sequence 0, beside the killed run's points: the rerun's curve replaces them."""
     if kind == "FINAL":
         row.result = _metric(data)
     elif kind == "PERIODICAL":
+        if sequence is not None and sequence <= row.last_point:
+            row.curve = []
         row.curve.append(_metric(data))
+        row.last_point = sequence if sequence is not None else row.last_point + 1
 
 
 def explain_failures(rows: list[TrialRow], experiment_folder: Path | None) -> None:

@@ -13,7 +13,10 @@ work. This adapter owns what only NNI needs:
   constructor: the error is raised at the first command (``update_search_space``), which the
   fixed dispatcher reports, and the experiment ends in ERROR with the reason.
 - **Checkpoints.** After every event the strategy's whole state is written atomically into NNI's
-  checkpoint directory (tensors and plain data only). A resumed NNI restores it
+  checkpoint directory (tensors and plain data only), the state before it kept beside it. A
+  resume whose state file cannot be read (damaged on disk) restores the one before, with a
+  warning naming the file; when neither can be read, the experiment ends in ERROR naming the file
+  and the fix. A resumed NNI restores it
   (``load_checkpoint``), then sends every result it holds (``import_data``): results the state
   already has are skipped; the rest (trials that were still running at the stop, which NNI
   reruns with their old parameters) are received as usual. So a resumed search neither retrains
@@ -31,6 +34,7 @@ is what ``nni-rl-nas setup`` registers and what a ``className:`` config names.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -47,6 +51,7 @@ from .strategies import STRATEGIES, NothingToPropose, SearchStrategy
 logger = logging.getLogger(__name__)
 
 STATE_FILE = "strategy_state.pt"
+PREVIOUS_STATE_FILE = "strategy_state.previous.pt"  # the state before the last event: a fallback on resume
 
 
 class StrategyStartError(RuntimeError):
@@ -131,19 +136,37 @@ class StrategyTuner(Tuner):
         path = self.checkpoint_file()
         if path is not None and self.strategy is not None:
             state = {**self.strategy.state_dict(), "issued": self._issued, "aliases": self._aliases}
+            if path.exists():
+                os.replace(path, path.with_name(PREVIOUS_STATE_FILE))
             write_atomically(path, lambda target: torch.save(state, target))
 
     def load_checkpoint(self) -> None:
         strategy = self.started()
         path = self.checkpoint_file()
-        if path is None or not path.exists():
+        saved = [candidate for candidate in (path, path.with_name(PREVIOUS_STATE_FILE)) if candidate.exists()] \
+            if path is not None else []
+        if not saved:
             logger.warning("resume: no saved strategy state; starting afresh from NNI's records")
             return
-        state = torch.load(path, weights_only=True)
-        strategy.load_state_dict(state)
-        self._issued, self._aliases = dict(state["issued"]), dict(state["aliases"])
+        unreadable = []
+        for candidate in saved:
+            try:
+                state = torch.load(candidate, weights_only=True)
+                strategy.load_state_dict(state)
+                self._issued, self._aliases = dict(state["issued"]), dict(state["aliases"])
+            except Exception as error:  # any damage to the file: the next candidate, else a clear refusal below
+                unreadable.append(f"{candidate} ({type(error).__name__}: {str(error)[:120]})")
+                logger.warning("resume: cannot read the strategy state %s: %r", candidate, error)
+                continue
+            if candidate != path:
+                logger.warning("resume: %s was unreadable; restored the state before it, %s", path, candidate)
+            break
+        else:
+            raise StrategyStartError(f"resume: no readable strategy state: {'; '.join(unreadable)}; fix: delete "
+                                     f"{path.parent}/strategy_state*.pt to resume from NNI's records alone (finished "
+                                     "results are received again, learned state restarts), or create a new experiment")
         logger.info("resume: restored %s with %d finished trials from %s", type(strategy).__name__,
-                    len(strategy.history), path)
+                    len(strategy.history), candidate)
         database = database_of_checkpoint(path.parent)
         if database.exists():
             self.find_lost_proposals(submitted_parameter_ids(database))

@@ -1,8 +1,10 @@
 """`nni-rl-nas report` treats NNI's records as untrusted text: every string it writes into the page is escaped."""
 
+import json
 import math
+import sqlite3
 
-from nni_rl_nas.report import TrialRow, ranked, render_html
+from nni_rl_nas.report import TrialRow, ranked, read_database, render_html
 
 MARKUP = "<script>alert(1)</script>"
 
@@ -23,3 +25,24 @@ def test_search_trials_are_not_ranked_among_the_trained_architectures():
     rows = [TrialRow("a", 0, "SUCCEEDED", "ENAS search 0", {"default": math.nan}, phase="search"),
             TrialRow("b", 1, "SUCCEEDED", "64-relu_64-relu", {"default": 2.0})]
     assert [row.trial_id for row in ranked(rows)] == ["b"]
+
+
+def test_a_rerun_trials_curve_replaces_the_killed_runs_points(tmp_path):
+    """NNI's database after a resume: the killed run's intermediate results (sequences 0-2), then the
+    rerun's (0-1) under the same trial id."""
+    database = tmp_path / "nni.sqlite"
+    connection = sqlite3.connect(database)
+    connection.execute("create table TrialJobEvent (timestamp integer, trialJobId text, event text, data text, "
+                       "logPath text, sequenceId integer, message text, environmentId text)")
+    connection.execute("create table MetricData (timestamp integer, trialJobId text, parameterId text, type text, "
+                       "sequence integer, data text)")
+    parameters = json.dumps({"parameter_id": 0, "parameters": {"architecture": "16-relu"}})
+    connection.execute("insert into TrialJobEvent values (0, 't1', 'WAITING', ?, '', 0, '', '')", (parameters,))
+    points = [(0, 1.0), (1, 2.0), (2, 3.0), (0, 10.0), (1, 20.0)]
+    for timestamp, (sequence, value) in enumerate(points, start=1):
+        connection.execute("insert into MetricData values (?, 't1', '0', 'PERIODICAL', ?, ?)",
+                           (timestamp, sequence, json.dumps(json.dumps({"default": value}))))
+    connection.commit()
+    connection.close()
+    [row] = read_database(database)
+    assert [point["default"] for point in row.curve] == [10.0, 20.0]

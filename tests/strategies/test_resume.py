@@ -14,7 +14,7 @@ import torch
 from nni import NoMoreTrialError
 
 from nni_rl_nas.strategies import ENAS, GridSearch, PolicyGradient, RandomSearch
-from nni_rl_nas.tuner import TUNERS
+from nni_rl_nas.tuner import PREVIOUS_STATE_FILE, STATE_FILE, TUNERS, StrategyStartError
 
 ARGS = {"space": {"family": "mlp", "widths": [16, 64, 256], "activations": ["relu", "tanh"]},
         "task": {"env": "CartPole-v1"}}
@@ -144,3 +144,29 @@ def test_proposals_nni_had_not_submitted_at_the_stop_are_proposed_again_and_book
         assert resumed.strategy.history[-1].parameter_id == 2 and resumed.strategy.history[-1].score == 1.0
         assert 2 not in resumed.strategy._running
     assert resumed.generate_parameters(8) not in proposed.values(), "then new proposals"
+
+
+def damage(path) -> None:
+    path.write_bytes(path.read_bytes()[:40])  # truncated, as a disk or a killed copy leaves it
+
+
+def test_a_damaged_state_resumes_from_the_state_before_it_with_a_warning(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("NNI_CHECKPOINT_DIRECTORY", str(tmp_path))
+    before = tuner(RandomSearch, **ARGS, seed=3)
+    run(before, range(3), finish=3, nni_records=[])
+    damage(tmp_path / STATE_FILE)
+    resumed = tuner(RandomSearch, **ARGS, seed=3)
+    resumed.load_checkpoint()
+    assert len(resumed.strategy.history) == 3
+    assert 2 in resumed._issued, "the state before the last event, trial 2's end"
+    assert f"{tmp_path / STATE_FILE} was unreadable" in caplog.text
+
+
+def test_when_no_state_is_readable_the_resume_fails_naming_the_file_and_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNI_CHECKPOINT_DIRECTORY", str(tmp_path))
+    run(tuner(RandomSearch, **ARGS, seed=3), range(3), finish=3, nni_records=[])
+    damage(tmp_path / STATE_FILE)
+    damage(tmp_path / PREVIOUS_STATE_FILE)
+    with pytest.raises(StrategyStartError, match=rf"resume: no readable strategy state: {tmp_path / STATE_FILE} .* "
+                                                 r"fix: delete .*strategy_state\*.pt to resume from NNI's records"):
+        tuner(RandomSearch, **ARGS, seed=3).load_checkpoint()
