@@ -85,3 +85,11 @@ def test_a_short_name_that_nni_does_not_know_yet_asks_for_setup(write_experiment
     monkeypatch.setattr(experiment, "get_algo_meta", lambda name: None)
     with pytest.raises(ConfigError, match=r"tuner.name: 'RlNasRandom' is not registered .* run `nni-rl-nas setup`"):
         load_experiment(write_experiment())
+
+
+def test_a_yaml_syntax_error_names_the_file_line_and_column(tmp_path):
+    config = tmp_path / "experiment.yml"
+    config.write_text("trialConcurrency: 2\ntuner:\n\tname: RlNasRandom\n")
+    with pytest.raises(ConfigError, match=rf"{config}:3:1: not valid YAML: found character '\\t' .*"
+                                          r"fix: correct the YAML there \(indent with spaces, not tabs\)"):
+        load_experiment(config)
