@@ -9,9 +9,10 @@ from typing import Any, Callable
 
 import torch
 from gymnasium import spaces
-from nni.nas.nn.pytorch import ModelSpace
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
+
+from ..spaces import ArchitectureSpace
 
 
 def output_width(network: nn.Module, input_shape: int | Sequence[int]) -> int:
@@ -35,7 +36,7 @@ class NetworkFactory:
     builds the same architecture reading another input width (a critic reads observation and action).
     """
 
-    space: ModelSpace
+    space: ArchitectureSpace
     architecture: dict[str, Any]
 
     @property

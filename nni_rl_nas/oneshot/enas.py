@@ -27,7 +27,6 @@ from pathlib import Path
 import nni
 import numpy as np
 import torch
-from nni.nas.nn.pytorch import ModelSpace
 from nni.nas.oneshot.pytorch.supermodule.operation import MixedLinear
 from nni.nas.strategy import RandomOneShot
 from stable_baselines3.common.callbacks import BaseCallback
@@ -36,7 +35,7 @@ from ..algorithms import NetworkFactory, build_agent
 from ..controller import Reinforce, architecture_of, build_controller
 from ..files import write_atomically, write_json
 from ..options import SEARCH_TRIAL_SCORE, EnasOptions
-from ..spaces import Architecture, search_choices
+from ..spaces import Architecture, ArchitectureSpace, search_choices
 from ..specs import TaskSpec
 from ..training.curve import TrainingDiverged, check_finite_weights, over_time
 from ..training.scoring import CURVE_BLOCK, SCORE_BLOCK, greedy_returns
@@ -45,7 +44,7 @@ logger = logging.getLogger(__name__)
 MAX_ENUMERATED = 10_000
 
 
-def supernet_factory(build_space: Callable[[], ModelSpace]) -> Callable[[], torch.nn.Module]:
+def supernet_factory(build_space: Callable[[], ArchitectureSpace]) -> Callable[[], torch.nn.Module]:
     """Fresh supernets of the model space (one for the online and one for the target Q-network)."""
     return lambda: RandomOneShot().mutate_model(build_space())
 
@@ -97,7 +96,7 @@ class SearchProgress:
 class ChildSwitchingCallback(BaseCallback):
     """Trains one sampled child at a time on the shared weights and the controller on their scores."""
 
-    def __init__(self, space: ModelSpace, make_supernet: Callable[[], torch.nn.Module], settings: EnasOptions,
+    def __init__(self, space: ArchitectureSpace, make_supernet: Callable[[], torch.nn.Module], settings: EnasOptions,
                  eval_env, output_dir: Path, time_limit: float | None = None) -> None:
         super().__init__()
         self.space = space
@@ -209,7 +208,7 @@ class ChildSwitchingCallback(BaseCallback):
         })
 
 
-def run_enas_search(task: TaskSpec, space: ModelSpace, build_space: Callable[[], ModelSpace], settings: EnasOptions,
+def run_enas_search(task: TaskSpec, space: ArchitectureSpace, build_space: Callable[[], ArchitectureSpace], settings: EnasOptions,
                     output_dir: Path, device: str) -> dict:
     """The ENAS search trial: returns its final result (the top-k derived architectures first)."""
     eval_env = task.make_env()

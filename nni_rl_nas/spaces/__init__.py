@@ -1,4 +1,5 @@
-"""Model spaces: NNI ``ModelSpace`` families that a search strategy samples architectures from.
+"""Model spaces: NNI ``ModelSpace`` families (each an :class:`ArchitectureSpace`) that a search
+strategy samples architectures from.
 
 A family is registered here by name (the ``space.family`` key of an experiment config) with the
 options it takes; strategies only ever see a space through :func:`search_choices`, so any
@@ -12,17 +13,14 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import gymnasium as gym
-from nni.nas.nn.pytorch import ModelSpace
 from stable_baselines3.common.preprocessing import get_flattened_obs_dim
 
 import nni
+from .base import PARTS, Architecture, ArchitectureSpace
 from .cnn import DEFAULT_FILTER_SIZES, DEFAULT_KERNELS, DEFAULT_STRIDES, CNNSpace
 from .darts import CELL_KINDS, DARTS_OPS, DartsEncoderSpace
 from .impala import DEFAULT_BLOCKS, DEFAULT_CHANNELS, ImpalaEncoderSpace
 from .mlp import ACTIVATIONS, DEFAULT_ACTIVATIONS, DEFAULT_WIDTHS, MLPSpace
-
-Architecture = dict[str, Any]
-
 
 class SpaceMismatchError(ValueError):
     """A model space cannot serve an environment's observations or actions."""
@@ -34,7 +32,7 @@ class SpaceFamily:
 
     description: str
     defaults: dict[str, Any]
-    build: Callable[[gym.Space, int, dict[str, Any]], ModelSpace]
+    build: Callable[[gym.Space, int, dict[str, Any]], ArchitectureSpace]
     validate_options: Callable[[dict[str, Any]], list[str]]
     example_inputs: gym.Space  # what `nni-rl-nas spaces` builds the family for
 
@@ -162,7 +160,7 @@ SPACE_FAMILIES: dict[str, SpaceFamily] = {
 }
 
 
-def search_choices(space: ModelSpace) -> dict[str, list[Any]]:
+def search_choices(space: ArchitectureSpace) -> dict[str, list[Any]]:
     """The decisions a strategy makes: label -> candidate values, in the space's own order.
 
     A choice of one input of a DARTS cell node is NNI's ``CategoricalMultiple`` whose value is a
@@ -179,7 +177,7 @@ def search_choices(space: ModelSpace) -> dict[str, list[Any]]:
     return choices
 
 
-def nni_search_space(space: ModelSpace) -> dict[str, dict[str, Any]]:
+def nni_search_space(space: ArchitectureSpace) -> dict[str, dict[str, Any]]:
     """The space's decisions in NNI's search-space format, for the experiment YAML's ``searchSpace``.
 
     NNI requires that field; with it, the web UI shows one column per decision and plots
@@ -188,5 +186,5 @@ def nni_search_space(space: ModelSpace) -> dict[str, dict[str, Any]]:
     return {label: {"_type": "choice", "_value": values} for label, values in search_choices(space).items()}
 
 
-def count_architectures(space: ModelSpace) -> int:
+def count_architectures(space: ArchitectureSpace) -> int:
     return math.prod(len(values) for values in search_choices(space).values())

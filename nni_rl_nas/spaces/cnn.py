@@ -14,8 +14,10 @@ from collections.abc import Sequence
 
 import nni
 import torch
-from nni.nas.nn.pytorch import ModelSpace, MutableConv2d, MutableLinear
+from nni.nas.nn.pytorch import MutableConv2d, MutableLinear
 from torch import nn
+
+from .base import ArchitectureSpace
 
 DEFAULT_FILTER_SIZES = (1, 3, 5, 7)
 DEFAULT_STRIDES = (1, 2)
@@ -35,7 +37,7 @@ def stride_label(layer: int) -> str:
     return f"conv{layer}_stride"
 
 
-class CNNSpace(ModelSpace):
+class CNNSpace(ArchitectureSpace):
     """``image -> [Conv2d(kernels_i, filter_i, stride_i) -> ReLU] * depth -> average pool -> Linear(classes)``."""
 
     part = "classifier"  # a whole supervised child; agents' image encoders are the darts and impala families

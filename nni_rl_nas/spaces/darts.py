@@ -23,8 +23,9 @@ from collections.abc import Sequence
 
 import torch
 from nni.nas.hub.pytorch.nasnet import CellBuilder
-from nni.nas.nn.pytorch import ModelSpace
 from torch import nn
+
+from .base import ArchitectureSpace
 
 DARTS_OPS = ("sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5", "max_pool_3x3", "avg_pool_3x3",
              "skip_connect")
@@ -46,7 +47,7 @@ def reduced(side: int) -> int:
     return (side + 1) // 2
 
 
-class DartsEncoderSpace(ModelSpace):
+class DartsEncoderSpace(ArchitectureSpace):
     """Cells searched by DARTS, as the features extractor of an SB3 policy."""
 
     part = "encoder"

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 
 import nni
 import torch
-from nni.nas.nn.pytorch import ModelSpace, MutableConv2d, MutableLinear, Repeat
+from nni.nas.nn.pytorch import MutableConv2d, MutableLinear, Repeat
 from torch import nn
 
+from .base import ArchitectureSpace
 from .darts import reduced
 
 DEFAULT_CHANNELS = (16, 32, 64)
@@ -43,7 +44,7 @@ class ResidualBlock(nn.Module):
         return x + self.body(x)
 
 
-class ImpalaEncoderSpace(ModelSpace):
+class ImpalaEncoderSpace(ArchitectureSpace):
     """IMPALA-CNN's stages with searched widths and depths, as the features extractor of an SB3 policy."""
 
     part = "encoder"

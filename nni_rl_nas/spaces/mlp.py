@@ -12,8 +12,10 @@ from collections.abc import Sequence
 
 import nni
 import torch
-from nni.nas.nn.pytorch import LayerChoice, MutableLinear, ModelSpace
+from nni.nas.nn.pytorch import LayerChoice, MutableLinear
 from torch import nn
+
+from .base import ArchitectureSpace
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -37,7 +39,7 @@ def activation_label(layer: int) -> str:
     return f"layer{layer}_activation"
 
 
-class MLPSpace(ModelSpace):
+class MLPSpace(ArchitectureSpace):
     """``in_features -> [Linear(width_i) -> activation_i] * depth -> Linear(out_features)``.
 
     The output layer has no activation: it emits Q-values. With ``out_features=None`` the space

@@ -48,3 +48,17 @@ def test_nni_search_space_lists_every_decision_as_a_choice():
         "layer1_width": {"_type": "choice", "_value": [16, 64]},
         "layer1_activation": {"_type": "choice", "_value": ["relu", "tanh"]},
     }
+
+
+def test_every_family_declares_its_part_and_names_architectures_both_ways():
+    import numpy as np
+
+    from nni_rl_nas.spaces import PARTS, SPACE_FAMILIES, ArchitectureSpace
+
+    rng = np.random.default_rng(0)
+    for family in SPACE_FAMILIES.values():
+        space = family.build(family.example_inputs, 2, family.defaults)
+        assert isinstance(space, ArchitectureSpace) and space.part in PARTS
+        for _ in range(5):
+            architecture = {label: values[rng.integers(len(values))] for label, values in search_choices(space).items()}
+            assert space.parse_architecture_name(space.architecture_name(architecture)) == architecture
