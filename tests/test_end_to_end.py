@@ -203,7 +203,9 @@ def tiny_off_policy(raw: dict) -> None:
     raw["maxTrialNumber"] = 2
     raw["tuner"]["classArgs"]["task"].update(total_timesteps=600, seeds=1, report_every=300, eval_episodes=1,
                                              score={"rule": "mean_return", "episodes": 2},
-                                             hyperparameters={"learning_starts": 100})
+                                             # train every env step: QR-DQN's zoo setting (256) would run past 600
+                                             hyperparameters={"learning_starts": 100, "train_freq": 1,
+                                                              "gradient_steps": 1})
 
 
 @pytest.mark.parametrize("config_name", ["random_pendulum_sac.yml", "random_pendulum_td3.yml",
