@@ -153,6 +153,7 @@ def write_fashion_mnist_lookalike(directory: Path, images: int = 300) -> None:
             handle.write(header + array.tobytes())
 
 
+@pytest.mark.slow  # the IDX reader has its unit test, pg_digits.yml's CNN children run through nnictl by default
 def test_pg_fashion_mnist_runs_through_nnictl_on_files_in_its_format(tmp_path):
     write_fashion_mnist_lookalike(tmp_path / "fashion")
 
