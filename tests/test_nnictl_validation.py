@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -172,7 +173,9 @@ def test_without_setup_the_experiment_ends_in_error_and_the_tuner_log_says_to_ru
             assert time.monotonic() - started_at < 30, f"still {status} after 30 s"
             time.sleep(1)
         assert any("Tuner did not connect" in error for error in status["errors"]), status
-        dispatcher_log = (tmp_path / "experiments" / experiment_id / "log" / "dispatcher.log").read_text()
+        # the web UI's log viewer reads the dispatcher log from NNI's own server
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/logs/dispatcher.log", timeout=10) as response:
+            dispatcher_log = response.read().decode()
         assert "NNI is not set up for nni-rl-nas" in dispatcher_log and "run `nni-rl-nas setup`" in dispatcher_log
     finally:
         subprocess.run(["nnictl", "stop", experiment_id], capture_output=True, env=env, timeout=120)
