@@ -51,6 +51,11 @@ def check_positive_int(value: Any, where: str, none_means: str | None = None) ->
         raise ConfigError(f"{where}: got {value!r}; fix: a whole number >= 1{alternative}")
 
 
+def check_non_negative_int(value: Any, where: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ConfigError(f"{where}: got {value!r}; fix: a whole number >= 0")
+
+
 def check_positive_number(value: Any, where: str, none_means: str | None = None) -> None:
     """A number > 0; ``None`` too when ``none_means`` says what it stands for."""
     if value is None and none_means:

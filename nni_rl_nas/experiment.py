@@ -38,8 +38,8 @@ from .algorithms import algorithm
 from .engines import ENGINES
 from .envs import Preprocessing, is_image, registry_id
 from .nni_patches import NNIInstallationError, require_nni_fixes
-from .errors import (ConfigError, check_choice, check_positive_int, check_positive_number, did_you_mean,
-                     parse_section, refuse_unknown_keys)
+from .errors import (ConfigError, check_choice, check_non_negative_int, check_positive_int, check_positive_number,
+                     did_you_mean, parse_section, refuse_unknown_keys)
 from .options import TUNER_MODULE, StrategyOptions, options_of
 from .spaces import SPACE_FAMILIES, nni_search_space
 from .specs import (DATASETS, SCORE_RULES, SOLVED_ON, ClassificationTaskSpec, ExperimentSpec, ScoreSpec, SpaceSpec,
@@ -133,13 +133,11 @@ def _check_rl_task(task: TaskSpec) -> None:
     check_positive_number(task.max_trial_seconds, "task.max_trial_seconds", none_means="no cap")
     _check_device(task.device)
     _check_preprocessing(task.preprocess)
-    if not isinstance(task.seed, int) or isinstance(task.seed, bool) or task.seed < 0:
-        raise ConfigError(f"task.seed: got {task.seed!r}; fix: a whole number >= 0")
+    check_non_negative_int(task.seed, "task.seed")
     if not isinstance(task.double_q, bool) or (task.double_q and task.algorithm != "dqn"):
         raise ConfigError(f"task.double_q: got {task.double_q!r} with algorithm {task.algorithm!r}; "
                           "fix: true only with algorithm dqn, else false")
-    if not isinstance(task.eval_episodes, int) or isinstance(task.eval_episodes, bool) or task.eval_episodes < 0:
-        raise ConfigError(f"task.eval_episodes: got {task.eval_episodes!r}; fix: a whole number >= 0")
+    check_non_negative_int(task.eval_episodes, "task.eval_episodes")
     if score.solved_on == "greedy_eval" and task.eval_episodes == 0:
         raise ConfigError("task.eval_episodes: 0, but task.score.solved_on is greedy_eval, which needs periodic "
                           "greedy evaluations; fix: eval_episodes >= 1, or solved_on: training_episodes")

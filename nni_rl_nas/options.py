@@ -17,8 +17,8 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .errors import (ConfigError, check_choice, check_non_negative_number, check_positive_int, check_positive_number,
-                     did_you_mean, parse_section)
+from .errors import (ConfigError, check_choice, check_non_negative_int, check_non_negative_number, check_positive_int,
+                     check_positive_number, did_you_mean, parse_section)
 
 if TYPE_CHECKING:  # the specs module imports gymnasium and the spaces; report reads these options without them
     from .specs import ExperimentSpec
@@ -112,18 +112,18 @@ class StrategyOptions:
                 raise ConfigError(f"{where}: unknown option {key!r} for {cls.strategy}; {did_you_mean(str(key), allowed)}"
                                   f"fix: use space, task or one of {allowed}")
         values = dict(options)
-        for option in fields(cls):
-            nested = option.default_factory
-            if option.name in values and dataclasses.is_dataclass(nested):
-                values[option.name] = parse_section(nested, values[option.name] or {}, f"{where}.{option.name}")
+        for option_field in fields(cls):
+            nested = option_field.default_factory
+            if option_field.name in values and dataclasses.is_dataclass(nested):
+                values[option_field.name] = parse_section(nested, values[option_field.name] or {},
+                                                          f"{where}.{option_field.name}")
         parsed = cls(**values)
         parsed.check()
         return parsed
 
     def check(self) -> None:
         """Refuse bad values, naming the field and the fix."""
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
-            raise ConfigError(f"tuner.classArgs.seed: got {self.seed!r}; fix: a whole number >= 0")
+        check_non_negative_int(self.seed, "tuner.classArgs.seed")
         self.budget.check("tuner.classArgs.budget")
 
     def check_experiment(self, spec: ExperimentSpec, space_part: str) -> None:

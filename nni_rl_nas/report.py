@@ -26,6 +26,13 @@ from .options import SEARCH_PHASE
 from .records import ENDED_WITHOUT_SCORE, failure_reason, open_database, resolve_folder
 
 
+def finite_number(value: Any) -> float | None:
+    """``value`` as a float when a record holds a finite number there, else None."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
 @dataclass
 class TrialRow:
     trial_id: str
@@ -41,9 +48,7 @@ class TrialRow:
     @property
     def score(self) -> float | None:
         """The final ``default`` when it is a finite number (a search trial's NaN, or text, is no score)."""
-        value = None if self.result is None else self.result.get("default")
-        finite = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-        return float(value) if finite else None
+        return None if self.result is None else finite_number(self.result.get("default"))
 
     @property
     def is_search(self) -> bool:
@@ -184,7 +189,8 @@ def ranked(rows: list[TrialRow]) -> list[TrialRow]:
 
 def _amount(value: Any) -> float:
     """A cost a result reports; records are untrusted text, so anything but a finite number counts 0."""
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) else 0.0
+    number = finite_number(value)
+    return 0.0 if number is None else number
 
 
 def cost(rows: list[TrialRow]) -> dict[str, Any]:
