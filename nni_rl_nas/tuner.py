@@ -16,7 +16,9 @@ work. This adapter owns what only NNI needs:
   checkpoint directory (tensors and plain data only), the state before it kept beside it. A
   resume whose state file cannot be read (damaged on disk) restores the one before, with a
   warning naming the file; when neither can be read, the experiment ends in ERROR naming the file
-  and the fix. A resumed NNI restores it
+  and the fix. NNI's dispatcher runs trial ends on a thread of their own (its assessor queue),
+  beside the thread that asks and receives; a lock lets one event at a time change the strategy
+  and write its state. A resumed NNI restores it
   (``load_checkpoint``), then sends every result it holds (``import_data``): results the state
   already has are skipped; the rest (trials that were still running at the stop, which NNI
   reruns with their old parameters) are received as usual. So a resumed search neither retrains
@@ -33,8 +35,10 @@ is what ``nni-rl-nas setup`` registers and what a ``className:`` config names.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -58,6 +62,15 @@ class StrategyStartError(RuntimeError):
     """The strategy could not be built from the experiment's config; the message says why, on one line."""
 
 
+def one_event_at_a_time(method):
+    """Run ``method`` under the tuner's lock: NNI calls ``trial_end`` from another thread (module docstring)."""
+    @functools.wraps(method)
+    def locked(self, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+    return locked
+
+
 class StrategyTuner(Tuner):
     strategy_class: ClassVar[type[SearchStrategy]]
 
@@ -67,6 +80,7 @@ class StrategyTuner(Tuner):
         except NNIInstallationError as error:  # an unfixed NNI shows only "Tuner did not connect": log why
             logger.error("%s", error)
             raise
+        self._lock = threading.RLock()  # re-entrant: a replayed result (import_data) is received as usual
         self.strategy: SearchStrategy | None = None
         self.start_error: StrategyStartError | None = None
         try:
@@ -91,6 +105,7 @@ class StrategyTuner(Tuner):
         except ValueError as error:
             raise StrategyStartError(f"{type(error).__name__}: {error}".replace("\n", " ")) from None
 
+    @one_event_at_a_time
     def generate_parameters(self, parameter_id: int, **kwargs: Any) -> dict[str, Any]:
         strategy = self.started()
         if self._lost and not strategy.budget_spent():
@@ -107,17 +122,20 @@ class StrategyTuner(Tuner):
         self.save_checkpoint()
         return parameters
 
+    @one_event_at_a_time
     def receive_trial_result(self, parameter_id: int | None, parameters: dict[str, Any], value: Any, **kwargs: Any) -> None:
         parameter_id = self._aliases.get(parameter_id, parameter_id)
         self.started().tell(parameter_id, parameters, value if isinstance(value, dict) else {"default": value})
         self.save_checkpoint()
 
+    @one_event_at_a_time
     def trial_end(self, parameter_id: int, success: bool, **kwargs: Any) -> None:
         parameter_id = self._aliases.pop(parameter_id, parameter_id)
         self._issued.pop(parameter_id, None)
         self.started().tell_end(parameter_id, success)
         self.save_checkpoint()
 
+    @one_event_at_a_time
     def import_data(self, data: list[dict[str, Any]]) -> None:
         """Results NNI holds from before a resume: receive those the restored state lacks."""
         strategy = self.started()
@@ -132,6 +150,7 @@ class StrategyTuner(Tuner):
         directory = self.get_checkpoint_path()  # NNI's per-experiment checkpoint directory, when run by NNI
         return Path(directory) / STATE_FILE if directory else None
 
+    @one_event_at_a_time
     def save_checkpoint(self) -> None:
         path = self.checkpoint_file()
         if path is not None and self.strategy is not None:
@@ -140,6 +159,7 @@ class StrategyTuner(Tuner):
                 os.replace(path, path.with_name(PREVIOUS_STATE_FILE))
             write_atomically(path, lambda target: torch.save(state, target))
 
+    @one_event_at_a_time
     def load_checkpoint(self) -> None:
         strategy = self.started()
         path = self.checkpoint_file()

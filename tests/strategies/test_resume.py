@@ -7,6 +7,7 @@ builds a fresh strategy, calls ``load_checkpoint``, then sends every result it h
 
 import json
 import sqlite3
+import threading
 
 import numpy as np
 import pytest
@@ -170,3 +171,28 @@ def test_when_no_state_is_readable_the_resume_fails_naming_the_file_and_the_fix(
     with pytest.raises(StrategyStartError, match=rf"resume: no readable strategy state: {tmp_path / STATE_FILE} .* "
                                                  r"fix: delete .*strategy_state\*.pt to resume from NNI's records"):
         tuner(RandomSearch, **ARGS, seed=3).load_checkpoint()
+
+
+def test_events_from_nni_s_two_dispatcher_threads_never_race_the_saved_state(tmp_path, monkeypatch):
+    """NNI runs trial ends on its assessor thread, beside the thread that asks and receives."""
+    monkeypatch.setenv("NNI_CHECKPOINT_DIRECTORY", str(tmp_path))
+    shared = tuner(RandomSearch, **ARGS, seed=3)
+    shared.generate_parameters(0)
+    errors = []
+
+    def save_repeatedly():
+        try:
+            for _ in range(300):
+                shared.save_checkpoint()
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=save_repeatedly) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    resumed = tuner(RandomSearch, **ARGS, seed=3)
+    resumed.load_checkpoint()
+    assert 0 in resumed._issued
