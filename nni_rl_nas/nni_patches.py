@@ -29,6 +29,12 @@ fix reports the exception to the manager, which puts its last line (``ConfigErro
 the experiment's status (ERROR), shown by ``nnictl`` and the web UI and in the REST API's
 ``check-status``.
 
+**Trials end when the experiment fails.** When the experiment enters ERROR (a tuner that fails,
+for example on a resume whose saved state is unreadable), NNI 3.0 stops polling its trials: those
+running, and those a resume queued to run again, stay RUNNING in its records forever, even after
+``nnictl stop``. Nothing can receive their results any more, so the fix cancels them once the
+manager's trial loop has ended and records each as SYS_CANCELED.
+
 **Validation at ``nnictl create``.** NNI 3.0 never calls the ``ClassArgsValidator`` that a
 registered algorithm names. The fix makes ``nnictl create`` call it, with the config file,
 before anything starts: a bad config is refused with the validator's message and exit status 1,
@@ -154,6 +160,46 @@ TUNER_ERROR_STATUS = SourcePatch(
             this.criticalError(new Error('Tuner failed: ' + (lines[lines.length - 1] || 'it may have crashed')));"""),
     ),
 )
+_FAILED_EXPERIMENT_MARKER = "/* nni-rl-nas: trials end when the experiment fails */"
+TRIALS_END_ON_ERROR = SourcePatch(
+    name="trials end when the experiment fails",
+    relative_path="core/nnimanager.js",
+    marker=_FAILED_EXPERIMENT_MARKER,
+    replacements=(
+        ("""            await (0, utils_1.delay)(1000 * this.pollInterval);
+        }
+    }
+    storeExperimentProfile() {""", f"""            await (0, utils_1.delay)(1000 * this.pollInterval);
+        }}
+        if (this.status.status === 'ERROR') {{
+            await this.endTrialsOfFailedExperiment();
+        }}
+    }}
+    async endTrialsOfFailedExperiment() {{
+        {_FAILED_EXPERIMENT_MARKER}
+        const reason = this.status.errors.join('; ');
+        for (const [trialJobId, detail] of Array.from(this.trialJobs.entries())) {{
+            this.log.info(`Trial job ${{trialJobId}} canceled: the experiment failed: ${{reason}}`);
+            try {{
+                await this.trainingService.cancelTrialJob(trialJobId);
+            }}
+            catch (error) {{
+                this.log.error(`Cannot cancel trial job ${{trialJobId}}: ${{error}}`);
+            }}
+            this.trialJobs.delete(trialJobId);
+            await this.dataStore.storeTrialJobEvent('SYS_CANCELED', trialJobId, undefined,
+                Object.assign({{}}, detail, {{ status: 'SYS_CANCELED', endTime: Date.now() }}));
+        }}
+        for (const form of this.waitingTrials.splice(0)) {{
+            if (form.id !== undefined) {{
+                this.log.info(`Trial job ${{form.id}} canceled before it ran again: the experiment failed: ${{reason}}`);
+                await this.dataStore.storeTrialJobEvent('SYS_CANCELED', form.id, undefined);
+            }}
+        }}
+    }}
+    storeExperimentProfile() {{"""),
+    ),
+)
 _WORKER_ERROR_MARKER = "# nni-rl-nas: a tuner's exception is reported to the NNI manager"
 DISPATCHER_REPORTS_ERRORS = SourcePatch(
     name="dispatcher reports tuner errors",
@@ -212,8 +258,8 @@ VALIDATION_AT_CREATE = SourcePatch(
 def resume_experiment(args):"""),
     ),
 )
-NNI_FIXES = (PARAMETER_DISPATCH, TUNER_CONNECT_TIMEOUT, TRIAL_END_STATUS, TUNER_ERROR_STATUS, DISPATCHER_REPORTS_ERRORS,
-             VALIDATION_AT_CREATE)
+NNI_FIXES = (PARAMETER_DISPATCH, TUNER_CONNECT_TIMEOUT, TRIAL_END_STATUS, TUNER_ERROR_STATUS, TRIALS_END_ON_ERROR,
+             DISPATCHER_REPORTS_ERRORS, VALIDATION_AT_CREATE)
 
 
 def require_nni_fixes() -> None:

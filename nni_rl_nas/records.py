@@ -24,7 +24,7 @@ STATUS_REASONS = {
               "in native code",
     "EARLY_STOPPED": "stopped by NNI as hopeless (the assessor) or for running past maxTrialDuration",
     "USER_CANCELED": "canceled from the web UI or nnictl, or by the experiment's stop",
-    "SYS_CANCELED": "canceled by NNI's training service",
+    "SYS_CANCELED": "canceled by NNI: the experiment failed (its status says why) or the training service ended it",
 }
 OVER_DURATION = "has been canceled because it is over max trial duration"
 

@@ -68,29 +68,66 @@ def stop_point(trials: list[dict]) -> bool:
     return any(trial["status"] == "SUCCEEDED" for trial in trials)
 
 
-def test_stop_then_resume_trains_every_architecture_once_and_restores_the_strategy(quick_experiment, tmp_path):
-    experiment_id, port, root = quick_experiment
+def stop_at_a_finished_trial_then_resume(experiment_id: str, port: int, tmp_path, before_resume=None) -> int:
+    """Stop the experiment once a trial has finished, run ``before_resume()``, resume; the new port."""
     deadline = time.monotonic() + TIMEOUT_S
     while not stop_point(rest(port, "trial-jobs")):
         assert time.monotonic() < deadline, "no trial finished"
         time.sleep(1)
     env = {**os.environ, "HOME": str(tmp_path)}
     subprocess.run(["nnictl", "stop", experiment_id], capture_output=True, env=env, timeout=120, check=True)
+    if before_resume:
+        before_resume()
     for attempt in range(CREATE_ATTEMPTS):
         port = free_port()
         resumed = subprocess.run(["nnictl", "resume", experiment_id, "--port", str(port)],
                                  capture_output=True, text=True, env=env, timeout=120)
         if resumed.returncode == 0 and "failed" not in resumed.stdout.lower():
-            break
+            return port
         subprocess.run(["nnictl", "stop", experiment_id], capture_output=True, env=env, timeout=120)
-    else:
-        pytest.fail(f"nnictl resume failed {CREATE_ATTEMPTS} times:\n{resumed.stdout}\n{resumed.stderr}")
+    pytest.fail(f"nnictl resume failed {CREATE_ATTEMPTS} times:\n{resumed.stdout}\n{resumed.stderr}")
 
+
+def test_stop_then_resume_trains_every_architecture_once_and_restores_the_strategy(quick_experiment, tmp_path):
+    experiment_id, port, root = quick_experiment
+    port = stop_at_a_finished_trial_then_resume(experiment_id, port, tmp_path)
     trials, metrics = finished_trials(experiment_id, port)
     built = sorted(check_trial(trial, metrics, root)["architecture"] for trial in trials)
     assert built == ["16-relu", "16-tanh", "64-relu", "64-tanh"], "each architecture trained once across the resume"
     dispatcher_log = (root / "log" / "dispatcher.log").read_text()
     assert "resume: restored RandomSearch" in dispatcher_log
+
+
+def test_a_resume_with_no_readable_state_fails_naming_the_file_and_leaves_no_trial_running(quick_experiment, tmp_path):
+    """Both saved states truncated while stopped: the experiment ends in ERROR naming the file and
+    the fix, and the trials NNI queued to run again end (SYS_CANCELED) instead of staying RUNNING."""
+    from nni_rl_nas.cli import main
+    from nni_rl_nas.report import read_database
+
+    experiment_id, port, root = quick_experiment
+    state_files = [root / "checkpoint" / name for name in ("strategy_state.pt", "strategy_state.previous.pt")]
+
+    def truncate_both():
+        for path in state_files:
+            path.write_bytes(path.read_bytes()[:40])
+
+    port = stop_at_a_finished_trial_then_resume(experiment_id, port, tmp_path, truncate_both)
+    deadline = time.monotonic() + 120
+    while (status := rest(port, "check-status"))["status"] != "ERROR" or any(
+            trial["status"] in ("RUNNING", "WAITING", "ADD_RESUMED") for trial in rest(port, "trial-jobs")):
+        assert time.monotonic() < deadline, (status, rest(port, "trial-jobs"))
+        time.sleep(2)
+    error, = status["errors"]
+    assert f"no readable strategy state: {state_files[0]}" in error and f"fix: delete {root / 'checkpoint'}" in error
+    statuses = {trial["trialJobId"]: trial["status"] for trial in rest(port, "trial-jobs")}
+    assert "SYS_CANCELED" in statuses.values(), "trials running at the stop were queued to run again"
+    subprocess.run(["nnictl", "stop", experiment_id], capture_output=True, timeout=120,
+                   env={**os.environ, "HOME": str(tmp_path)}, check=True)
+    rows = read_database(root / "db" / "nni.sqlite")
+    assert {row.trial_id: row.status for row in rows} == statuses, "the records agree with what NNI showed"
+    out = root / "report"
+    assert main(["report", experiment_id, "--experiments-dir", str(root.parent), "--out", str(out)]) == 0
+    assert "RUNNING" not in (out / "report.html").read_text()
 
 
 def shorter_pg_lunar(raw: dict) -> None:

@@ -141,7 +141,7 @@ def unset_up_nni(shadow: Path) -> None:
     node = Path(importlib.util.find_spec("nni_node").origin).parent
     for name in ("node", "node_modules"):
         (shadow / "nni_node" / name).symlink_to(node / name)
-    for fix in NNI_FIXES:
+    for fix in reversed(NNI_FIXES):  # a later fix may edit what an earlier one wrote
         copy = shadow / fix.package / fix.relative_path
         source = copy.read_text()
         for original, fixed in reversed(fix.replacements):
