@@ -49,11 +49,13 @@ def _validate(args: argparse.Namespace) -> int:
 
     for config in args.config:
         experiment = load_experiment(config)
-        space = experiment.spec.build_space()
+        space = experiment.spec.meta_space
         print(f"{config}: OK")
         print(f"  strategy {experiment.strategy_name}, options {experiment.options}")
         print(f"  space {experiment.spec.space.family}: {count_architectures(space)} architectures")
         print(f"  task {experiment.spec.task.describe()}")
+        if experiment.memory is not None:
+            print(f"  memory at most: {experiment.memory.describe()}")
     return 0
 
 

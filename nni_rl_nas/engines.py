@@ -13,7 +13,7 @@ from typing import Any
 
 from stable_baselines3 import DQN
 
-from .errors import ConfigError
+from .errors import ConfigError, is_number
 from .specs import TaskSpec
 
 # DQN options the batched trainer implements as SB3 does; any other option must keep SB3's default.
@@ -32,7 +32,7 @@ def batched_options(hyperparameters: dict[str, Any]) -> dict[str, Any]:
                               "fix: remove it, or train with task.engine: sb3")
     options = {**SB3_DQN_DEFAULTS, **hyperparameters}
     for name in ("learning_rate", "train_freq"):
-        if not isinstance(options[name], (int, float)) or isinstance(options[name], bool):
+        if not is_number(options[name]):
             raise ConfigError(f"task.hyperparameters.{name}: the batched engine takes a number, got {options[name]!r}; "
                               "fix: a number, or train with task.engine: sb3")
     return options

@@ -7,6 +7,7 @@ reads what to change rather than a traceback. This module imports nothing from t
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import fields
 from typing import Any
 
@@ -37,6 +38,13 @@ def parse_section(cls, data: Any, where: str, exclude: tuple[str, ...] = ()):
     return cls(**data)
 
 
+def lookup(table: dict[str, Any], name: Any, where: str) -> Any:
+    """The entry ``name`` of ``table``; anything else (a typo, a number, a list) is refused with the names."""
+    if not isinstance(name, str) or name not in table:
+        raise ConfigError(f"{where}: got {name!r}; {did_you_mean(str(name), list(table))}fix: one of {list(table)}")
+    return table[name]
+
+
 def check_choice(value: Any, allowed: tuple[str, ...], where: str) -> None:
     if value not in allowed:
         raise ConfigError(f"{where}: got {value!r}; fix: one of {list(allowed)}")
@@ -56,15 +64,27 @@ def check_non_negative_int(value: Any, where: str) -> None:
         raise ConfigError(f"{where}: got {value!r}; fix: a whole number >= 0")
 
 
+def is_number(value: Any) -> bool:
+    """A finite int or float (YAML's .nan and .inf are floats, and no option means them)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def check_positive_number(value: Any, where: str, none_means: str | None = None) -> None:
-    """A number > 0; ``None`` too when ``none_means`` says what it stands for."""
+    """A finite number > 0; ``None`` too when ``none_means`` says what it stands for."""
     if value is None and none_means:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+    if not is_number(value) or value <= 0:
         alternative = f", or null for {none_means}" if none_means else ""
         raise ConfigError(f"{where}: got {value!r}; fix: a number > 0{alternative}")
 
 
 def check_non_negative_number(value: Any, where: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    if not is_number(value) or value < 0:
         raise ConfigError(f"{where}: got {value!r}; fix: a number >= 0")
+
+
+def check_fraction(value: Any, where: str, zero_allowed: bool = True) -> None:
+    """A number in [0, 1], or in (0, 1] when zero is not allowed (a discount, a soft-update rate)."""
+    if not is_number(value) or value > 1 or value < 0 or (value == 0 and not zero_allowed):
+        interval = "[0, 1]" if zero_allowed else "(0, 1]"
+        raise ConfigError(f"{where}: got {value!r}; fix: a number in {interval}")

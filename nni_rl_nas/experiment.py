@@ -31,6 +31,8 @@ import gymnasium as gym
 import yaml
 from nni.experiment.config import ExperimentConfig
 from nni.experiment.config.algorithm import _AlgorithmConfig
+from nni.experiment.config.training_service import TrainingServiceConfig
+from nni.experiment.config.training_services import RemoteMachineConfig
 from nni.experiment.config.utils.internal import unset_base_path
 from nni.tools.package_utils import get_algo_meta
 
@@ -39,8 +41,9 @@ from .engines import ENGINES
 from .envs import Preprocessing, is_image, registry_id
 from .nni_patches import NNIInstallationError, require_nni_fixes
 from .errors import (ConfigError, check_choice, check_non_negative_int, check_positive_int, check_positive_number,
-                     did_you_mean, parse_section, refuse_unknown_keys)
+                     did_you_mean, is_number, lookup, parse_section, refuse_unknown_keys)
 from .options import TUNER_MODULE, StrategyOptions, options_of
+from .resources import MemoryEstimate, check_memory
 from .spaces import SPACE_FAMILIES, nni_search_space
 from .specs import (DATASETS, SCORE_RULES, SOLVED_ON, ClassificationTaskSpec, ExperimentSpec, ScoreSpec, SpaceSpec,
                     TaskSpec)
@@ -91,10 +94,7 @@ def _parse_space(data: Any) -> SpaceSpec:
     if not isinstance(data, dict):
         raise ConfigError(f"space: got {data!r}; fix: a mapping such as {{family: mlp, depth: 2}}")
     family_name = data.get("family", "mlp")
-    if family_name not in SPACE_FAMILIES:
-        raise ConfigError(f"space.family: got {family_name!r}; {did_you_mean(str(family_name), list(SPACE_FAMILIES))}"
-                          f"fix: one of {sorted(SPACE_FAMILIES)}")
-    family = SPACE_FAMILIES[family_name]
+    family = lookup(SPACE_FAMILIES, family_name, "space.family")
     options = {key: value for key, value in data.items() if key != "family"}
     refuse_unknown_keys(options, ["family", *family.defaults], "space")
     options = {**family.defaults, **options}
@@ -104,18 +104,17 @@ def _parse_space(data: Any) -> SpaceSpec:
     return SpaceSpec(family_name, options)
 
 
-def _parse_classification_task(data: dict[str, Any]) -> tuple[ClassificationTaskSpec, gym.Space, int]:
+def _parse_classification_task(data: dict[str, Any]) -> tuple[ClassificationTaskSpec, gym.Space, int, None]:
     task = parse_section(ClassificationTaskSpec, data, "task")
     check_choice(task.dataset, tuple(DATASETS), "task.dataset")
     for name in ("epochs", "batch_size", "torch_threads"):
         check_positive_int(getattr(task, name), f"task.{name}")
-    if isinstance(task.validation_fraction, bool) or not isinstance(task.validation_fraction, (int, float)) \
-            or not 0.0 < task.validation_fraction < 1.0:
+    if not is_number(task.validation_fraction) or not 0.0 < task.validation_fraction < 1.0:
         raise ConfigError(f"task.validation_fraction: got {task.validation_fraction!r}; fix: a fraction in (0, 1)")
     check_positive_number(task.learning_rate, "task.learning_rate")
     _check_device(task.device)
     shape, classes = DATASETS[task.dataset]
-    return task, gym.spaces.Box(0.0, 1.0, shape=shape), classes
+    return task, gym.spaces.Box(0.0, 1.0, shape=shape), classes, None
 
 
 def _check_rl_task(task: TaskSpec) -> None:
@@ -147,7 +146,7 @@ def _check_rl_task(task: TaskSpec) -> None:
         raise ConfigError(f"task.env_kwargs: got {task.env_kwargs!r}; fix: a mapping of gymnasium.make arguments")
 
 
-def _parse_rl_task(data: dict[str, Any]) -> tuple[TaskSpec, gym.Space, int | None]:
+def _parse_rl_task(data: dict[str, Any]) -> tuple[TaskSpec, gym.Space, int | None, gym.Space]:
     _check_env_id(data["env"])
     score = parse_section(ScoreSpec, data.get("score", {}), "task.score")
     steps = parse_section(Preprocessing, data.get("preprocess", {}), "task.preprocess")
@@ -168,12 +167,13 @@ def _parse_rl_task(data: dict[str, Any]) -> tuple[TaskSpec, gym.Space, int | Non
     try:
         _check_images(task, env.unwrapped.observation_space)
         entry.check_actions(env.action_space, task.env)
-        return task, env.observation_space, entry.output_size(env.action_space, task.algorithm_hyperparameters)
+        outputs = entry.output_size(env.action_space, task.algorithm_hyperparameters)
+        return task, env.observation_space, outputs, env.action_space
     finally:
         env.close()
 
 
-def _parse_task(data: Any) -> tuple[TaskSpec | ClassificationTaskSpec, gym.Space, int | None]:
+def _parse_task(data: Any) -> tuple[TaskSpec | ClassificationTaskSpec, gym.Space, int | None, gym.Space | None]:
     if not isinstance(data, dict):
         raise ConfigError("task: missing or not a mapping; fix: add task: {env: LunarLander-v3} under tuner.classArgs")
     if "dataset" in data and "env" in data:
@@ -193,12 +193,12 @@ def parse_class_args(class_args: Any, strategy: str | None = None) -> Experiment
         raise ConfigError("tuner.classArgs: missing; fix: add classArgs with space: and task: sections")
     options = dict(class_args)
     space_spec = _parse_space(options.pop("space", {}))
-    task, inputs, outputs = _parse_task(options.pop("task", None))
+    task, inputs, outputs, actions = _parse_task(options.pop("task", None))
     strategy_options = options_of(strategy).parse(options) if strategy else None
     if strategy is None and options:
         raise ConfigError(f"tuner.classArgs: unexpected {sorted(options)}; fix: only space and task here")
-    spec = ExperimentSpec(space_spec, task, strategy_options, inputs, outputs)
-    space = spec.build_space()  # proves the space fits the task's inputs and outputs
+    spec = ExperimentSpec(space_spec, task, strategy_options, inputs, outputs, actions)
+    space = spec.meta_space  # proves the space fits the task's inputs and outputs
     if spec.is_rl and space.part == "classifier":
         raise ConfigError(f"space.family: {space_spec.family!r} is the image-classifier space (task.dataset); fix: "
                           "darts or impala for the image encoder of an RL agent, mlp for its dense layers")
@@ -217,6 +217,7 @@ class ExperimentFile:
     raw: dict[str, Any]
     strategy_name: str
     spec: ExperimentSpec
+    memory: MemoryEstimate | None = None  # one trial's, where it was checked (a local training service)
 
     @property
     def options(self) -> StrategyOptions:
@@ -259,8 +260,18 @@ def load_experiment(path: str | Path, check_registration: bool = True) -> Experi
     if check_registration:
         _check_setup(tuner.get("name"))
     spec = parse_class_args(tuner.get("classArgs"), name)
-    check_search_space(raw.get("searchSpace"), spec.build_space())
-    return ExperimentFile(path, raw, name, spec)
+    check_search_space(raw.get("searchSpace"), spec.meta_space)
+    memory = check_memory(spec, trials_on_this_machine(raw))
+    return ExperimentFile(path, raw, name, spec, memory)
+
+
+def trials_on_this_machine(raw: dict[str, Any]) -> int:
+    """How many trials at once need this machine's memory: ``trialConcurrency`` on the local training
+    service; none on other services, whose machines this one cannot see (then nothing is checked)."""
+    services = raw.get("trainingService") or {}
+    platforms = [service.get("platform") for service in (services if isinstance(services, list) else [services])
+                 if isinstance(service, dict)]
+    return raw["trialConcurrency"] if platforms and all(platform == "local" for platform in platforms) else 0
 
 
 def _check_setup(name: str | None) -> None:
@@ -312,12 +323,34 @@ def _check_nni_values(raw: dict[str, Any]) -> None:
             raise ConfigError(f"{name}: got {value!r}; fix: a positive duration such as '30m' (units s, m, h, d)")
 
 
+# NNI's training services by platform name, as NNI's own factory finds them
+TRAINING_SERVICES = {service.platform: service for service in TrainingServiceConfig.__subclasses__()}
+
+
+def _check_training_service(service: Any, where: str) -> None:
+    """One training service's fields (NNI's message for a wrong type names no field): its platform,
+    its keys, and a remote service's machines."""
+    if not isinstance(service, dict):
+        raise ConfigError(f"{where}: got {service!r}; fix: a mapping such as {{platform: local}}")
+    config_class = lookup(TRAINING_SERVICES, service.get("platform"), f"{where}.platform")
+    _refuse_unknown_nni_keys(service, config_class, where)
+    machines = service.get("machineList", [])
+    if not isinstance(machines, list) or not all(isinstance(machine, dict) for machine in machines):
+        raise ConfigError(f"{where}.machineList: got {machines!r}; fix: a list of machines, each a mapping "
+                          "{host: ..., user: ..., sshKeyFile: ...}")
+    for index, machine in enumerate(machines):
+        _refuse_unknown_nni_keys(machine, RemoteMachineConfig, f"{where}.machineList[{index}]")
+
+
 def _check_nni_fields(path: Path, raw: dict[str, Any]) -> None:
     """NNI's own schema, with a did-you-mean for typos, plus: the trial command must re-read this very file."""
     _refuse_unknown_nni_keys(raw, ExperimentConfig, str(path))
     for section in ("tuner", "assessor"):
         if isinstance(raw.get(section), dict):
             _refuse_unknown_nni_keys(raw[section], _AlgorithmConfig, section)
+    services = raw.get("trainingService")
+    for index, service in enumerate(services) if isinstance(services, list) else [(None, services)]:
+        _check_training_service(service, "trainingService" + (f"[{index}]" if index is not None else ""))
     _check_nni_values(raw)
     try:
         ExperimentConfig.load(str(path))  # its validate() would also demand the remote machines' SSH keys here

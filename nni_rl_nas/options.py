@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import (ConfigError, check_choice, check_non_negative_int, check_non_negative_number, check_positive_int,
-                     check_positive_number, did_you_mean, parse_section)
+                     check_positive_number, did_you_mean, is_number, parse_section)
 
 if TYPE_CHECKING:  # the specs module imports gymnasium and the spaces; report reads these options without them
     from .specs import ExperimentSpec
@@ -87,8 +87,7 @@ class ControllerSettings:
         check_positive_number(self.advantage_clip, f"{where}.advantage_clip", none_means="no clipping")
         for name in ("entropy_weight", "l2_weight", "critic_weight"):
             check_non_negative_number(getattr(self, name), f"{where}.{name}")
-        if isinstance(self.baseline_decay, bool) or not isinstance(self.baseline_decay, (int, float)) \
-                or not 0.0 <= self.baseline_decay < 1.0:
+        if not is_number(self.baseline_decay) or not 0.0 <= self.baseline_decay < 1.0:
             raise ConfigError(f"{where}.baseline_decay: got {self.baseline_decay!r}; fix: a number in [0, 1)")
 
 
@@ -158,8 +157,7 @@ class PolicyGradientOptions(StrategyOptions):
         super().check()
         self.controller.check("tuner.classArgs.controller")
         check_positive_int(self.max_draws, "tuner.classArgs.max_draws")
-        if self.failure_score is not None and (isinstance(self.failure_score, bool)
-                                               or not isinstance(self.failure_score, (int, float))):
+        if self.failure_score is not None and not is_number(self.failure_score):
             raise ConfigError(f"tuner.classArgs.failure_score: got {self.failure_score!r}; fix: a number, or null "
                               "to learn nothing from failed trials")
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 import base64
 import html
 import json
-import math
 import sys
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, is_number
 from .files import write_atomically
 from .options import SEARCH_PHASE
 from .records import ENDED_WITHOUT_SCORE, failure_reason, open_database, resolve_folder
@@ -28,7 +27,7 @@ from .records import ENDED_WITHOUT_SCORE, failure_reason, open_database, resolve
 
 def finite_number(value: Any) -> float | None:
     """``value`` as a float when a record holds a finite number there, else None."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+    if is_number(value):
         return float(value)
     return None
 

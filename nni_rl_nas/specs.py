@@ -7,10 +7,13 @@ resolved (``TaskSpec.defaults``), so nothing downstream looks a default up again
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
+import torch
 
 from .envs import Preprocessing, preprocess, registry_id
 from .errors import ConfigError
@@ -143,14 +146,16 @@ class ClassificationTaskSpec:
 
 @dataclass(frozen=True)
 class ExperimentSpec:
-    """A parsed ``tuner.classArgs``: the space, the task, the strategy's own options, and what the
-    network reads (``inputs``) and emits (``outputs``: None where the algorithm adds its heads)."""
+    """A parsed ``tuner.classArgs``: the space, the task, the strategy's own options, what the
+    network reads (``inputs``) and emits (``outputs``: None where the algorithm adds its heads),
+    and the env's action space (``actions``; None for image classification)."""
 
     space: SpaceSpec
     task: TaskSpec | ClassificationTaskSpec
     strategy_options: dict[str, Any]
     inputs: gym.Space
     outputs: int | None
+    actions: gym.Space | None = None
 
     @property
     def is_rl(self) -> bool:
@@ -161,7 +166,20 @@ class ExperimentSpec:
 
     def build_space(self):
         """The model space sized for the task: its inputs (observations or images) and outputs."""
+        return self._build_space(None)
+
+    @functools.cached_property
+    def meta_space(self):
+        """The model space on PyTorch's meta device: shapes without memory, so validation builds a
+        space of any size safely; built once per spec (a DARTS space takes a second)."""
+        return self._build_space("meta")
+
+    def _build_space(self, device: str | None):
         try:
-            return SPACE_FAMILIES[self.space.family].build(self.inputs, self.outputs, self.space.options)
+            with torch.device(device) if device else contextlib.nullcontext():
+                return SPACE_FAMILIES[self.space.family].build(self.inputs, self.outputs, self.space.options)
         except SpaceMismatchError as error:
             raise ConfigError(f"space (family {self.space.family!r}) vs {self.source()}: {error}") from None
+        except (RuntimeError, OverflowError) as error:  # on the meta device only a size can fail: no tensor fits it
+            raise ConfigError(f"space: {self.space.options} has layers too large for any tensor ({error}); "
+                              "fix: smaller widths, channels, kernels, filter sizes or features") from None

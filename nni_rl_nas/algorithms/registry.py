@@ -29,9 +29,10 @@ from stable_baselines3.td3.policies import TD3Policy
 from torch import nn
 
 from ..envs import registry_id
-from ..errors import ConfigError, did_you_mean
+from ..errors import ConfigError, did_you_mean, lookup
 from ..specs import AlgorithmDefaults
 from .actor_critic import ArchitectureActorCriticPolicy, ArchitectureSACPolicy, ArchitectureTD3Policy
+from .hyperparameters import check_value
 from .networks import ArchitectureFeaturesExtractor
 from .value_based import ArchitectureDQNPolicy, ArchitectureQRDQNPolicy, DoubleDQN
 
@@ -65,6 +66,7 @@ class Algorithm:
     features_extractor: Callable[[BaseAlgorithm], nn.Module] | None = None  # the one extractor, if one
     double_q_class: type[BaseAlgorithm] | None = None  # the agent class for ``task.double_q``
     example_env: str = "CartPole-v1"  # an env it can act in, named in error messages
+    networks: int = 1  # copies of a dense architecture one agent trains (PPO: policy, value; SAC/TD3: actor, 2 critics)
 
     def agent_class_for(self, double_q: bool) -> type[BaseAlgorithm]:
         return self.double_q_class if double_q else self.agent_class
@@ -74,6 +76,12 @@ class Algorithm:
         and the policy options the entry declares (e.g. QR-DQN's ``n_quantiles``)."""
         arguments = set(inspect.signature(self.agent_class.__init__).parameters) - RESERVED_ARGUMENTS
         return sorted(arguments | set(self.policy_options))
+
+    def setting(self, hyperparameters: dict[str, Any], name: str) -> Any:
+        """An agent constructor argument as the agent will see it: the task's value, else SB3's
+        default (None where the agent has no such argument, e.g. PPO's ``buffer_size``)."""
+        parameter = inspect.signature(self.agent_class.__init__).parameters.get(name)
+        return hyperparameters.get(name, parameter.default if parameter is not None else None)
 
     def split_hyperparameters(self, hyperparameters: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """(the agent's constructor arguments, the policy's options with their defaults filled in)."""
@@ -92,10 +100,11 @@ class Algorithm:
 
     def check_hyperparameters(self, hyperparameters: dict[str, Any]) -> None:
         allowed = self.hyperparameter_names()
-        for key in hyperparameters:
+        for key, value in hyperparameters.items():
             if key not in allowed:
                 raise ConfigError(f"task.hyperparameters: unknown {self.name} option {key!r}; "
                                   f"{did_you_mean(str(key), allowed)}fix: use one of {allowed}")
+            check_value(key, value)
 
     def defaults_for(self, env_id: str) -> AlgorithmDefaults:
         """The shipped defaults for ``env_id``: its own entry, else its namespace's, else ``default``."""
@@ -128,17 +137,14 @@ ALGORITHMS: dict[str, Algorithm] = {entry.name: entry for entry in (
               features_extractor=lambda agent: agent.policy.quantile_net.features_extractor),
     Algorithm("ppo", PPO, ArchitectureActorCriticPolicy, ActorCriticPolicy,
               (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary), encoder_heads=[],
-              features_extractor=lambda agent: agent.policy.features_extractor),
-    Algorithm("sac", SAC, ArchitectureSACPolicy, SACPolicy, BOX, example_env="Pendulum-v1"),
-    Algorithm("td3", TD3, ArchitectureTD3Policy, TD3Policy, BOX, example_env="Pendulum-v1"),
+              features_extractor=lambda agent: agent.policy.features_extractor, networks=2),
+    Algorithm("sac", SAC, ArchitectureSACPolicy, SACPolicy, BOX, example_env="Pendulum-v1", networks=3),
+    Algorithm("td3", TD3, ArchitectureTD3Policy, TD3Policy, BOX, example_env="Pendulum-v1", networks=3),
 )}
 
 
 def algorithm(name: str) -> Algorithm:
-    if name not in ALGORITHMS:
-        raise ConfigError(f"task.algorithm: got {name!r}; {did_you_mean(str(name), list(ALGORITHMS))}"
-                          f"fix: one of {list(ALGORITHMS)}")
-    return ALGORITHMS[name]
+    return lookup(ALGORITHMS, name, "task.algorithm")
 
 
 @functools.cache

@@ -79,13 +79,22 @@ def _whole_number_problems(options: dict[str, Any], key: str, example: str) -> l
     return []
 
 
-def _positive_problems(options: dict[str, Any], *keys: str) -> list[str]:
-    return [f"space.{key}: got {options[key]!r}; fix: a whole number >= 1" for key in keys
-            if not isinstance(options[key], int) or isinstance(options[key], bool) or options[key] < 1]
+# Layers, nodes, stages and blocks are built one by one when the space is (even to validate it):
+# a count in the millions would hang validation. No space here is meant to be deeper.
+MOST_LAYERS = 64
+
+
+def _positive_problems(options: dict[str, Any], *keys: str, most: int | None = None) -> list[str]:
+    """Whole numbers >= 1 (and <= ``most``, for counts of things built one by one)."""
+    bound = f" and <= {most}" if most else ""
+    return [f"space.{key}: got {options[key]!r}; fix: a whole number >= 1{bound}" for key in keys
+            if not isinstance(options[key], int) or isinstance(options[key], bool) or options[key] < 1
+            or (most and options[key] > most)]
 
 
 def _cnn_option_problems(options: dict[str, Any]) -> list[str]:
-    return (_positive_problems(options, "depth") + _whole_number_problems(options, "filter_sizes", "[1, 3, 5, 7]")
+    return (_positive_problems(options, "depth", most=MOST_LAYERS)
+            + _whole_number_problems(options, "filter_sizes", "[1, 3, 5, 7]")
             + _whole_number_problems(options, "strides", "[1, 2]") + _whole_number_problems(options, "kernels", "[16, 32]"))
 
 
@@ -99,26 +108,30 @@ def _names_problems(options: dict[str, Any], key: str, allowed: tuple[str, ...],
 
 
 def _darts_option_problems(options: dict[str, Any]) -> list[str]:
-    return (_positive_problems(options, "channels", "nodes", "stem_stride", "features")
+    return (_positive_problems(options, "channels", "stem_stride", "features")
+            + _positive_problems(options, "nodes", most=MOST_LAYERS)
             + _names_problems(options, "cells", CELL_KINDS, distinct=False) + _names_problems(options, "ops", DARTS_OPS))
 
 
 def _impala_option_problems(options: dict[str, Any]) -> list[str]:
-    problems = _positive_problems(options, "stages", "features") + _whole_number_problems(options, "channels", "[16, 32]")
+    problems = (_positive_problems(options, "features") + _positive_problems(options, "stages", most=MOST_LAYERS)
+                + _whole_number_problems(options, "channels", "[16, 32]"))
     blocks = options["blocks"]
-    if (not isinstance(blocks, list) or not blocks or len(set(blocks)) != len(blocks)
-            or not all(isinstance(b, int) and not isinstance(b, bool) and b >= 0 for b in blocks)):
-        problems.append(f"space.blocks: got {blocks!r}; fix: distinct whole numbers >= 0, e.g. [0, 1, 2]")
+    if (not isinstance(blocks, list) or not blocks
+            or not all(isinstance(b, int) and not isinstance(b, bool) and 0 <= b <= MOST_LAYERS for b in blocks)
+            or len(set(blocks)) != len(blocks)):
+        problems.append(f"space.blocks: got {blocks!r}; fix: distinct whole numbers from 0 to {MOST_LAYERS}, "
+                        "e.g. [0, 1, 2]")
     return problems
 
 
 def _mlp_option_problems(options: dict[str, Any]) -> list[str]:
-    problems = _positive_problems(options, "depth") + _whole_number_problems(options, "widths", "[64, 256]")
+    problems = _positive_problems(options, "depth", most=MOST_LAYERS) + _whole_number_problems(options, "widths", "[64, 256]")
     activations = options["activations"]
     if not isinstance(activations, list) or not activations:
         problems.append(f"space.activations: got {activations!r}; fix: list at least one of {sorted(ACTIVATIONS)}")
     else:
-        unknown = [a for a in activations if a not in ACTIVATIONS]
+        unknown = [a for a in activations if not isinstance(a, str) or a not in ACTIVATIONS]
         if unknown or len(set(activations)) != len(activations):
             problems.append(
                 f"space.activations: got {activations!r}; fix: distinct names from {sorted(ACTIVATIONS)}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import nni
 from nni.nas.nn.pytorch import ModelSpace
 
 Architecture = dict[str, Any]
@@ -29,6 +30,22 @@ class ArchitectureSpace(ModelSpace):
     def parse_architecture_name(self, name: str) -> Architecture:
         """The architecture :meth:`architecture_name` named."""
         raise NotImplementedError
+
+    def largest_architecture(self) -> Architecture:
+        """The architecture that needs the most memory: what validation estimates a trial's memory
+        from (:mod:`nni_rl_nas.resources`) before anything is allocated."""
+        largest = {}
+        for label, mutable in self.simplify().items():
+            value = self.largest_value(str(label), list(mutable.values))
+            largest[str(label)] = [value] if isinstance(mutable, nni.mutable.CategoricalMultiple) else value
+        return largest
+
+    def largest_value(self, label: str, values: list[Any]) -> Any:
+        """The candidate of decision ``label`` that needs the most memory: by default the largest
+        number (widths, channels, depths), or the first of other kinds (activations, inputs)."""
+        if all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in values):
+            return max(values)
+        return values[0]
 
     def with_inputs(self, in_features: int) -> ArchitectureSpace:
         """The same space reading ``in_features`` inputs (a critic reads observation and action):

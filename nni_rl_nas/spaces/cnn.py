@@ -69,6 +69,10 @@ class CNNSpace(ArchitectureSpace):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.pool(self.features(images)).flatten(1))
 
+    def largest_value(self, label: str, values: list) -> int:
+        """The smallest stride keeps the largest feature maps; otherwise the most kernels, the widest filter."""
+        return min(values) if label.endswith("_stride") else max(values)
+
     def architecture_name(self, architecture: dict) -> str:
         """Readable name, e.g. ``c32k5s1_c64k3s2_c16k3s1`` (kernels, filter size, stride per layer)."""
         return "_".join(

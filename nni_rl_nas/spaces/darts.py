@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from nni.nas.hub.pytorch.nasnet import CellBuilder
@@ -29,6 +30,9 @@ from .base import ArchitectureSpace
 
 DARTS_OPS = ("sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5", "max_pool_3x3", "avg_pool_3x3",
              "skip_connect")
+# by parameters and intermediate feature maps, most first (pooling and skip have none of either)
+OPS_BY_SIZE = ("sep_conv_5x5", "sep_conv_3x3", "dil_conv_5x5", "dil_conv_3x3", "avg_pool_3x3", "max_pool_3x3",
+               "skip_connect")
 CELL_KINDS = ("normal", "reduce")
 OPS_PER_NODE = 2  # DARTS: each node keeps two inputs
 CELL_PATTERN = re.compile(r"(normal|reduce)\[([^\]]*)\]")
@@ -90,6 +94,10 @@ class DartsEncoderSpace(ArchitectureSpace):
         for cell in self.cells:
             states = cell(states)  # [previous cell's output, this cell's output]
         return self.head(states[-1])
+
+    def largest_value(self, label: str, values: list) -> Any:
+        """Every node's largest operation; which states it reads changes no size."""
+        return min(values, key=OPS_BY_SIZE.index) if "/op_" in label else values[0]
 
     def architecture_name(self, architecture: dict) -> str:
         """The genotype, e.g. ``normal[sep_conv_3x3@0,skip_connect@1|...]reduce[...]``: per node, its two

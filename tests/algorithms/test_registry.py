@@ -9,6 +9,7 @@ from stable_baselines3 import TD3
 from torch import nn
 
 from nni_rl_nas.algorithms import ALGORITHMS, NetworkFactory, build_agent, trained_parameters
+from nni_rl_nas.algorithms.hyperparameters import RULES
 from nni_rl_nas.algorithms.registry import DEFAULTS_FILE, _shipped_defaults
 from nni_rl_nas.errors import ConfigError
 from nni_rl_nas.experiment import parse_class_args
@@ -41,6 +42,38 @@ def test_every_algorithm_has_its_defaults_and_every_search_its_algorithms():
 def test_an_algorithm_name_is_checked_with_a_did_you_mean():
     with pytest.raises(ConfigError, match=r"task.algorithm: got 'qr_dqn'; did you mean 'qrdqn'\?"):
         parse_class_args({"task": {"env": "CartPole-v1", "algorithm": "qr_dqn"}})
+
+
+def test_every_argument_a_config_may_set_has_a_value_rule():
+    for entry in ALGORITHMS.values():
+        assert set(entry.hyperparameter_names()) <= set(RULES), entry.name
+
+
+@pytest.mark.parametrize("algorithm, name, value, message", [
+    ("dqn", "batch_size", "64", "task.hyperparameters.batch_size: got '64'; fix: a whole number >= 1"),
+    ("dqn", "batch_size", 0, "task.hyperparameters.batch_size: got 0"),
+    ("dqn", "gamma", 1.5, r"task.hyperparameters.gamma: got 1.5; fix: a number in \(0, 1\]"),
+    ("dqn", "learning_rate", float("nan"), "task.hyperparameters.learning_rate: got nan; fix: a number > 0"),
+    ("dqn", "train_freq", [4, "minute"], r"task.hyperparameters.train_freq: got \[4, 'minute'\]"),
+    ("dqn", "gradient_steps", -2, "task.hyperparameters.gradient_steps: got -2"),
+    ("dqn", "replay_buffer_class", "ReplayBuffer", "takes a Python object, which a YAML config cannot give"),
+    ("ppo", "normalize_advantage", "yes", "task.hyperparameters.normalize_advantage: got 'yes'; fix: true or false"),
+    ("sac", "ent_coef", "auto_x", "task.hyperparameters.ent_coef: got 'auto_x'"),
+])
+def test_a_bad_hyperparameter_value_is_refused_naming_the_field(algorithm, name, value, message):
+    env = "Pendulum-v1" if algorithm == "sac" else "CartPole-v1"
+    with pytest.raises(ConfigError, match=message):
+        parse_class_args({"space": SPACE, "task": {"env": env, "algorithm": algorithm, "hyperparameters": {name: value}}})
+
+
+@pytest.mark.parametrize("algorithm, hyperparameters", [
+    ("dqn", {"train_freq": [4, "step"], "gradient_steps": -1, "max_grad_norm": None, "exploration_final_eps": 0}),
+    ("sac", {"ent_coef": "auto_0.1", "target_entropy": -1.0, "train_freq": [1, "episode"]}),
+    ("ppo", {"target_kl": None, "clip_range_vf": 0.2, "ent_coef": 0.01, "sde_sample_freq": -1}),
+])
+def test_sb3s_own_forms_of_a_value_are_accepted(algorithm, hyperparameters):
+    env = "Pendulum-v1" if algorithm == "sac" else "CartPole-v1"
+    parse_class_args({"space": SPACE, "task": {"env": env, "algorithm": algorithm, "hyperparameters": hyperparameters}})
 
 
 def test_td3_actor_and_critics_are_the_architecture_under_sb3s_heads():

@@ -1,0 +1,152 @@
+"""The memory one trial needs, estimated before anything runs, against what the machine has.
+
+A config can be right in every type and still ask for more memory than exists: a layer width of
+10,000,000 passes every other check, and its trial took 9.2 GB before it had trained 2000 steps.
+Validation therefore estimates, without allocating anything, the two things that grow with a
+config's numbers, for one agent:
+
+- **Networks.** The space's largest architecture (:meth:`ArchitectureSpace.largest_architecture`),
+  built on PyTorch's meta device (shapes, no memory). Its parameters are counted five times
+  (weights, gradients, Adam's two moments, a target copy) for each copy an agent trains
+  (``Algorithm.networks``); a space whose candidates are all built at once (a DARTS supernet) is
+  counted whole where that is larger. Add the feature maps of one training batch, kept for the
+  backward pass, twice (values and gradients).
+- **Buffers.** SB3's replay buffer (``buffer_size`` transitions: observation, next observation,
+  action, reward, done, timeout) or PPO's rollout buffer (``n_steps x n_envs`` steps, float32).
+
+A trial holds one agent per seed (both engines keep every seed's agent), and on a local training
+service ``trialConcurrency`` trials run at once. More than the machine's available memory is
+refused with the estimate and the fix; the web UI never sees a trial the machine cannot hold.
+On other training services the trials run on machines this one cannot see: nothing is checked.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import psutil
+import torch
+from stable_baselines3.common.preprocessing import get_flattened_obs_dim
+
+from .algorithms import algorithm
+from .errors import ConfigError
+from .specs import ExperimentSpec
+
+PARAMETER_COPIES = 5  # weights, gradients, Adam's two moments, a target network
+FLOAT_BYTES = 4
+GB = 1024 ** 3
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Bytes one trial needs: ``agents`` agents, each with its networks and its buffer."""
+
+    largest: str  # the architecture the network figure is for
+    parameters: int  # of one copy of it
+    network_bytes: int  # per agent: every copy's parameters and state, one batch's feature maps
+    buffer_bytes: int  # per agent
+    buffer: str  # what the buffer is, for the message
+    agents: int
+
+    @property
+    def trial_bytes(self) -> int:
+        return self.agents * (self.network_bytes + self.buffer_bytes)
+
+    def describe(self) -> str:
+        seeds = f" x {self.agents} agents (task.seeds)" if self.agents > 1 else ""
+        return (f"largest architecture {self.largest!r}: {self.parameters:,} parameters, {gigabytes(self.network_bytes)} "
+                f"with training state and one batch; {self.buffer}: {gigabytes(self.buffer_bytes)}; "
+                f"{gigabytes(self.trial_bytes)} per trial{seeds}")
+
+
+def gigabytes(amount: int) -> str:
+    return f"{amount / GB:,.2f} GB"
+
+
+def available_memory() -> int:
+    """Bytes this machine can give new processes now without swapping (the kernel's MemAvailable),
+    the figure SB3 checks its replay buffer against."""
+    return psutil.virtual_memory().available
+
+
+def _feature_map_elements(network: torch.nn.Module, batch: torch.Tensor) -> int:
+    """Elements of every leaf module's output in one forward pass (on the meta device: no memory)."""
+    counted = []
+    hooks = [module.register_forward_hook(lambda _, __, output: counted.append(
+                 output.numel() if isinstance(output, torch.Tensor) else 0))
+             for module in network.modules() if next(module.children(), None) is None]
+    try:
+        network(batch)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return sum(counted)
+
+
+def _buffer(spec: ExperimentSpec) -> tuple[int, str]:
+    """Bytes and a description of one agent's replay or rollout buffer."""
+    task, entry = spec.task, algorithm(spec.task.algorithm)
+    settings = task.algorithm_hyperparameters
+    observation = math.prod(spec.inputs.shape or (1,)) * np.dtype(spec.inputs.dtype or np.float32).itemsize
+    action = math.prod(spec.actions.shape or (1,)) * np.dtype(spec.actions.dtype).itemsize
+    buffer_size = entry.setting(settings, "buffer_size")
+    if buffer_size is not None:
+        return (int(buffer_size) * (2 * observation + action + 3 * FLOAT_BYTES),
+                f"replay buffer of {int(buffer_size):,} transitions (task.hyperparameters.buffer_size)")
+    steps = int(entry.setting(settings, "n_steps") or 0) * task.env_count
+    observation_floats = math.prod(spec.inputs.shape or (1,)) * FLOAT_BYTES
+    return (steps * (observation_floats + action + 6 * FLOAT_BYTES),
+            f"rollout buffer of {steps:,} steps (task.hyperparameters.n_steps x task.n_envs)")
+
+
+def estimate_trial_memory(spec: ExperimentSpec) -> MemoryEstimate:
+    """What one trial of ``spec`` needs at most, in bytes (see the module docstring)."""
+    space = spec.meta_space
+    largest = space.largest_architecture()
+    name = space.architecture_name(largest)
+    try:
+        with torch.device("meta"):
+            network = space.freeze(largest)
+    except (RuntimeError, OverflowError) as error:  # on the meta device only a size can fail
+        raise ConfigError(f"space: its largest architecture {name!r} has layers too large for any tensor ({error}); "
+                          "fix: smaller widths, channels, kernels, filter sizes or features") from None
+    parameters = sum(parameter.numel() for parameter in network.parameters())
+    supernet = sum(parameter.numel() for parameter in space.parameters())
+    if spec.is_rl:
+        entry = algorithm(spec.task.algorithm)
+        copies = entry.networks if space.part == "dense" else 1
+        batch_size, batch_field = int(entry.setting(spec.task.algorithm_hyperparameters, "batch_size") or 1), \
+            "task.hyperparameters.batch_size"
+        buffer_bytes, buffer = _buffer(spec)
+        agents = spec.task.seed_count
+    else:
+        copies, batch_size, batch_field, buffer_bytes, buffer, agents = \
+            1, spec.task.batch_size, "task.batch_size", 0, "no buffer", 1
+    shape = (get_flattened_obs_dim(spec.inputs),) if space.part == "dense" else spec.inputs.shape
+    try:
+        feature_maps = _feature_map_elements(network, torch.empty((batch_size, *shape), device="meta"))
+    except (RuntimeError, OverflowError) as error:
+        raise ConfigError(f"{batch_field}: one batch of {batch_size:,} through {name!r} is too large for any tensor "
+                          f"({error}); fix: a smaller {batch_field}") from None
+    network_bytes = FLOAT_BYTES * (PARAMETER_COPIES * copies * max(parameters, supernet) + 2 * copies * feature_maps)
+    return MemoryEstimate(name, parameters, network_bytes, buffer_bytes, buffer, agents)
+
+
+def check_memory(spec: ExperimentSpec, trials_at_once: int, available: int | None = None) -> MemoryEstimate | None:
+    """Refuse an experiment whose trials, ``trials_at_once`` of them, need more memory than ``available``
+    (this machine's available memory); the message gives the estimate and the fix. None: nothing to check."""
+    if trials_at_once == 0:
+        return None
+    estimate = estimate_trial_memory(spec)
+    available = available_memory() if available is None else available
+    needed = estimate.trial_bytes * trials_at_once
+    if needed > available:
+        at_once = f"; {trials_at_once} trials at once (trialConcurrency): {gigabytes(needed)}" if trials_at_once > 1 else ""
+        network_heavier = estimate.network_bytes >= estimate.buffer_bytes
+        fix = ("smaller choices in space (its widths or channels)" if network_heavier
+               else "a smaller task.hyperparameters.buffer_size or n_steps")
+        raise ConfigError(f"resources: {estimate.describe()}{at_once}; this machine has {gigabytes(available)} available; "
+                          f"fix: {fix}, fewer task.seeds, or a lower trialConcurrency")
+    return estimate
