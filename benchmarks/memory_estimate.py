@@ -4,7 +4,8 @@ Each case builds the agent of a config's largest architecture and trains it, in 
 own, long enough to fill its replay buffer (or to collect rollouts and update, for PPO); the
 measure is the growth of the process's peak resident memory from just before the agent is built.
 The estimate is meant as an upper bound close enough to refuse only what cannot fit: a ratio
-estimate / measured >= 1 and not far above it. Results are appended, one JSON line per case, to
+estimate / measured >= 1 and not far above it. Each case also records the process's memory before
+the agent is built, its imports done: what resources.PROCESS_BYTES stands for. Results are appended, one JSON line per case, to
 benchmarks/results/memory_estimate/results.jsonl (a case already there is skipped: resumable).
 
     python benchmarks/memory_estimate.py
@@ -22,6 +23,9 @@ import yaml
 
 RESULTS = Path(__file__).parent / "results" / "memory_estimate" / "results.jsonl"
 CASES = {
+    "dqn-lunar-16x2": ("{space: {family: mlp, depth: 2, widths: [16], activations: [relu]}, task: "
+                       "{env: LunarLander-v3, hyperparameters: {buffer_size: 20000, train_freq: 500, "
+                       "gradient_steps: 1}}}", 20000),
     "dqn-cartpole-200000-wide": ("{space: {family: mlp, depth: 1, widths: [200000], activations: [relu]}, task: "
                                  "{env: CartPole-v1, hyperparameters: {learning_starts: 100, train_freq: 1, "
                                  "gradient_steps: 1, buffer_size: 1000}}}", 1000),
@@ -50,12 +54,12 @@ def measure(class_args: str, steps: int) -> dict:
     spec = parse_class_args(yaml.safe_load(class_args))
     estimate = estimate_trial_memory(spec)
     space = spec.build_space()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # the process, imports done (PROCESS_BYTES)
     agent = build_agent(spec.task, NetworkFactory(space, space.largest_architecture()), "cpu")
     agent.learn(steps)
     measured = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
-    per_agent = estimate.network_bytes + estimate.buffer_bytes
-    return {"estimate_bytes": per_agent, "measured_bytes": measured, "ratio": round(per_agent / measured, 2),
+    return {"estimate_bytes": estimate.agent_bytes, "measured_bytes": measured,
+            "ratio": round(estimate.agent_bytes / measured, 2), "process_bytes": before,
             "largest": estimate.largest, "parameters": estimate.parameters, "steps": steps}
 
 
@@ -65,7 +69,7 @@ def main() -> None:
         return
     done = {json.loads(line)["case"] for line in RESULTS.read_text().splitlines()} if RESULTS.exists() else set()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    print(f"{'case':28} {'estimate GB':>12} {'measured GB':>12} {'ratio':>6}")
+    print(f"{'case':28} {'estimate GB':>12} {'measured GB':>12} {'ratio':>6} {'process GB':>11}")
     for name, (class_args, steps) in CASES.items():
         if name not in done:
             child = subprocess.run([sys.executable, __file__, class_args, str(steps)], capture_output=True, text=True,
@@ -76,7 +80,7 @@ def main() -> None:
     for line in RESULTS.read_text().splitlines():
         row = json.loads(line)
         print(f"{row['case']:28} {row['estimate_bytes'] / 2**30:12.3f} {row['measured_bytes'] / 2**30:12.3f} "
-              f"{row['ratio']:6.2f}")
+              f"{row['ratio']:6.2f} {row['process_bytes'] / 2**30:11.3f}")
 
 
 if __name__ == "__main__":

@@ -56,6 +56,8 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"  task {experiment.spec.task.describe()}")
         if experiment.memory is not None:
             print(f"  memory at most: {experiment.memory.describe()}")
+        for warning in experiment.warnings:
+            print(f"  warning: {warning}")
     return 0
 
 

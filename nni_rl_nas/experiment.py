@@ -218,6 +218,7 @@ class ExperimentFile:
     strategy_name: str
     spec: ExperimentSpec
     memory: MemoryEstimate | None = None  # one trial's, where it was checked (a local training service)
+    warnings: tuple[str, ...] = ()  # fields that are valid alone but odd together (:func:`relation_warnings`)
 
     @property
     def options(self) -> StrategyOptions:
@@ -262,7 +263,28 @@ def load_experiment(path: str | Path, check_registration: bool = True) -> Experi
     spec = parse_class_args(tuner.get("classArgs"), name)
     check_search_space(raw.get("searchSpace"), spec.meta_space)
     memory = check_memory(spec, trials_on_this_machine(raw))
-    return ExperimentFile(path, raw, name, spec, memory)
+    return ExperimentFile(path, raw, name, spec, memory, relation_warnings(spec))
+
+
+def relation_warnings(spec: ExperimentSpec) -> tuple[str, ...]:
+    """Values each valid alone that together likely waste a run; said at validation, not refused."""
+    if not spec.is_rl:
+        return ()
+    task, warnings = spec.task, []
+    if task.report_every > task.budget:
+        warnings.append(f"task.report_every ({task.report_every}) exceeds the budget ({task.budget} env steps per "
+                        "agent): the learning curve gets no point before the end, so assessors cannot stop a "
+                        "trial early; fix: report_every at most a fifth of the budget")
+    learning_starts = algorithm(task.algorithm).setting(task.algorithm_hyperparameters, "learning_starts")
+    if learning_starts is not None and learning_starts >= task.budget:
+        warnings.append(f"task.hyperparameters.learning_starts ({learning_starts}) is not below the budget "
+                        f"({task.budget} env steps per agent): the agent never trains; fix: a smaller learning_starts "
+                        "or a larger total_timesteps")
+    if task.max_trial_seconds is not None:
+        warnings.append(f"task.max_trial_seconds ({task.max_trial_seconds}) caps trials by wall-clock: how far a "
+                        "trial gets then depends on the machine's load, so scores are not comparable across runs; "
+                        "fix: cap by env steps (total_timesteps) where results are compared")
+    return tuple(warnings)
 
 
 def trials_on_this_machine(raw: dict[str, Any]) -> int:

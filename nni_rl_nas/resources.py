@@ -6,16 +6,17 @@ Validation therefore estimates, without allocating anything, the two things that
 config's numbers, for one agent:
 
 - **Networks.** The space's largest architecture (:meth:`ArchitectureSpace.largest_architecture`),
-  built on PyTorch's meta device (shapes, no memory). Its parameters are counted five times
-  (weights, gradients, Adam's two moments, a target copy) for each copy an agent trains
-  (``Algorithm.networks``); a space whose candidates are all built at once (a DARTS supernet) is
-  counted whole where that is larger. Add the feature maps of one training batch, kept for the
-  backward pass, twice (values and gradients).
+  built on PyTorch's meta device (shapes, no memory). Its parameters are counted
+  ``PARAMETER_COPIES`` times for each copy an agent trains (``Algorithm.networks``); a space whose
+  candidates are all built at once (a DARTS supernet) is counted whole where that is larger. Add
+  the feature maps of one training batch, kept for the backward pass, twice (values and gradients).
 - **Buffers.** SB3's replay buffer (``buffer_size`` transitions: observation, next observation,
   action, reward, done, timeout) or PPO's rollout buffer (``n_steps x n_envs`` steps, float32).
 
-A trial holds one agent per seed (both engines keep every seed's agent), and on a local training
-service ``trialConcurrency`` trials run at once. More than the machine's available memory is
+Plus what any agent and any trial process take whatever the network. A trial holds one agent per
+seed (both engines keep every seed's agent), and on a local training service ``trialConcurrency``
+trials run at once. ``benchmarks/memory_estimate.py`` measured the constants below and compares
+the estimate with the memory agents take. More than the machine's available memory is
 refused with the estimate and the fix; the web UI never sees a trial the machine cannot hold.
 On other training services the trials run on machines this one cannot see: nothing is checked.
 """
@@ -34,7 +35,11 @@ from .algorithms import algorithm
 from .errors import ConfigError
 from .specs import ExperimentSpec
 
-PARAMETER_COPIES = 5  # weights, gradients, Adam's two moments, a target network
+# Weights, a target copy, gradients, Adam's two moments, and the temporaries of PyTorch's
+# multi-tensor Adam step and gradient clipping: a 2048x2 DQN Q-network took 10.3 times its weights.
+PARAMETER_COPIES = 11
+AGENT_BYTES = 16 * 2 ** 20  # an agent's env, SB3 objects and allocator slack: 12-13 MB measured with 16-unit layers
+PROCESS_BYTES = 500 * 2 ** 20  # a trial process, torch, NNI, SB3 and gymnasium imported and its space built: 471 MiB measured
 FLOAT_BYTES = 4
 GB = 1024 ** 3
 
@@ -51,14 +56,18 @@ class MemoryEstimate:
     agents: int
 
     @property
+    def agent_bytes(self) -> int:
+        return AGENT_BYTES + self.network_bytes + self.buffer_bytes
+
+    @property
     def trial_bytes(self) -> int:
-        return self.agents * (self.network_bytes + self.buffer_bytes)
+        return PROCESS_BYTES + self.agents * self.agent_bytes
 
     def describe(self) -> str:
-        seeds = f" x {self.agents} agents (task.seeds)" if self.agents > 1 else ""
+        agents = f"{self.agents} agents, one per task.seeds" if self.agents > 1 else "one agent"
         return (f"largest architecture {self.largest!r}: {self.parameters:,} parameters, {gigabytes(self.network_bytes)} "
-                f"with training state and one batch; {self.buffer}: {gigabytes(self.buffer_bytes)}; "
-                f"{gigabytes(self.trial_bytes)} per trial{seeds}")
+                f"with training state and one batch; {self.buffer}: {gigabytes(self.buffer_bytes)}; one trial: "
+                f"{gigabytes(self.trial_bytes)} (its process and {agents})")
 
 
 def gigabytes(amount: int) -> str:

@@ -7,6 +7,7 @@ complete validation as ``nni-rl-nas validate`` (:func:`nni_rl_nas.experiment.loa
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -14,6 +15,8 @@ from nni import ClassArgsValidator
 
 from .experiment import load_experiment, parse_class_args
 from .options import STRATEGY_OPTIONS
+
+logger = logging.getLogger(__name__)
 
 
 class ExperimentValidator(ClassArgsValidator):
@@ -23,7 +26,8 @@ class ExperimentValidator(ClassArgsValidator):
         parse_class_args(class_args, self.strategy)
 
     def validate_experiment_file(self, path: str | Path) -> None:
-        load_experiment(path)
+        for warning in load_experiment(path).warnings:  # nnictl prints them before the experiment starts
+            logger.warning("%s: %s", path, warning)
 
 
 def validator_name(strategy: str) -> str:

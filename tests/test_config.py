@@ -1,5 +1,7 @@
 """Bad input gets an early error naming the field, the bad value and the fix."""
 
+import re
+
 import pytest
 
 from nni_rl_nas.errors import ConfigError
@@ -93,3 +95,17 @@ def test_a_yaml_syntax_error_names_the_file_line_and_column(tmp_path):
     with pytest.raises(ConfigError, match=rf"{config}:3:1: not valid YAML: found character '\\t' .*"
                                           r"fix: correct the YAML there \(indent with spaces, not tabs\)"):
         load_experiment(config)
+
+
+@pytest.mark.parametrize("edit, warning", [
+    (lambda raw: class_args(raw)["task"].update(report_every=30000),
+     r"task.report_every \(30000\) exceeds the budget \(20000 env steps per agent\)"),
+    (lambda raw: class_args(raw)["task"].update(hyperparameters={"learning_starts": 20000}),
+     r"task.hyperparameters.learning_starts \(20000\) is not below the budget .* the agent never trains"),
+    (lambda raw: class_args(raw)["task"].update(max_trial_seconds=60),
+     r"task.max_trial_seconds \(60\) caps trials by wall-clock"),
+])
+def test_fields_valid_alone_but_odd_together_are_warned_about(write_experiment, edit, warning):
+    assert load_experiment(write_experiment()).warnings == ()
+    warnings = load_experiment(write_experiment(edit)).warnings
+    assert len(warnings) == 1 and re.search(warning, warnings[0])

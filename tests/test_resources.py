@@ -38,7 +38,7 @@ def test_trials_at_once_multiply_what_one_trial_needs():
                              "task": {"env": "CartPole-v1", "seeds": 2}})
     needed = estimate_trial_memory(spec).trial_bytes
     assert check_memory(spec, trials_at_once=1, available=int(1.5 * needed)) is not None
-    with pytest.raises(ConfigError, match=r"per trial x 2 agents \(task.seeds\); 2 trials at once \(trialConcurrency\)"):
+    with pytest.raises(ConfigError, match=r"one trial: .* GB \(its process and 2 agents, one per task.seeds\); 2 trials at once \(trialConcurrency\)"):
         check_memory(spec, trials_at_once=2, available=int(1.5 * needed))
 
 
