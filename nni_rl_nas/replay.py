@@ -26,8 +26,9 @@ from .errors import ConfigError
 from .experiment import parse_class_args
 from .files import write_atomically
 from .records import resolve_folder
+from .resources import check_memory
 from .specs import TaskSpec
-from .trial import TRIAL_RECORD, WEIGHTS
+from .trial import TRIAL_RECORD, WEIGHTS, check_architecture
 
 
 def trial_folders(target: str | Path, root: Path | None = None) -> list[Path]:
@@ -75,21 +76,31 @@ class LoadedAgent:
 def load_agent(folder: Path, env_modules: Collection[str] = ()) -> LoadedAgent:
     """Rebuild a trial's agent from its record and load its weights without unpickling code;
     ``env_modules``: the modules the user trusts to register the trial's env."""
-    record = read_record(folder)
-    space_record = record["space"]
-    task = {key: value for key, value in record["task"].items() if key != "defaults"}
-    module = str(task["env"]).rpartition(":")[0]
+    record, path = read_record(folder), folder / TRIAL_RECORD
+    try:
+        task = {key: value for key, value in record["task"].items() if key != "defaults"}
+        module = str(task["env"]).rpartition(":")[0]
+        # the hyperparameters it trained with, whatever the shipped defaults say now (n_quantiles shapes the network)
+        trained_with = (record["task"].get("defaults") or {}).get("hyperparameters", {})
+        task["hyperparameters"] = {**trained_with, **task.get("hyperparameters", {})}
+        class_args = {"space": {"family": record["space"]["family"], **record["space"]["options"]}, "task": task}
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ConfigError(f"play: {path} is not a trial record written by nni-rl-nas (its task or space lacks "
+                          f"{error!r}); fix: pass the folder of a finished trial") from None
     if module and module not in env_modules:
-        raise ConfigError(f"play: {folder / TRIAL_RECORD} names env {task['env']!r}, which needs module {module!r} "
+        raise ConfigError(f"play: {path} names env {task['env']!r}, which needs module {module!r} "
                           "imported; a result is untrusted input, so play imports no module it names; "
                           f"fix: --env-module {module}, if you trust that module")
-    # the hyperparameters it trained with, whatever the shipped defaults say now (n_quantiles shapes the network)
-    task["hyperparameters"] = {**record["task"].get("defaults", {}).get("hyperparameters", {}), **task["hyperparameters"]}
-    spec = parse_class_args({"space": {"family": space_record["family"], **space_record["options"]}, "task": task})
-    if not isinstance(spec.task, TaskSpec):
-        raise ConfigError(f"play: trial {folder} trained an image classifier; fix: play an RL trial")
+    try:
+        spec = parse_class_args(class_args)
+        check_memory(spec, trials_at_once=1)  # a record may ask for a network no machine holds
+        if not isinstance(spec.task, TaskSpec):
+            raise ConfigError("it trained an image classifier; fix: play an RL trial")
+        architecture = check_architecture(spec.meta_space, record["architecture"])
+    except (ConfigError, ValueError) as error:
+        raise ConfigError(f"play: {path}: {error}") from None
     space = spec.build_space()
-    agent = build_agent(spec.task, NetworkFactory(space, record["architecture"]), "cpu")
+    agent = build_agent(spec.task, NetworkFactory(space, architecture), "cpu")
     try:
         weights = torch.load(folder / WEIGHTS, map_location="cpu", weights_only=True)
         agent.policy.load_state_dict(weights)
@@ -98,7 +109,7 @@ def load_agent(folder: Path, env_modules: Collection[str] = ()) -> LoadedAgent:
         raise ConfigError(f"play: {folder / WEIGHTS} is not the plain tensors of the architecture in "
                           f"{TRIAL_RECORD} ({type(error).__name__}: {reason}); a result is untrusted input and is "
                           "never unpickled; fix: the model.pt that an nni-rl-nas trial wrote beside it") from None
-    return LoadedAgent(agent, spec.task, space.architecture_name(record["architecture"]), folder)
+    return LoadedAgent(agent, spec.task, space.architecture_name(architecture), folder)
 
 
 def play(loaded: LoadedAgent, episodes: int, seed: int = 0, video: Path | None = None) -> list[float]:

@@ -101,3 +101,27 @@ def test_a_damaged_trial_record_is_refused_naming_the_file(experiment_folder, tm
 def test_a_target_without_trials_names_the_fix(tmp_path):
     with pytest.raises(ConfigError, match="fix: pass a trial folder, an experiment folder"):
         trial_folders("nope", tmp_path)
+
+
+def test_any_field_of_a_trial_record_changed_is_refused_in_one_line_or_played(experiment_folder, tmp_path):
+    """A downloaded trial folder is untrusted input: whatever its trial.json says (hypothesis changes one
+    field to a bad value), play refuses it with a ConfigError, or loads an agent; no other exception."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from tests.test_config_properties import BAD_VALUES, changed, fields_of
+
+    folder = tampered_copy(experiment_folder, tmp_path)
+    original = json.loads((folder / "trial.json").read_text())
+
+    @settings(max_examples=40, derandomize=True, database=None, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(path=st.sampled_from(list(fields_of(original))), value=BAD_VALUES)
+    def refused_or_loaded(path, value):
+        (folder / "trial.json").write_text(json.dumps(changed(original, path, value)))
+        try:
+            load_agent(folder)
+        except ConfigError as error:
+            assert str(error).startswith("play: ") and "\n" not in str(error).strip(), error
+
+    refused_or_loaded()
