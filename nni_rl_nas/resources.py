@@ -17,8 +17,7 @@ Plus what any agent and any trial process take whatever the network. A trial hol
 seed (both engines keep every seed's agent), and on a local training service ``trialConcurrency``
 trials run at once. ``benchmarks/memory_estimate.py`` measured the constants below and compares
 the estimate with the memory agents take. More than the machine's available memory is
-refused with the estimate and the fix; the web UI never sees a trial the machine cannot hold.
-On other training services the trials run on machines this one cannot see: nothing is checked.
+refused with the estimate and the fix, before any trial starts. On other training services the trials run on machines this one cannot see: nothing is checked.
 """
 
 from __future__ import annotations
@@ -38,8 +37,10 @@ from .specs import ExperimentSpec
 # Weights, a target copy, gradients, Adam's two moments, and the temporaries of PyTorch's
 # multi-tensor Adam step and gradient clipping: a 2048x2 DQN Q-network took 10.3 times its weights.
 PARAMETER_COPIES = 11
-AGENT_BYTES = 16 * 2 ** 20  # an agent's env, SB3 objects and allocator slack: 12-13 MB measured with 16-unit layers
-PROCESS_BYTES = 500 * 2 ** 20  # a trial process, torch, NNI, SB3 and gymnasium imported and its space built: 471 MiB measured
+# an agent's env, SB3 objects and allocator slack: 12-13 MB measured with 16-unit layers
+AGENT_BYTES = 16 * 2 ** 20
+# a trial process with torch, NNI, SB3 and gymnasium imported and its space built: 471 MiB measured
+PROCESS_BYTES = 500 * 2 ** 20
 FLOAT_BYTES = 4
 GB = 1024 ** 3
 
