@@ -38,7 +38,7 @@ ENGINES = ("sb3", "batched")
 
 
 def train(engine: str, env: str, steps: int, seeds: int, report_every: int, eval_episodes: int,
-          architecture: str = ARCHITECTURE) -> dict:
+          architecture: str = ARCHITECTURE, device: str = "cpu") -> dict:
     """One trial's training of ``seeds`` agents with ``engine``; the per-seed results."""
     import torch
 
@@ -49,12 +49,12 @@ def train(engine: str, env: str, steps: int, seeds: int, report_every: int, eval
     logging.getLogger("nni").setLevel(logging.WARNING)  # NNI's standalone mode prints every intermediate result
     torch.set_num_threads(1)
     score = {} if eval_episodes else {"solved_on": "training_episodes", "episodes": 1}
-    spec = parse_class_args({"space": {"family": "mlp"}, "strategy": {"name": "random"}, "task": {
+    spec = parse_class_args({"space": {"family": "mlp"}, "task": {
         "env": env, "engine": engine, "seeds": seeds, "total_timesteps": steps, "report_every": report_every,
         "eval_episodes": eval_episodes, "score": score}})
     space = spec.build_space()
     fields, curve, _ = train_over_seeds(spec.task, NetworkFactory(space, space.parse_architecture_name(architecture)),
-                                        "cpu")
+                                        device)
     return {"engine": engine, "env": env, "seed_scores": fields["seed_scores"], "env_steps": fields["env_steps"],
             "training_s": fields["training_s"], "steps_per_s": fields["env_steps"] / fields["training_s"],
             "curve": [{"env_steps": point["env_steps"], "seed_returns": point["seed_defaults"]} for point in curve]}
@@ -64,13 +64,14 @@ def throughput(args: argparse.Namespace) -> None:
     rates: dict[str, list[float]] = {engine: [] for engine in ENGINES}
     for repeat in range(args.repeats):
         for engine in ENGINES[repeat % 2:] + ENGINES[:repeat % 2]:  # alternate which goes first
-            result = train(engine, "LunarLander-v3", args.steps, args.seeds, args.steps, 0, args.architecture)
+            result = train(engine, "LunarLander-v3", args.steps, args.seeds, args.steps, 0, args.architecture,
+                           args.device)
             rates[engine].append(result["steps_per_s"])
         print(f"repeat {repeat + 1}/{args.repeats}: " + ", ".join(f"{k}: {v[-1]:.0f}" for k, v in rates.items()),
               flush=True)
     reference = statistics.median(rates["sb3"])
     print(f"\nLunarLander-v3 DQN {args.architecture}, {args.seeds} seeds x {args.steps} env steps, one torch thread, "
-          f"median of {args.repeats}")
+          f"on {args.device}, median of {args.repeats}")
     print(f"{'':<40}{'env steps/s':>12}{'ratio':>8}")
     labels = {"sb3": f"{args.seeds} sequential SB3 runs", "batched": f"batched trainer, S = {args.seeds}"}
     for engine, label in labels.items():
@@ -145,6 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     speed.add_argument("--steps", type=int, default=5000, help="env steps per seed")
     speed.add_argument("--repeats", type=int, default=3)
     speed.add_argument("--architecture", default=ARCHITECTURE)
+    speed.add_argument("--device", default="cpu", help="where the networks train: cpu, or cuda on a GPU machine")
     learn = modes.add_parser("learning")
     learn.add_argument("--envs", nargs="+", default=list(BUDGETS))
     learn.add_argument("--seeds", type=int, default=8)
