@@ -11,9 +11,8 @@ values.
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -23,28 +22,10 @@ from hypothesis import strategies as st
 from nni_rl_nas.errors import ConfigError
 from nni_rl_nas.experiment import load_experiment
 from tests.conftest import CONFIGS
+from tests.mutations import BAD_VALUES, Path_, changed, fields_of
 
 SHIPPED = sorted(path.name for path in CONFIGS.glob("*.yml"))
-BAD_VALUES = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(10 ** 18), max_value=10 ** 18),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12),
-    st.lists(st.one_of(st.integers(-3, 3), st.text(max_size=3)), max_size=3),
-    st.dictionaries(st.text(max_size=4), st.integers(-3, 3), max_size=2),
-)
 FIXED_BAD_VALUES = [None, True, "x", -1, 0, 10 ** 18, 1.5, float("nan"), [], {}, [1], [{}]]
-Path_ = tuple[Any, ...]
-
-
-def fields_of(node: Any, path: Path_ = ()) -> Iterator[Path_]:
-    """Every section, value and list item of a YAML document, as a path of keys and indices."""
-    if path:
-        yield path
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from fields_of(value, path + (key,))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from fields_of(value, path + (index,))
 
 
 def names_for(path: Path_) -> set[str]:
@@ -53,15 +34,6 @@ def names_for(path: Path_) -> set[str]:
     longer matches it."""
     names = {[key for key in path if isinstance(key, str) and not key.startswith("_")][-1]}
     return names | {"searchSpace"} if path[:3] == ("tuner", "classArgs", "space") else names
-
-
-def changed(raw: dict, path: Path_, value: Any) -> dict:
-    raw = copy.deepcopy(raw)
-    node = raw
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
-    return raw
 
 
 def check_refused_or_accepted(config: str, path: Path_, value: Any, folder: Path) -> None:

@@ -109,7 +109,7 @@ def test_any_field_of_a_trial_record_changed_is_refused_in_one_line_or_played(ex
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from tests.test_config_properties import BAD_VALUES, changed, fields_of
+    from tests.mutations import BAD_VALUES, changed, fields_of
 
     folder = tampered_copy(experiment_folder, tmp_path)
     original = json.loads((folder / "trial.json").read_text())
