@@ -40,8 +40,9 @@ def _train_freq(value: Any, where: str) -> None:
         raise ConfigError(f"{where}: got {value!r}; fix: a whole number >= 1, or [N, step] / [N, episode]")
 
 
-def _gradient_steps(value: Any, where: str) -> None:
-    """Gradient steps per rollout, or -1: as many as env steps were collected."""
+def _positive_or_minus_one(value: Any, where: str) -> None:
+    """A whole number >= 1, or SB3's -1 (``gradient_steps``: as many as env steps were collected;
+    ``sde_sample_freq``: new gSDE noise only at the start of a rollout)."""
     if value != -1:
         check_positive_int(value, where)
 
@@ -66,12 +67,6 @@ def _target_entropy(value: Any, where: str) -> None:
         raise ConfigError(f"{where}: got {value!r}; fix: auto, or a number (SAC's entropy target)")
 
 
-def _sde_sample_freq(value: Any, where: str) -> None:
-    """New gSDE noise every N steps, or -1: only at the start of a rollout."""
-    if value != -1:
-        check_positive_int(value, where)
-
-
 def _not_from_yaml(value: Any, where: str) -> None:
     raise ConfigError(f"{where}: takes a Python object, which a YAML config cannot give; fix: remove it")
 
@@ -84,7 +79,7 @@ RULES: dict[str, Rule] = {
     "gamma": lambda value, where: check_fraction(value, where, zero_allowed=False),
     "tau": lambda value, where: check_fraction(value, where, zero_allowed=False),
     "train_freq": _train_freq,
-    "gradient_steps": _gradient_steps,
+    "gradient_steps": _positive_or_minus_one,
     "target_update_interval": check_positive_int,
     "exploration_fraction": check_fraction,
     "exploration_initial_eps": check_fraction,
@@ -102,7 +97,7 @@ RULES: dict[str, Rule] = {
     "optimize_memory_usage": _boolean,
     "use_sde": _boolean,
     "use_sde_at_warmup": _boolean,
-    "sde_sample_freq": _sde_sample_freq,
+    "sde_sample_freq": _positive_or_minus_one,
     "policy_delay": check_positive_int,
     "target_policy_noise": check_non_negative_number,
     "target_noise_clip": check_non_negative_number,
