@@ -27,3 +27,11 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
 def write_json(path: Path, data: Any) -> None:
     write_atomically(path, lambda target: target.write_text(json.dumps(data, indent=2, default=str)))
 
+
+
+def append_json_lines(path: Path, records: list[Any]) -> None:
+    """Append one JSON line per record, all or none: the file is rewritten whole through a temporary
+    file, so a long computation stopped mid-write keeps every earlier line and no partial one."""
+    before = path.read_text() if path.exists() else ""
+    lines = "".join(json.dumps(record) + "\n" for record in records)
+    write_atomically(path, lambda target: target.write_text(before + lines))

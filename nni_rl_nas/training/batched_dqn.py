@@ -38,6 +38,7 @@ from torch import nn
 
 from ..algorithms.value_based import ArchitectureDQNPolicy
 from ..engines import batched_options
+from .scoring import EVAL_SEED_BASE
 
 class StackedReplayBuffer:
     """One uniform replay buffer per agent, all in one tensor: a batch for every agent is one gather.
@@ -215,6 +216,7 @@ class BatchedDQN:
                                                    self.options["exploration_final_eps"],
                                                    self.options["exploration_fraction"])
         self.exploration_rate = 0.0  # SB3's first action is greedy; the schedule starts after it
+        self._evaluation_envs: list[gym.Env] = []
 
     def q_values(self, observations: torch.Tensor, target: bool = False) -> torch.Tensor:
         """Q-values of (agents, batch, *observation) observations: (agents, batch, actions)."""
@@ -291,6 +293,38 @@ class BatchedDQN:
         with torch.no_grad():
             for target, online in zip(self.q_net_target.parameters(), self.q_net.parameters()):
                 target.mul_(1 - tau).add_(online, alpha=tau)
+
+    def greedy_returns(self, agents: Sequence[int], episodes: int, block: int, parallel: int = 10) -> np.ndarray:
+        """Each of ``agents``' greedy returns over ``episodes`` seeded episodes: (len(agents), episodes).
+
+        The episodes are :func:`.scoring.greedy_returns`'s (episode ``i`` of ``block`` resets with
+        the same seed, the action is the Q-network's argmax), played for all agents at once:
+        ``parallel`` episodes of each agent step in lockstep and one pass of the stacked network
+        picks every action, instead of one small forward pass per agent per env step.
+        """
+        agents = list(agents)
+        while len(self._evaluation_envs) < len(agents) * parallel:
+            self._evaluation_envs.append(self.task.make_env())
+        returns = np.zeros((len(agents), episodes))
+        observations = np.zeros((len(self.seeds), parallel, *self.observation_space.shape), dtype=np.float32)
+        self.q_net.eval()
+        for first in range(0, episodes, parallel):
+            playing = {}  # env -> (row in returns, agent, episode)
+            for row, agent in enumerate(agents):
+                for episode in range(first, min(first + parallel, episodes)):
+                    env = self._evaluation_envs[row * parallel + episode - first]
+                    observations[agent, episode - first], _ = env.reset(seed=EVAL_SEED_BASE * (block + 1) + episode)
+                    playing[env] = (row, agent, episode)
+            while playing:
+                with torch.no_grad():
+                    actions = self.q_values(torch.as_tensor(observations, device=self.device)).argmax(dim=-1).cpu()
+                for env, (row, agent, episode) in list(playing.items()):
+                    observation, reward, terminated, truncated, _ = env.step(int(actions[agent, episode - first]))
+                    observations[agent, episode - first] = observation
+                    returns[row, episode] += float(reward)
+                    if terminated or truncated:
+                        del playing[env]
+        return returns
 
     def agent_network(self, agent: int, target: bool = False) -> dict[str, torch.Tensor]:
         """The state dict of one agent's online (or target) network."""

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
@@ -10,7 +11,8 @@ from torch import nn
 from nni_rl_nas.errors import ConfigError
 from nni_rl_nas.experiment import load_experiment, parse_class_args
 from nni_rl_nas.algorithms import NetworkFactory, build_agent
-from nni_rl_nas.training.batched_dqn import BatchedDQN, stack_networks
+from nni_rl_nas.training.batched_dqn import BatchedAgent, BatchedDQN, stack_networks
+from nni_rl_nas.training.scoring import SCORE_BLOCK, greedy_returns
 from nni_rl_nas.trial import run_trial
 from tests.conftest import class_args
 
@@ -80,6 +82,19 @@ def test_the_target_network_follows_target_update_interval_and_exploration_sb3s_
     for _ in range(2500):
         trainer.step()
     assert trainer.exploration_rate == pytest.approx(0.1)
+
+
+def test_greedy_returns_of_all_agents_at_once_are_each_agents_own_greedy_returns():
+    spec = cartpole_task(learning_starts=0, train_freq=4, gradient_steps=1)
+    space = spec.build_space()
+    build_networks = [NetworkFactory(space, space.parse_architecture_name(name)) for name in ("32-relu", "32-tanh")]
+    trainer = BatchedDQN(spec.task, build_networks * 2, (0, 1, 2, 3), "cpu")
+    for _ in range(1500):
+        trainer.step()
+    together = trainer.greedy_returns([3, 0, 1], episodes=5, block=SCORE_BLOCK, parallel=2)
+    alone = [greedy_returns(BatchedAgent(trainer, agent), spec.task.make_env(), 5, SCORE_BLOCK) for agent in (3, 0, 1)]
+    np.testing.assert_array_equal(together, np.array(alone))
+    assert len(np.unique(together)) > 3, "trained agents with different returns, or the check proves little"
 
 
 def test_stacking_refuses_networks_it_would_compute_wrongly():

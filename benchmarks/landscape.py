@@ -1,0 +1,253 @@
+"""The LunarLander landscape: every architecture of a small MLP space trained with DQN, recorded once.
+
+A tabular benchmark in the manner of NAS-Bench-101/201, for RL agents: every architecture of
+``SPACE`` (two layers, widths {16, 32, 64, 128}, activations {relu, tanh}: 64 architectures) is
+trained with DQN on LunarLander-v3 with the shipped hyperparameters, on ``SEEDS``, to ``--budget``
+env steps, and recorded: the learning curve (greedy mean of 10 episodes and training-episode
+mean every 10k env steps), the env steps at which each solve rule first judged it solved, its
+score under each shipped score rule (:data:`RULES`), the wall-clock and its parameters. A search
+is then replayed against the table in seconds (``benchmarks/replay_landscape.py``) instead of
+training.
+
+Generation trains whole populations at once with the batched engine: the architectures of one
+shape (the same widths, every activation) and all their seeds form one trainer of 16 agents,
+each unit in a process of its own, ``--workers`` at a time. It is resumable: a unit's 64
+records are appended in one atomic write when it ends, a unit already in the file is skipped,
+and a run stopped anywhere loses only the units in progress.
+
+    python benchmarks/landscape.py generate --workers 2          # resumes where it stopped
+    python benchmarks/landscape.py throughput --steps 3000       # batched vs sequential SB3, same work
+    python benchmarks/landscape.py summary                       # size, cost and the top of the table
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+import statistics
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+
+from nni_rl_nas.files import append_json_lines, write_json
+from nni_rl_nas.landscape import LANDSCAPE_FILE, RECORDS_FILE, load_landscape
+
+OUT = Path(__file__).parent / "results" / "landscape_lunar"
+ENV = "LunarLander-v3"
+SPACE = {"family": "mlp", "depth": 2, "widths": [16, 32, 64, 128], "activations": ["relu", "tanh"]}
+SEEDS = (0, 1, 2, 3)
+BUDGET = 100_000  # rl-baselines3-zoo's own budget for these settings (the shipped 500k: see the README)
+REPORT_EVERY, CURVE_EPISODES = 10_000, 10
+# The shipped score rules (grid_lunar.yml's two judgements of "solved", and the default rule), by name.
+RULES = {
+    "mean_return": {"rule": "mean_return", "episodes": 100},
+    "solved_then_eval": {"rule": "solved_then_eval", "solved_on": "greedy_eval", "episodes": 100, "scale": 30},
+    "solved_then_eval_training": {"rule": "solved_then_eval", "solved_on": "training_episodes", "episodes": 100,
+                                  "scale": 30},
+}
+
+
+def landscape_spec(budget: int, seeds: int = len(SEEDS)):
+    """The experiment spec each agent trains under: the shipped LunarLander DQN settings, batched."""
+    from nni_rl_nas.experiment import parse_class_args
+
+    return parse_class_args({"space": SPACE, "task": {
+        "env": ENV, "algorithm": "dqn", "engine": "batched", "seeds": seeds, "total_timesteps": budget,
+        "report_every": REPORT_EVERY, "eval_episodes": CURVE_EPISODES, "score": RULES["solved_then_eval"]}})
+
+
+def units(space) -> list[list[str]]:
+    """The space's architectures grouped by shape (same layer sizes: one batched trainer each),
+    costliest first so that the slowest unit does not start last."""
+    from nni_rl_nas.spaces import search_choices
+
+    choices = search_choices(space)
+    shapes: dict[tuple, list[str]] = {}
+    for values in itertools.product(*choices.values()):
+        architecture = dict(zip(choices, values))
+        shape = tuple(value for label, value in architecture.items() if label.endswith("_width"))
+        shapes.setdefault(shape, []).append(space.architecture_name(architecture))
+    return [shapes[shape] for shape in sorted(shapes, key=lambda shape: -int(np.prod(shape)) - sum(shape))]
+
+
+def train_unit(architectures: list[str], budget: int) -> list[dict]:
+    """Train the unit's architectures on every seed in one batched trainer; one record per agent."""
+    import torch
+
+    from nni_rl_nas.algorithms import NetworkFactory
+    from nni_rl_nas.training.batched_dqn import BatchedDQN
+    from nni_rl_nas.training.scoring import CURVE_BLOCK, SCORE_BLOCK, SOLVE_CHECK_BLOCK, solved_in_training
+
+    torch.set_num_threads(1)
+    spec = landscape_spec(budget)
+    space, task = spec.build_space(), spec.task
+    names = [name for name in architectures for _ in SEEDS]
+    seeds = [seed for _ in architectures for seed in SEEDS]
+    trainer = BatchedDQN(task, [NetworkFactory(space, space.parse_architecture_name(name)) for name in names],
+                         seeds, "cpu")
+    agents = range(len(names))
+    threshold, window = task.solve_threshold, task.score.solve_window
+    episode_returns: list[list[float]] = [[] for _ in agents]
+    curves: list[list[dict]] = [[] for _ in agents]
+    solved = {rule: [None] * len(names) for rule in RULES if rule != "mean_return"}
+    started, evaluating = time.monotonic(), 0.0
+
+    def score(rule: str, passed: list[int]) -> None:
+        """Score the agents that just passed ``rule``'s solve check, with the weights they have now."""
+        returns = trainer.greedy_returns(passed, RULES[rule]["episodes"], SCORE_BLOCK)
+        for agent, agent_returns in zip(passed, returns):
+            solved[rule][agent] = {"env_steps": trainer.num_timesteps, "value": agent_returns.mean() / RULES[rule]["scale"],
+                                   "mean_return": agent_returns.mean(), "std_return": agent_returns.std()}
+
+    while trainer.num_timesteps < task.budget:
+        for agent, episode_return in trainer.step():
+            episode_returns[agent].append(episode_return)
+        if trainer.num_timesteps % task.report_every and trainer.num_timesteps < task.budget:
+            continue
+        evaluation_started = time.monotonic()
+        greedy = trainer.greedy_returns(agents, task.eval_episodes, CURVE_BLOCK).mean(axis=1)
+        candidates = [agent for agent in agents if solved["solved_then_eval"][agent] is None and greedy[agent] >= threshold]
+        if candidates:
+            checks = trainer.greedy_returns(candidates, window, SOLVE_CHECK_BLOCK).mean(axis=1)
+            passed = [agent for agent, check in zip(candidates, checks) if check >= threshold]
+            if passed:
+                score("solved_then_eval", passed)
+        passed = [agent for agent in agents if solved["solved_then_eval_training"][agent] is None
+                  and solved_in_training(episode_returns[agent], window, threshold)]
+        if passed:
+            score("solved_then_eval_training", passed)
+        evaluating += time.monotonic() - evaluation_started
+        for agent in agents:
+            recent = episode_returns[agent][-100:]
+            curves[agent].append({"env_steps": trainer.num_timesteps, "greedy_return": float(greedy[agent]),
+                                  "training_return": float(np.mean(recent)) if recent else None,
+                                  "episodes": len(episode_returns[agent]),
+                                  "wall_clock_s": round((time.monotonic() - started) / len(names), 3)})
+    final = trainer.greedy_returns(agents, RULES["mean_return"]["episodes"], SOLVE_CHECK_BLOCK)
+    elapsed = time.monotonic() - started
+    parameters = sum(value.numel() for value in trainer.agent_network(0).values())
+    records = []
+    for agent, (name, seed) in enumerate(zip(names, seeds)):
+        scores = {"mean_return": {"value": final[agent].mean(), "mean_return": final[agent].mean(),
+                                  "std_return": final[agent].std()}}
+        at_solve = {rule: by_agent[agent] for rule, by_agent in solved.items()}
+        for rule, scored in at_solve.items():
+            scores[rule] = ({key: value for key, value in scored.items() if key != "env_steps"} if scored else
+                            {"value": spec.task.score.unsolved_score, "mean_return": None, "std_return": None})
+        records.append(json.loads(json.dumps({
+            "architecture": name, "seed": seed, "budget": task.budget, "parameters": parameters,
+            "solved_at": {rule: scored and scored["env_steps"] for rule, scored in at_solve.items()},
+            "scores": scores, "curve": curves[agent],
+            # the 16 agents trained together: each is charged an equal share of the unit's time
+            "wall_clock_s": round(elapsed / len(names), 2), "unit_agents": len(names),
+            "unit_training_s": round(elapsed - evaluating, 1), "unit_evaluation_s": round(evaluating, 1),
+        }, default=float)))
+    return records
+
+
+def generate(args: argparse.Namespace) -> None:
+    from tqdm import tqdm
+
+    logging.getLogger("nni").setLevel(logging.WARNING)
+    spec = landscape_spec(args.budget)
+    header = {"env": ENV, "algorithm": "dqn", "space": SPACE, "seeds": list(SEEDS), "budget": args.budget,
+              "report_every": REPORT_EVERY, "curve_episodes": CURVE_EPISODES, "rules": RULES,
+              "solve_threshold": spec.task.solve_threshold, "hyperparameters": spec.task.algorithm_hyperparameters,
+              "command": "python benchmarks/landscape.py generate"}
+    header_path = args.out / LANDSCAPE_FILE
+    if header_path.exists() and json.loads(header_path.read_text()) != json.loads(json.dumps(header)):
+        raise SystemExit(f"{header_path} describes another landscape (budget, space or settings differ); "
+                         "fix: --out a new folder, or delete it to start over")
+    write_json(header_path, header)
+    done = {record["architecture"] for record in load_landscape(args.out).records} if (
+        args.out / RECORDS_FILE).exists() else set()
+    every_unit = units(spec.build_space())
+    todo = [unit for unit in every_unit if not set(unit) <= done]
+    with ProcessPoolExecutor(args.workers) as pool, tqdm(total=len(every_unit), initial=len(every_unit) - len(todo),
+                                                         unit="unit", desc="landscape") as progress:
+        futures = {pool.submit(train_unit, unit, args.budget): unit for unit in todo}
+        for future in as_completed(futures):
+            records = future.result()
+            append_json_lines(args.out / RECORDS_FILE, records)
+            progress.update()
+            progress.write(f"{futures[future][0].split('-')[0]}x{futures[future][0].split('_')[1].split('-')[0]}: "
+                           f"{records[0]['unit_training_s']:.0f} s training, {records[0]['unit_evaluation_s']:.0f} s "
+                           f"evaluating; best mean_return "
+                           f"{max(record['scores']['mean_return']['value'] for record in records):.1f}")
+
+
+def throughput(args: argparse.Namespace) -> None:
+    """Aggregate env steps/s of one unit's 16 agents: one batched trainer against the same 16 agents
+    trained one after another by Stable-Baselines3, each for ``--steps`` env steps, one torch thread."""
+    import torch
+
+    from nni_rl_nas.algorithms import NetworkFactory, build_agent
+    from nni_rl_nas.training.batched_dqn import BatchedDQN
+
+    torch.set_num_threads(1)
+    logging.getLogger("nni").setLevel(logging.WARNING)
+    spec = landscape_spec(args.steps)
+    space = spec.build_space()
+    chosen = [unit for unit in units(space) if unit[0].split("-")[0] in args.widths and len(set(
+        name.split("-")[0] for name in unit[0].split("_"))) == 1]
+    print(f"{ENV} DQN, shipped settings, {len(SEEDS)} seeds x every activation = 16 agents per unit, "
+          f"{args.steps} env steps each, one torch thread, median of {args.repeats}")
+    print(f"{'unit':<12}{'sequential SB3':>16}{'batched':>10}{'ratio':>8}")
+    for unit in chosen:
+        pairs = [(name, seed) for name in unit for seed in SEEDS]
+        rates: dict[str, list[float]] = {"sb3": [], "batched": []}
+        for _ in range(args.repeats):
+            factories = [NetworkFactory(space, space.parse_architecture_name(name)) for name, _ in pairs]
+            trainer = BatchedDQN(spec.task, factories, [seed for _, seed in pairs], "cpu")
+            started = time.perf_counter()
+            while trainer.num_timesteps < args.steps:
+                trainer.step()
+            rates["batched"].append(len(pairs) * args.steps / (time.perf_counter() - started))
+            spent = 0.0
+            for (name, seed), factory in zip(pairs, factories):
+                import dataclasses
+
+                agent = build_agent(dataclasses.replace(spec.task, seed=seed), factory, "cpu")
+                started = time.perf_counter()
+                agent.learn(total_timesteps=args.steps)
+                spent += time.perf_counter() - started
+            rates["sb3"].append(len(pairs) * args.steps / spent)
+        sb3, batched = statistics.median(rates["sb3"]), statistics.median(rates["batched"])
+        shape = "x".join(part.split("-")[0] for part in unit[0].split("_"))
+        print(f"{shape:<12}{sb3:>16.0f}{batched:>10.0f}{batched / sb3:>8.2f}", flush=True)
+
+
+def summary(args: argparse.Namespace) -> None:
+    landscape = load_landscape(args.out)
+    print(landscape.describe())
+    for rule in RULES:
+        ranked = landscape.ranking(rule)
+        print(f"\n{rule}: top 5 of {len(ranked)} (mean over seeds +- std)")
+        for name, value in ranked[:5]:
+            values = landscape.seed_scores(name, rule)
+            print(f"  {name:<22}{value:>9.2f} +- {np.std(values):.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    modes = parser.add_subparsers(dest="mode", required=True)
+    make = modes.add_parser("generate")
+    make.add_argument("--workers", type=int, default=2, help="units at a time (one per core)")
+    make.add_argument("--budget", type=int, default=BUDGET, help="env steps per agent")
+    make.add_argument("--out", type=Path, default=OUT)
+    speed = modes.add_parser("throughput")
+    speed.add_argument("--steps", type=int, default=3000, help="env steps per agent")
+    speed.add_argument("--repeats", type=int, default=1)
+    speed.add_argument("--widths", nargs="+", default=["16", "64", "128"], help="units of these equal widths")
+    show = modes.add_parser("summary")
+    show.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    {"generate": generate, "throughput": throughput, "summary": summary}[args.mode](args)
+
+
+if __name__ == "__main__":
+    main()
