@@ -58,9 +58,9 @@ def nni_tuner(name: str, seed: int, landscape) -> object:
     random.seed(seed)
     np.random.seed(seed)
     tuner = {
-        "nni:Random": lambda: RandomTuner(seed=seed),
-        "nni:TPE": lambda: TpeTuner(seed=seed),
-        "nni:Evolution": lambda: EvolutionTuner(population_size=8),
+        "nni:Random": lambda: RandomTuner(seed=seed, optimize_mode="maximize"),
+        "nni:TPE": lambda: TpeTuner(optimize_mode="maximize", seed=seed),
+        "nni:Evolution": lambda: EvolutionTuner(optimize_mode="maximize", population_size=8),
     }[name]()
     space = parse_class_args({"space": landscape.header["space"], "task": {"env": landscape.header["env"]}})
     return NniTunerSearch(tuner, space.build_space())

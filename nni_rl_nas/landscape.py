@@ -28,6 +28,7 @@ from typing import Any
 
 import nni
 import numpy as np
+from nni.assessor import AssessResult
 
 from .spaces import nni_search_space, search_choices
 from .strategies import NothingToPropose
@@ -158,7 +159,7 @@ class LandscapeTrials:
             reached = [seed_points[min(index, len(seed_points) - 1)] for seed_points in points]
             history.append({"default": float(np.mean([point["greedy_return"] for point in reached]))})
             verdict = self.assessor.assess_trial(trial_id, list(history))
-            if verdict is False or verdict is nni.assessor.AssessResult.Bad:
+            if verdict is False or verdict is AssessResult.Bad:
                 self.assessor.trial_end(trial_id, False)
                 env_steps = sum(point["env_steps"] for point in reached)
                 wall_clock = sum(point["wall_clock_s"] for point in reached)
