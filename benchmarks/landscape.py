@@ -23,6 +23,7 @@ and a run stopped anywhere loses only the units in progress.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import logging
@@ -181,8 +182,9 @@ def generate(args: argparse.Namespace) -> None:
 
 
 def throughput(args: argparse.Namespace) -> None:
-    """Aggregate env steps/s of one unit's 16 agents: one batched trainer against the same 16 agents
-    trained one after another by Stable-Baselines3, each for ``--steps`` env steps, one torch thread."""
+    """Aggregate env steps/s of one unit's agents (every activation x ``--seeds`` seeds): one batched
+    trainer against the same agents trained one after another by Stable-Baselines3, each for
+    ``--steps`` env steps with the shipped settings, one torch thread, no evaluation."""
     import torch
 
     from nni_rl_nas.algorithms import NetworkFactory, build_agent
@@ -192,33 +194,31 @@ def throughput(args: argparse.Namespace) -> None:
     logging.getLogger("nni").setLevel(logging.WARNING)
     spec = landscape_spec(args.steps)
     space = spec.build_space()
-    chosen = [unit for unit in units(space) if unit[0].split("-")[0] in args.widths and len(set(
-        name.split("-")[0] for name in unit[0].split("_"))) == 1]
-    print(f"{ENV} DQN, shipped settings, {len(SEEDS)} seeds x every activation = 16 agents per unit, "
-          f"{args.steps} env steps each, one torch thread, median of {args.repeats}")
-    print(f"{'unit':<12}{'sequential SB3':>16}{'batched':>10}{'ratio':>8}")
+    chosen = [unit for unit in units(space) if len({part.split("-")[0] for part in unit[0].split("_")}) == 1
+              and unit[0].split("-")[0] in args.widths]
+    print(f"{ENV} DQN, shipped settings, every activation x {args.seeds} seeds per unit, {args.steps} env steps per "
+          f"agent, one torch thread, median of {args.repeats}")
+    print(f"{'unit':<10}{'agents':>7}{'sequential SB3':>16}{'batched':>10}{'ratio':>8}")
     for unit in chosen:
-        pairs = [(name, seed) for name in unit for seed in SEEDS]
+        agents = [(name, seed) for name in unit for seed in range(args.seeds)]
+        factories = [NetworkFactory(space, space.parse_architecture_name(name)) for name, _ in agents]
         rates: dict[str, list[float]] = {"sb3": [], "batched": []}
         for _ in range(args.repeats):
-            factories = [NetworkFactory(space, space.parse_architecture_name(name)) for name, _ in pairs]
-            trainer = BatchedDQN(spec.task, factories, [seed for _, seed in pairs], "cpu")
+            trainer = BatchedDQN(spec.task, factories, [seed for _, seed in agents], "cpu")
             started = time.perf_counter()
             while trainer.num_timesteps < args.steps:
                 trainer.step()
-            rates["batched"].append(len(pairs) * args.steps / (time.perf_counter() - started))
+            rates["batched"].append(len(agents) * args.steps / (time.perf_counter() - started))
             spent = 0.0
-            for (name, seed), factory in zip(pairs, factories):
-                import dataclasses
-
+            for (_, seed), factory in zip(agents, factories):
                 agent = build_agent(dataclasses.replace(spec.task, seed=seed), factory, "cpu")
                 started = time.perf_counter()
                 agent.learn(total_timesteps=args.steps)
                 spent += time.perf_counter() - started
-            rates["sb3"].append(len(pairs) * args.steps / spent)
+            rates["sb3"].append(len(agents) * args.steps / spent)
         sb3, batched = statistics.median(rates["sb3"]), statistics.median(rates["batched"])
         shape = "x".join(part.split("-")[0] for part in unit[0].split("_"))
-        print(f"{shape:<12}{sb3:>16.0f}{batched:>10.0f}{batched / sb3:>8.2f}", flush=True)
+        print(f"{shape:<10}{len(agents):>7}{sb3:>16.0f}{batched:>10.0f}{batched / sb3:>8.2f}", flush=True)
 
 
 def summary(args: argparse.Namespace) -> None:
@@ -243,6 +243,7 @@ def main() -> None:
     speed.add_argument("--steps", type=int, default=3000, help="env steps per agent")
     speed.add_argument("--repeats", type=int, default=1)
     speed.add_argument("--widths", nargs="+", default=["16", "64", "128"], help="units of these equal widths")
+    speed.add_argument("--seeds", type=int, default=len(SEEDS), help="seeds per architecture (x 4 activations)")
     show = modes.add_parser("summary")
     show.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()

@@ -146,7 +146,9 @@ def stack_networks(networks: Sequence[nn.Module]) -> nn.Module:
     modules (several architectures of one shape, e.g. 64-relu_64-relu and 64-tanh_64-tanh). Only
     ``nn.Linear`` layers may hold weights; the other modules run unchanged on the extra leading
     dimension, which a check on random inputs confirms: a network the stacking would get wrong
-    is refused with the reason rather than trained wrongly.
+    is refused with the reason rather than trained wrongly. So no module of it acts differently in
+    training and evaluation mode (one with weights or buffers is refused, dropout's randomness fails
+    the check), and the trainer never switches modes: a switch walks every module, each env step.
     """
     layouts = {tuple(name for name, _ in network.named_modules()) for network in networks}
     if len(layouts) > 1:
@@ -252,7 +254,6 @@ class BatchedDQN:
         if self.num_timesteps < self.options["learning_starts"]:
             return random_actions
         observations = torch.as_tensor(self.observations, device=self.device).unsqueeze(1)
-        self.q_net.eval()
         with torch.no_grad():
             actions = self.q_values(observations).argmax(dim=-1).squeeze(1).cpu().numpy()
         return np.where(coins < self.exploration_rate, random_actions, actions)
@@ -260,7 +261,6 @@ class BatchedDQN:
     def train(self, gradient_steps: int) -> None:
         """``gradient_steps`` updates, their batches sampled at once (the buffer does not change between
         them) and, for plain DQN, their targets computed in one pass (nor does the target network)."""
-        self.q_net.train()
         gamma, double_q, batch_size = self.options["gamma"], self.task.double_q, self.options["batch_size"]
         observations, actions, rewards, terminated, next_observations = self.replay.sample(
             self.replay_draws.take(gradient_steps * batch_size))
@@ -307,7 +307,6 @@ class BatchedDQN:
             self._evaluation_envs.append(self.task.make_env())
         returns = np.zeros((len(agents), episodes))
         observations = np.zeros((len(self.seeds), parallel, *self.observation_space.shape), dtype=np.float32)
-        self.q_net.eval()
         for first in range(0, episodes, parallel):
             playing = {}  # env -> (row in returns, agent, episode)
             for row, agent in enumerate(agents):
