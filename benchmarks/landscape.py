@@ -11,7 +11,7 @@ training.
 
 Generation trains whole populations at once with the batched engine: the architectures of one
 shape (the same widths, every activation) and all their seeds form one trainer of 16 agents,
-each unit in a process of its own, ``--workers`` at a time. It is resumable: a unit's 64
+each unit in a process of its own, ``--workers`` at a time. It is resumable: a unit's 16
 records are appended in one atomic write when it ends, a unit already in the file is skipped,
 and a run stopped anywhere loses only the units in progress.
 
