@@ -41,6 +41,10 @@ OUT = Path(__file__).parent / "results" / "landscape_lunar"
 ENV = "LunarLander-v3"
 SPACE = {"family": "mlp", "depth": 2, "widths": [16, 32, 64, 128], "activations": ["relu", "tanh"]}
 SEEDS = (0, 1, 2, 3)
+# Recorded beside the space on the same seeds, to judge a search's pick against what a user would
+# pick by hand: rl-baselines3-zoo's DQN network for LunarLander (outside the space: a search never
+# proposes it).
+BASELINES = ("256-relu_256-relu",)
 BUDGET = 100_000  # rl-baselines3-zoo's own budget for these settings (the shipped 500k: see the README)
 REPORT_EVERY, CURVE_EPISODES = 10_000, 10
 # The shipped score rules (grid_lunar.yml's two judgements of "solved", and the default rule), by name.
@@ -52,12 +56,12 @@ RULES = {
 }
 
 
-def landscape_spec(budget: int, seeds: int = len(SEEDS)):
+def landscape_spec(budget: int, space: dict = SPACE):
     """The experiment spec each agent trains under: the shipped LunarLander DQN settings, batched."""
     from nni_rl_nas.experiment import parse_class_args
 
-    return parse_class_args({"space": SPACE, "task": {
-        "env": ENV, "algorithm": "dqn", "engine": "batched", "seeds": seeds, "total_timesteps": budget,
+    return parse_class_args({"space": space, "task": {
+        "env": ENV, "algorithm": "dqn", "engine": "batched", "seeds": len(SEEDS), "total_timesteps": budget,
         "report_every": REPORT_EVERY, "eval_episodes": CURVE_EPISODES, "score": RULES["solved_then_eval"]}})
 
 
@@ -75,7 +79,14 @@ def units(space) -> list[list[str]]:
     return [shapes[shape] for shape in sorted(shapes, key=lambda shape: -int(np.prod(shape)) - sum(shape))]
 
 
-def train_unit(architectures: list[str], budget: int) -> list[dict]:
+def baseline_space(architecture: str) -> dict:
+    """A space holding only ``architecture`` (``256-relu_256-relu``: widths [256], activations [relu])."""
+    layers = [layer.split("-") for layer in architecture.split("_")]
+    return {"family": "mlp", "depth": len(layers), "widths": sorted({int(width) for width, _ in layers}),
+            "activations": sorted({activation for _, activation in layers})}
+
+
+def train_unit(architectures: list[str], budget: int, baseline: bool = False) -> list[dict]:
     """Train the unit's architectures on every seed in one batched trainer; one record per agent."""
     import torch
 
@@ -84,7 +95,7 @@ def train_unit(architectures: list[str], budget: int) -> list[dict]:
     from nni_rl_nas.training.scoring import CURVE_BLOCK, SCORE_BLOCK, SOLVE_CHECK_BLOCK, solved_in_training
 
     torch.set_num_threads(1)
-    spec = landscape_spec(budget)
+    spec = landscape_spec(budget, baseline_space(architectures[0]) if baseline else SPACE)
     space, task = spec.build_space(), spec.task
     names = [name for name in architectures for _ in SEEDS]
     seeds = [seed for _ in architectures for seed in SEEDS]
@@ -140,7 +151,7 @@ def train_unit(architectures: list[str], budget: int) -> list[dict]:
             scores[rule] = ({key: value for key, value in scored.items() if key != "env_steps"} if scored else
                             {"value": spec.task.score.unsolved_score, "mean_return": None, "std_return": None})
         records.append(json.loads(json.dumps({
-            "architecture": name, "seed": seed, "budget": task.budget, "parameters": parameters,
+            "architecture": name, "seed": seed, "budget": task.budget, "parameters": parameters, "baseline": baseline,
             "solved_at": {rule: scored and scored["env_steps"] for rule, scored in at_solve.items()},
             "scores": scores, "curve": curves[agent],
             # the 16 agents trained together: each is charged an equal share of the unit's time
@@ -166,18 +177,17 @@ def generate(args: argparse.Namespace) -> None:
     write_json(header_path, header)
     done = {record["architecture"] for record in load_landscape(args.out).records} if (
         args.out / RECORDS_FILE).exists() else set()
-    every_unit = units(spec.build_space())
-    todo = [unit for unit in every_unit if not set(unit) <= done]
+    every_unit = [(unit, False) for unit in units(spec.build_space())] + [([name], True) for name in BASELINES]
+    todo = [(unit, baseline) for unit, baseline in every_unit if not set(unit) <= done]
     with ProcessPoolExecutor(args.workers) as pool, tqdm(total=len(every_unit), initial=len(every_unit) - len(todo),
                                                          unit="unit", desc="landscape") as progress:
-        futures = {pool.submit(train_unit, unit, args.budget): unit for unit in todo}
+        futures = {pool.submit(train_unit, unit, args.budget, baseline): unit for unit, baseline in todo}
         for future in as_completed(futures):
             records = future.result()
             append_json_lines(args.out / RECORDS_FILE, records)
             progress.update()
-            progress.write(f"{futures[future][0].split('-')[0]}x{futures[future][0].split('_')[1].split('-')[0]}: "
-                           f"{records[0]['unit_training_s']:.0f} s training, {records[0]['unit_evaluation_s']:.0f} s "
-                           f"evaluating; best mean_return "
+            progress.write(f"{' '.join(futures[future])}: {records[0]['unit_training_s']:.0f} s training, "
+                           f"{records[0]['unit_evaluation_s']:.0f} s evaluating; best mean_return "
                            f"{max(record['scores']['mean_return']['value'] for record in records):.1f}")
 
 
@@ -226,8 +236,8 @@ def summary(args: argparse.Namespace) -> None:
     print(landscape.describe())
     for rule in RULES:
         ranked = landscape.ranking(rule)
-        print(f"\n{rule}: top 5 of {len(ranked)} (mean over seeds +- std)")
-        for name, value in ranked[:5]:
+        print(f"\n{rule}: top 5 of {len(ranked)} (mean over seeds +- std), then the baselines")
+        for name, value in ranked[:5] + [(name, landscape.true_score(name, rule)) for name in landscape.baselines]:
             values = landscape.seed_scores(name, rule)
             print(f"  {name:<22}{value:>9.2f} +- {np.std(values):.2f}")
 

@@ -94,6 +94,7 @@ def run_searches(name: str, assessor_start: int | None, settings: argparse.Names
 
     ranking = landscape.ranking(settings.rule)
     top = {architecture for architecture, _ in ranking[:TOP]}
+    default = max((landscape.true_score(name, settings.rule) for name in landscape.baselines), default=None)
     searches = []
     for seed in range(settings.search_seeds):
         task_seed = int(np.random.default_rng(seed).integers(len(landscape.header["seeds"])))
@@ -106,7 +107,9 @@ def run_searches(name: str, assessor_start: int | None, settings: argparse.Names
             chosen = pick(kept)
             by_budget[budget] = {
                 "pick": chosen, "true_score": landscape.true_score(chosen, settings.rule) if chosen else None,
-                "top": chosen in top, "trials": len(kept), "stopped": sum(trial.result is None for trial in kept),
+                "top": chosen in top, "trials": len(kept),
+                "beats_default": None if default is None or not chosen else landscape.true_score(
+                    chosen, settings.rule) > default, "stopped": sum(trial.result is None for trial in kept),
                 "wall_clock_s": round(sum(trial.wall_clock_s for trial in kept), 1)}
         searches.append({"seed": seed, "task_seed": task_seed, "by_budget": by_budget})
     return searches
@@ -127,9 +130,11 @@ def summarize(rows: dict[str, list[dict]], budgets: list[int]) -> dict:
             half = stats.t.ppf(0.975, len(scores) - 1) * np.std(scores, ddof=1) / np.sqrt(len(scores)) if len(
                 scores) > 1 else float("nan")
             hits = sum(p["top"] for p in picks)
+            beats = [p["beats_default"] for p in picks if p["beats_default"] is not None]
             table.setdefault(name, {})[budget] = {
                 "expected_true_score": float(np.mean(scores)) if scores else None, "ci95": float(half),
                 "p_top": hits / len(picks), "p_top_ci95": wilson(hits, len(picks)),
+                "p_beats_default": sum(beats) / len(beats) if beats else None,
                 "trials": float(np.mean([p["trials"] for p in picks])),
                 "stopped": float(np.mean([p["stopped"] for p in picks])),
                 "wall_clock_h": float(np.mean([p["wall_clock_s"] for p in picks])) / 3600, "searches": len(picks)}
@@ -142,14 +147,18 @@ def print_table(table: dict, landscape, settings: argparse.Namespace) -> None:
     print(f"score rule {settings.rule}, {settings.trial_seeds} seed(s) per trial; best architecture "
           f"{ranking[0][0]} ({ranking[0][1]:.1f}), 5th {ranking[TOP - 1][1]:.1f}, median "
           f"{np.median([score for _, score in ranking]):.1f}; {settings.search_seeds} searches per row")
-    print(f"{'strategy':<34}{'env steps':>10}{'E[true score of pick]':>24}{'P(top-5)':>20}{'trials':>8}"
-          f"{'stopped':>8}{'charged h':>10}")
+    for name in landscape.baselines:
+        print(f"baseline {name}: {landscape.true_score(name, settings.rule):.1f} (P(beats): the pick's true score is "
+              "higher than the best baseline's)")
+    print(f"{'strategy':<34}{'env steps':>10}{'E[true score of pick]':>24}{'P(top-5)':>20}{'P(beats)':>9}"
+          f"{'trials':>8}{'stopped':>8}{'charged h':>10}")
     for name, by_budget in table.items():
         for budget, row in by_budget.items():
             low, high = row["p_top_ci95"]
             score = f"{row['expected_true_score']:.1f} +- {row['ci95']:.1f}" if row["expected_true_score"] is not None \
                 else "-"
-            print(f"{name:<34}{budget:>10,}{score:>24}{row['p_top']:>8.2f} [{low:.2f}, {high:.2f}]"
+            beats = "-" if row["p_beats_default"] is None else f"{row['p_beats_default']:.2f}"
+            print(f"{name:<34}{budget:>10,}{score:>24}{row['p_top']:>8.2f} [{low:.2f}, {high:.2f}]{beats:>9}"
                   f"{row['trials']:>8.1f}{row['stopped']:>8.1f}{row['wall_clock_h']:>10.2f}")
 
 

@@ -45,10 +45,19 @@ class Landscape:
 
     @cached_property
     def by_architecture(self) -> dict[str, list[dict[str, Any]]]:
-        """Each architecture's records, in seed order."""
+        """Each architecture of the space: its records, in seed order."""
+        return self._table(baseline=False)
+
+    @cached_property
+    def baselines(self) -> dict[str, list[dict[str, Any]]]:
+        """Networks recorded beside the space on the same seeds (a user's hand-picked default)."""
+        return self._table(baseline=True)
+
+    def _table(self, baseline: bool) -> dict[str, list[dict[str, Any]]]:
         table: dict[str, list[dict[str, Any]]] = {}
         for record in sorted(self.records, key=lambda record: record["seed"]):
-            table.setdefault(record["architecture"], []).append(record)
+            if bool(record.get("baseline")) == baseline:
+                table.setdefault(record["architecture"], []).append(record)
         return table
 
     @property
@@ -56,7 +65,8 @@ class Landscape:
         return list(self.by_architecture)
 
     def seed_scores(self, architecture: str, rule: str) -> list[float]:
-        return [record["scores"][rule]["value"] for record in self.by_architecture[architecture]]
+        records = self.by_architecture.get(architecture) or self.baselines[architecture]
+        return [record["scores"][rule]["value"] for record in records]
 
     def true_score(self, architecture: str, rule: str) -> float:
         """The architecture's score under ``rule``, averaged over every recorded seed: the best
@@ -71,8 +81,9 @@ class Landscape:
         seeds = {len(records) for records in self.by_architecture.values()}
         env_steps = sum(record["budget"] for record in self.records)
         core_seconds = sum(record["wall_clock_s"] for record in self.records)
-        return (f"{self.header['env']} {self.header['algorithm'].upper()}: {len(self.by_architecture)} architectures x "
-                f"{'/'.join(map(str, sorted(seeds)))} seeds, {self.header['budget']:,} env steps each; "
+        baselines = f" and {len(self.baselines)} baseline(s)" if self.baselines else ""
+        return (f"{self.header['env']} {self.header['algorithm'].upper()}: {len(self.by_architecture)} architectures"
+                f"{baselines} x {'/'.join(map(str, sorted(seeds)))} seeds, {self.header['budget']:,} env steps each; "
                 f"{env_steps:,} env steps in all, {core_seconds / 3600:.1f} core-hours")
 
 
