@@ -44,7 +44,7 @@ from .errors import (ConfigError, check_choice, check_non_negative_int, check_po
                      did_you_mean, is_number, lookup, parse_section, refuse_unknown_keys)
 from .options import TUNER_MODULE, StrategyOptions, options_of
 from .resources import MemoryEstimate, check_memory
-from .spaces import SPACE_FAMILIES, nni_search_space
+from .spaces import SPACE_FAMILIES, nni_search_space, search_choices
 from .specs import (DATASETS, SCORE_RULES, SOLVED_ON, ClassificationTaskSpec, ExperimentSpec, ScoreSpec, SpaceSpec,
                     TaskSpec)
 
@@ -206,7 +206,26 @@ def parse_class_args(class_args: Any, strategy: str | None = None) -> Experiment
         ENGINES[task.engine].check(task.engine, task, space.part)
     if strategy_options is not None:
         strategy_options.check_experiment(spec, space.part)
+        check_baselines(strategy_options.baselines, space)
     return spec
+
+
+def check_baselines(baselines: Any, space) -> None:
+    """Each baseline must name an architecture of ``space``."""
+    where = "tuner.classArgs.baselines"
+    if not isinstance(baselines, (list, tuple)) or not all(isinstance(name, str) for name in baselines):
+        raise ConfigError(f"{where}: got {baselines!r}; fix: a list of architecture names, such as [256-relu_256-relu]")
+    choices = search_choices(space)
+    for name in baselines:
+        try:
+            architecture = space.parse_architecture_name(name)
+        except ValueError as error:
+            raise ConfigError(f"{where}: {name!r} is no architecture of this space ({error}); fix: name one the space "
+                              "holds, or widen the space") from None
+        outside = {label: value for label, value in architecture.items() if value not in choices.get(label, [])}
+        if outside:
+            raise ConfigError(f"{where}: {name!r} is no architecture of this space (it chooses {outside}, the space "
+                              f"offers {choices}); fix: name one the space holds, or widen the space")
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the specs module imports gymnasium and the spaces; report r
 
 TUNER_MODULE = "nni_rl_nas.tuner"  # where the NNI tuner classes of the strategies live
 SEARCH_PHASE = "search"  # the ``phase`` parameter of a weight-sharing strategy's search trials
+BASELINE_KEY = "baseline"  # the parameter (and result field) that marks a baseline trial
 # A search trial's final ``default``: a shared-weight return is no architecture's score, and NNI's
 # web UI ranks only finite metrics, so NaN keeps search trials out of its Best metric, Top trials
 # and Default Metric graph while their intermediate results still plot the search's progress.
@@ -98,6 +99,10 @@ class StrategyOptions:
     strategy: ClassVar[str]  # the short name a config uses (``tuner: {name: ...}``)
     seed: int = option(0, "the strategy's random seed")
     budget: Budget = option(Budget, "what the whole search may spend; no new trial once spent")
+    baselines: tuple[str, ...] = option((), "architectures (names such as 256-relu_256-relu) trained first, under "
+                                            "the task every trial trains under, and marked as baselines: the "
+                                            "hand-picked networks a search's answer is shown against; the "
+                                            "strategy does not learn from them")
 
     @classmethod
     def parse(cls, options: dict[str, Any]) -> StrategyOptions:

@@ -21,7 +21,7 @@ from typing import Any
 
 from .errors import ConfigError, is_number
 from .files import write_atomically
-from .options import SEARCH_PHASE
+from .options import BASELINE_KEY, SEARCH_PHASE
 from .records import ENDED_WITHOUT_SCORE, failure_reason, open_database, resolve_folder
 
 
@@ -43,6 +43,7 @@ class TrialRow:
     reason: str | None = None  # why a trial that ended has no score (see explain_failures)
     phase: str | None = None  # SEARCH_PHASE for a weight-sharing strategy's search trial
     last_point: int = -1  # NNI's sequence number of the curve's last point
+    baseline: bool = False  # a hand-picked network the strategy trained beside its search (``baselines``)
 
     @property
     def score(self) -> float | None:
@@ -71,6 +72,7 @@ def _describe(row: TrialRow, parameters_json: str | None) -> None:
     parameters = _parameters(parameters_json)
     row.architecture = str(parameters.get("architecture", parameters))
     row.phase = parameters.get("phase")
+    row.baseline = parameters.get(BASELINE_KEY) is True
 
 
 def read_database(path: Path) -> list[TrialRow]:
@@ -213,7 +215,8 @@ def render_html(title: str, rows: list[TrialRow], images: dict[str, bytes]) -> s
     for rank, row in enumerate(ranked(rows), start=1):
         values = [row.score if c == "score" else (row.result or {}).get(c, "") for c in present]
         cells = "".join(f"<td>{html.escape(f'{v:.4g}' if isinstance(v, float) else str(v))}</td>" for v in values)
-        body.append(f"<tr><td>{rank}</td><td>{html.escape(row.architecture)}</td><td>{html.escape(row.trial_id)}</td>"
+        name = row.architecture + (" (baseline)" if row.baseline else "")
+        body.append(f"<tr><td>{rank}</td><td>{html.escape(name)}</td><td>{html.escape(row.trial_id)}</td>"
                     f"{cells}</tr>")
     pictures = "".join(f'<h2>{html.escape(name)}</h2><img src="data:image/png;base64,{base64.b64encode(data).decode()}">'
                        for name, data in images.items())

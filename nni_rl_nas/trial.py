@@ -21,7 +21,7 @@ from .algorithms import NetworkFactory
 from .experiment import ExperimentFile, load_experiment
 from .files import write_atomically, write_json
 from .oneshot import SEARCHES
-from .options import SEARCH_PHASE
+from .options import BASELINE_KEY, SEARCH_PHASE
 from .spaces import search_choices
 from .specs import ClassificationTaskSpec
 from .training.seeds import train_over_seeds
@@ -87,7 +87,8 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
         fields, curve, state = train_classifier(task, lambda: space.freeze(architecture), device)
     else:
         fields, curve, state = train_over_seeds(task, NetworkFactory(space, architecture), device)
-    result = {"default": fields.pop("default"), "architecture": name, **fields, "device": device}
+    result = {"default": fields.pop("default"), "architecture": name, **fields, "device": device,
+              BASELINE_KEY: bool(parameters.get(BASELINE_KEY))}
     save_trial_outputs(output_dir, state, {
         "trial_id": nni.get_trial_id(),
         "architecture": architecture,

@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..experiment import parse_class_args
-from ..options import StrategyOptions
+from ..options import BASELINE_KEY, StrategyOptions
 from ..spaces import Architecture, count_architectures, search_choices
 
 logger = logging.getLogger(__name__)
@@ -57,6 +57,7 @@ class TrialRecord:
     name: str
     score: float | None  # None: the trial failed without a result
     result: dict[str, Any]
+    baseline: bool = False  # a baseline trial (``baselines``): shown beside the search, not learnt from
 
 
 class SearchStrategy(ABC):
@@ -76,6 +77,8 @@ class SearchStrategy(ABC):
         self.rng = np.random.default_rng(self.options.seed)
         self.history: list[TrialRecord] = []
         self._running: dict[int, Architecture] = {}
+        self._baselines_left = list(self.options.baselines)
+        self._running_baselines: set[int] = set()
         logger.info("%s over %d architectures: %s", type(self).__name__, self.size, self.choices)
 
     @classmethod
@@ -122,6 +125,12 @@ class SearchStrategy(ABC):
         return self.next_parameters(trial_id)
 
     def next_parameters(self, trial_id: int) -> dict[str, Any]:
+        """The baselines first, then the strategy's own proposals."""
+        if self._baselines_left:
+            architecture = self.space.parse_architecture_name(self._baselines_left.pop(0))
+            self._running[trial_id] = architecture
+            self._running_baselines.add(trial_id)
+            return {**architecture, ARCHITECTURE_NAME_KEY: self.name_of(architecture), BASELINE_KEY: True}
         architecture = self.propose()
         if architecture is None:
             raise NothingToPropose(f"{type(self).__name__} has no architecture left to propose")
@@ -139,24 +148,32 @@ class SearchStrategy(ABC):
 
     def record_result(self, trial_id: int | None, parameters: dict[str, Any], result: dict[str, Any]) -> None:
         architecture = self._running.pop(trial_id, None) or {label: parameters[label] for label in self.choices}
-        record = TrialRecord(trial_id, architecture, self.name_of(architecture), float(result["default"]), result)
+        baseline = bool(parameters.get(BASELINE_KEY))
+        self._running_baselines.discard(trial_id)
+        record = TrialRecord(trial_id, architecture, self.name_of(architecture), float(result["default"]), result,
+                             baseline)
         self.history.append(record)
-        logger.info("trial %s: %s scored %.4f", trial_id, record.name, record.score)
-        self.observe(record)
+        logger.info("trial %s: %s%s scored %.4f", trial_id, record.name, " (baseline)" if baseline else "", record.score)
+        if not baseline:  # the strategy did not choose it: nothing to learn from
+            self.observe(record)
 
     def record_end(self, trial_id: int, success: bool) -> None:
         architecture = self._running.pop(trial_id, None)
         if architecture is None:  # its result already arrived
             return
-        record = TrialRecord(trial_id, architecture, self.name_of(architecture), None, {})
+        baseline = trial_id in self._running_baselines
+        self._running_baselines.discard(trial_id)
+        record = TrialRecord(trial_id, architecture, self.name_of(architecture), None, {}, baseline)
         self.history.append(record)
         logger.warning("trial %d: %s ended without a result", trial_id, record.name)
-        self.observe_failure(record)
+        if not baseline:
+            self.observe_failure(record)
 
     def has_result(self, parameters: dict[str, Any]) -> bool:
         """Whether the state already holds the result of the trial that ran ``parameters``."""
-        name = parameters.get(ARCHITECTURE_NAME_KEY)
-        return any(record.name == name and record.score is not None for record in self.history)
+        name, baseline = parameters.get(ARCHITECTURE_NAME_KEY), bool(parameters.get(BASELINE_KEY))
+        return any(record.name == name and record.baseline == baseline and record.score is not None
+                   for record in self.history)
 
     def running_trial_of(self, parameters: dict[str, Any]) -> int | None:
         """The running trial that was given ``parameters``, if any."""
@@ -170,6 +187,8 @@ class SearchStrategy(ABC):
             "running": self._running,
             "rng": self.rng.bit_generator.state,
             "spent": self.spent(),
+            "baselines_left": self._baselines_left,
+            "running_baselines": sorted(self._running_baselines),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -177,4 +196,6 @@ class SearchStrategy(ABC):
         self._running = dict(state["running"])
         self.rng.bit_generator.state = state["rng"]
         self._spent_env_steps = state["spent"]["env_steps"]
+        self._baselines_left = list(state.get("baselines_left", []))
+        self._running_baselines = set(state.get("running_baselines", []))
         self._earlier_seconds, self._clock = state["spent"]["wall_clock_s"], time.monotonic()

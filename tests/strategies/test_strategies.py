@@ -2,7 +2,7 @@ import pytest
 
 from nni_rl_nas.errors import ConfigError
 from nni_rl_nas.experiment import strategy_name
-from nni_rl_nas.strategies import STRATEGIES, GridSearch, NothingToPropose, RandomSearch
+from nni_rl_nas.strategies import ENAS, STRATEGIES, GridSearch, NothingToPropose, PolicyGradient, RandomSearch
 from nni_rl_nas.tuner import TUNERS
 
 ARGS = {"space": {"family": "mlp"}, "task": {"env": "LunarLander-v3"}}
@@ -60,3 +60,37 @@ def test_parameters_carry_the_choices_and_a_readable_name():
     parameters = GridSearch(**ARGS).ask(0)
     assert parameters == {"layer1_width": 64, "layer1_activation": "sigmoid", "layer2_width": 64,
                           "layer2_activation": "sigmoid", "architecture": "64-sigmoid_64-sigmoid"}
+
+
+@pytest.mark.parametrize("strategy_class", [RandomSearch, PolicyGradient, ENAS])
+def test_baselines_are_proposed_first_marked_as_such_and_not_learnt_from(strategy_class, monkeypatch):
+    options = {"top_k": 2} if strategy_class is ENAS else {}
+    strategy = strategy_class(**ARGS, **options, baselines=["256-relu_256-relu"], seed=1)
+    learnt = []
+    monkeypatch.setattr(strategy, "observe", learnt.append)
+    first = strategy.ask(0)
+    if strategy_class is ENAS:  # its search trials come before any ordinary trial
+        assert first["phase"] == "search"
+        strategy.tell(0, first, {"default": 1.0, "top_k": ["64-relu_64-relu", "64-relu_128-relu"], "env_steps": 10})
+        first = strategy.ask(1)
+    assert first["architecture"] == "256-relu_256-relu" and first["baseline"] is True
+    strategy.tell(first_id := (1 if strategy_class is ENAS else 0), first, {"default": 5.0, "env_steps": 10})
+    strategy.tell_end(first_id, success=True)
+    assert learnt == [] and strategy.history[-1].baseline and strategy.spent()["env_steps"] >= 10
+    following = strategy.ask(first_id + 1)
+    assert "baseline" not in following
+    strategy.tell(first_id + 1, following, {"default": 3.0, "env_steps": 10})
+    assert [record.name for record in learnt] == [following["architecture"]]
+
+    resumed = strategy_class(**ARGS, **options, baselines=["256-relu_256-relu"], seed=1)
+    resumed.load_state_dict(strategy.state_dict())
+    assert "baseline" not in resumed.ask(first_id + 2), "a resumed search does not train its baselines again"
+    assert resumed.has_result(first) and not resumed.has_result({**first, "baseline": False})
+
+
+def test_a_baseline_outside_the_space_is_refused_naming_it():
+    with pytest.raises(ConfigError, match=r"tuner.classArgs.baselines: '256-relu_512-relu' is no architecture of this "
+                                          r"space .*; fix: name one the space holds, or widen the space"):
+        RandomSearch(**ARGS, baselines=["256-relu_512-relu"])
+    with pytest.raises(ConfigError, match=r"tuner.classArgs.baselines: got '256-relu_256-relu'; fix: a list"):
+        RandomSearch(**ARGS, baselines="256-relu_256-relu")
