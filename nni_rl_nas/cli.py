@@ -103,7 +103,7 @@ def _report(args: argparse.Namespace) -> int:
     explain_failures(rows, folder if folder.is_dir() else None)
     progress(f"read {len(rows)} trials, {sum(len(r.curve) for r in rows)} intermediate results, "
              f"{sum(r.reason is not None for r in rows)} without a score; plotting ...")
-    out = Path(args.out or f"report-{Path(args.experiment).name}")
+    out = Path(args.out) if args.out else folder / "report" if folder.is_dir() else Path(f"report-{Path(args.experiment).name}")
     page = write_report(rows, f"nni-rl-nas report: experiment {Path(args.experiment).name}", out, args.top_k)
     progress(f"wrote {page}")
     return 0
@@ -132,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("experiment", help="an experiment id or folder")
     report.add_argument("--experiments-dir", help="where experiment ids are looked up (default ~/nni-experiments)")
     report.add_argument("--port", type=int, help="read a running experiment from its REST API on this port")
-    report.add_argument("--out", help="output folder (default report-<experiment>)")
+    report.add_argument("--out", help="output folder (default: the experiment's folder/report, or report-<experiment> "
+                                      "where that folder is not on this machine)")
     report.add_argument("--top-k", type=int, default=5, help="architectures whose learning curves are plotted")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -4,8 +4,10 @@ The records are NNI's own: its REST API while the experiment runs (``--port``), 
 experiment's stored database (``<experiment>/db/nni.sqlite``, which NNI keeps up to date while
 it runs too). Both are read into the same :class:`TrialRow` list. The page holds the strategy's
 performance over trials (each trial's score and the best so far, like the seed project's
-controller plot), the learning curves of the top-k architectures, a ranked table and the search
-cost so far. Every file is written atomically.
+controller plot, baselines as lines), the learning curves of the top-k architectures with their
+spread over seeds, score against network size with the Pareto frontier, a ranked table (each
+trial's seeds' own scores beside their mean) and the search cost so far. Every file is written
+atomically.
 """
 
 from __future__ import annotations
@@ -138,18 +140,17 @@ def database_of(experiment: str, root: Path | None) -> Path:
     return path
 
 
-def line_plot(series: list[tuple[str, list, list, str]], xlabel: str, ylabel: str, title: str) -> bytes:
-    """One PNG: each series is (label, xs, ys, matplotlib format)."""
+def _figure():
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(7, 3.5))
+
+
+def _png(figure) -> bytes:
     import io
 
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(7, 3.5))
-    for label, xs, ys, style in series:
-        axis.plot(xs, ys, style, label=label)
-    if series:
-        axis.legend(fontsize=7)
-    axis.set(xlabel=xlabel, ylabel=ylabel, title=title)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110)
@@ -157,22 +158,91 @@ def line_plot(series: list[tuple[str, list, list, str]], xlabel: str, ylabel: st
     return buffer.getvalue()
 
 
+def line_plot(series: list[tuple[str, list, list, str]], xlabel: str, ylabel: str, title: str,
+              integer_x: bool = False) -> bytes:
+    """One PNG: each series is (label, xs, ys, matplotlib format)."""
+    from matplotlib.ticker import MaxNLocator
+
+    figure, axis = _figure()
+    for label, xs, ys, style in series:
+        axis.plot(xs, ys, style, label=label)
+    if series:
+        axis.legend(fontsize=7)
+    if integer_x:
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    return _png(figure)
+
+
 def plot_search(rows: list[TrialRow]) -> bytes:
-    """Each finished trial's score in launch order, and the best score so far."""
-    scored = [(row.sequence, row.score) for row in rows if row.score is not None and not row.is_search]
+    """Each finished trial's score in launch order, and the best score so far (baselines apart)."""
+    scored = [(row.sequence, row.score) for row in rows if row.score is not None and not row.is_search
+              and not row.baseline]
     sequence, scores = (list(column) for column in zip(*scored)) if scored else ([], [])
     best = [max(scores[:i + 1]) for i in range(len(scores))]
     series = [("trial score", sequence, scores, "o"), ("best so far", sequence, best, "-")] if scored else []
-    return line_plot(series, "trial (launch order)", "score", "Search performance over trials")
+    series += [(f"baseline {row.architecture}", [min(sequence, default=0), max(sequence, default=0)],
+                [row.score, row.score], "--") for row in rows if row.baseline and row.score is not None]
+    return line_plot(series, "trial (launch order)", "score", "Search performance over trials", integer_x=True)
 
 
 def plot_curves(rows: list[TrialRow], top_k: int) -> bytes:
-    """Learning curves of the top-k architectures: intermediate ``default`` against env steps (or epochs)."""
+    """Learning curves of the top-k architectures (intermediate ``default`` against env steps or
+    epochs), each with a band of one std across its seeds where a trial trained several."""
+    import numpy as np
+
     top = ranked(rows)[:top_k]
     x_key = "env_steps" if any(row.curve and "env_steps" in row.curve[0] for row in top) else "epoch"
-    series = [(row.architecture, [p.get(x_key) for p in row.curve], [p["default"] for p in row.curve], ".-")
-              for row in top]
-    return line_plot(series, x_key.replace("_", " "), "intermediate result", f"Learning curves of the top {top_k}")
+    figure, axis = _figure()
+    for row in top:
+        points = [point for point in row.curve if finite_number(point.get("default")) is not None]
+        xs = [point.get(x_key) for point in points]
+        line, = axis.plot(xs, [point["default"] for point in points], ".-",
+                          label=row.architecture + (" (baseline)" if row.baseline else ""))
+        spreads = [[value for value in point.get("seed_defaults") or [] if finite_number(value) is not None]
+                   for point in points]
+        if points and all(len(values) > 1 for values in spreads):
+            means, stds = np.array([np.mean(v) for v in spreads]), np.array([np.std(v) for v in spreads])
+            axis.fill_between(xs, means - stds, means + stds, color=line.get_color(), alpha=0.15)
+    if top:
+        axis.legend(fontsize=7)
+    count = "the best architecture" if len(top) == 1 else f"the {len(top)} best architectures"
+    axis.set(xlabel=x_key.replace("_", " "), ylabel="result, mean over seeds (band: +- std)",
+             title=f"Learning curves of {count}")
+    return _png(figure)
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The (cost, score) points no other point beats on both: cheaper or as cheap, and better."""
+    front, best = [], -float("inf")
+    for cost_value, score in sorted(points, key=lambda point: (point[0], -point[1])):
+        if score > best:
+            front.append((cost_value, score))
+            best = score
+    return front
+
+
+def plot_pareto(rows: list[TrialRow]) -> bytes:
+    """Score against the network's parameters, one point per trained architecture, the frontier marked."""
+    figure, axis = _figure()
+    trained = [row for row in ranked(rows) if finite_number((row.result or {}).get("parameters"))]
+    points = [(float(row.result["parameters"]), row.score) for row in trained]
+    searched = [point for point, row in zip(points, trained) if not row.baseline]
+    if searched:
+        axis.scatter(*zip(*searched), s=16, label="architectures")
+    front = pareto_front(points)
+    if front:
+        axis.step(*zip(*front), where="post", color="C3", label="Pareto frontier")
+    for (parameters, score), row in zip(points, trained):
+        if row.baseline:
+            axis.scatter([parameters], [score], marker="*", s=120, color="C2", label=f"baseline {row.architecture}")
+        elif (parameters, score) in front:
+            axis.annotate(row.architecture, (parameters, score), fontsize=6, xytext=(3, 3), textcoords="offset points")
+    if points:
+        axis.set_xscale("log")
+        axis.legend(fontsize=7)
+    axis.set(xlabel="parameters (log scale)", ylabel="score", title="Score against network size")
+    return _png(figure)
 
 
 def plot_searches(rows: list[TrialRow]) -> bytes:
@@ -199,13 +269,22 @@ def cost(rows: list[TrialRow]) -> dict[str, Any]:
     statuses: dict[str, int] = {}
     for row in rows:
         statuses[row.status] = statuses.get(row.status, 0) + 1
-    return {"trials": len(rows), "by status": statuses,
+    return {"trials": len(rows), "by status": ", ".join(f"{status} {count}" for status, count in sorted(statuses.items())),
             "env steps": int(sum(_amount(r.get("env_steps")) for r in finished)),
             "trial wall-clock (s)": round(sum(_amount(r.get("wall_clock_s")) for r in finished), 1)}
 
 
-TABLE_COLUMNS = ("score", "score_std", "seeds", "solved_seeds", "mean_return", "std_return", "val_accuracy", "solved", "env_steps", "epochs",
-                 "wall_clock_s", "parameters", "capped", "device")
+TABLE_COLUMNS = ("score", "score_std", "seed_scores", "seeds", "solved_seeds", "mean_return", "std_return", "val_accuracy",
+                 "solved", "env_steps", "epochs", "wall_clock_s", "parameters", "capped", "device")
+
+
+def _cell(value: Any) -> str:
+    """A table cell: numbers to 4 significant digits, lists of numbers joined, anything else as text."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return ", ".join(_cell(item) for item in value)
+    return str(value)
 
 
 def render_html(title: str, rows: list[TrialRow], images: dict[str, bytes]) -> str:
@@ -214,7 +293,7 @@ def render_html(title: str, rows: list[TrialRow], images: dict[str, bytes]) -> s
     body = []
     for rank, row in enumerate(ranked(rows), start=1):
         values = [row.score if c == "score" else (row.result or {}).get(c, "") for c in present]
-        cells = "".join(f"<td>{html.escape(f'{v:.4g}' if isinstance(v, float) else str(v))}</td>" for v in values)
+        cells = "".join(f"<td>{html.escape(_cell(v))}</td>" for v in values)
         name = row.architecture + (" (baseline)" if row.baseline else "")
         body.append(f"<tr><td>{rank}</td><td>{html.escape(name)}</td><td>{html.escape(row.trial_id)}</td>"
                     f"{cells}</tr>")
@@ -245,7 +324,8 @@ def write_report(rows: list[TrialRow], title: str, out: Path, top_k: int = 5) ->
     import matplotlib
 
     matplotlib.use("Agg")
-    images = {"search_performance.png": plot_search(rows), "learning_curves.png": plot_curves(rows, top_k)}
+    images = {"search_performance.png": plot_search(rows), "learning_curves.png": plot_curves(rows, top_k),
+              "pareto.png": plot_pareto(rows)}
     if any(row.is_search and row.curve for row in rows):
         images["controller_progress.png"] = plot_searches(rows)
     for name, data in images.items():

@@ -4,7 +4,7 @@ import json
 import math
 import sqlite3
 
-from nni_rl_nas.report import TrialRow, ranked, read_database, render_html
+from nni_rl_nas.report import TrialRow, pareto_front, ranked, read_database, render_html, write_report
 
 MARKUP = "<script>alert(1)</script>"
 
@@ -46,3 +46,23 @@ def test_a_rerun_trials_curve_replaces_the_killed_runs_points(tmp_path):
     connection.close()
     [row] = read_database(database)
     assert [point["default"] for point in row.curve] == [10.0, 20.0]
+
+
+def test_the_pareto_frontier_keeps_the_points_nothing_cheaper_beats():
+    points = [(100, 1.0), (50, 2.0), (200, 3.0), (200, 2.5), (400, 2.9), (50, 0.5)]
+    assert pareto_front(points) == [(50, 2.0), (200, 3.0)]
+
+
+def test_the_page_shows_seed_scores_baselines_and_statuses_as_text_and_every_plot(tmp_path):
+    curve = [{"default": value, "env_steps": steps, "seed_defaults": [value - 1, value + 1]}
+             for steps, value in ((1000, 1.0), (2000, 2.0))]
+    rows = [TrialRow("a", 0, "SUCCEEDED", "64-relu_64-relu", {"default": 2.0, "seed_scores": [1.5, 2.5],
+                                                               "parameters": 5000}, curve),
+            TrialRow("b", 1, "SUCCEEDED", "256-relu_256-relu", {"default": 1.0, "seed_scores": [0.5, 1.5],
+                                                                 "parameters": 70000}, curve, baseline=True),
+            TrialRow("c", 2, "FAILED", "16-relu_16-relu", None)]
+    page = write_report(rows, "report", tmp_path).read_text()
+    assert "<td>1.5, 2.5</td>" in page and "256-relu_256-relu (baseline)" in page
+    assert "by status: FAILED 1, SUCCEEDED 2" in page and "{" not in page.split("<ul>")[1].split("</ul>")[0]
+    assert {path.name for path in tmp_path.glob("*.png")} == {"search_performance.png", "learning_curves.png",
+                                                               "pareto.png"}
