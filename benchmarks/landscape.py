@@ -27,6 +27,8 @@ import dataclasses
 import itertools
 import json
 import logging
+import os
+import platform
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -95,6 +97,7 @@ def train_unit(architectures: list[str], budget: int, baseline: bool = False) ->
     from nni_rl_nas.training.scoring import CURVE_BLOCK, SCORE_BLOCK, SOLVE_CHECK_BLOCK, solved_in_training
 
     torch.set_num_threads(1)
+    machine = f"{platform.machine()} {os.cpu_count()} cores, torch {torch.__version__}, {len(architectures) * len(SEEDS)}-agent trainer"
     spec = landscape_spec(budget, baseline_space(architectures[0]) if baseline else SPACE)
     space, task = spec.build_space(), spec.task
     names = [name for name in architectures for _ in SEEDS]
@@ -157,6 +160,7 @@ def train_unit(architectures: list[str], budget: int, baseline: bool = False) ->
             # the 16 agents trained together: each is charged an equal share of the unit's time
             "wall_clock_s": round(elapsed / len(names), 2), "unit_agents": len(names),
             "unit_training_s": round(elapsed - evaluating, 1), "unit_evaluation_s": round(evaluating, 1),
+            "machine": machine,
         }, default=float)))
     return records
 
@@ -178,7 +182,9 @@ def generate(args: argparse.Namespace) -> None:
     done = {record["architecture"] for record in load_landscape(args.out).records} if (
         args.out / RECORDS_FILE).exists() else set()
     every_unit = [(unit, False) for unit in units(spec.build_space())] + [([name], True) for name in BASELINES]
-    todo = [(unit, baseline) for unit, baseline in every_unit if not set(unit) <= done]
+    # a unit partly recorded (another machine ran some of its architectures) trains only the rest
+    todo = [([name for name in unit if name not in done], baseline) for unit, baseline in every_unit
+            if not set(unit) <= done]
     with ProcessPoolExecutor(args.workers) as pool, tqdm(total=len(every_unit), initial=len(every_unit) - len(todo),
                                                          unit="unit", desc="landscape") as progress:
         futures = {pool.submit(train_unit, unit, args.budget, baseline): unit for unit, baseline in todo}
