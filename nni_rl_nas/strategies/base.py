@@ -147,8 +147,10 @@ class SearchStrategy(ABC):
         self.record_end(trial_id, success)
 
     def record_result(self, trial_id: int | None, parameters: dict[str, Any], result: dict[str, Any]) -> None:
+        # a running trial is known by its id; NNI may hand a resumed trial's parameters over as text
+        baseline = trial_id in self._running_baselines if trial_id in self._running else bool(
+            parameters.get(BASELINE_KEY))
         architecture = self._running.pop(trial_id, None) or {label: parameters[label] for label in self.choices}
-        baseline = bool(parameters.get(BASELINE_KEY))
         self._running_baselines.discard(trial_id)
         record = TrialRecord(trial_id, architecture, self.name_of(architecture), float(result["default"]), result,
                              baseline)

@@ -94,3 +94,13 @@ def test_a_baseline_outside_the_space_is_refused_naming_it():
         RandomSearch(**ARGS, baselines=["256-relu_512-relu"])
     with pytest.raises(ConfigError, match=r"tuner.classArgs.baselines: got '256-relu_256-relu'; fix: a list"):
         RandomSearch(**ARGS, baselines="256-relu_256-relu")
+
+
+def test_a_running_trials_result_is_recorded_when_nni_hands_its_parameters_over_as_text():
+    """After a resume NNI 3.0 may pass a trial's parameters to the tuner as their JSON text."""
+    strategy = RandomSearch(**ARGS, baselines=["256-relu_256-relu"])
+    baseline, searched = strategy.ask(0), strategy.ask(1)
+    strategy.tell(0, '{"parameter_id": 0, "parameters": "as NNI stored them"}', {"default": 1.0})
+    strategy.tell(1, "{}", {"default": 2.0})
+    assert [(record.name, record.baseline) for record in strategy.history] == [
+        (baseline["architecture"], True), (searched["architecture"], False)]
