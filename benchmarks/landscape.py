@@ -183,8 +183,9 @@ def generate(args: argparse.Namespace) -> None:
         args.out / RECORDS_FILE).exists() else set()
     every_unit = [(unit, False) for unit in units(spec.build_space())] + [([name], True) for name in BASELINES]
     # a unit partly recorded (another machine ran some of its architectures) trains only the rest
-    todo = [([name for name in unit if name not in done], baseline) for unit, baseline in every_unit
-            if not set(unit) <= done]
+    todo = [([name for name in unit if name not in done and (not args.architectures or name in args.architectures)],
+             baseline) for unit, baseline in every_unit]
+    todo = [(unit, baseline) for unit, baseline in todo if unit]
     with ProcessPoolExecutor(args.workers) as pool, tqdm(total=len(every_unit), initial=len(every_unit) - len(todo),
                                                          unit="unit", desc="landscape") as progress:
         futures = {pool.submit(train_unit, unit, args.budget, baseline): unit for unit, baseline in todo}
@@ -255,6 +256,8 @@ def main() -> None:
     make.add_argument("--workers", type=int, default=2, help="units at a time (one per core)")
     make.add_argument("--budget", type=int, default=BUDGET, help="env steps per agent")
     make.add_argument("--out", type=Path, default=OUT)
+    make.add_argument("--architectures", nargs="+", help="train only these (of the space or the baselines), e.g. to "
+                                                         "split the work between machines")
     speed = modes.add_parser("throughput")
     speed.add_argument("--steps", type=int, default=3000, help="env steps per agent")
     speed.add_argument("--repeats", type=int, default=1)
