@@ -14,7 +14,8 @@ trials that finished within the budget; it is judged by its true score (the mean
 landscape's seeds) and by whether it is among the 5 best by true score. Printed per strategy
 and budget, over ``--search-seeds`` searches: the expected true score of the pick with a 95%
 t-interval, the probability of a top-5 pick with a 95% Wilson interval, the trials run and the
-wall-clock they were charged. Results go to ``--out``/comparison.json and comparison.png.
+wall-clock they were charged. Results go to ``--out``/comparison.json, comparison.md (the README's
+table) and comparison.png.
 
     python benchmarks/replay_landscape.py                       # 20 search seeds, all strategies
     python benchmarks/replay_landscape.py --strategies random nni:TPE --search-seeds 5
@@ -33,7 +34,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from nni_rl_nas.files import write_json
+from nni_rl_nas.files import write_atomically, write_json
 from nni_rl_nas.landscape import LandscapeTrials, NniTunerSearch, load_landscape, replay_search
 
 LANDSCAPE = Path(__file__).parent / "results" / "landscape_lunar"
@@ -162,7 +163,22 @@ def print_table(table: dict, landscape, settings: argparse.Namespace) -> None:
                   f"{row['trials']:>8.1f}{row['stopped']:>8.1f}{row['wall_clock_h']:>10.2f}")
 
 
-def plot(table: dict, path: Path, rule: str) -> None:
+def markdown(table: dict) -> str:
+    """The table for the README: per strategy and budget, E[true score of the pick] +- 95% CI, P(top-5)
+    and, where the landscape has baselines, P(the pick beats the best baseline)."""
+    budgets = list(next(iter(table.values())))
+    lines = ["| strategy | " + " | ".join(f"{int(budget) / 1e6:g}M env steps" for budget in budgets) + " |",
+             "| --- |" + " --- |" * len(budgets)]
+    for name, by_budget in table.items():
+        cells = []
+        for row in by_budget.values():
+            beats = "" if row["p_beats_default"] is None else f", beats {row['p_beats_default']:.2f}"
+            cells.append(f"{row['expected_true_score']:.1f} ± {row['ci95']:.1f}, top-5 {row['p_top']:.2f}{beats}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(table: dict, path: Path, rule: str, baselines: dict[str, float]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -175,6 +191,8 @@ def plot(table: dict, path: Path, rule: str) -> None:
         halves = np.array([row["ci95"] for row in by_budget.values()], dtype=float)
         line, = axis.plot(budgets, means, marker="o", label=name, linestyle="--" if "+" in name else "-")
         axis.fill_between(budgets, means - halves, means + halves, color=line.get_color(), alpha=0.1)
+    for name, score in baselines.items():
+        axis.axhline(score, color="black", linestyle=":", label=f"baseline {name}")
     axis.set_xscale("log")
     axis.set_xlabel("env steps spent by the search")
     axis.set_ylabel(f"true score ({rule}) of the pick, mean and 95% CI")
@@ -216,7 +234,9 @@ def main() -> None:
                                                       for key, value in vars(args).items()},
                                          "table": table, "searches": rows})
     print_table(table, landscape, args)
-    plot(table, out / "comparison.png", args.rule)
+    write_atomically(out / "comparison.md", lambda target: target.write_text(markdown(table)))
+    plot(table, out / "comparison.png", args.rule,
+         {name: landscape.true_score(name, args.rule) for name in landscape.baselines})
     print(f"{time.monotonic() - started:.0f} s in all")
 
 
