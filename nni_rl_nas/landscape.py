@@ -60,10 +60,6 @@ class Landscape:
                 table.setdefault(record["architecture"], []).append(record)
         return table
 
-    @property
-    def architectures(self) -> list[str]:
-        return list(self.by_architecture)
-
     def seed_scores(self, architecture: str, rule: str) -> list[float]:
         records = self.by_architecture.get(architecture) or self.baselines[architecture]
         return [record["scores"][rule]["value"] for record in records]
