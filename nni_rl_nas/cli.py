@@ -103,7 +103,8 @@ def _report(args: argparse.Namespace) -> int:
     explain_failures(rows, folder if folder.is_dir() else None)
     progress(f"read {len(rows)} trials, {sum(len(r.curve) for r in rows)} intermediate results, "
              f"{sum(r.reason is not None for r in rows)} without a score; plotting ...")
-    out = Path(args.out) if args.out else folder / "report" if folder.is_dir() else Path(f"report-{Path(args.experiment).name}")
+    default_out = folder / "report" if folder.is_dir() else Path(f"report-{Path(args.experiment).name}")
+    out = Path(args.out) if args.out else default_out
     page = write_report(rows, f"nni-rl-nas report: experiment {Path(args.experiment).name}", out, args.top_k)
     progress(f"wrote {page}")
     return 0
