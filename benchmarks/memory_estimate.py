@@ -21,6 +21,8 @@ from pathlib import Path
 
 import yaml
 
+from nni_rl_nas.files import append_json_lines
+
 RESULTS = Path(__file__).parent / "results" / "memory_estimate" / "results.jsonl"
 CASES = {
     "dqn-lunar-16x2": ("{space: {family: mlp, depth: 2, widths: [16], activations: [relu]}, task: "
@@ -68,15 +70,13 @@ def main() -> None:
         print(json.dumps(measure(sys.argv[1], int(sys.argv[2]))))
         return
     done = {json.loads(line)["case"] for line in RESULTS.read_text().splitlines()} if RESULTS.exists() else set()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     print(f"{'case':28} {'estimate GB':>12} {'measured GB':>12} {'ratio':>6} {'process GB':>11}")
     for name, (class_args, steps) in CASES.items():
         if name not in done:
             child = subprocess.run([sys.executable, __file__, class_args, str(steps)], capture_output=True, text=True,
                                    check=True)
             row = {"case": name, **json.loads(child.stdout.strip().splitlines()[-1])}
-            with RESULTS.open("a") as results:  # one line per case: a stopped run loses at most the case in progress
-                results.write(json.dumps(row) + "\n")
+            append_json_lines(RESULTS, [row])  # one line per case: a stopped run loses at most the case in progress
     for line in RESULTS.read_text().splitlines():
         row = json.loads(line)
         print(f"{row['case']:28} {row['estimate_bytes'] / 2**30:12.3f} {row['measured_bytes'] / 2**30:12.3f} "
