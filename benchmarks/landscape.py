@@ -157,7 +157,7 @@ def train_unit(architectures: list[str], budget: int, baseline: bool = False) ->
             "architecture": name, "seed": seed, "budget": task.budget, "parameters": parameters, "baseline": baseline,
             "solved_at": {rule: scored and scored["env_steps"] for rule, scored in at_solve.items()},
             "scores": scores, "curve": curves[agent],
-            # the 16 agents trained together: each is charged an equal share of the unit's time
+            # the unit's agents trained together: each is charged an equal share of its time
             "wall_clock_s": round(elapsed / len(names), 2), "unit_agents": len(names),
             "unit_training_s": round(elapsed - evaluating, 1), "unit_evaluation_s": round(evaluating, 1),
             "machine": machine,
