@@ -26,6 +26,7 @@ from .spaces import search_choices
 from .specs import ClassificationTaskSpec
 from .training.seeds import train_over_seeds
 from .training.supervised import train_classifier
+from .training.tensorboard import tensorboard_folder
 
 TRIAL_RECORD, WEIGHTS = "trial.json", "model.pt"
 
@@ -86,7 +87,8 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
     if isinstance(task, ClassificationTaskSpec):
         fields, curve, state = train_classifier(task, lambda: space.freeze(architecture), device)
     else:
-        fields, curve, state = train_over_seeds(task, NetworkFactory(space, architecture), device)
+        fields, curve, state = train_over_seeds(task, NetworkFactory(space, architecture), device,
+                                                tensorboard_folder(output_dir))
     result = {"default": fields.pop("default"), "architecture": name, **fields, "device": device,
               BASELINE_KEY: bool(parameters.get(BASELINE_KEY))}
     save_trial_outputs(output_dir, state, {

@@ -13,8 +13,10 @@ import time
 import numpy as np
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import Logger
 
 from .scoring import CURVE_BLOCK, SolveTracker, greedy_returns
+from .tensorboard import log_point, seed_logger
 
 logger = logging.getLogger(__name__)
 
@@ -48,11 +50,14 @@ class LearningCurve:
     ``task.max_trial_seconds`` training ends with a last report point and ``capped`` is set:
     the trial is scored as it stands, so a costly architecture cannot hold a slot for hours.
 
+    Each point also goes to ``run_logger`` (an SB3 logger: TensorBoard, or memory only).
+
     ``agent`` below is anything with SB3's ``predict``, ``policy`` and ``num_timesteps``.
     """
 
-    def __init__(self, task, recent_episodes: int = 100) -> None:
+    def __init__(self, task, run_logger: Logger | None = None, recent_episodes: int = 100) -> None:
         self.task = task
+        self.run_logger = run_logger or seed_logger(None, task.seed)
         self.tracker = SolveTracker(task, eval_env=task.make_env())
         self.recent_episodes = recent_episodes
         self.episode_returns: list[float] = []
@@ -101,6 +106,7 @@ class LearningCurve:
             "wall_clock_s": round(time.monotonic() - self._started, 2),
         }
         self.points.append(point)
+        log_point(self.run_logger, point)
         logger.info("seed %d, env steps %d: greedy %s, training %s, solved %s", self.task.seed, point["env_steps"],
                     greedy_mean, training_mean, solved)
         return solved

@@ -13,6 +13,7 @@ generators that SB3 draws from (exploration, replay sampling), so an agent train
 would alone with its seed. ``batched``: all seeds in lockstep as one batched computation
 (:mod:`.batched_dqn`), several times the env steps per second for small networks.
 ``task.max_trial_seconds`` caps the whole trial. The cost fields count every seed's env steps.
+Given a ``log_dir``, each seed writes its TensorBoard run there (:mod:`.tensorboard`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import nni
 import numpy as np
@@ -32,6 +34,7 @@ from ..algorithms import build_agent, trained_parameters
 from .batched_dqn import BatchedAgent, BatchedDQN
 from .curve import LearningCurve, LearningCurveCallback
 from .scoring import Score, score_agent
+from .tensorboard import seed_logger
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +52,12 @@ def set_global_rng_state(state: tuple) -> None:
 class SeedRun:
     """One seed's Stable-Baselines3 agent, trained one report interval at a time."""
 
-    def __init__(self, task, build_network: Callable[[], nn.Module], device: str) -> None:
+    def __init__(self, task, build_network: Callable[[], nn.Module], device: str, log_dir: Path | None) -> None:
         self.task = task
         self.agent = build_agent(task, build_network, device)  # SB3 seeds the global generators
+        self.agent.set_logger(seed_logger(log_dir, task.seed))  # SB3's values and the curve's, one run
         self.rng_state = global_rng_state()
-        self.curve = LearningCurve(task)
+        self.curve = LearningCurve(task, self.agent.logger)
 
     @property
     def done(self) -> bool:
@@ -76,8 +80,9 @@ class SeedRun:
 class SequentialSeedRuns:
     """``task.engine: sb3``: one SB3 agent per seed; they take turns between report points."""
 
-    def __init__(self, tasks: list, build_network: Callable[[], nn.Module], device: str) -> None:
-        self.runs = [SeedRun(task, build_network, device) for task in tasks]
+    def __init__(self, tasks: list, build_network: Callable[[], nn.Module], device: str,
+                 log_dir: Path | None) -> None:
+        self.runs = [SeedRun(task, build_network, device, log_dir) for task in tasks]
 
     def advance(self) -> None:
         for run in self.runs:
@@ -88,10 +93,10 @@ class SequentialSeedRuns:
 class BatchedSeedRun:
     """One seed's agent inside a :class:`BatchedDQN`."""
 
-    def __init__(self, task, trainer: BatchedDQN, agent: int) -> None:
+    def __init__(self, task, trainer: BatchedDQN, agent: int, log_dir: Path | None) -> None:
         self.task = task
         self.agent = BatchedAgent(trainer, agent)
-        self.curve = LearningCurve(task)
+        self.curve = LearningCurve(task, seed_logger(log_dir, task.seed))
 
     @property
     def done(self) -> bool:
@@ -104,9 +109,10 @@ class BatchedSeedRun:
 class BatchedSeedRuns:
     """``task.engine: batched``: the seeds' agents train in lockstep as one batched computation."""
 
-    def __init__(self, tasks: list, build_network: Callable[[], nn.Module], device: str) -> None:
+    def __init__(self, tasks: list, build_network: Callable[[], nn.Module], device: str,
+                 log_dir: Path | None) -> None:
         self.trainer = BatchedDQN(tasks[0], [build_network] * len(tasks), [task.seed for task in tasks], device)
-        self.runs = [BatchedSeedRun(task, self.trainer, agent) for agent, task in enumerate(tasks)]
+        self.runs = [BatchedSeedRun(task, self.trainer, agent, log_dir) for agent, task in enumerate(tasks)]
 
     def advance(self) -> None:
         """Step every agent until some curve gains a point or every agent is done."""
@@ -144,11 +150,12 @@ def mean_point(points: list[dict], started: float) -> dict:
     }
 
 
-def train_over_seeds(task, build_network: Callable[[], nn.Module], device: str) -> tuple[dict, list[dict], dict]:
+def train_over_seeds(task, build_network: Callable[[], nn.Module], device: str,
+                     log_dir: Path | None = None) -> tuple[dict, list[dict], dict]:
     """Train and score ``task.seeds`` agents of one network; returns result fields, mean curve, best weights."""
     started, curve = time.monotonic(), []
     tasks = [dataclasses.replace(task, seed=task.seed + offset) for offset in range(task.seed_count)]
-    seed_runs = SEED_RUNS[task.engine](tasks, build_network, device)
+    seed_runs = SEED_RUNS[task.engine](tasks, build_network, device, log_dir)
     runs = seed_runs.runs
     while not all(run.done for run in runs):
         seed_runs.advance()
@@ -159,6 +166,8 @@ def train_over_seeds(task, build_network: Callable[[], nn.Module], device: str) 
                 nni.report_intermediate_result(point)
             curve.append(point)
     training_seconds = time.monotonic() - started
+    for run in runs:
+        run.curve.run_logger.close()  # flushes the TensorBoard run
 
     scores = [run.score() for run in runs]
     values = [score.value for score in scores]
