@@ -14,6 +14,7 @@ tuner side.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:  # the specs module imports gymnasium and the spaces; report r
 TUNER_MODULE = "nni_rl_nas.tuner"  # where the NNI tuner classes of the strategies live
 SEARCH_PHASE = "search"  # the ``phase`` parameter of a weight-sharing strategy's search trials
 BASELINE_KEY = "baseline"  # the parameter (and result field) that marks a baseline trial
+OBJECTIVE_KEY = "objective"  # the result field of the score less the size penalty (``cost``), when set
 # A search trial's final ``default``: a shared-weight return is no architecture's score, and NNI's
 # web UI ranks only finite metrics, so NaN keeps search trials out of its Best metric, Top trials
 # and Default Metric graph while their intermediate results still plot the search's progress.
@@ -67,6 +69,38 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class CostPenalty:
+    """``classArgs.cost``: weigh a network's score against its size, as MnasNet weighs accuracy
+    against latency, but additively, since an RL return may be negative.
+
+    What a strategy learns from and the report ranks by is the trial's *objective*:
+    ``score - per_tenfold * log10(parameters)``, so a network with ten times the weights must score
+    ``per_tenfold`` more to be preferred (``parameters``: the weights the trial's optimizers train).
+    The policy-gradient and ENAS controllers learn from it; random and grid search and the DARTS
+    search propose as before, and their trials are ranked by it.
+    """
+
+    per_tenfold: float = option(0.0, "score a network ten times the size must gain to be preferred; 0: the "
+                                     "score alone")
+
+    def check(self, where: str) -> None:
+        check_non_negative_number(self.per_tenfold, f"{where}.per_tenfold")
+
+    @property
+    def active(self) -> bool:
+        return self.per_tenfold > 0
+
+    def objective(self, score: float, parameters: Any) -> float:
+        """The score less the size penalty; ``parameters`` must be known when the penalty is set."""
+        if not self.active:
+            return score
+        if not is_number(parameters) or parameters < 1:
+            raise ValueError(f"tuner.classArgs.cost.per_tenfold is set but the trial's result gives parameters="
+                             f"{parameters!r}; the penalty needs the network's weight count")
+        return score - self.per_tenfold * math.log10(parameters)
+
+
+@dataclass(frozen=True)
 class ControllerSettings:
     """The ``controller:`` mapping of a controller strategy (policy gradient, ENAS)."""
 
@@ -103,6 +137,7 @@ class StrategyOptions:
                                             "the task every trial trains under, and marked as baselines: the "
                                             "hand-picked networks a search's answer is shown against; the "
                                             "strategy does not learn from them")
+    cost: CostPenalty = option(CostPenalty, "weigh each network's score against its size (parameters)")
 
     @classmethod
     def parse(cls, options: dict[str, Any]) -> StrategyOptions:
@@ -129,6 +164,7 @@ class StrategyOptions:
         """Refuse bad values, naming the field and the fix."""
         check_non_negative_int(self.seed, "tuner.classArgs.seed")
         self.budget.check("tuner.classArgs.budget")
+        self.cost.check("tuner.classArgs.cost")
 
     def check_experiment(self, spec: ExperimentSpec, space_part: str) -> None:
         """Refuse a space or task this strategy cannot search (``space_part``: the space's part)."""

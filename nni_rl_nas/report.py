@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 import sys
 import urllib.request
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from typing import Any
 
 from .errors import ConfigError, is_number
 from .files import write_atomically
-from .options import BASELINE_KEY, SEARCH_PHASE
+from .options import BASELINE_KEY, OBJECTIVE_KEY, SEARCH_PHASE
 from .records import ENDED_WITHOUT_SCORE, failure_reason, open_database, resolve_folder
 
 
@@ -254,8 +255,14 @@ def plot_searches(rows: list[TrialRow]) -> bytes:
 
 
 def ranked(rows: list[TrialRow]) -> list[TrialRow]:
+    """Trained trials, best first: by their objective when the search weighed cost (``cost``), else by score."""
     scored = [row for row in rows if row.score is not None and not row.is_search]
-    return sorted(scored, key=lambda row: row.score, reverse=True)
+
+    def rank_key(row: TrialRow) -> tuple[float, float]:
+        objective = finite_number(row.result.get(OBJECTIVE_KEY))
+        return (-math.inf if objective is None else objective), row.score
+
+    return sorted(scored, key=rank_key, reverse=True)
 
 
 def _amount(value: Any) -> float:
@@ -274,8 +281,8 @@ def cost(rows: list[TrialRow]) -> dict[str, Any]:
             "trial wall-clock (s)": round(sum(_amount(r.get("wall_clock_s")) for r in finished), 1)}
 
 
-TABLE_COLUMNS = ("score", "score_std", "seed_scores", "seeds", "solved_seeds", "mean_return", "std_return", "val_accuracy",
-                 "solved", "env_steps", "epochs", "wall_clock_s", "parameters", "capped", "device")
+TABLE_COLUMNS = ("score", OBJECTIVE_KEY, "score_std", "seed_scores", "seeds", "solved_seeds", "mean_return", "std_return",
+                 "val_accuracy", "solved", "env_steps", "epochs", "wall_clock_s", "parameters", "capped", "device")
 
 
 def _cell(value: Any) -> str:

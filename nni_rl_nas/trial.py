@@ -21,7 +21,7 @@ from .algorithms import NetworkFactory
 from .experiment import ExperimentFile, load_experiment
 from .files import write_atomically, write_json
 from .oneshot import SEARCHES
-from .options import BASELINE_KEY, SEARCH_PHASE
+from .options import BASELINE_KEY, OBJECTIVE_KEY, SEARCH_PHASE
 from .spaces import search_choices
 from .specs import ClassificationTaskSpec
 from .training.seeds import train_over_seeds
@@ -91,6 +91,8 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
                                                 tensorboard_folder(output_dir))
     result = {"default": fields.pop("default"), "architecture": name, **fields, "device": device,
               BASELINE_KEY: bool(parameters.get(BASELINE_KEY))}
+    if experiment.options.cost.active:  # the report ranks by it
+        result[OBJECTIVE_KEY] = experiment.options.cost.objective(result["default"], result["parameters"])
     save_trial_outputs(output_dir, state, {
         "trial_id": nni.get_trial_id(),
         "architecture": architecture,

@@ -66,3 +66,13 @@ def test_the_page_shows_seed_scores_baselines_and_statuses_as_text_and_every_plo
     assert "by status: FAILED 1, SUCCEEDED 2" in page and "{" not in page.split("<ul>")[1].split("</ul>")[0]
     assert {path.name for path in tmp_path.glob("*.png")} == {"search_performance.png", "learning_curves.png",
                                                                "pareto.png"}
+
+
+def test_with_a_cost_penalty_trials_rank_by_their_objective_and_the_table_shows_it():
+    rows = [TrialRow("a", 0, "SUCCEEDED", "256-relu_256-relu", {"default": 210.0, "objective": 161.7}),
+            TrialRow("b", 1, "SUCCEEDED", "64-relu_64-relu", {"default": 200.0, "objective": 162.7}),
+            TrialRow("c", 2, "SUCCEEDED", "16-relu_16-relu", {"default": 100.0, "objective": 0.0})]
+    assert [row.trial_id for row in ranked(rows)] == ["b", "a", "c"]
+    assert "<th>objective</th>" in render_html("t", rows, {})
+    assert [row.trial_id for row in ranked([TrialRow("a", 0, "SUCCEEDED", "x", {"default": 1.0}),
+                                            TrialRow("b", 1, "SUCCEEDED", "y", {"default": 2.0})])] == ["b", "a"]

@@ -1,4 +1,5 @@
 import json
+import math
 
 import pytest
 import torch
@@ -85,3 +86,11 @@ def test_device_auto_follows_the_gpus_nni_shows_the_trial_and_cuda_without_one_i
     assert pick_device("auto") == "cpu" and pick_device("cpu") == "cpu"
     with pytest.raises(RuntimeError, match=r"task.device is 'cuda:1' but this trial sees no GPU .*fix: .*trialGpuNumber: 1"):
         pick_device("cuda:1")
+
+
+def test_with_a_cost_penalty_the_result_carries_the_objective_the_report_ranks_by(write_experiment, tmp_path,
+                                                                                   monkeypatch):
+    monkeypatch.setenv("NNI_OUTPUT_DIR", str(tmp_path / "out"))
+    config = write_experiment(lambda raw: small_task(raw) or class_args(raw).update(cost={"per_tenfold": 10.0}))
+    result = run_trial(config, "64-tanh")
+    assert result["objective"] == pytest.approx(result["default"] - 10.0 * math.log10(result["parameters"]))

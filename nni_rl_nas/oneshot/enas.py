@@ -84,7 +84,8 @@ def store_child(supernet: torch.nn.Module, child: torch.nn.Module) -> None:
 class ChildRecord:
     env_steps: int
     name: str
-    score: float
+    score: float  # greedy return with the shared weights
+    objective: float  # what the controller learnt from: the score less the size penalty (``cost``)
 
 
 @dataclass
@@ -154,10 +155,12 @@ class ChildSwitchingCallback(BaseCallback):
         if not math.isfinite(score):
             raise TrainingDiverged(f"child {self.space.architecture_name(self._architecture)} returned {score} "
                                    f"after {self.num_timesteps} env steps")
-        record = ChildRecord(int(self.num_timesteps), self.space.architecture_name(self._architecture), score)
+        parameters = sum(p.numel() for p in self.model.policy.q_net.parameters())
+        record = ChildRecord(int(self.num_timesteps), self.space.architecture_name(self._architecture), score,
+                             self.settings.cost.objective(score, parameters))
         self.progress.children.append(record)
         self._batch.append(record)
-        if self.reinforce.observe(self._decisions, score):
+        if self.reinforce.observe(self._decisions, record.objective):
             self._report_update()
 
     def _report_update(self) -> None:
@@ -166,6 +169,7 @@ class ChildSwitchingCallback(BaseCallback):
                                      for _ in range(8)]))
         point = {
             "default": float(np.mean([r.score for r in self._batch])),
+            **({"objective": float(np.mean([r.objective for r in self._batch]))} if self.settings.cost.active else {}),
             "controller_entropy": entropy,
             "baseline": self.reinforce.baseline,
             "most_likely": self.top_architectures(1)[0][0],

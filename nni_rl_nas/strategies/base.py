@@ -100,6 +100,10 @@ class SearchStrategy(ABC):
     def observe(self, record: TrialRecord) -> None:
         """A trial finished with a score."""
 
+    def objective(self, record: TrialRecord) -> float:
+        """What a learning strategy learns from: the score, less the size penalty of ``cost``."""
+        return self.options.cost.objective(record.score, record.result.get("parameters"))
+
     def observe_failure(self, record: TrialRecord) -> None:
         """A trial ended without a score."""
 

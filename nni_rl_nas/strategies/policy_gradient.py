@@ -53,8 +53,8 @@ class PolicyGradient(SearchStrategy):
         return None
 
     def observe(self, record: TrialRecord) -> None:
-        self.known_scores[record.name] = record.score
-        if self.reinforce.observe(decisions_of(self.choices, record.architecture), record.score):
+        self.known_scores[record.name] = self.objective(record)
+        if self.reinforce.observe(decisions_of(self.choices, record.architecture), self.known_scores[record.name]):
             logger.info("controller updated; baseline %.4f", self.reinforce.baseline or 0.0)
 
     def observe_failure(self, record: TrialRecord) -> None:

@@ -1,7 +1,9 @@
 """A short ENAS search on CartPole: the supernet and the controller both train, end to end."""
 
 import json
+import math
 
+import pytest
 import torch
 
 from nni_rl_nas.experiment import parse_class_args
@@ -53,3 +55,18 @@ def test_short_enas_search_trains_the_supernet_and_the_controller(tmp_path):
     assert all(torch.isfinite(value).all() for value in supernet.values())
     assert supernet.keys() == untrained.keys()
     assert not torch.equal(supernet["layers.0.weight"], untrained["layers.0.weight"]), "the TD loss trained the shared weights"
+
+
+def test_with_a_cost_penalty_the_controller_learns_from_each_childs_return_less_its_size(tmp_path):
+    spec = parse_class_args({"space": SPACE, "task": {**TASK, "total_timesteps": 3000}})
+    space = spec.build_space()
+    settings = EnasOptions.parse({"seed": 0, "child_steps": 500, "search_eval_episodes": 2, "top_k": 1,
+                                  "cost": {"per_tenfold": 10.0}, "controller": {"samples_per_update": 2}})
+    run_enas_search(spec.task, space, spec.build_space, settings, tmp_path, "cpu")
+    search = json.loads((tmp_path / "search.json").read_text())
+    for child in search["children"]:
+        architecture = space.parse_architecture_name(child["name"])
+        first, second = architecture["layer1_width"], architecture["layer2_width"]
+        weights = (4 + 1) * first + (first + 1) * second + (second + 1) * 2  # CartPole: 4 inputs, 2 actions
+        assert child["objective"] == pytest.approx(child["score"] - 10.0 * math.log10(weights))
+    assert all("objective" in point for point in search["curve"])

@@ -23,6 +23,12 @@ def synthetic_score(architecture, rng):
     return sum(architecture[label] == value for label, value in BEST.items()) / 4 + rng.normal(0, 0.05)
 
 
+def q_network_parameters(architecture) -> int:
+    """Weights of LunarLander's Q-network (8 inputs, 4 actions) with the two hidden layers."""
+    first, second = architecture["layer1_width"], architecture["layer2_width"]
+    return (8 + 1) * first + (first + 1) * second + (second + 1) * 4
+
+
 def search(seed, concurrency=2, **options):
     """Run the strategy as NNI would until it stops or TRIALS trials finished; return it and the trial count."""
     strategy = PolicyGradient(**ARGS, seed=seed, **options)
@@ -35,7 +41,8 @@ def search(seed, concurrency=2, **options):
         parameter_id = list(running)[rng.integers(len(running))]  # any trial may finish first
         parameters = running.pop(parameter_id)
         architecture = {label: parameters[label] for label in strategy.choices}
-        strategy.tell(parameter_id, parameters, {"default": synthetic_score(architecture, rng)})
+        strategy.tell(parameter_id, parameters, {"default": synthetic_score(architecture, rng),
+                                                 "parameters": q_network_parameters(architecture)})
         strategy.tell_end(parameter_id, success=True)
         finished += 1
         try:
@@ -60,6 +67,24 @@ def test_without_a_baseline_the_same_searches_mostly_fail_to_concentrate():
     strategies = [search(seed, controller={"baseline": "none"})[0] for seed in (0, 1, 2)]
     probabilities = [s.controller.probabilities(decisions_of(s.choices, BEST)) for s in strategies]
     assert sum(p > 0.9 for p in probabilities) <= 1, probabilities
+
+
+def test_with_a_cost_penalty_the_controller_concentrates_on_the_best_small_network_instead():
+    """0.5 per tenfold: 64-relu_64-relu (2 of 4 decisions right, 5,380 weights) beats the
+    best-scoring 256-relu_256-relu (67,844 weights) by 0.5 * log10(67844 / 5380) - 0.5 = 0.05."""
+    small = {**BEST, "layer1_width": 64, "layer2_width": 64}
+    strategy, _ = search(0, cost={"per_tenfold": 0.5})
+    assert strategy.controller.probabilities(decisions_of(strategy.choices, small)) > 0.5
+    record = strategy.history[0]
+    assert strategy.known_scores[record.name] == pytest.approx(
+        record.score - 0.5 * np.log10(q_network_parameters(record.architecture)))
+
+
+def test_a_bad_cost_penalty_is_refused_naming_the_field():
+    with pytest.raises(ConfigError, match=r"tuner.classArgs.cost.per_tenfold: got -1; fix: a number >= 0"):
+        PolicyGradient(**ARGS, cost={"per_tenfold": -1})
+    with pytest.raises(ConfigError, match="cost: unknown key 'weight'"):
+        PolicyGradient(**ARGS, cost={"weight": 1})
 
 
 def gradient_signals(baseline: str, samples: int = 200, seed: int = 0) -> np.ndarray:
