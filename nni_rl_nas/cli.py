@@ -88,7 +88,7 @@ def _play(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .records import resolve_folder
+    from .records import controller_progress_of, resolve_folder
     from .report import database_of, explain_failures, progress, read_database, read_rest_api, write_report
 
     root = Path(args.experiments_dir) if args.experiments_dir else None
@@ -105,7 +105,8 @@ def _report(args: argparse.Namespace) -> int:
              f"{sum(r.reason is not None for r in rows)} without a score; plotting ...")
     default_out = folder / "report" if folder.is_dir() else Path(f"report-{Path(args.experiment).name}")
     out = Path(args.out) if args.out else default_out
-    page = write_report(rows, f"nni-rl-nas report: experiment {Path(args.experiment).name}", out, args.top_k)
+    page = write_report(rows, f"nni-rl-nas report: experiment {Path(args.experiment).name}", out, args.top_k,
+                        controller_progress_of(folder) if folder.is_dir() else [])
     progress(f"wrote {page}")
     return 0
 

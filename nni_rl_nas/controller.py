@@ -15,6 +15,8 @@ regularises the controller's weights. Baselines:
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Sequence
 
 import torch
@@ -83,6 +85,22 @@ class ArchitectureController(nn.Module):
     def probabilities(self, decisions: Sequence[int]) -> float:
         with torch.no_grad():
             return float(self.evaluate(decisions)[0].exp())
+
+
+MAX_ENUMERATED = 10_000  # spaces up to this size are ranked exactly; larger ones from 1000 samples
+TOP_SHOWN = 5  # architectures whose probabilities a controller strategy records at each update
+
+
+def most_likely(controller: ArchitectureController, choices: dict[str, list], k: int,
+                generator: torch.Generator) -> list[tuple[dict, float]]:
+    """The k architectures the controller finds most likely, with their probabilities, best first."""
+    sizes = [len(values) for values in choices.values()]
+    if math.prod(sizes) <= MAX_ENUMERATED:
+        candidates = {tuple(decisions) for decisions in itertools.product(*(range(size) for size in sizes))}
+    else:
+        candidates = {tuple(controller.sample(generator)) for _ in range(1000)}
+    ranked = sorted(((controller.probabilities(decisions), decisions) for decisions in candidates), reverse=True)
+    return [(architecture_of(choices, decisions), probability) for probability, decisions in ranked[:k]]
 
 
 def build_controller(choice_sizes: Sequence[int], settings: ControllerSettings) -> ArchitectureController:

@@ -44,6 +44,15 @@ def open_database(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
 
 
+CONTROLLER_PROGRESS_FILE = "controller_progress.json"  # in NNI's checkpoint directory, beside the strategy's state
+
+
+def controller_progress_of(experiment_folder: Path) -> list[dict]:
+    """What a controller strategy (policy gradient) recorded after each update; [] when nothing was."""
+    path = experiment_folder / "checkpoint" / CONTROLLER_PROGRESS_FILE
+    return json.loads(path.read_text()) if path.exists() else []
+
+
 def database_of_checkpoint(checkpoint_directory: Path) -> Path:
     """NNI gives a strategy ``<experiment>/checkpoint``; its database is ``<experiment>/db/nni.sqlite``."""
     return checkpoint_directory.parent / "db" / "nni.sqlite"

@@ -254,6 +254,57 @@ def plot_searches(rows: list[TrialRow]) -> bytes:
                      "Controller performance over updates (shared weights)")
 
 
+HEATMAP_ROWS = 15  # architectures a controller heatmap shows at most: those it ever found most likely
+
+
+def probabilities_of(value: Any) -> dict[str, float]:
+    """A recorded ``top_probabilities`` mapping; records are untrusted, so only names with a probability survive."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(name): float(p) for name, p in value.items() if finite_number(p) is not None and 0 <= p <= 1}
+
+
+def controller_series(rows: list[TrialRow], controller_progress: list[dict]) -> list[tuple[str, str, list, list]]:
+    """Each controller's updates: (title, x label, xs, top probabilities at each). ENAS's controllers
+    are in their search trials' intermediate results, the policy-gradient one in the strategy's file."""
+    series = [(f"{row.architecture} (trial {row.trial_id})", "env steps",
+               [point.get("env_steps") for point in row.curve],
+               [probabilities_of(point.get("top_probabilities")) for point in row.curve])
+              for row in rows if row.is_search and any("top_probabilities" in point for point in row.curve)]
+    if controller_progress:
+        series.append(("policy-gradient controller", "trials finished",
+                       [update.get("trials") for update in controller_progress],
+                       [probabilities_of(update.get("top_probabilities")) for update in controller_progress]))
+    return series
+
+
+def plot_controller_probabilities(series: list[tuple[str, str, list, list]]) -> bytes:
+    """One heatmap per controller: its most likely architectures (rows) over its updates (columns).
+    A blank cell: the architecture was not among the top at that update."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    figure, axes = plt.subplots(len(series), 1, figsize=(7, 0.6 + 2.9 * len(series)), squeeze=False)
+    for axis, (title, xlabel, xs, updates) in zip(axes[:, 0], series):
+        peak: dict[str, float] = {}
+        for update in updates:
+            for name, probability in update.items():
+                peak[name] = max(peak.get(name, 0.0), probability)
+        last = updates[-1] if updates else {}
+        names = sorted(peak, key=lambda name: (last.get(name, -1.0), peak[name]), reverse=True)[:HEATMAP_ROWS]
+        grid = np.array([[update.get(name, np.nan) for update in updates] for name in names]).reshape(len(names), -1)
+        image = axis.imshow(np.ma.masked_invalid(grid), aspect="auto", vmin=0, vmax=1, cmap="viridis",
+                            interpolation="nearest")
+        image.cmap.set_bad("#eeeeee")
+        axis.set_yticks(range(len(names)), names, fontsize=6)
+        ticks = np.unique(np.linspace(0, max(len(xs) - 1, 0), min(len(xs), 8)).round().astype(int))
+        axis.set_xticks(ticks, [str(xs[i]) for i in ticks], fontsize=7)
+        axis.set(xlabel=xlabel, title=f"{title}: probability of its top architectures over updates")
+        axis.title.set_fontsize(8)
+        figure.colorbar(image, ax=axis, label="probability")
+    return _png(figure)
+
+
 def ranked(rows: list[TrialRow]) -> list[TrialRow]:
     """Trained trials, best first: by their objective when the search weighed cost (``cost``), else by score."""
     scored = [row for row in rows if row.score is not None and not row.is_search]
@@ -327,7 +378,10 @@ def render_html(title: str, rows: list[TrialRow], images: dict[str, bytes]) -> s
             f"<h2>Ranked architectures</h2><table><tr>{header}</tr>{''.join(body)}</table>{searches}{failures}</body></html>")
 
 
-def write_report(rows: list[TrialRow], title: str, out: Path, top_k: int = 5) -> Path:
+def write_report(rows: list[TrialRow], title: str, out: Path, top_k: int = 5,
+                 controller_progress: list[dict] | None = None) -> Path:
+    """The report folder: ``report.html`` and its plots. ``controller_progress``: a policy-gradient
+    strategy's updates (:func:`nni_rl_nas.records.controller_progress_of`)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -335,6 +389,9 @@ def write_report(rows: list[TrialRow], title: str, out: Path, top_k: int = 5) ->
               "pareto.png": plot_pareto(rows)}
     if any(row.is_search and row.curve for row in rows):
         images["controller_progress.png"] = plot_searches(rows)
+    controllers = controller_series(rows, controller_progress or [])
+    if controllers:
+        images["controller_probabilities.png"] = plot_controller_probabilities(controllers)
     for name, data in images.items():
         write_atomically(out / name, lambda target, data=data: target.write_bytes(data))
     page = render_html(title, rows, images)

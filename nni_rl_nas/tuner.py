@@ -47,9 +47,9 @@ from nni import NoMoreTrialError
 from nni.tuner import Tuner
 
 from .experiment import check_search_space
-from .files import write_atomically
+from .files import write_atomically, write_json
 from .nni_patches import NNIInstallationError, require_nni_fixes
-from .records import database_of_checkpoint, submitted_parameter_ids
+from .records import CONTROLLER_PROGRESS_FILE, database_of_checkpoint, submitted_parameter_ids
 from .strategies import STRATEGIES, NothingToPropose, SearchStrategy
 
 logger = logging.getLogger(__name__)
@@ -158,6 +158,8 @@ class StrategyTuner(Tuner):
             if path.exists():
                 os.replace(path, path.with_name(PREVIOUS_STATE_FILE))
             write_atomically(path, lambda target: torch.save(state, target))
+            if self.strategy.controller_progress:  # plain JSON, for the report (which loads no torch)
+                write_json(path.with_name(CONTROLLER_PROGRESS_FILE), self.strategy.controller_progress)
 
     @one_event_at_a_time
     def load_checkpoint(self) -> None:

@@ -4,7 +4,10 @@ import json
 import math
 import sqlite3
 
-from nni_rl_nas.report import TrialRow, pareto_front, ranked, read_database, render_html, write_report
+import pytest
+
+from nni_rl_nas.report import (TrialRow, controller_series, pareto_front, ranked, read_database, render_html,
+                               write_report)
 
 MARKUP = "<script>alert(1)</script>"
 
@@ -76,3 +79,19 @@ def test_with_a_cost_penalty_trials_rank_by_their_objective_and_the_table_shows_
     assert "<th>objective</th>" in render_html("t", rows, {})
     assert [row.trial_id for row in ranked([TrialRow("a", 0, "SUCCEEDED", "x", {"default": 1.0}),
                                             TrialRow("b", 1, "SUCCEEDED", "y", {"default": 2.0})])] == ["b", "a"]
+
+
+def test_controllers_probabilities_over_updates_are_a_heatmap_from_enas_trials_and_the_policy_gradient_file(tmp_path):
+    search_curve = [{"default": 10.0, "env_steps": steps, "top_probabilities": {"64-relu": p, "16-relu": 1 - p}}
+                    for steps, p in ((1000, 0.3), (2000, 0.6), (3000, 0.9))]
+    rows = [TrialRow("s", 0, "SUCCEEDED", "ENAS search 0", {"default": math.nan}, search_curve, phase="search"),
+            TrialRow("a", 1, "SUCCEEDED", "64-relu", {"default": 2.0})]
+    progress = [{"trials": 5, "top_probabilities": {"64-relu": 0.5, "<b>": "0.2", "x": 7}},
+                {"trials": 10, "top_probabilities": "not a mapping"}]
+    series = controller_series(rows, progress)
+    assert [(title, xs) for title, _, xs, _ in series] == [("ENAS search 0 (trial s)", [1000, 2000, 3000]),
+                                                            ("policy-gradient controller", [5, 10])]
+    assert series[0][3][-1] == {"64-relu": 0.9, "16-relu": pytest.approx(0.1)}
+    assert series[1][3] == [{"64-relu": 0.5}, {}], "untrusted records: only names with a probability survive"
+    write_report(rows, "report", tmp_path, controller_progress=progress)
+    assert (tmp_path / "controller_probabilities.png").stat().st_size > 1000

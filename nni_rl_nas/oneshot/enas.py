@@ -16,7 +16,6 @@ schedule and the replay buffer are the agent's, shared by all children.
 from __future__ import annotations
 
 import copy
-import itertools
 import logging
 import math
 import time
@@ -32,7 +31,7 @@ from nni.nas.strategy import RandomOneShot
 from stable_baselines3.common.callbacks import BaseCallback
 
 from ..algorithms import NetworkFactory, build_agent
-from ..controller import Reinforce, architecture_of, build_controller
+from ..controller import TOP_SHOWN, Reinforce, architecture_of, build_controller, most_likely
 from ..files import write_atomically, write_json
 from ..options import SEARCH_TRIAL_SCORE, EnasOptions
 from ..spaces import Architecture, ArchitectureSpace, search_choices
@@ -41,7 +40,6 @@ from ..training.curve import TrainingDiverged, check_finite_weights, over_time
 from ..training.scoring import CURVE_BLOCK, SCORE_BLOCK, greedy_returns
 
 logger = logging.getLogger(__name__)
-MAX_ENUMERATED = 10_000
 
 
 def supernet_factory(build_space: Callable[[], ArchitectureSpace]) -> Callable[[], torch.nn.Module]:
@@ -167,12 +165,14 @@ class ChildSwitchingCallback(BaseCallback):
         with torch.no_grad():
             entropy = float(np.mean([self.controller.evaluate(self.controller.sample(self.generator))[1].item()
                                      for _ in range(8)]))
+        top = self.top_architectures(TOP_SHOWN)
         point = {
             "default": float(np.mean([r.score for r in self._batch])),
             **({"objective": float(np.mean([r.objective for r in self._batch]))} if self.settings.cost.active else {}),
             "controller_entropy": entropy,
             "baseline": self.reinforce.baseline,
-            "most_likely": self.top_architectures(1)[0][0],
+            "most_likely": top[0][0],
+            "top_probabilities": dict(top),  # the report's heatmap of the controller's top architectures
             "env_steps": int(self.num_timesteps),
             "children": len(self.progress.children),
             "wall_clock_s": round(time.monotonic() - self._started, 2),
@@ -186,20 +186,8 @@ class ChildSwitchingCallback(BaseCallback):
 
     def top_architectures(self, k: int) -> list[tuple[str, float]]:
         """The k architectures the controller finds most likely, with their probabilities."""
-        if math.prod(len(v) for v in self.choices.values()) <= MAX_ENUMERATED:
-            candidates = [list(c) for c in itertools.product(*(range(len(v)) for v in self.choices.values()))]
-        else:
-            candidates = [self.controller.sample(self.generator) for _ in range(1000)]
-        ranked = sorted(((self.controller.probabilities(c), c) for c in candidates), reverse=True)
-        seen, top = set(), []
-        for probability, decisions in ranked:
-            name = self.space.architecture_name(architecture_of(self.choices, decisions))
-            if name not in seen:
-                seen.add(name)
-                top.append((name, probability))
-            if len(top) == k:
-                break
-        return top
+        return [(self.space.architecture_name(architecture), probability)
+                for architecture, probability in most_likely(self.controller, self.choices, k, self.generator)]
 
     def save_state(self) -> None:
         """Controller, baseline and history, written atomically after every controller update."""

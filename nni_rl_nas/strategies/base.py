@@ -77,6 +77,9 @@ class SearchStrategy(ABC):
         self.rng = np.random.default_rng(self.options.seed)
         self.history: list[TrialRecord] = []
         self._running: dict[int, Architecture] = {}
+        # a controller strategy appends, after each update, {"trials": n, "top_probabilities": {name: p}}:
+        # the report's heatmap of what the controller has come to prefer
+        self.controller_progress: list[dict[str, Any]] = []
         self._baselines_left = list(self.options.baselines)
         self._running_baselines: set[int] = set()
         logger.info("%s over %d architectures: %s", type(self).__name__, self.size, self.choices)

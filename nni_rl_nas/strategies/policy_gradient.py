@@ -16,7 +16,7 @@ import logging
 
 import torch
 
-from ..controller import Reinforce, architecture_of, build_controller, decisions_of
+from ..controller import TOP_SHOWN, Reinforce, architecture_of, build_controller, decisions_of, most_likely
 from ..options import PolicyGradientOptions
 from ..spaces import Architecture
 from .base import SearchStrategy, TrialRecord
@@ -56,6 +56,13 @@ class PolicyGradient(SearchStrategy):
         self.known_scores[record.name] = self.objective(record)
         if self.reinforce.observe(decisions_of(self.choices, record.architecture), self.known_scores[record.name]):
             logger.info("controller updated; baseline %.4f", self.reinforce.baseline or 0.0)
+            self.record_progress()
+
+    def record_progress(self) -> None:
+        """The probabilities of the controller's top architectures now, against the trials finished."""
+        top = most_likely(self.controller, self.choices, TOP_SHOWN, torch.Generator().manual_seed(0))
+        self.controller_progress.append({"trials": len(self.history),
+                                         "top_probabilities": {self.name_of(a): p for a, p in top}})
 
     def observe_failure(self, record: TrialRecord) -> None:
         if self.failure_score is not None:
@@ -64,10 +71,11 @@ class PolicyGradient(SearchStrategy):
 
     def state_dict(self) -> dict:
         return {**super().state_dict(), "reinforce": self.reinforce.state_dict(), "known_scores": self.known_scores,
-                "generator": self.generator.get_state()}
+                "generator": self.generator.get_state(), "controller_progress": self.controller_progress}
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
         self.reinforce.load_state_dict(state["reinforce"])
         self.known_scores = dict(state["known_scores"])
         self.generator.set_state(state["generator"])
+        self.controller_progress = list(state.get("controller_progress", []))

@@ -46,6 +46,7 @@ def test_short_enas_search_trains_the_supernet_and_the_controller(tmp_path):
     search = json.loads((tmp_path / "search.json").read_text())
     assert len(search["curve"]) >= 5, "one intermediate result per controller update"
     assert all("controller_entropy" in point and "most_likely" in point for point in search["curve"])
+    assert all(len(point["top_probabilities"]) == 5 for point in search["curve"]), "the top 5 at each update"
     assert len({child["name"] for child in search["children"]}) >= 3, "the controller explored several children"
 
     optimizer = torch.load(tmp_path / "controller.pt", weights_only=True)["optimizer"]

@@ -14,6 +14,7 @@ import pytest
 import torch
 from nni import NoMoreTrialError
 
+from nni_rl_nas.records import CONTROLLER_PROGRESS_FILE
 from nni_rl_nas.strategies import ENAS, GridSearch, PolicyGradient, RandomSearch
 from nni_rl_nas.tuner import PREVIOUS_STATE_FILE, STATE_FILE, TUNERS, StrategyStartError
 
@@ -66,6 +67,10 @@ def test_a_resumed_strategy_keeps_its_state_and_never_retrains_a_finished_archit
         for saved, restored in zip(before.strategy.controller.parameters(), resumed.strategy.controller.parameters()):
             assert torch.equal(saved, restored)
         assert resumed.strategy.reinforce.baseline == before.strategy.reinforce.baseline
+        progress = json.loads((tmp_path / CONTROLLER_PROGRESS_FILE).read_text())
+        assert [update["trials"] for update in progress] == [2, 4, 6], "after each update of 2 scores"
+        assert all(len(update["top_probabilities"]) == 5 for update in progress)
+        assert resumed.strategy.controller_progress == progress
 
     [(parameter_id, parameters)] = interrupted.items()  # NNI reruns it; its result arrives with the old records
     resumed.import_data(nni_records + [{"parameter": parameters, "value": {"default": score_of(parameters)}}])
