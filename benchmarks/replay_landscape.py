@@ -30,6 +30,7 @@ import logging
 import random
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 from scipy import stats
@@ -64,7 +65,10 @@ def nni_tuner(name: str, seed: int, landscape) -> object:
         "nni:Evolution": lambda: EvolutionTuner(optimize_mode="maximize", population_size=8),
     }[name]()
     space = parse_class_args({"space": landscape.header["space"], "task": {"env": landscape.header["env"]}})
-    return NniTunerSearch(tuner, space.build_space())
+    # NNI's Evolution draws its first population, in update_search_space, from a RandomState() it
+    # makes unseeded; seeded here so that its rows reproduce
+    with mock.patch.object(np.random, "RandomState", functools.partial(np.random.RandomState, seed)):
+        return NniTunerSearch(tuner, space.build_space())
 
 
 STRATEGIES = {name: functools.partial(our_strategy, name) for name in ("random", "grid", "policy_gradient")}
@@ -185,11 +189,13 @@ def plot(table: dict, path: Path, rule: str, baselines: dict[str, float]) -> Non
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(8, 5))
+    hues = list(dict.fromkeys(name.split("+")[0] for name in table))  # one hue per strategy, paler with an assessor
     for name, by_budget in table.items():
         budgets = [int(budget) for budget in by_budget]
         means = np.array([row["expected_true_score"] for row in by_budget.values()], dtype=float)
         halves = np.array([row["ci95"] for row in by_budget.values()], dtype=float)
-        line, = axis.plot(budgets, means, marker="o", label=name, linestyle="--" if "+" in name else "-")
+        color = plt.cm.tab20(2 * hues.index(name.split("+")[0]) + ("+" in name))
+        line, = axis.plot(budgets, means, marker="o", label=name, linestyle="--" if "+" in name else "-", color=color)
         axis.fill_between(budgets, means - halves, means + halves, color=line.get_color(), alpha=0.1)
     for name, score in baselines.items():
         axis.axhline(score, color="black", linestyle=":", label=f"baseline {name}")
