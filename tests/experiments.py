@@ -100,7 +100,8 @@ def check_trial(trial: dict, metrics: list[dict], root: Path, min_curve_points: 
         return final
     record = json.loads(trial_folder(root, trial["trialJobId"]).joinpath("trial.json").read_text())
     assert record["trial_id"] == trial["trialJobId"]
-    assert {k: v for k, v in parameters.items() if k != "architecture"} == record["architecture"]
+    assert {k: v for k, v in parameters.items() if k not in ("architecture", "baseline")} == record["architecture"]
+    assert final["baseline"] == bool(parameters.get("baseline")), "a baseline trial is marked as one in its result"
     assert parameters["architecture"] == final["architecture"] == record["result"]["architecture"]
     assert final["default"] == record["result"]["default"]
     return final
