@@ -48,9 +48,14 @@ CONTROLLER_PROGRESS_FILE = "controller_progress.json"  # in NNI's checkpoint dir
 
 
 def controller_progress_of(experiment_folder: Path) -> list[dict]:
-    """What a controller strategy (policy gradient) recorded after each update; [] when nothing was."""
+    """What a controller strategy (policy gradient) recorded after each update; [] when nothing was,
+    or when the file does not hold a list of updates (records are untrusted)."""
     path = experiment_folder / "checkpoint" / CONTROLLER_PROGRESS_FILE
-    return json.loads(path.read_text()) if path.exists() else []
+    try:
+        updates = json.loads(path.read_text()) if path.exists() else []
+    except (OSError, ValueError):
+        return []
+    return [update for update in updates if isinstance(update, dict)] if isinstance(updates, list) else []
 
 
 def database_of_checkpoint(checkpoint_directory: Path) -> Path:

@@ -6,6 +6,7 @@ import sqlite3
 
 import pytest
 
+from nni_rl_nas.records import CONTROLLER_PROGRESS_FILE, controller_progress_of
 from nni_rl_nas.report import (TrialRow, controller_series, pareto_front, ranked, read_database, render_html,
                                write_report)
 
@@ -95,3 +96,13 @@ def test_controllers_probabilities_over_updates_are_a_heatmap_from_enas_trials_a
     assert series[1][3] == [{"64-relu": 0.5}, {}], "untrusted records: only names with a probability survive"
     write_report(rows, "report", tmp_path, controller_progress=progress)
     assert (tmp_path / "controller_probabilities.png").stat().st_size > 1000
+
+
+def test_a_damaged_controller_progress_file_gives_no_heatmap_rather_than_a_crash(tmp_path):
+    (tmp_path / "checkpoint").mkdir()
+    progress = tmp_path / "checkpoint" / CONTROLLER_PROGRESS_FILE
+    update = {"trials": 5, "top_probabilities": {"a": 0.5}}
+    for text, expected in (("{not json", []), (json.dumps(update), []), (json.dumps([1, "x", update]), [update])):
+        progress.write_text(text)
+        assert controller_progress_of(tmp_path) == expected
+    assert controller_progress_of(tmp_path / "absent") == []

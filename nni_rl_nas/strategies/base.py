@@ -198,6 +198,7 @@ class SearchStrategy(ABC):
             "spent": self.spent(),
             "baselines_left": self._baselines_left,
             "running_baselines": sorted(self._running_baselines),
+            "controller_progress": self.controller_progress,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -207,4 +208,5 @@ class SearchStrategy(ABC):
         self._spent_env_steps = state["spent"]["env_steps"]
         self._baselines_left = list(state.get("baselines_left", []))
         self._running_baselines = set(state.get("running_baselines", []))
+        self.controller_progress = list(state.get("controller_progress", []))
         self._earlier_seconds, self._clock = state["spent"]["wall_clock_s"], time.monotonic()

@@ -71,11 +71,10 @@ class PolicyGradient(SearchStrategy):
 
     def state_dict(self) -> dict:
         return {**super().state_dict(), "reinforce": self.reinforce.state_dict(), "known_scores": self.known_scores,
-                "generator": self.generator.get_state(), "controller_progress": self.controller_progress}
+                "generator": self.generator.get_state()}
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
         self.reinforce.load_state_dict(state["reinforce"])
         self.known_scores = dict(state["known_scores"])
         self.generator.set_state(state["generator"])
-        self.controller_progress = list(state.get("controller_progress", []))
