@@ -206,13 +206,15 @@ def parse_class_args(class_args: Any, strategy: str | None = None) -> Experiment
         ENGINES[task.engine].check(task.engine, task, space.part)
     if strategy_options is not None:
         strategy_options.check_experiment(spec, space.part)
-        check_baselines(strategy_options.baselines, space)
+        check_baselines(strategy_options.baselines, space, space_spec)
     return spec
 
 
-def check_baselines(baselines: Any, space) -> None:
-    """Each baseline must name an architecture of ``space``."""
+def check_baselines(baselines: Any, space, space_spec: SpaceSpec) -> None:
+    """Each baseline must name an architecture of ``space``; a refusal names the space's options
+    too, since a change to them (say, a narrower ``widths``) is what can shut a baseline out."""
     where = "tuner.classArgs.baselines"
+    widen = f"or widen tuner.classArgs.space (family {space_spec.family}, {space_spec.options})"
     if not isinstance(baselines, (list, tuple)) or not all(isinstance(name, str) for name in baselines):
         raise ConfigError(f"{where}: got {baselines!r}; fix: a list of architecture names, such as [256-relu_256-relu]")
     choices = search_choices(space)
@@ -221,11 +223,11 @@ def check_baselines(baselines: Any, space) -> None:
             architecture = space.parse_architecture_name(name)
         except ValueError as error:
             raise ConfigError(f"{where}: {name!r} is no architecture of this space ({error}); fix: name one the space "
-                              "holds, or widen the space") from None
+                              f"holds, {widen}") from None
         outside = {label: value for label, value in architecture.items() if value not in choices.get(label, [])}
         if outside:
             raise ConfigError(f"{where}: {name!r} is no architecture of this space (it chooses {outside}, the space "
-                              f"offers {choices}); fix: name one the space holds, or widen the space")
+                              f"offers {choices}); fix: name one the space holds, {widen}")
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,8 @@ def test_baselines_are_proposed_first_marked_as_such_and_not_learnt_from(strateg
 
 def test_a_baseline_outside_the_space_is_refused_naming_it():
     with pytest.raises(ConfigError, match=r"tuner.classArgs.baselines: '256-relu_512-relu' is no architecture of this "
-                                          r"space .*; fix: name one the space holds, or widen the space"):
+                                          r"space .*; fix: name one the space holds, or widen "
+                                          r"tuner.classArgs.space \(family mlp, \{.*'widths'"):
         RandomSearch(**ARGS, baselines=["256-relu_512-relu"])
     with pytest.raises(ConfigError, match=r"tuner.classArgs.baselines: got '256-relu_256-relu'; fix: a list"):
         RandomSearch(**ARGS, baselines="256-relu_256-relu")
