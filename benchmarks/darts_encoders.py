@@ -1,31 +1,30 @@
-"""DARTS-derived encoders against baseline encoders and against random search, on MinAtar with PPO.
+"""RL-DARTS against the encoders a user would pick by hand, and against random search, on MinAtar with PPO.
 
-Per game (one process each, in parallel, one torch thread each):
+Per game (``--games``; the search settings were chosen on Seaquest, which is not one of them):
 
-1. DARTS search (search seed 0): PPO with the supernet encoder for ``--search-steps`` env steps
-   (:func:`run_darts_search`), wall-clock measured.
-2. Random search at equal compute: random genotypes of the same space (generator seed 0), each
-   trained for the full ``--steps`` on seed 0, until their total wall-clock reaches the DARTS
-   search's; the best-scoring one is random search's pick.
-3. Every encoder trained from scratch on seeds 1..``--seeds`` for ``--steps`` env steps, scored by
-   the mean greedy return of 20 episodes: the DARTS-derived genotype, random search's pick, and
-   IMPALA-CNN (16, 32, 32 channels, 2 residual blocks per stage; the impala family's published
-   point). SB3's NatureCNN is reported as not applicable: its 8x8 stride-4 and 4x4 stride-2
-   convolutions need at least 36x36 pixels, MinAtar frames are 10x10.
+- **DARTS**: one search (search seed 0) of ``--search-steps`` env steps: PPO trains an agent whose
+  encoder is the supernet of the shipped ``darts`` space (:func:`run_darts_search`); the genotype it
+  derives is retrained from scratch on seeds 1..``--seeds``.
+- **random search at equal total compute**: ``--random-genotypes`` genotypes of the same space
+  (generator seed 0), each trained on seed 0 for the agent budget; the best is retrained on seeds
+  1..``--seeds``. Equal compute holds when DARTS's search costs at most that many agent trainings
+  (the measured cost ratio is printed beside it).
+- **IMPALA-CNN** (``c16b2_c32b2_c32b2`` of the ``impala`` space) on seeds 1..``--seeds``.
+- **NatureCNN adapted to 10x10 frames** (:class:`NatureCnn10`) on seeds 1..``--seeds``.
+- **the ablation** (first game only): the genotypes the search would have derived at
+  ``--ablation`` fractions of its env steps, each retrained on seeds 1..``--seeds``: are cells
+  discretised later in the search better, as RL-DARTS reports?
+- **the search's cost**: PPO env steps with the supernet against the derived encoder, alternating
+  in one process (``--cost-steps`` env steps, 3 times each); the search costs that ratio times
+  ``--search-steps`` over the agent budget, in agent trainings.
 
-Printed: per game and encoder, the final score's mean +- std over seeds; the search cost as a
-multiple of one agent's training (the DARTS search's wall-clock over the mean wall-clock of one
-derived agent's training, and in env steps). Results go to ``--out``/<game>.json after every run,
-so an interrupted benchmark keeps what it measured; ``--report-only`` reprints them.
+Every agent is scored by its mean greedy return over 20 episodes at the end of training. Each unit
+of work (a search, an agent, a timing) is written to ``--out``/units/<unit>.json when it ends, so
+an interrupted run resumes where it stopped; ``--workers`` processes (one torch thread each) take
+units in dependency order. ``summary.json`` and ``report.md`` are rewritten from the units at the end.
 
-    python benchmarks/darts_encoders.py --games Breakout SpaceInvaders --seeds 3 --steps 100000 \\
-        --search-steps 20000 --arch-lr 0.01 --out benchmarks/results/darts_minatar
-    python benchmarks/darts_encoders.py --cost-only --games Breakout --steps 4096 --seeds 3 \
-        --out benchmarks/results/darts_minatar
-
-``--cost-only`` times the search's cost on a quiet machine: PPO env steps with the supernet encoder
-against the derived encoder, alternating in one process (the full run's wall-clocks are taken
-while the other game's process shares the cores).
+    python benchmarks/darts_encoders.py --workers 2
+    python benchmarks/darts_encoders.py --report-only
 """
 
 from __future__ import annotations
@@ -33,98 +32,108 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import statistics
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
 
-SPACE = {"family": "darts", "channels": 8, "nodes": 3, "cells": ["normal", "reduce"]}
+import torch
+from torch import nn
+
+SPACE = {"family": "darts", "wiring": "macro", "channels": [16, 32, 32], "nodes": 3, "normal_cells": 2}
 IMPALA = {"family": "impala", "channels": [16, 32], "blocks": [2]}
 IMPALA_CNN = "c16b2_c32b2_c32b2"
+NATURE = "NatureCNN adapted to 10x10"
+ENCODERS = ("darts", "impala", "random", "nature")
 
 
-def spec_for(space: dict, game: str, steps: int, seed: int):
+class NatureCnn10(nn.Module):
+    """SB3's NatureCNN (Mnih et al., 2015) adapted to MinAtar's 10x10 frames: the same three
+    convolutions of 32, 64 and 64 channels and the same 512-unit ReLU layer, but 3x3 kernels
+    with padding 1 and strides 1, 2, 1 in place of 8x8/4, 4x4/2 and 3x3/1 (unpadded), which
+    need at least 36x36 pixels. 10x10 -> 10x10 -> 5x5 -> 5x5 -> flatten (1600) -> 512."""
+
+    def __init__(self, in_channels: int) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Conv2d(in_channels, 32, 3, stride=1, padding=1), nn.ReLU(),
+            nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(64, 64, 3, stride=1, padding=1), nn.ReLU(), nn.Flatten(),
+            nn.Linear(64 * 5 * 5, 512), nn.ReLU())
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.layers(images)
+
+
+@dataclass(frozen=True)
+class NatureFactory:
+    """Fresh :class:`NatureCnn10` encoders, where agents take a network factory."""
+
+    in_channels: int
+    part: str = "encoder"
+
+    def __call__(self) -> nn.Module:
+        return NatureCnn10(self.in_channels)
+
+
+def spec_for(space: dict, game: str, steps: int, seed: int, report_every: int | None = None):
     from nni_rl_nas.experiment import parse_class_args
 
     return parse_class_args({"space": space, "task": {
         "env": f"MinAtar/{game}-v1", "algorithm": "ppo", "total_timesteps": steps, "seed": seed, "seeds": 1,
-        "report_every": steps // 4, "eval_episodes": 5, "score": {"rule": "mean_return", "episodes": 20}}})
+        "report_every": report_every or steps // 4, "eval_episodes": 5,
+        "score": {"rule": "mean_return", "episodes": 20}}})
 
 
-def train(space: dict, architecture: str, game: str, steps: int, seed: int) -> dict:
+def train(encoder: str, architecture: str, game: str, steps: int, seed: int) -> dict:
     """One agent of one encoder: its score, wall-clock and learning curve."""
     from nni_rl_nas.algorithms import NetworkFactory
     from nni_rl_nas.training.seeds import train_over_seeds
 
-    spec = spec_for(space, game, steps, seed)
+    spec = spec_for(IMPALA if encoder == "impala" else SPACE, game, steps, seed)
     built = spec.build_space()
+    factory = (NatureFactory(spec.task.make_env().observation_space.shape[0]) if encoder == "nature"
+               else NetworkFactory(built, built.parse_architecture_name(architecture)))
     started = time.monotonic()
-    fields, curve, _ = train_over_seeds(spec.task, NetworkFactory(built, built.parse_architecture_name(architecture)),
-                                        "cpu")
+    fields, curve, _ = train_over_seeds(spec.task, factory, "cpu")
     return {"architecture": architecture, "seed": seed, "score": fields["default"],
             "wall_clock_s": round(time.monotonic() - started, 1), "parameters": fields["parameters"],
             "curve": [(point["env_steps"], point["default"]) for point in curve]}
 
 
-def save(out: Path, game: str, results: dict) -> None:
-    from nni_rl_nas.files import write_json
-
-    write_json(out / f"{game}.json", results)
-
-
-def run_game(game: str, seeds: int, steps: int, search_steps: int, arch_lr: float, out: Path) -> dict:
-    import numpy as np
-    import torch
-
+def search(game: str, steps: int, search_steps: int, arch_lr: float, temperature: float) -> dict:
     from nni_rl_nas.oneshot.darts import run_darts_search
     from nni_rl_nas.options import DartsOptions
+
+    spec = spec_for(SPACE, game, steps, 0, report_every=search_steps // 20)
+    with tempfile.TemporaryDirectory() as folder:
+        result = run_darts_search(spec.task, spec.build_space(), spec.build_space, DartsOptions(
+            search_timesteps=search_steps, arch_learning_rate=arch_lr, temperature=temperature), Path(folder), "cpu")
+        record = json.loads((Path(folder) / "darts_search.json").read_text())
+    return {**result, "curve": record["curve"], "operation_weights": record["operation_weights"]}
+
+
+def random_genotype(game: str, index: int) -> str:
+    import numpy as np
+
     from nni_rl_nas.spaces import search_choices
 
-    torch.set_num_threads(1)
-    logging.basicConfig(level=logging.WARNING)
-    results: dict = {"game": game, "steps": steps, "search_steps": search_steps, "arch_learning_rate": arch_lr,
-                     "runs": []}
-    spec = spec_for(SPACE, game, steps, 0)
-    space = spec.build_space()
-    started = time.monotonic()
-    search = run_darts_search(spec.task, space, spec.build_space, DartsOptions(search_timesteps=search_steps,
-                                                                               arch_learning_rate=arch_lr),
-                              Path(tempfile.mkdtemp()), "cpu")
-    results["search"] = {**search, "wall_clock_s": round(time.monotonic() - started, 1)}
-    save(out, game, results)
-
-    rng = np.random.default_rng(0)
+    space = spec_for(SPACE, game, 1000, 0).build_space()
+    rng = np.random.default_rng([0, index])
     choices = search_choices(space)
-    random_runs, spent = [], 0.0
-    while not random_runs or spent < results["search"]["wall_clock_s"]:
-        architecture = {label: values[rng.integers(len(values))] for label, values in choices.items()}
-        run = train(SPACE, space.architecture_name(architecture), game, steps, 0)
-        random_runs.append(run)
-        spent += run["wall_clock_s"]
-        results["random_search"] = {"runs": random_runs, "wall_clock_s": round(spent, 1)}
-        save(out, game, results)
-    random_pick = max(random_runs, key=lambda run: run["score"])["architecture"]
-
-    for seed in range(1, seeds + 1):
-        for encoder, space_options, architecture in (("DARTS", SPACE, search["derived"]),
-                                                     ("IMPALA-CNN", IMPALA, IMPALA_CNN),
-                                                     ("random search", SPACE, random_pick)):
-            results["runs"].append({"encoder": encoder, **train(space_options, architecture, game, steps, seed)})
-            save(out, game, results)
-    return results
+    return space.architecture_name({label: values[rng.integers(len(values))] for label, values in choices.items()})
 
 
-def step_costs(game: str, architecture: str, steps: int, repeats: int) -> tuple[list[float], list[float]]:
-    """Seconds per env step of PPO training with the supernet encoder and with ``architecture``'s,
-    alternating, ``repeats`` times each, in this process."""
-    import torch
-
+def step_costs(game: str, genotype: str, steps: int, repeats: int) -> dict:
+    """Seconds per PPO env step with the supernet encoder and with ``genotype``'s, alternating in
+    this process, ``repeats`` times each."""
     from nni_rl_nas.algorithms import NetworkFactory, build_agent
     from nni_rl_nas.oneshot.darts import SupernetFactory, alternate_updates
     from nni_rl_nas.options import DartsOptions
 
-    torch.set_num_threads(1)
     spec = spec_for(SPACE, game, steps, 0)
     space = spec.build_space()
     supernet, derived = [], []
@@ -134,77 +143,183 @@ def step_costs(game: str, architecture: str, steps: int, repeats: int) -> tuple[
         started = time.perf_counter()
         agent.learn(steps)
         supernet.append((time.perf_counter() - started) / agent.num_timesteps)
-        agent = build_agent(spec.task, NetworkFactory(space, space.parse_architecture_name(architecture)), "cpu")
+        agent = build_agent(spec.task, NetworkFactory(space, space.parse_architecture_name(genotype)), "cpu")
         started = time.perf_counter()
         agent.learn(steps)
         derived.append((time.perf_counter() - started) / agent.num_timesteps)
-    return supernet, derived
+    return {"supernet_s_per_step": supernet, "derived_s_per_step": derived,
+            "ratio": statistics.median(supernet) / statistics.median(derived)}
 
 
-def _spread(values: list[float]) -> str:
+def genotype_at(search_unit: dict, fraction: float) -> str:
+    """The genotype the search would have derived after ``fraction`` of its env steps."""
+    wanted = fraction * search_unit["env_steps"]
+    return min(search_unit["curve"], key=lambda point: abs(point["env_steps"] - wanted))["genotype"]
+
+
+class Units:
+    """The benchmark's units of work, each done once and kept in its own file."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder / "units"
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def path(self, name: str) -> Path:
+        return self.folder / (name.replace("/", "__") + ".json")
+
+    def get(self, name: str) -> dict | None:
+        path = self.path(name)
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def put(self, name: str, result: dict) -> None:
+        from nni_rl_nas.files import write_json
+
+        write_json(self.path(name), result)
+
+
+def run_unit(name: str, call: tuple) -> tuple[str, dict]:
+    torch.set_num_threads(1)
+    logging.basicConfig(level=logging.WARNING)
+    function, *arguments = call
+    return name, globals()[function](*arguments)
+
+
+def ready_units(units: Units, args) -> dict[str, tuple]:
+    """Units whose inputs exist and which are not done yet: name -> (function, arguments)."""
+    todo: dict[str, tuple] = {}
+
+    def want(name: str, call: tuple) -> None:
+        if units.get(name) is None:
+            todo[name] = call
+
+    seeds = range(1, args.seeds + 1)
+    for game in args.games:  # the searches first: the retrains of what they derive wait for them
+        want(f"{game}/search", ("search", game, args.steps, args.search_steps, args.arch_lr, args.temperature))
+    for game in args.games:
+        for index in range(args.random_genotypes):
+            want(f"{game}/random_search/{index}", ("train", "random", random_genotype(game, index), game, args.steps, 0))
+        for seed in seeds:
+            want(f"{game}/impala/{seed}", ("train", "impala", IMPALA_CNN, game, args.steps, seed))
+            want(f"{game}/nature/{seed}", ("train", "nature", NATURE, game, args.steps, seed))
+        found = units.get(f"{game}/search")
+        if found:
+            for seed in seeds:
+                want(f"{game}/darts/{seed}", ("train", "darts", found["derived"], game, args.steps, seed))
+            if game == args.games[0]:
+                for fraction in args.ablation:
+                    for seed in seeds:
+                        want(f"{game}/ablation_{fraction:g}/{seed}",
+                             ("train", "darts", genotype_at(found, fraction), game, args.steps, seed))
+            want(f"{game}/cost", ("step_costs", game, found["derived"], args.cost_steps, 3))
+        tried = [units.get(f"{game}/random_search/{index}") for index in range(args.random_genotypes)]
+        if all(tried):
+            pick = max(tried, key=lambda run: run["score"])["architecture"]
+            for seed in seeds:
+                want(f"{game}/random/{seed}", ("train", "random", pick, game, args.steps, seed))
+    return todo
+
+
+def run(args) -> None:
+    units = Units(args.out)
+    running: dict = {}
+    with ProcessPoolExecutor(args.workers) as pool:
+        while True:
+            for name, call in ready_units(units, args).items():
+                if name not in running and len(running) < args.workers:
+                    running[name] = pool.submit(run_unit, name, call)
+            if not running:
+                return
+            done, _ = wait(running.values(), return_when=FIRST_COMPLETED)
+            for future in done:
+                name, result = future.result()
+                units.put(name, result)
+                del running[name]
+                print(f"{time.strftime('%H:%M:%S')} done {name}", flush=True)
+
+
+def spread(values: list[float]) -> str:
     if not values:
         return "-"
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.2f} +- {spread:.2f} (n={len(values)})"
+    deviation = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.2f} +- {deviation:.2f} (n={len(values)})"
 
 
-def report(results: dict) -> None:
-    game, search = results["game"], results.get("search")
-    print(f"\n## MinAtar/{game}-v1, PPO, {results['steps']} env steps per agent")
-    print("| encoder | final score (mean greedy return, 20 episodes) over seeds | parameters |")
-    print("|---|---|---|")
-    for encoder in ("DARTS", "random search", "IMPALA-CNN"):
-        runs = [run for run in results["runs"] if run["encoder"] == encoder]
-        parameters = runs[0]["parameters"] if runs else "-"
-        print(f"| {encoder} | {_spread([run['score'] for run in runs])} | {parameters} |")
-    print("| SB3 NatureCNN | not applicable: needs >= 36x36 pixels, MinAtar frames are 10x10 | - |")
-    if search:
-        darts_agents = [run["wall_clock_s"] for run in results["runs"] if run["encoder"] == "DARTS"]
-        print(f"DARTS search: {search['env_steps']} env steps, {search['wall_clock_s']} s, final architecture-weight "
-              f"entropy {search['arch_entropy']:.3f} (uniform: {search['max_entropy']:.3f}); derived {search['derived']}")
-        if darts_agents:
-            agent_s = statistics.mean(darts_agents)
-            print(f"search cost: {search['wall_clock_s'] / agent_s:.2f}x one derived agent's training in wall-clock "
-                  f"({agent_s:.0f} s), {search['env_steps'] / results['steps']:.2f}x in env steps")
-    if "random_search" in results:
-        random = results["random_search"]
-        print(f"random search at equal compute: {len(random['runs'])} genotypes in {random['wall_clock_s']} s, "
-              f"seed-0 scores {[round(run['score'], 2) for run in random['runs']]}")
+def summarise(args) -> tuple[dict, str]:
+    """``summary.json``'s content and the report's markdown, from the units done so far."""
+    units = Units(args.out)
+    seeds = range(1, args.seeds + 1)
+    summary: dict = {"games": {}, "settings": {"space": SPACE, "agent_env_steps": args.steps,
+                                               "search_env_steps": args.search_steps, "arch_learning_rate": args.arch_lr,
+                                               "temperature": args.temperature, "seeds": list(seeds),
+                                               "random_genotypes": args.random_genotypes}}
+    lines, ratios, entropies = [], [], []
+    for game in args.games:
+        scores = {encoder: [u["score"] for u in (units.get(f"{game}/{encoder}/{s}") for s in seeds) if u]
+                  for encoder in ENCODERS}
+        summary["games"][game] = scores
+        found, cost = units.get(f"{game}/search"), units.get(f"{game}/cost")
+        lines += [f"\n## MinAtar/{game}-v1, PPO, {args.steps} env steps per agent, seeds {list(seeds)}",
+                  "| encoder | mean greedy return (20 episodes) over seeds | per seed | parameters |", "|---|---|---|---|"]
+        for encoder, label in zip(ENCODERS, ("DARTS-derived", "IMPALA-CNN", "random search's pick", NATURE)):
+            first = units.get(f"{game}/{encoder}/1")
+            lines.append(f"| {label} | {spread(scores[encoder])} | {[round(v, 2) for v in scores[encoder]]} | "
+                         f"{first['parameters'] if first else '-'} |")
+        if found:
+            entropies.append(found["entropy_ratio"])
+            lines.append(f"\nDARTS search: {found['env_steps']} env steps, {found['wall_clock_s']:.0f} s; final mean edge "
+                         f"entropy {found['arch_entropy']:.3f} = {found['entropy_ratio']:.2f} x log({round(math.exp(found['max_entropy']))}); "
+                         f"genotype unchanged since {found['genotype_settled_at']} env steps; supernet greedy return "
+                         f"{found['supernet_return']:.2f}; derived `{found['derived']}`")
+        if cost and found:
+            search_cost = cost["ratio"] * found["env_steps"] / args.steps
+            ratios.append(search_cost)
+            lines.append(f"search cost: a supernet PPO env step costs {cost['ratio']:.2f}x a derived agent's "
+                         f"(medians of 3 alternating runs of {args.cost_steps} steps: "
+                         f"{1e3 * statistics.median(cost['supernet_s_per_step']):.2f} vs "
+                         f"{1e3 * statistics.median(cost['derived_s_per_step']):.2f} ms), so the search costs "
+                         f"{search_cost:.2f}x one agent's training; random search trained {args.random_genotypes}")
+        tried = [units.get(f"{game}/random_search/{i}") for i in range(args.random_genotypes)]
+        if all(tried):
+            lines.append(f"random search's seed-0 scores: {[round(run['score'], 2) for run in tried]}")
+        if game == args.games[0] and found:
+            lines.append("\nAblation: the genotype discretised at a fraction of the search, retrained on the same seeds")
+            lines.append("| fraction of the search | genotype | mean greedy return |\n|---|---|---|")
+            ablation = {}
+            for fraction in args.ablation + [1.0]:
+                unit = "darts" if fraction == 1.0 else f"ablation_{fraction:g}"
+                values = [u["score"] for u in (units.get(f"{game}/{unit}/{s}") for s in seeds) if u]
+                ablation[f"{fraction:g}"] = values
+                lines.append(f"| {fraction:g} | `{genotype_at(found, fraction)}` | {spread(values)} |")
+            summary["ablation"] = {"game": game, "scores": ablation}
+    summary["search_cost_ratio"] = max(ratios) if ratios else None
+    summary["final_entropy_ratio"] = max(entropies) if entropies else None
+    return summary, "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--games", nargs="+", default=["Breakout", "SpaceInvaders"])
+    parser.add_argument("--games", nargs="+", default=["Breakout", "SpaceInvaders", "Asterix"])
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=100_000)
-    parser.add_argument("--search-steps", type=int, default=20_000)
-    parser.add_argument("--arch-lr", type=float, default=1e-2, help="Adam's rate on the architecture weights")
+    parser.add_argument("--steps", type=int, default=100_000, help="env steps of every agent")
+    parser.add_argument("--search-steps", type=int, default=100_000)
+    parser.add_argument("--arch-lr", type=float, default=0.1, help="Adam's rate on the architecture weights")
+    parser.add_argument("--temperature", type=float, default=0.5)
+    parser.add_argument("--random-genotypes", type=int, default=3)
+    parser.add_argument("--ablation", type=float, nargs="*", default=[0.25, 0.5])
+    parser.add_argument("--cost-steps", type=int, default=4096)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/darts_minatar"))
     parser.add_argument("--report-only", action="store_true")
-    parser.add_argument("--cost-only", action="store_true",
-                        help="only time PPO env steps with the supernet against the derived encoder of --out's "
-                             "first game, side by side (--steps env steps, --seeds repeats)")
     args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    if args.cost_only:
-        results = json.loads((args.out / f"{args.games[0]}.json").read_text())
-        supernet, derived = step_costs(args.games[0], results["search"]["derived"], args.steps, args.seeds)
-        ratio = statistics.median(supernet) / statistics.median(derived)
-        print(f"PPO on MinAtar/{args.games[0]}-v1, medians of {args.seeds} alternating runs of {args.steps} env steps: "
-              f"supernet {1e3 * statistics.median(supernet):.2f} ms/step, derived encoder "
-              f"{1e3 * statistics.median(derived):.2f} ms/step, ratio {ratio:.1f}x; a search of "
-              f"{results['search_steps']} env steps costs {ratio * results['search_steps'] / results['steps']:.2f}x "
-              f"one agent's {results['steps']} env steps")
-        return
     if not args.report_only:
-        with ProcessPoolExecutor(len(args.games)) as pool:
-            list(pool.map(run_game, args.games, [args.seeds] * len(args.games), [args.steps] * len(args.games),
-                          [args.search_steps] * len(args.games), [args.arch_lr] * len(args.games),
-                          [args.out] * len(args.games)))
-    for game in args.games:
-        path = args.out / f"{game}.json"
-        if path.exists():
-            report(json.loads(path.read_text()))
+        run(args)
+    summary, report = summarise(args)
+    from nni_rl_nas.files import write_atomically, write_json
+
+    write_json(args.out / "summary.json", summary)
+    write_atomically(args.out / "report.md", lambda target: Path(target).write_text(report + "\n"))
+    print(report)
+    print(f"\nsearch_cost_ratio {summary['search_cost_ratio']}, final_entropy_ratio {summary['final_entropy_ratio']}")
 
 
 if __name__ == "__main__":

@@ -271,10 +271,13 @@ class DartsOptions(TwoPhaseOptions):
     top_k: ClassVar[int] = 1  # each search derives its one discretised genotype
     arch_learning_rate: float = option(1e-2, "Adam's learning rate on the architecture weights")
     arch_weight_decay: float = option(1e-3, "weight decay of the architecture weights, as in DARTS")
+    temperature: float = option(1.0, "softmax temperature of the operation weights, softmax(alpha / T) as in "
+                                     "RL-DARTS; below 1 sharpens them")
 
     def check(self) -> None:
         super().check()
         check_positive_number(self.arch_learning_rate, "tuner.classArgs.arch_learning_rate")
+        check_positive_number(self.temperature, "tuner.classArgs.temperature")
         check_non_negative_number(self.arch_weight_decay, "tuner.classArgs.arch_weight_decay")
 
     def check_experiment(self, spec: ExperimentSpec, space_part: str) -> None:

@@ -214,7 +214,7 @@ def tiny_darts(raw: dict) -> None:
     """A DARTS experiment in about a minute: a 512-step search, one retrain seed of 1024 steps."""
     class_args = raw["tuner"]["classArgs"]
     class_args.update(search_timesteps=512)
-    class_args["space"].update(channels=4, nodes=2)
+    class_args["space"].update(channels=[4, 4], nodes=2)
     class_args["task"].update(total_timesteps=1024, seeds=1, report_every=256, n_envs=4, eval_episodes=2,
                               score={"rule": "mean_return", "episodes": 3},
                               hyperparameters={**class_args["task"].get("hyperparameters", {}),
@@ -230,7 +230,9 @@ def check_darts_experiment(experiment_id: str, port: int, root: Path, timeout_s:
     assert retrained[0]["architecture"] == search["derived"], "the retrain trial trains the derived genotype"
     search_curve = [json.loads(json.loads(m["data"])) for m in metrics
                     if m["trialJobId"] == trials[0]["trialJobId"] and m["type"] == "PERIODICAL"]
-    assert all("arch_entropy" in point and "greedy_return" in point for point in search_curve)
+    assert search_curve and all({"arch_entropy", "greedy_return", "genotype", "operation_weights"} <= set(point)
+                                for point in search_curve)
+    assert search_curve[-1]["genotype"] == search["derived"]
     assert rest(port, "check-status")["status"] == "DONE"
     return finals
 

@@ -56,8 +56,10 @@ def test_trials_on_other_machines_are_not_checked_against_this_one():
      {"dataset": "digits"}, "c32k5s1_c32k5s1"),
     ({"family": "impala", "stages": 2, "channels": [16, 32], "blocks": [0, 2]}, {"env": "MinAtar/Breakout-v1"},
      "c32b2_c32b2"),
-    ({"family": "darts", "nodes": 2, "cells": ["normal"], "ops": ["skip_connect", "sep_conv_3x3", "sep_conv_5x5"]},
+    ({"family": "darts", "wiring": "macro", "nodes": 2, "ops": ["skip_connect", "sep_conv_3x3", "sep_conv_5x5", "zero"]},
      {"env": "MinAtar/Breakout-v1"}, "normal[sep_conv_5x5@0,sep_conv_5x5@0|sep_conv_5x5@0,sep_conv_5x5@0]"),
+    ({"family": "darts", "nodes": 2}, {"env": "MinAtar/Breakout-v1"},
+     "reduce[conv_3x3@0,conv_3x3@0|conv_3x3@0,conv_3x3@0]normal[conv_3x3@0,conv_3x3@0|conv_3x3@0,conv_3x3@0]"),
 ])
 def test_the_estimate_counts_the_largest_architecture_as_the_real_network_has_it(space, task, largest):
     spec = parse_class_args({"space": space, "task": task})

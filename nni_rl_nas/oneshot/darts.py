@@ -37,6 +37,7 @@ from ..files import write_atomically, write_json
 from ..options import SEARCH_TRIAL_SCORE, DartsOptions
 from ..specs import TaskSpec
 from ..training.curve import check_finite_weights, over_time
+from ..spaces.darts import OPS_PER_NODE, ZERO, input_label, op_label
 from ..training.scoring import CURVE_BLOCK, greedy_returns
 
 logger = logging.getLogger(__name__)
@@ -73,15 +74,40 @@ class AlternatingOptimizer:
         self.steps = state["steps"]
 
 
+class TemperedSoftmax(torch.nn.Module):
+    """``softmax(alpha / temperature)``: RL-DARTS's softmax temperature; below 1 it sharpens the
+    operation weights, so the supernet's mixture is nearer the cell that discretising keeps."""
+
+    def __init__(self, temperature: float) -> None:
+        super().__init__()
+        self.temperature = temperature
+
+    def forward(self, alpha: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(alpha / self.temperature, -1)
+
+
+class TemperedDarts(DARTS):
+    """NNI's DARTS relaxation with its softmax swapped for :class:`TemperedSoftmax`, through the
+    strategy's own ``configure_softmax`` hook (as NNI's GumbelDARTS swaps in gumbel-softmax)."""
+
+    def __init__(self, temperature: float) -> None:
+        super().__init__()
+        self.temperature = temperature
+
+    def configure_softmax(self) -> torch.nn.Module:
+        return TemperedSoftmax(self.temperature)
+
+
 @dataclass(frozen=True)
 class SupernetFactory:
     """Fresh DARTS supernets of an encoder space, where agents take a network factory."""
 
     build_space: Callable[[], torch.nn.Module]
+    temperature: float = 1.0
     part: str = "encoder"
 
     def __call__(self) -> torch.nn.Module:
-        return DARTS().mutate_model(self.build_space())
+        return TemperedDarts(self.temperature).mutate_model(self.build_space())
 
 
 def supernet_modules(supernet: torch.nn.Module) -> list[BaseSuperNetModule]:
@@ -98,30 +124,50 @@ def architecture_weights(supernet: torch.nn.Module) -> list[torch.nn.Parameter]:
     return list(unique.values())
 
 
-def mean_entropy(alphas: list[torch.Tensor]) -> float:
-    """Mean entropy (nats) of the edges' softmaxed operation weights; log(n) when undecided."""
-    with torch.no_grad():
-        return float(np.mean([-(torch.softmax(a, -1) * torch.log_softmax(a, -1)).sum().item() for a in alphas]))
-
-
-def discretise(supernet: torch.nn.Module) -> dict[str, Any]:
-    """DARTS's discretisation of the supernet (NNI's export): per node, top-2 edges by their
-    strongest operation, "no edge" excluded; returns the architecture as a sample of the space."""
-    memo: dict[str, Any] = {}
-    for module in supernet_modules(supernet):
-        memo.update(module.export(memo))
-    return memo
+def mean_entropy(weights: dict[str, dict[str, float]]) -> float:
+    """Mean entropy (nats) of the edges' operation weights (:func:`operation_weights`, so with
+    the relaxation's temperature); log(number of operations) when undecided."""
+    return float(np.mean([-sum(p * math.log(p) for p in edge.values() if p > 0) for edge in weights.values()]))
 
 
 def operation_weights(supernet: torch.nn.Module) -> dict[str, dict[str, float]]:
-    """Every edge's softmaxed weights, by operation (NNI's ``export_probs``)."""
+    """Every edge's softmaxed weights by operation, keyed ``<cell kind>/<node>_<state>``; "no
+    edge" last, as ``zero`` (NNI's ``export_probs`` leaves that weight unnamed)."""
     probabilities: dict[str, dict[str, float]] = {}
     for module in supernet_modules(supernet):
-        probabilities.update(module.export_probs(probabilities))
+        alphas = getattr(module, "_arch_alpha", {})
+        for edge, weights in module.export_probs(probabilities).items():
+            if edge in alphas and len(alphas[edge]) > len(weights):
+                with torch.no_grad():
+                    weights = {**weights, ZERO: float(module._softmax(alphas[edge])[-1])}
+            probabilities[edge] = weights
     return probabilities
 
 
-def alternate_updates(agent, algorithm_name: str, settings: DartsOptions) -> list[torch.nn.Parameter]:
+def discretise(weights: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """DARTS's discretisation, as RL-DARTS does it: each edge's strongest operation other than
+    zero, and per node the two edges whose such operation weighs most (so an edge whose "no edge"
+    weight took the mass ranks low). A node with fewer earlier states than two (a cell's first
+    node reads only the cell's input) keeps that edge's two strongest operations: NNI's cells give
+    every node two. Returns the architecture as a sample of the space."""
+    candidates: dict[tuple[str, int], list[tuple[float, int, str]]] = {}
+    for edge, probabilities in weights.items():
+        kind, pair = edge.rsplit("/", 1)
+        node, state = map(int, pair.split("_"))
+        candidates.setdefault((kind, node), []).extend(
+            (weight, state, op) for op, weight in probabilities.items() if op != ZERO)
+    architecture: dict[str, Any] = {}
+    for (kind, node), ranked in candidates.items():
+        ranked.sort(key=lambda candidate: -candidate[0])
+        strongest_per_state = [next(c for c in ranked if c[1] == state) for state in dict.fromkeys(c[1] for c in ranked)]
+        ranked = strongest_per_state + [c for c in ranked if c not in strongest_per_state]
+        for slot in range(OPS_PER_NODE):
+            _, state, op = ranked[slot % len(ranked)]
+            architecture[op_label(kind, node, slot)], architecture[input_label(kind, node, slot)] = op, [state]
+    return architecture
+
+
+def alternate_updates(agent, algorithm_name: str, settings: DartsOptions) -> None:
     """Split the agent's optimizer into network and architecture weights, stepping in turns."""
     alphas = architecture_weights(algorithm(algorithm_name).features_extractor(agent).encoder)
     alpha_ids = {id(a) for a in alphas}
@@ -132,16 +178,19 @@ def alternate_updates(agent, algorithm_name: str, settings: DartsOptions) -> lis
     arch_optimizer = torch.optim.Adam(alphas, lr=settings.arch_learning_rate, betas=(0.5, 0.999),
                                       weight_decay=settings.arch_weight_decay)
     policy.optimizer = AlternatingOptimizer(weight_optimizer, arch_optimizer)
-    return alphas
 
 
 class SearchProgressCallback(BaseCallback):
-    """Every ``task.report_every`` env steps: the supernet agent's greedy return and the
-    architecture weights' entropy, reported to NNI; training ends at the search's time cap."""
+    """Every ``task.report_every`` env steps: the supernet agent's greedy return, the edges'
+    operation weights, their mean entropy and the genotype that discretising now would give,
+    reported to NNI and written to ``darts_search.json`` (so a search cut short keeps its record);
+    training ends at the search's time cap."""
 
-    def __init__(self, task, alphas: list[torch.Tensor], eval_env, settings: DartsOptions) -> None:
+    def __init__(self, task, space, encoder: torch.nn.Module, eval_env, settings: DartsOptions,
+                 record: Path) -> None:
         super().__init__()
-        self.task, self.alphas, self.eval_env, self.settings = task, alphas, eval_env, settings
+        self.task, self.space, self.encoder, self.eval_env, self.settings = task, space, encoder, eval_env, settings
+        self.record = record
         self.next_report = task.report_every
         self.curve: list[dict[str, Any]] = []
         self.episode_returns: list[float] = []
@@ -164,15 +213,28 @@ class SearchProgressCallback(BaseCallback):
         check_finite_weights(self.model.policy, self.num_timesteps)
         greedy = float(greedy_returns(self.model, self.eval_env, self.settings.search_eval_episodes, CURVE_BLOCK).mean())
         recent = self.episode_returns[-100:]
+        weights = operation_weights(self.encoder)
         point = {"default": greedy, "greedy_return": greedy,
                  "training_return": float(np.mean(recent)) if recent else None,
-                 "arch_entropy": mean_entropy(self.alphas), "env_steps": int(self.num_timesteps),
-                 "wall_clock_s": round(time.monotonic() - self.started, 2)}
+                 "arch_entropy": mean_entropy(weights), "genotype": self.space.architecture_name(discretise(weights)),
+                 "env_steps": int(self.num_timesteps), "wall_clock_s": round(time.monotonic() - self.started, 2),
+                 "operation_weights": weights}
         self.curve.append(point)
         nni.report_intermediate_result(point)
-        logger.info("DARTS search at %d env steps: greedy return %.2f, architecture entropy %.4f",
-                    point["env_steps"], greedy, point["arch_entropy"])
+        write_json(self.record, {"curve": self.curve})
+        logger.info("DARTS search at %d env steps: greedy return %.2f, architecture entropy %.4f, genotype %s",
+                    point["env_steps"], greedy, point["arch_entropy"], point["genotype"])
         return point
+
+
+def genotype_settled_at(curve: list[dict[str, Any]]) -> int:
+    """Env steps of the first report from which the genotype never changed again."""
+    settled = curve[-1]
+    for point in reversed(curve):
+        if point["genotype"] != curve[-1]["genotype"]:
+            break
+        settled = point
+    return settled["env_steps"]
 
 
 def run_darts_search(task: TaskSpec, space, build_space: Callable[[], torch.nn.Module], settings: DartsOptions,
@@ -180,33 +242,38 @@ def run_darts_search(task: TaskSpec, space, build_space: Callable[[], torch.nn.M
     """The DARTS search trial: returns its final result, the derived genotype first."""
     with torch.random.fork_rng():
         torch.manual_seed(settings.seed)  # the supernet's initial weights depend on the search seed
-        agent = build_agent(dataclasses.replace(task, seed=settings.seed), SupernetFactory(build_space), device)
-    alphas = alternate_updates(agent, task.algorithm, settings)
-    eval_env = task.make_env()
-    progress = SearchProgressCallback(task, alphas, eval_env, settings)
+        agent = build_agent(dataclasses.replace(task, seed=settings.seed),
+                            SupernetFactory(build_space, settings.temperature), device)
+    alternate_updates(agent, task.algorithm, settings)
+    encoder = algorithm(task.algorithm).features_extractor(agent).encoder
+    record = output_dir / "darts_search.json"
+    progress = SearchProgressCallback(task, space, encoder, task.make_env(), settings, record)
     started = time.monotonic()
     agent.learn(total_timesteps=settings.search_timesteps or task.budget, callback=progress)
     last = progress.curve[-1] if progress.curve else None
     final = last if last and last["env_steps"] == agent.num_timesteps else progress.report()
-    encoder = algorithm(task.algorithm).features_extractor(agent).encoder
-    architecture = discretise(encoder)
+    architecture = discretise(final["operation_weights"])
     name = space.architecture_name(architecture)
-    write_json(output_dir / "darts_search.json", {"architecture": architecture, "name": name,
-                                                   "operation_weights": operation_weights(encoder),
-                                                   "curve": progress.curve})
-    write_atomically(output_dir / "supernet.pt", lambda target: torch.save(encoder.state_dict(), target))
-    logger.info("DARTS search derived %s", name)
-    return {
+    operations = len(next(iter(final["operation_weights"].values())))
+    summary = {
         "default": SEARCH_TRIAL_SCORE,
         "supernet_return": final["default"],  # the supernet agent's greedy return at the end of the search
         "architecture": settings.search_name,
         "derived": name,
         "top_k": [name],
         "arch_entropy": final["arch_entropy"],
-        "max_entropy": math.log(len(alphas[0])) if alphas else None,
+        "max_entropy": math.log(operations),
+        "entropy_ratio": final["arch_entropy"] / math.log(operations),
+        "genotype_settled_at": genotype_settled_at(progress.curve),
         "env_steps": int(agent.num_timesteps),
         "capped": progress.capped,
         "wall_clock_s": round(time.monotonic() - started, 2),
         "parameters": sum(p.numel() for p in encoder.parameters()),
     }
-
+    write_json(record, {"architecture": architecture, "name": name, "temperature": settings.temperature,
+                        "arch_learning_rate": settings.arch_learning_rate, **{k: summary[k] for k in (
+                            "arch_entropy", "max_entropy", "entropy_ratio", "genotype_settled_at", "env_steps")},
+                        "operation_weights": final["operation_weights"], "curve": progress.curve})
+    write_atomically(output_dir / "supernet.pt", lambda target: torch.save(encoder.state_dict(), target))
+    logger.info("DARTS search derived %s", name)
+    return summary

@@ -18,7 +18,7 @@ from stable_baselines3.common.preprocessing import get_flattened_obs_dim
 import nni
 from .base import PARTS, Architecture, ArchitectureSpace
 from .cnn import DEFAULT_FILTER_SIZES, DEFAULT_KERNELS, DEFAULT_STRIDES, CNNSpace
-from .darts import CELL_KINDS, DARTS_OPS, DartsEncoderSpace
+from .darts import OPERATIONS, RL_DARTS_OPS, WIRINGS, ZERO, DartsEncoderSpace, stage_sides
 from .impala import DEFAULT_BLOCKS, DEFAULT_CHANNELS, ImpalaEncoderSpace
 from .mlp import ACTIVATIONS, DEFAULT_ACTIVATIONS, DEFAULT_WIDTHS, MLPSpace
 
@@ -63,7 +63,17 @@ def _build_cnn(observation_space: gym.Space, out_features: int | None, options: 
 
 
 def _build_darts(observation_space: gym.Space, out_features: int | None, options: dict[str, Any]) -> DartsEncoderSpace:
-    return DartsEncoderSpace(_image_shape("darts", observation_space), **options)
+    shape = _image_shape("darts", observation_space)
+    stages, side = len(options["channels"]), min(shape[1:])
+    halved = [side] + stage_sides(side, stages)
+    if min(halved[:-1]) <= 1:
+        most = next(stage for stage, before in enumerate(halved) if before <= 1)
+        raise SpaceMismatchError(
+            f"space.channels: {options['channels']} is {stages} stages, each halving the feature maps, but "
+            f"{shape[1]}x{shape[2]} frames are down to 1x1 after {most}: the feature maps would shrink below 1x1; "
+            f"fix: at most {most} stages (entries of space.channels) for these frames"
+        )
+    return DartsEncoderSpace(shape, **options)
 
 
 def _build_impala(observation_space: gym.Space, out_features: int | None, options: dict[str, Any]) -> ImpalaEncoderSpace:
@@ -98,19 +108,31 @@ def _cnn_option_problems(options: dict[str, Any]) -> list[str]:
             + _whole_number_problems(options, "strides", "[1, 2]") + _whole_number_problems(options, "kernels", "[16, 32]"))
 
 
-def _names_problems(options: dict[str, Any], key: str, allowed: tuple[str, ...], distinct: bool = True) -> list[str]:
+def _names_problems(options: dict[str, Any], key: str, allowed: tuple[str, ...]) -> list[str]:
     values = options[key]
     if (not isinstance(values, list) or not values or any(v not in allowed for v in values)
-            or (distinct and len(set(values)) != len(values))):
-        kind = "distinct names" if distinct else "names"
-        return [f"space.{key}: got {values!r}; fix: a list of {kind} from {list(allowed)}"]
+            or len(set(map(str, values))) != len(values)):
+        return [f"space.{key}: got {values!r}; fix: a list of distinct names from {list(allowed)}"]
     return []
 
 
 def _darts_option_problems(options: dict[str, Any]) -> list[str]:
-    return (_positive_problems(options, "channels", "stem_stride", "features")
-            + _positive_problems(options, "nodes", most=MOST_LAYERS)
-            + _names_problems(options, "cells", CELL_KINDS, distinct=False) + _names_problems(options, "ops", DARTS_OPS))
+    problems = (_positive_problems(options, "features")
+                + _positive_problems(options, "nodes", "normal_cells", most=MOST_LAYERS)
+                + _names_problems(options, "ops", OPERATIONS))
+    channels = options["channels"]
+    if (not isinstance(channels, list) or not 0 < len(channels) <= MOST_LAYERS
+            or not all(isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in channels)):
+        problems.append(f"space.channels: got {channels!r}; fix: each stage's channels, 1 to {MOST_LAYERS} whole "
+                        "numbers >= 1, e.g. [16, 32, 32]")
+    ops = options["ops"]
+    if not problems and (ZERO not in ops or len(ops) < 2):
+        problems.append(f"space.ops: got {ops!r}; fix: name {ZERO!r} (every DARTS relaxation weighs 'no edge' on "
+                        f"each edge) and at least one other operation, e.g. {list(RL_DARTS_OPS)}")
+    if options["wiring"] not in WIRINGS:
+        problems.append(f"space.wiring: got {options['wiring']!r}; fix: one of {list(WIRINGS)} (micro: a reduction "
+                        "cell and normal cells per stage; macro: IMPALA-CNN's stages with cells for residual blocks)")
+    return problems
 
 
 def _impala_option_problems(options: dict[str, Any]) -> list[str]:
@@ -156,9 +178,9 @@ SPACE_FAMILIES: dict[str, SpaceFamily] = {
         example_inputs=gym.spaces.Box(0.0, 1.0, shape=(1, 8, 8)),
     ),
     "darts": SpaceFamily(
-        description="image encoder of DARTS cells, each node choosing two operations and their inputs",
-        defaults={"channels": 16, "nodes": 4, "cells": ["normal", "reduce"], "ops": list(DARTS_OPS),
-                  "stem_stride": 1, "features": 256},
+        description="image encoder of RL-DARTS cells, each node choosing two operations and their inputs",
+        defaults={"wiring": "micro", "channels": [16, 32, 32], "nodes": 4, "normal_cells": 1,
+                  "ops": list(RL_DARTS_OPS), "features": 256},
         build=_build_darts,
         validate_options=_darts_option_problems,
         example_inputs=gym.spaces.Box(0.0, 1.0, shape=(4, 10, 10)),

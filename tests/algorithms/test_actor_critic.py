@@ -50,7 +50,7 @@ def test_sac_actor_and_critics_hidden_layers_are_the_architecture_and_critics_re
 
 
 def test_an_encoder_space_is_the_features_extractor_of_every_algorithm():
-    space = {"family": "darts", "channels": 4, "nodes": 2}
+    space = {"family": "darts", "channels": [4, 4], "nodes": 2}
     for algorithm in ("ppo", "dqn"):
         spec = parse_class_args({"space": space, "task": {"env": "MinAtar/Breakout-v1", "algorithm": algorithm}})
         built = spec.build_space()

@@ -1,18 +1,21 @@
 """The DARTS strategy: a search trial trained by the RL loss, then the derived genotype's retrain."""
 
 import json
+import math
 
 import pytest
 import torch
 
 from nni_rl_nas.errors import ConfigError
 from nni_rl_nas.experiment import parse_class_args
-from nni_rl_nas.oneshot.darts import AlternatingOptimizer, run_darts_search
+from nni_rl_nas.oneshot.darts import (AlternatingOptimizer, SupernetFactory, architecture_weights, discretise,
+                                      mean_entropy, operation_weights, run_darts_search)
 from nni_rl_nas.options import DartsOptions
+from nni_rl_nas.spaces.darts import RL_DARTS_OPS
 from nni_rl_nas.trial import check_architecture
 from nni_rl_nas.strategies import NothingToPropose, DartsStrategy
 
-SPACE = {"family": "darts", "channels": 4, "nodes": 2}
+SPACE = {"family": "darts", "channels": [4, 4], "nodes": 2}
 TASK = {"env": "MinAtar/Breakout-v1", "algorithm": "ppo"}
 
 
@@ -43,9 +46,34 @@ def test_a_search_trains_the_supernet_with_ppo_and_derives_a_valid_genotype(tmp_
     record = json.loads((tmp_path / "darts_search.json").read_text())
     assert [point["env_steps"] for point in record["curve"]] == [256, 512]
     entropies = [point["arch_entropy"] for point in record["curve"]]
-    assert entropies[-1] < result["max_entropy"], "the architecture weights moved off their uniform start"
-    assert all(0 <= weight <= 1 for edge in record["operation_weights"].values() for weight in edge.values())
+    assert entropies[-1] < result["max_entropy"] == pytest.approx(math.log(len(RL_DARTS_OPS)))
+    assert result["entropy_ratio"] == pytest.approx(entropies[-1] / math.log(len(RL_DARTS_OPS)))
+    for point in record["curve"]:  # every report point: each edge's weights and the genotype they give
+        assert space.parse_architecture_name(point["genotype"])
+        assert point["genotype"] == space.architecture_name(discretise(point["operation_weights"]))
+        for edge in point["operation_weights"].values():
+            assert list(edge) == list(RL_DARTS_OPS) and sum(edge.values()) == pytest.approx(1.0)
+    assert record["curve"][-1]["genotype"] == result["derived"] == record["name"]
+    assert result["genotype_settled_at"] in (256, 512)
+    assert result["genotype_settled_at"] == 256 or record["curve"][0]["genotype"] != result["derived"]
     assert (tmp_path / "supernet.pt").stat().st_size > 0
+
+
+def test_the_temperature_divides_the_architecture_weights_before_the_softmax():
+    space_options = {**SPACE, "wiring": "macro"}
+    spec = parse_class_args({"space": space_options, "task": TASK})
+    cold, warm = SupernetFactory(spec.build_space, temperature=0.25)(), SupernetFactory(spec.build_space)()
+    with torch.no_grad():
+        for supernet in (cold, warm):
+            for alpha in architecture_weights(supernet):
+                alpha.copy_(torch.arange(len(alpha), dtype=torch.float) / 10)
+    logits = torch.arange(len(RL_DARTS_OPS), dtype=torch.float) / 10
+    for supernet, temperature in ((cold, 0.25), (warm, 1.0)):
+        weights = operation_weights(supernet)
+        assert len(weights) == 3, "a 2-node cell has 3 edges, shared by every normal cell"
+        for edge in weights.values():
+            assert list(edge.values()) == pytest.approx(torch.softmax(logits / temperature, 0).tolist())
+    assert mean_entropy(operation_weights(cold)) < mean_entropy(operation_weights(warm))
 
 
 def test_search_trials_first_then_each_derived_genotype_once():
@@ -69,6 +97,8 @@ def test_search_trials_first_then_each_derived_genotype_once():
     (SPACE, {"env": "MinAtar/Breakout-v1", "algorithm": "sac"}, {}, "'sac' acts in Box action spaces"),
     (SPACE, TASK, {"arch_learning_rate": 0}, "tuner.classArgs.arch_learning_rate: got 0"),
     (SPACE, TASK, {"searches": 0}, "tuner.classArgs.searches: got 0"),
+    (SPACE, TASK, {"temperature": 0}, "tuner.classArgs.temperature: got 0"),
+    (SPACE, TASK, {"temperature": -1.0}, "tuner.classArgs.temperature: got -1.0"),
 ])
 def test_bad_darts_setups_are_refused(space, task, options, message):
     with pytest.raises(ConfigError, match="fix") as error:
