@@ -261,6 +261,9 @@ class EnasOptions(TwoPhaseOptions):
                               f"{spec.space.family!r}; fix: family mlp, or RlNasDarts for image encoders")
 
 
+ARCH_SCHEDULES = ("constant", "linear")
+
+
 @dataclass(frozen=True)
 class DartsOptions(TwoPhaseOptions):
     """RL-DARTS: the agent's encoder is the DARTS supernet, trained by the agent's own loss."""
@@ -271,12 +274,17 @@ class DartsOptions(TwoPhaseOptions):
     top_k: ClassVar[int] = 1  # each search derives its one discretised genotype
     arch_learning_rate: float = option(1e-2, "Adam's learning rate on the architecture weights")
     arch_weight_decay: float = option(1e-3, "weight decay of the architecture weights, as in DARTS")
+    arch_learning_rate_schedule: str = option("constant", "constant, or linear: decays to 0 at the search's end, "
+                                                          "so that the genotype settles")
     temperature: float = option(1.0, "softmax temperature of the operation weights, softmax(alpha / T) as in "
                                      "RL-DARTS; below 1 sharpens them")
 
     def check(self) -> None:
         super().check()
         check_positive_number(self.arch_learning_rate, "tuner.classArgs.arch_learning_rate")
+        if self.arch_learning_rate_schedule not in ARCH_SCHEDULES:
+            raise ConfigError(f"tuner.classArgs.arch_learning_rate_schedule: got {self.arch_learning_rate_schedule!r}; "
+                              f"fix: one of {list(ARCH_SCHEDULES)}")
         check_positive_number(self.temperature, "tuner.classArgs.temperature")
         check_non_negative_number(self.arch_weight_decay, "tuner.classArgs.arch_weight_decay")
 

@@ -34,6 +34,18 @@ def darts_on_mlp(raw):
     raw["searchSpace"] = {}
 
 
+def zero_temperature(raw):
+    raw["tuner"]["classArgs"]["temperature"] = 0
+
+
+def unknown_darts_op(raw):
+    raw["tuner"]["classArgs"]["space"]["ops"] = ["conv_3x3", "conv_7x7", "zero"]
+
+
+def too_many_stages(raw):
+    raw["tuner"]["classArgs"]["space"]["channels"] = [16, 32, 32, 32, 32]
+
+
 def enas_on_digits(raw):
     raw["tuner"]["classArgs"]["task"] = {"dataset": "digits", "epochs": 1}
     raw["searchSpace"] = {}
@@ -54,6 +66,10 @@ def nni_key_typo(raw):
 CASES = [
     ("quick_enas_cartpole.yml", ppo_enas, r"task.algorithm: RlNasEnas trains its search with \['dqn'\], got 'ppo'"),
     ("darts_minatar_ppo.yml", darts_on_mlp, r"space.family: RlNasDarts searches DARTS cells, got 'mlp'"),
+    ("darts_minatar_ppo.yml", zero_temperature, r"tuner.classArgs.temperature: got 0; fix: a number > 0"),
+    ("darts_minatar_ppo.yml", unknown_darts_op, r"space.ops: got \['conv_3x3', 'conv_7x7', 'zero'\]; fix: a list of "
+                                                r"distinct names from \['conv_3x3', 'relu'"),
+    ("darts_minatar_ppo.yml", too_many_stages, r"space.channels: .* would shrink below 1x1; fix: at most 4 stages"),
     ("quick_enas_cartpole.yml", enas_on_digits, r"tuner.name: RlNasEnas .* needs an RL task .* got task.dataset 'digits'"),
     ("pg_digits.yml", negative_controller_rate, r"tuner.classArgs.controller.learning_rate: got -0.01; fix: a number > 0"),
     ("quick_cartpole.yml", disagreeing_search_space, r"searchSpace: does not match tuner.classArgs.space"),

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from nni.nas.strategy import DARTS
 from nni.nas.oneshot.pytorch.supermodule.base import BaseSuperNetModule
+from nni.nas.oneshot.pytorch.supermodule.differentiable import DifferentiableMixedCell
 from stable_baselines3.common.callbacks import BaseCallback
 
 from ..algorithms import algorithm, build_agent
@@ -39,6 +40,7 @@ from ..specs import TaskSpec
 from ..training.curve import check_finite_weights, over_time
 from ..spaces.darts import OPS_PER_NODE, ZERO, input_label, op_label
 from ..training.scoring import CURVE_BLOCK, greedy_returns
+from .fused_cell import FusedDifferentiableCell
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +90,8 @@ class TemperedSoftmax(torch.nn.Module):
 
 class TemperedDarts(DARTS):
     """NNI's DARTS relaxation with its softmax swapped for :class:`TemperedSoftmax`, through the
-    strategy's own ``configure_softmax`` hook (as NNI's GumbelDARTS swaps in gumbel-softmax)."""
+    strategy's own ``configure_softmax`` hook (as NNI's GumbelDARTS swaps in gumbel-softmax), and
+    its cells computed by :class:`FusedDifferentiableCell`, through its mutation hooks."""
 
     def __init__(self, temperature: float) -> None:
         super().__init__()
@@ -96,6 +99,10 @@ class TemperedDarts(DARTS):
 
     def configure_softmax(self) -> torch.nn.Module:
         return TemperedSoftmax(self.temperature)
+
+    def default_mutation_hooks(self) -> list:
+        return [FusedDifferentiableCell.mutate if hook == DifferentiableMixedCell.mutate else hook
+                for hook in super().default_mutation_hooks()]
 
 
 @dataclass(frozen=True)
@@ -201,6 +208,9 @@ class SearchProgressCallback(BaseCallback):
         for info in self.locals["infos"]:
             if "episode" in info:
                 self.episode_returns.append(float(info["episode"]["r"]))
+        if self.settings.arch_learning_rate_schedule == "linear":  # SB3's own progress, as its schedules read it
+            for group in self.model.policy.optimizer.architecture.param_groups:
+                group["lr"] = self.settings.arch_learning_rate * self.model._current_progress_remaining
         if self.num_timesteps >= self.next_report:
             self.next_report += self.task.report_every
             self.report()

@@ -8,8 +8,12 @@ import torch
 
 from nni_rl_nas.errors import ConfigError
 from nni_rl_nas.experiment import parse_class_args
-from nni_rl_nas.oneshot.darts import (AlternatingOptimizer, SupernetFactory, architecture_weights, discretise,
-                                      mean_entropy, operation_weights, run_darts_search)
+from stable_baselines3.common.callbacks import BaseCallback
+
+from nni_rl_nas.algorithms import algorithm, build_agent
+from nni_rl_nas.oneshot.darts import (AlternatingOptimizer, SearchProgressCallback, SupernetFactory, alternate_updates,
+                                      architecture_weights, discretise, mean_entropy, operation_weights,
+                                      run_darts_search)
 from nni_rl_nas.options import DartsOptions
 from nni_rl_nas.spaces.darts import RL_DARTS_OPS
 from nni_rl_nas.trial import check_architecture
@@ -59,6 +63,29 @@ def test_a_search_trains_the_supernet_with_ppo_and_derives_a_valid_genotype(tmp_
     assert (tmp_path / "supernet.pt").stat().st_size > 0
 
 
+def test_a_linear_schedule_takes_the_architecture_learning_rate_down_with_sb3s_progress(tmp_path):
+    spec = parse_class_args({"space": SPACE, "task": {**TASK, "report_every": 256, "n_envs": 4,
+                                                      "hyperparameters": {"n_steps": 64, "batch_size": 64}}})
+    settings = DartsOptions(search_timesteps=768, arch_learning_rate=0.2, arch_learning_rate_schedule="linear")
+    agent = build_agent(spec.task, SupernetFactory(spec.build_space), "cpu")
+    alternate_updates(agent, "ppo", settings)
+    encoder = algorithm("ppo").features_extractor(agent).encoder
+    rates = []
+
+    class Watch(BaseCallback):
+        def _on_step(self) -> bool:
+            return True
+
+        def _on_rollout_end(self) -> None:
+            rates.append(agent.policy.optimizer.architecture.param_groups[0]["lr"])
+
+    progress = SearchProgressCallback(spec.task, spec.build_space(), encoder, spec.task.make_env(), settings,
+                                      tmp_path / "darts_search.json")
+    agent.learn(768, callback=[progress, Watch()])
+    assert rates == pytest.approx([0.2, 0.2 * 2 / 3, 0.2 / 3]), "SB3's progress left at each rollout's steps"
+    assert agent.policy.optimizer.param_groups[0]["lr"] == pytest.approx(2.5e-4), "the network's rate is PPO's"
+
+
 def test_the_temperature_divides_the_architecture_weights_before_the_softmax():
     space_options = {**SPACE, "wiring": "macro"}
     spec = parse_class_args({"space": space_options, "task": TASK})
@@ -99,6 +126,8 @@ def test_search_trials_first_then_each_derived_genotype_once():
     (SPACE, TASK, {"searches": 0}, "tuner.classArgs.searches: got 0"),
     (SPACE, TASK, {"temperature": 0}, "tuner.classArgs.temperature: got 0"),
     (SPACE, TASK, {"temperature": -1.0}, "tuner.classArgs.temperature: got -1.0"),
+    (SPACE, TASK, {"arch_learning_rate_schedule": "cosine"},
+     "tuner.classArgs.arch_learning_rate_schedule: got 'cosine'; fix: one of ['constant', 'linear']"),
 ])
 def test_bad_darts_setups_are_refused(space, task, options, message):
     with pytest.raises(ConfigError, match="fix") as error:
