@@ -79,13 +79,14 @@ class NatureFactory:
         return NatureCnn10(self.in_channels)
 
 
-def spec_for(space: dict, game: str, steps: int, seed: int, report_every: int | None = None):
+def spec_for(space: dict, game: str, steps: int, seed: int, report_every: int | None = None, algorithm: str = "ppo"):
     from nni_rl_nas.experiment import parse_class_args
 
     return parse_class_args({"space": space, "task": {
-        "env": f"MinAtar/{game}-v1", "algorithm": "ppo", "total_timesteps": steps, "seed": seed, "seeds": 1,
+        "env": f"MinAtar/{game}-v1", "algorithm": algorithm, "total_timesteps": steps, "seed": seed, "seeds": 1,
         "report_every": report_every or steps // 4, "eval_episodes": 5,
-        "score": {"rule": "mean_return", "episodes": 20}}})
+        "score": {"rule": "mean_return", "episodes": 20},
+        **({"hyperparameters": {"train_freq": 4}} if algorithm == "dqn" else {})}})  # as darts_minatar_dqn.yml
 
 
 def train(encoder: str, architecture: str, game: str, steps: int, seed: int) -> dict:
@@ -104,14 +105,16 @@ def train(encoder: str, architecture: str, game: str, steps: int, seed: int) -> 
             "curve": [(point["env_steps"], point["default"]) for point in curve]}
 
 
-def search(game: str, steps: int, search_steps: int, arch_lr: float, temperature: float) -> dict:
+def search(game: str, steps: int, search_steps: int, arch_lr: float, temperature: float, schedule: str,
+           algorithm: str = "ppo") -> dict:
     from nni_rl_nas.oneshot.darts import run_darts_search
     from nni_rl_nas.options import DartsOptions
 
-    spec = spec_for(SPACE, game, steps, 0, report_every=search_steps // 20)
+    spec = spec_for(SPACE, game, steps, 0, report_every=search_steps // 20, algorithm=algorithm)
     with tempfile.TemporaryDirectory() as folder:
         result = run_darts_search(spec.task, spec.build_space(), spec.build_space, DartsOptions(
-            search_timesteps=search_steps, arch_learning_rate=arch_lr, temperature=temperature), Path(folder), "cpu")
+            search_timesteps=search_steps, arch_learning_rate=arch_lr, temperature=temperature,
+            arch_learning_rate_schedule=schedule), Path(folder), "cpu")
         record = json.loads((Path(folder) / "darts_search.json").read_text())
     return {**result, "curve": record["curve"], "operation_weights": record["operation_weights"]}
 
@@ -194,7 +197,8 @@ def ready_units(units: Units, args) -> dict[str, tuple]:
 
     seeds = range(1, args.seeds + 1)
     for game in args.games:  # the searches first: the retrains of what they derive wait for them
-        want(f"{game}/search", ("search", game, args.steps, args.search_steps, args.arch_lr, args.temperature))
+        want(f"{game}/search", ("search", game, args.steps, args.search_steps, args.arch_lr, args.temperature,
+                                args.schedule))
     for game in args.games:
         for index in range(args.random_genotypes):
             want(f"{game}/random_search/{index}", ("train", "random", random_genotype(game, index), game, args.steps, 0))
@@ -216,6 +220,9 @@ def ready_units(units: Units, args) -> dict[str, tuple]:
             pick = max(tried, key=lambda run: run["score"])["architecture"]
             for seed in seeds:
                 want(f"{game}/random/{seed}", ("train", "random", pick, game, args.steps, seed))
+    # darts_minatar_dqn.yml's search, for its entropy: the same settings with DQN's TD loss
+    want(f"{args.games[0]}/dqn_search", ("search", args.games[0], args.steps, args.search_steps, args.arch_lr,
+                                         args.temperature, args.schedule, "dqn"))
     return todo
 
 
@@ -250,7 +257,8 @@ def summarise(args) -> tuple[dict, str]:
     seeds = range(1, args.seeds + 1)
     summary: dict = {"games": {}, "settings": {"space": SPACE, "agent_env_steps": args.steps,
                                                "search_env_steps": args.search_steps, "arch_learning_rate": args.arch_lr,
-                                               "temperature": args.temperature, "seeds": list(seeds),
+                                               "temperature": args.temperature, "arch_learning_rate_schedule": args.schedule,
+                                               "seeds": list(seeds),
                                                "random_genotypes": args.random_genotypes}}
     lines, ratios, entropies = [], [], []
     for game in args.games:
@@ -277,7 +285,8 @@ def summarise(args) -> tuple[dict, str]:
                          f"(medians of 3 alternating runs of {args.cost_steps} steps: "
                          f"{1e3 * statistics.median(cost['supernet_s_per_step']):.2f} vs "
                          f"{1e3 * statistics.median(cost['derived_s_per_step']):.2f} ms), so the search costs "
-                         f"{search_cost:.2f}x one agent's training; random search trained {args.random_genotypes}")
+                         f"{search_cost:.2f}x one agent's training; random search trained {args.random_genotypes} genotypes "
+                         f"for its search, so its compute is equal or larger")
         tried = [units.get(f"{game}/random_search/{i}") for i in range(args.random_genotypes)]
         if all(tried):
             lines.append(f"random search's seed-0 scores: {[round(run['score'], 2) for run in tried]}")
@@ -291,6 +300,14 @@ def summarise(args) -> tuple[dict, str]:
                 ablation[f"{fraction:g}"] = values
                 lines.append(f"| {fraction:g} | `{genotype_at(found, fraction)}` | {spread(values)} |")
             summary["ablation"] = {"game": game, "scores": ablation}
+    dqn = units.get(f"{args.games[0]}/dqn_search")
+    if dqn:
+        entropies.append(dqn["entropy_ratio"])
+        summary["dqn_search"] = {key: dqn[key] for key in ("derived", "entropy_ratio", "genotype_settled_at", "env_steps",
+                                                           "wall_clock_s", "supernet_return")}
+        lines.append(f"\nDQN search ({args.games[0]}, darts_minatar_dqn.yml's settings): {dqn['env_steps']} env steps, "
+                     f"{dqn['wall_clock_s']:.0f} s, final entropy {dqn['entropy_ratio']:.2f} x log(ops), genotype "
+                     f"unchanged since {dqn['genotype_settled_at']} env steps, derived `{dqn['derived']}`")
     summary["search_cost_ratio"] = max(ratios) if ratios else None
     summary["final_entropy_ratio"] = max(entropies) if entropies else None
     return summary, "\n".join(lines)
@@ -303,7 +320,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100_000, help="env steps of every agent")
     parser.add_argument("--search-steps", type=int, default=100_000)
     parser.add_argument("--arch-lr", type=float, default=0.1, help="Adam's rate on the architecture weights")
-    parser.add_argument("--temperature", type=float, default=0.5)
+    parser.add_argument("--temperature", type=float, default=0.2)
+    parser.add_argument("--schedule", default="linear", help="the architecture learning rate's schedule")
     parser.add_argument("--random-genotypes", type=int, default=3)
     parser.add_argument("--ablation", type=float, nargs="*", default=[0.25, 0.5])
     parser.add_argument("--cost-steps", type=int, default=4096)

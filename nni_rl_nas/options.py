@@ -276,15 +276,18 @@ class DartsOptions(TwoPhaseOptions):
     arch_weight_decay: float = option(1e-3, "weight decay of the architecture weights, as in DARTS")
     arch_learning_rate_schedule: str = option("constant", "constant, or linear: decays to 0 at the search's end, "
                                                           "so that the genotype settles")
+    arch_warmup: float = option(0.0, "fraction of the search's env steps that trains only the network weights, "
+                                     "the operation weights held uniform (NNI DARTS's warmup_epochs)")
     temperature: float = option(1.0, "softmax temperature of the operation weights, softmax(alpha / T) as in "
                                      "RL-DARTS; below 1 sharpens them")
 
     def check(self) -> None:
         super().check()
         check_positive_number(self.arch_learning_rate, "tuner.classArgs.arch_learning_rate")
-        if self.arch_learning_rate_schedule not in ARCH_SCHEDULES:
-            raise ConfigError(f"tuner.classArgs.arch_learning_rate_schedule: got {self.arch_learning_rate_schedule!r}; "
-                              f"fix: one of {list(ARCH_SCHEDULES)}")
+        if not is_number(self.arch_warmup) or not 0 <= self.arch_warmup < 1:
+            raise ConfigError(f"tuner.classArgs.arch_warmup: got {self.arch_warmup!r}; fix: a fraction from 0 (no "
+                              "warmup) up to, not including, 1")
+        check_choice(self.arch_learning_rate_schedule, ARCH_SCHEDULES, "tuner.classArgs.arch_learning_rate_schedule")
         check_positive_number(self.temperature, "tuner.classArgs.temperature")
         check_non_negative_number(self.arch_weight_decay, "tuner.classArgs.arch_weight_decay")
 

@@ -50,8 +50,9 @@ class AlternatingOptimizer:
 
     SB3 calls ``zero_grad``, ``backward`` on its loss and ``step`` once per minibatch; every other
     step updates the architecture weights instead of the network weights, so each set learns from
-    minibatches the other did not. ``param_groups`` are the network weights', so SB3's
-    learning-rate schedule never touches the architecture's rate.
+    minibatches the other did not; while the architecture's rate is 0 (a warmup), every step is
+    the network weights'. ``param_groups`` are the network weights', so SB3's learning-rate
+    schedule never touches the architecture's rate.
     """
 
     def __init__(self, weights: torch.optim.Optimizer, architecture: torch.optim.Optimizer) -> None:
@@ -64,7 +65,8 @@ class AlternatingOptimizer:
         self.architecture.zero_grad(set_to_none)
 
     def step(self) -> None:
-        (self.weights if self.steps % 2 == 0 else self.architecture).step()
+        architecture_turn = self.steps % 2 == 1 and self.architecture.param_groups[0]["lr"] > 0
+        (self.architecture if architecture_turn else self.weights).step()
         self.steps += 1
 
     def state_dict(self) -> dict[str, Any]:
@@ -187,6 +189,16 @@ def alternate_updates(agent, algorithm_name: str, settings: DartsOptions) -> Non
     policy.optimizer = AlternatingOptimizer(weight_optimizer, arch_optimizer)
 
 
+def architecture_rate(settings: DartsOptions, progress: float) -> float:
+    """Adam's rate on the architecture weights at ``progress`` (0 to 1, SB3's own, as its schedules
+    read it): 0 during the warmup, then constant or falling linearly to 0 at the search's end."""
+    if progress < settings.arch_warmup:
+        return 0.0
+    if settings.arch_learning_rate_schedule == "linear":
+        return settings.arch_learning_rate * (1.0 - progress) / (1.0 - settings.arch_warmup)
+    return settings.arch_learning_rate
+
+
 class SearchProgressCallback(BaseCallback):
     """Every ``task.report_every`` env steps: the supernet agent's greedy return, the edges'
     operation weights, their mean entropy and the genotype that discretising now would give,
@@ -208,9 +220,8 @@ class SearchProgressCallback(BaseCallback):
         for info in self.locals["infos"]:
             if "episode" in info:
                 self.episode_returns.append(float(info["episode"]["r"]))
-        if self.settings.arch_learning_rate_schedule == "linear":  # SB3's own progress, as its schedules read it
-            for group in self.model.policy.optimizer.architecture.param_groups:
-                group["lr"] = self.settings.arch_learning_rate * self.model._current_progress_remaining
+        for group in self.model.policy.optimizer.architecture.param_groups:
+            group["lr"] = architecture_rate(self.settings, 1.0 - self.model._current_progress_remaining)
         if self.num_timesteps >= self.next_report:
             self.next_report += self.task.report_every
             self.report()

@@ -12,7 +12,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from nni_rl_nas.algorithms import algorithm, build_agent
 from nni_rl_nas.oneshot.darts import (AlternatingOptimizer, SearchProgressCallback, SupernetFactory, alternate_updates,
-                                      architecture_weights, discretise, mean_entropy, operation_weights,
+                                      architecture_rate, architecture_weights, discretise, mean_entropy, operation_weights,
                                       run_darts_search)
 from nni_rl_nas.options import DartsOptions
 from nni_rl_nas.spaces.darts import RL_DARTS_OPS
@@ -36,6 +36,24 @@ def test_steps_alternate_between_network_and_architecture_weights():
     assert changes == [(True, False), (False, True), (True, False), (False, True)]
     optimizer.param_groups[0]["lr"] = 0.5  # what SB3's learning-rate schedule does
     assert optimizer.architecture.param_groups[0]["lr"] == 0.01
+    optimizer.architecture.param_groups[0]["lr"] = 0.0  # a warmup: the network takes every step
+    for _ in range(2):
+        before = weight.detach().clone()
+        optimizer.zero_grad()
+        (weight.sum() + alpha.sum()).backward()
+        optimizer.step()
+        assert not torch.equal(before, weight)
+
+
+@pytest.mark.parametrize("schedule, warmup, rates", [
+    ("constant", 0.0, [0.2, 0.2, 0.2, 0.2]),
+    ("linear", 0.0, [0.2, 0.15, 0.1, 0.05]),
+    ("constant", 0.5, [0.0, 0.0, 0.2, 0.2]),
+    ("linear", 0.5, [0.0, 0.0, 0.2, 0.1]),
+])
+def test_the_architecture_rate_waits_out_the_warmup_then_follows_its_schedule(schedule, warmup, rates):
+    settings = DartsOptions(arch_learning_rate=0.2, arch_learning_rate_schedule=schedule, arch_warmup=warmup)
+    assert [architecture_rate(settings, progress) for progress in (0.0, 0.25, 0.5, 0.75)] == pytest.approx(rates)
 
 
 def test_a_search_trains_the_supernet_with_ppo_and_derives_a_valid_genotype(tmp_path):
@@ -128,6 +146,7 @@ def test_search_trials_first_then_each_derived_genotype_once():
     (SPACE, TASK, {"temperature": -1.0}, "tuner.classArgs.temperature: got -1.0"),
     (SPACE, TASK, {"arch_learning_rate_schedule": "cosine"},
      "tuner.classArgs.arch_learning_rate_schedule: got 'cosine'; fix: one of ['constant', 'linear']"),
+    (SPACE, TASK, {"arch_warmup": 1.0}, "tuner.classArgs.arch_warmup: got 1.0; fix: a fraction from 0"),
 ])
 def test_bad_darts_setups_are_refused(space, task, options, message):
     with pytest.raises(ConfigError, match="fix") as error:
