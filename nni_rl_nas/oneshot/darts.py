@@ -195,7 +195,7 @@ def architecture_rate(settings: DartsOptions, progress: float) -> float:
     if progress < settings.arch_warmup:
         return 0.0
     if settings.arch_learning_rate_schedule == "linear":
-        return settings.arch_learning_rate * (1.0 - progress) / (1.0 - settings.arch_warmup)
+        return settings.arch_learning_rate * max(0.0, 1.0 - progress) / (1.0 - settings.arch_warmup)
     return settings.arch_learning_rate
 
 
