@@ -30,13 +30,12 @@ import logging
 import random
 import time
 from pathlib import Path
-from unittest import mock
 
 import numpy as np
 from scipy import stats
 
 from nni_rl_nas.files import write_atomically, write_json
-from nni_rl_nas.landscape import LandscapeTrials, NniTunerSearch, load_landscape, replay_search
+from nni_rl_nas.landscape import LandscapeTrials, load_landscape, replay_search
 
 LANDSCAPE = Path(__file__).parent / "results" / "landscape_lunar"
 TOP = 5
@@ -50,25 +49,16 @@ def our_strategy(name: str, seed: int, landscape) -> object:
 
 
 def nni_tuner(name: str, seed: int, landscape) -> object:
-    """An NNI tuner over the landscape's space; tuners without a seed argument draw from the global generators."""
-    from nni.algorithms.hpo.evolution_tuner import EvolutionTuner
-    from nni.algorithms.hpo.random_tuner import RandomTuner
-    from nni.algorithms.hpo.tpe_tuner import TpeTuner
-
-    from nni_rl_nas.experiment import parse_class_args
+    """NNI's tuner ``name`` over the landscape's space (:class:`NniTunerStrategy`); tuners without a
+    seed argument draw from the global generators, seeded here."""
+    from nni_rl_nas.strategies import NniTunerStrategy
 
     random.seed(seed)
     np.random.seed(seed)
-    tuner = {
-        "nni:Random": lambda: RandomTuner(seed=seed, optimize_mode="maximize"),
-        "nni:TPE": lambda: TpeTuner(optimize_mode="maximize", seed=seed),
-        "nni:Evolution": lambda: EvolutionTuner(optimize_mode="maximize", population_size=8),
-    }[name]()
-    space = parse_class_args({"space": landscape.header["space"], "task": {"env": landscape.header["env"]}})
-    # NNI's Evolution draws its first population, in update_search_space, from a RandomState() it
-    # makes unseeded; seeded here so that its rows reproduce
-    with mock.patch.object(np.random, "RandomState", functools.partial(np.random.RandomState, seed)):
-        return NniTunerSearch(tuner, space.build_space())
+    algorithm = name.removeprefix("nni:")
+    return NniTunerStrategy(space=landscape.header["space"], task={"env": landscape.header["env"]}, seed=seed,
+                            algorithm=algorithm,
+                            algorithm_args={"population_size": 8} if algorithm == "Evolution" else None)
 
 
 STRATEGIES = {name: functools.partial(our_strategy, name) for name in ("random", "grid", "policy_gradient")}

@@ -10,8 +10,8 @@ rule, and its cost.
 A replay (:func:`replay_search`) drives a search exactly as :func:`.strategies.driver.drive`
 drives it against real trials, one trial at a time, but each trial's result is looked up
 (:class:`LandscapeTrials`) and charged the env steps and wall-clock the table recorded. Any
-object with ``ask``/``tell``/``tell_end`` runs unchanged: our strategies, and NNI's own tuners
-behind :class:`NniTunerSearch`, the calls NNI's dispatcher makes. An assessor, if given, reads
+object with ``ask``/``tell``/``tell_end`` runs unchanged: our strategies, NNI's own tuners among
+them (:class:`.strategies.NniTunerStrategy`, which calls them as NNI's dispatcher does). An assessor, if given, reads
 each trial's curve point by point as NNI feeds it and may stop the trial there, which, as under
 NNI, then ends without a result.
 """
@@ -26,12 +26,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import nni
 import numpy as np
 from nni.assessor import AssessResult
 
-from .spaces import nni_search_space, search_choices
-from .strategies import NothingToPropose
 from .strategies.base import ARCHITECTURE_NAME_KEY
 from .strategies.driver import drive
 
@@ -173,30 +170,6 @@ class LandscapeTrials:
                 self.log.append(ReplayedTrial(architecture, None, env_steps, round(wall_clock, 2)))
                 raise TrialStopped(f"{architecture} stopped by the assessor at point {index + 1}")
         self.assessor.trial_end(trial_id, True)
-
-
-class NniTunerSearch:
-    """An NNI tuner behind ``ask``/``tell``/``tell_end``, called as NNI's dispatcher calls it: the
-    search space once, ``generate_parameters`` per trial, ``receive_trial_result`` with the final
-    result, ``trial_end`` for every trial."""
-
-    def __init__(self, tuner: Any, space: Any) -> None:
-        self.tuner, self.space = tuner, space
-        self.labels = list(search_choices(space))
-        tuner.update_search_space(nni_search_space(space))
-
-    def ask(self, trial_id: int) -> dict[str, Any]:
-        try:
-            parameters = self.tuner.generate_parameters(trial_id)
-        except nni.NoMoreTrialError as error:
-            raise NothingToPropose(f"{type(self.tuner).__name__}: {error}") from error
-        return {**parameters, ARCHITECTURE_NAME_KEY: self.space.architecture_name(parameters)}
-
-    def tell(self, trial_id: int, parameters: dict[str, Any], result: dict[str, Any]) -> None:
-        self.tuner.receive_trial_result(trial_id, {label: parameters[label] for label in self.labels}, result)
-
-    def tell_end(self, trial_id: int, success: bool) -> None:
-        self.tuner.trial_end(trial_id, success)
 
 
 class InlineExecutor(Executor):

@@ -298,9 +298,51 @@ class DartsOptions(TwoPhaseOptions):
         super().check_experiment(spec, space_part)
 
 
+# NNI's built-in tuners whose proposals are points of a search space, which the adapter hands to
+# trials as architectures; the others, with the reason a config naming them is refused
+NNI_POINT_TUNERS = ("TPE", "Random", "Anneal", "Evolution", "GridSearch", "DNGO", "SMAC")
+NNI_OTHER_TUNERS = {
+    "Metis": "it takes only numerical choices, and an architecture's choices include names",
+    "GP": "it takes only numerical choices, and an architecture's choices include names",
+    "Hyperband": "NNI runs it as an advisor that owns the dispatcher, not as a tuner that can be wrapped",
+    "BOHB": "NNI runs it as an advisor that owns the dispatcher, not as a tuner that can be wrapped",
+    "PBT": "its trials must save and load agents through checkpoint folders, which trials do not do yet",
+    "Batch": "it proposes only the points a 'choice' search space lists one by one",
+    "NetworkMorphism": "it grows Keras-style graphs of its own, not architectures of a model space",
+    "PPO": "it needs NNI's mutable-layer search space format",
+    "RegularizedEvolutionTuner": "it needs NNI's layer_choice/input_choice search space format",
+    "TPE_legacy": "it needs hyperopt; use TPE",
+}
+
+
+@dataclass(frozen=True)
+class NniTunerOptions(StrategyOptions):
+    """One of NNI's built-in tuners over the space: its proposals are the trials' architectures."""
+
+    strategy: ClassVar[str] = "RlNasNniTuner"
+    algorithm: str = option("TPE", f"the NNI built-in tuner, by its builtinName: one of {list(NNI_POINT_TUNERS)}")
+    algorithm_args: dict | None = option(None, "that tuner's own classArgs (optimize_mode is always maximize; "
+                                               "seed, where the tuner takes one, is this strategy's seed)")
+
+    def check(self) -> None:
+        super().check()
+        if self.algorithm in NNI_OTHER_TUNERS:
+            raise ConfigError(f"tuner.classArgs.algorithm: {self.algorithm!r} cannot drive trials here: "
+                              f"{NNI_OTHER_TUNERS[self.algorithm]}; fix: one of {list(NNI_POINT_TUNERS)}")
+        check_choice(self.algorithm, NNI_POINT_TUNERS, "tuner.classArgs.algorithm")
+        if not isinstance(self.algorithm_args or {}, dict):
+            raise ConfigError(f"tuner.classArgs.algorithm_args: got {self.algorithm_args!r}; fix: a mapping of "
+                              f"{self.algorithm}'s classArgs, or leave it out")
+        for key in ("optimize_mode", "seed"):
+            if key in (self.algorithm_args or {}):
+                raise ConfigError(f"tuner.classArgs.algorithm_args.{key}: set by this strategy (optimize_mode "
+                                  "maximize: scores are returns or accuracies; seed: tuner.classArgs.seed); fix: "
+                                  f"remove it{', and set tuner.classArgs.seed' if key == 'seed' else ''}")
+
+
 STRATEGY_OPTIONS: dict[str, type[StrategyOptions]] = {
     options.strategy: options
-    for options in (RandomOptions, GridOptions, PolicyGradientOptions, EnasOptions, DartsOptions)
+    for options in (RandomOptions, GridOptions, PolicyGradientOptions, EnasOptions, DartsOptions, NniTunerOptions)
 }
 
 

@@ -14,9 +14,9 @@ import yaml
 
 from nni_rl_nas.files import append_json_lines, write_json
 from nni_rl_nas.experiment import parse_class_args
-from nni_rl_nas.landscape import (LANDSCAPE_FILE, RECORDS_FILE, LandscapeTrials, NniTunerSearch, TrialStopped,
+from nni_rl_nas.landscape import (LANDSCAPE_FILE, RECORDS_FILE, LandscapeTrials, TrialStopped,
                                   load_landscape, replay_search)
-from nni_rl_nas.strategies import PolicyGradient
+from nni_rl_nas.strategies import NniTunerStrategy, PolicyGradient
 from nni_rl_nas.strategies.driver import drive
 from tests.conftest import class_args
 
@@ -60,11 +60,10 @@ def policy_gradient(arguments: dict, space) -> PolicyGradient:
     return PolicyGradient(**arguments)
 
 
-def tpe(arguments: dict, space) -> NniTunerSearch:
+def tpe(arguments: dict, space) -> NniTunerStrategy:
     """NNI's TPE: random for its first 2 trials, then led by the scores it was given."""
-    from nni.algorithms.hpo.tpe_tuner import TpeTuner
-
-    return NniTunerSearch(TpeTuner("maximize", seed=1, tpe_args={"n_startup_jobs": 2}), space)
+    return NniTunerStrategy(space=arguments["space"], task=arguments["task"], seed=1, algorithm="TPE",
+                            algorithm_args={"tpe_args": {"n_startup_jobs": 2}})
 
 
 @pytest.mark.parametrize("make_search", [policy_gradient, tpe])

@@ -9,12 +9,15 @@ from .base import NothingToPropose, SearchStrategy, TrialRecord
 from .darts import DartsStrategy
 from .enas import ENAS
 from .grid_search import GridSearch
+from .nni_tuner import NniTunerStrategy
 from .policy_gradient import PolicyGradient
 from .random_search import RandomSearch
 
 STRATEGIES: dict[str, type[SearchStrategy]] = {
-    strategy.strategy_name(): strategy for strategy in (RandomSearch, GridSearch, PolicyGradient, ENAS, DartsStrategy)
+    strategy.strategy_name(): strategy
+    for strategy in (RandomSearch, GridSearch, PolicyGradient, ENAS, DartsStrategy, NniTunerStrategy)
 }
 
-__all__ = ["DartsStrategy", "ENAS", "GridSearch", "NothingToPropose", "PolicyGradient", "RandomSearch", "STRATEGIES",
+__all__ = ["DartsStrategy", "ENAS", "GridSearch", "NniTunerStrategy", "NothingToPropose", "PolicyGradient", "RandomSearch",
+           "STRATEGIES",
            "SearchStrategy", "TrialRecord"]

@@ -97,8 +97,9 @@ class SearchStrategy(ABC):
         return {self.name_of(architecture) for architecture in self._running.values()}
 
     @abstractmethod
-    def propose(self) -> Architecture | None:
-        """The next architecture to train, or ``None`` when the strategy is done."""
+    def propose(self, trial_id: int) -> Architecture | None:
+        """The architecture trial ``trial_id`` trains, or ``None`` when the strategy is done (NNI's
+        tuners key their proposals by the trial's id; the others need not read it)."""
 
     def observe(self, record: TrialRecord) -> None:
         """A trial finished with a score."""
@@ -138,7 +139,7 @@ class SearchStrategy(ABC):
             self._running[trial_id] = architecture
             self._running_baselines.add(trial_id)
             return {**architecture, ARCHITECTURE_NAME_KEY: self.name_of(architecture), BASELINE_KEY: True}
-        architecture = self.propose()
+        architecture = self.propose(trial_id)
         if architecture is None:
             raise NothingToPropose(f"{type(self).__name__} has no architecture left to propose")
         self._running[trial_id] = architecture

@@ -38,7 +38,7 @@ class PolicyGradient(SearchStrategy):
         self.max_draws = self.options.max_draws
         self.known_scores: dict[str, float] = {}
 
-    def propose(self) -> Architecture | None:
+    def propose(self, trial_id: int) -> Architecture | None:
         for _ in range(self.max_draws):
             decisions = self.controller.sample(self.generator)
             architecture = architecture_of(self.choices, decisions)

@@ -18,7 +18,7 @@ class RandomSearch(SearchStrategy):
         super().__init__(space, task, **options)
         self._proposed: set[str] = set()
 
-    def propose(self) -> Architecture | None:
+    def propose(self, trial_id: int) -> Architecture | None:
         if len(self._proposed) >= self.size:
             return None
         for _ in range(MAX_DRAWS):

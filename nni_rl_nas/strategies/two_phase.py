@@ -53,7 +53,7 @@ class TwoPhaseStrategy(SearchStrategy):
                     ARCHITECTURE_NAME_KEY: f"{self.search_name} {search_seed}"}
         return super().next_parameters(trial_id)
 
-    def propose(self) -> Architecture | None:
+    def propose(self, trial_id: int) -> Architecture | None:
         if not self._retrain_queue:
             return None
         return self.space.parse_architecture_name(self._retrain_queue.pop(0))

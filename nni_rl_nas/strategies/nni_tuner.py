@@ -1,0 +1,121 @@
+"""Any of NNI's built-in tuners as a search strategy: ``tuner: {name: RlNasNniTuner, classArgs:
+{algorithm: TPE, algorithm_args: {...}, space: ..., task: ...}}``.
+
+The tuner itself is NNI's, built by NNI's own factory from its registry (``builtinName``), with
+the classArgs NNI's own validator checks; it sees the space as NNI's search space (the
+``searchSpace`` the config mirrors) and is called as NNI's dispatcher calls a tuner:
+``generate_parameters`` per trial, ``receive_trial_result`` with the objective (the score less the
+``cost`` penalty), ``trial_end`` for every trial. Around it the strategy base keeps what every
+strategy has: baselines first, the cost budget, the history the report and resume read.
+
+A resumed search rebuilds the tuner and warm-starts it from the restored history with the tuner's
+own ``import_data`` (tuners without one, such as Random, learn nothing to restore).
+
+Seeds: ``seed`` goes to the tuners that take one (TPE, Random ...). NNI's Evolution draws its
+first population, in ``update_search_space``, from a ``RandomState()`` it makes unseeded, and
+mutates with Python's global ``random``; here the first is seeded and every call to the tuner runs
+with a ``random`` state of the strategy's own, seeded, so that a search reproduces and leaves the
+process's global generator as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import inspect
+import random
+from collections.abc import Iterator
+from typing import Any
+from unittest import mock
+
+import nni
+import numpy as np
+from nni.tools.package_utils.tuner_factory import (create_builtin_class_instance, create_validator_instance,
+                                                   get_builtin_module_class_name)
+
+from ..errors import ConfigError
+from ..options import NniTunerOptions
+from ..spaces import Architecture, nni_search_space
+from .base import NothingToPropose, SearchStrategy, TrialRecord
+
+
+def build_nni_tuner(name: str, args: dict[str, Any], seed: int) -> Any:
+    """NNI's tuner ``name`` with ``args``, maximising, seeded where it takes a seed; a refusal names
+    the field, for args NNI's validator refuses and for a tuner whose packages are missing."""
+    try:
+        module_name, class_name = get_builtin_module_class_name("tuners", name)
+        accepted = inspect.signature(getattr(importlib.import_module(module_name), class_name).__init__).parameters
+        args = {**args, **{key: value for key, value in (("optimize_mode", "maximize"), ("seed", seed))
+                           if key in accepted}}
+        validator = create_validator_instance("tuners", name)
+        if validator is not None:
+            validator.validate_class_args(**args)
+    except ModuleNotFoundError as error:
+        raise ConfigError(f"tuner.classArgs.algorithm: NNI's {name} needs the package {error.name!r}, which is not "
+                          "installed; fix: another tuner, or install that package") from None
+    except Exception as error:  # NNI's validators raise schema errors of several kinds
+        raise ConfigError(f"tuner.classArgs.algorithm_args: {name} refuses {args!r}: {error}; fix: the classArgs "
+                          f"NNI documents for {name}") from None
+    return create_builtin_class_instance(name, args, "tuners")
+
+
+class NniTunerStrategy(SearchStrategy):
+    options_class = NniTunerOptions
+
+    def __init__(self, space=None, task=None, **options) -> None:
+        super().__init__(space, task, **options)
+        self._random_state = random.Random(self.options.seed).getstate()
+        self.tuner = self.start_tuner()
+        self._tuner_trials: set[int] = set()  # trials this tuner proposed (a resumed tuner is a new one)
+
+    @contextlib.contextmanager
+    def own_random_state(self) -> Iterator[None]:
+        """Python's global ``random`` holds the strategy's own state for the duration of a tuner call."""
+        outside = random.getstate()
+        random.setstate(self._random_state)
+        try:
+            yield
+        finally:
+            self._random_state = random.getstate()
+            random.setstate(outside)
+
+    def start_tuner(self) -> Any:
+        tuner = build_nni_tuner(self.options.algorithm, self.options.algorithm_args or {}, self.options.seed)
+        with self.own_random_state(), mock.patch.object(
+                np.random, "RandomState", functools.partial(np.random.RandomState, self.options.seed)):
+            tuner.update_search_space(nni_search_space(self.space))
+        return tuner
+
+    def propose(self, trial_id: int) -> Architecture | None:
+        try:
+            with self.own_random_state():
+                proposal = self.tuner.generate_parameters(trial_id)
+        except nni.NoMoreTrialError as error:
+            raise NothingToPropose(f"NNI's {self.options.algorithm}: {error or 'no more trials'}") from None
+        self._tuner_trials.add(trial_id)
+        return {label: proposal[label] for label in self.choices}
+
+    def observe(self, record: TrialRecord) -> None:
+        with self.own_random_state():
+            if record.parameter_id in self._tuner_trials:
+                self.tuner.receive_trial_result(record.parameter_id, record.architecture, self.objective(record))
+            elif hasattr(self.tuner, "import_data"):  # proposed before a resume, by the tuner this one replaced
+                self.tuner.import_data([{"parameter": record.architecture, "value": self.objective(record)}])
+
+    def tell_end(self, trial_id: int, success: bool) -> None:
+        super().tell_end(trial_id, success)
+        if trial_id in self._tuner_trials:
+            self._tuner_trials.discard(trial_id)
+            with self.own_random_state():
+                self.tuner.trial_end(trial_id, success)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self._random_state = random.Random(self.options.seed).getstate()
+        self.tuner, self._tuner_trials = self.start_tuner(), set()
+        learned = [{"parameter": record.architecture, "value": self.objective(record)} for record in self.history
+                   if record.score is not None and not record.baseline]
+        if learned and hasattr(self.tuner, "import_data"):
+            with self.own_random_state():
+                self.tuner.import_data(learned)
