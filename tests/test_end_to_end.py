@@ -33,6 +33,28 @@ def test_quick_cartpole_runs_every_trial_on_its_own_architecture(quick_experimen
     check_reports(experiment_id, port, root, built)
 
 
+def nni_tuner(algorithm: str, algorithm_args: dict | None = None):
+    def edit(raw: dict) -> None:
+        raw["tuner"]["name"] = "RlNasNniTuner"
+        raw["tuner"]["classArgs"].update(algorithm=algorithm, algorithm_args=algorithm_args)
+    return edit
+
+
+@pytest.mark.parametrize("edit", [
+    nni_tuner("TPE"),  # sequential model-based
+    pytest.param(nni_tuner("Evolution", {"population_size": 4}), marks=pytest.mark.slow),  # evolutionary
+], ids=["TPE", "Evolution"])
+def test_nnis_own_tuners_drive_trials_two_at_a_time_each_on_the_architecture_nni_shows(tmp_path, edit):
+    with start_experiment(tmp_path, "quick_cartpole.yml", edit) as (experiment_id, port, root):
+        trials, metrics = finished_trials(experiment_id, port)
+        assert len(trials) == 4
+        built = [check_trial(trial, metrics, root)["architecture"] for trial in trials]
+        assert set(built) <= {"16-relu", "16-tanh", "64-relu", "64-tanh"}
+        starts = sorted((trial["startTime"], trial["endTime"]) for trial in trials)
+        assert any(later[0] < earlier[1] for earlier, later in zip(starts, starts[1:])), "two trials at a time"
+        check_reports(experiment_id, port, root, set(built))
+
+
 def check_reports(experiment_id: str, port: int, root: Path, architectures: set[str], min_curve_points: int = 5) -> None:
     """`nni-rl-nas report` from the REST API and from the stored database: the same ranked table."""
     from nni_rl_nas.cli import main
