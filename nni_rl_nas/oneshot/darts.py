@@ -2,17 +2,20 @@
 
 RL-DARTS (Miao et al., 2022): the image encoder of a pixel-based agent is the continuous
 relaxation of a cell space (NNI's one-shot DARTS supermodules: every edge of a cell is a
-softmax-weighted sum of all operations, plus a "no edge" weight), and the agent's algorithm
+weighted sum of all operations, "no edge" included, the weights a softmax of the architecture
+weights over RL-DARTS's temperature; computed by :mod:`.fused_cell`), and the agent's algorithm
 (PPO, DQN) trains it with its usual loss. Here the architecture weights and the network weights
 take turns: SB3's optimizer steps alternate between them (:class:`AlternatingOptimizer`), each
 step on a fresh minibatch of the algorithm's own loss (first-order DARTS, the RL loss standing in
-for both the training and the validation loss). At the end the supernet is discretised as DARTS
-does (each node keeps its two strongest incoming edges, each with its strongest operation; NNI's
-``export``), and that genotype is the search's result. Retrain trials then train it from scratch.
+for both the training and the validation loss), the architecture's rate following its warmup and
+schedule (:func:`architecture_rate`). At the end the supernet is discretised as RL-DARTS does
+(:func:`discretise`), and that genotype is the search's result. Retrain trials then train it from
+scratch.
 
-Intermediate results (what the web UI plots for a search trial): the agent's return (greedy, with
-the supernet) and the mean entropy of the edges' operation weights, which falls as the search
-commits to operations.
+Intermediate results (what the web UI plots for a search trial), also kept in
+``darts_search.json``: the agent's greedy return with the supernet, every edge's operation
+weights, their mean entropy, which falls as the search commits to operations, and the genotype
+that discretising at that point would give.
 """
 
 from __future__ import annotations
@@ -36,9 +39,9 @@ from stable_baselines3.common.callbacks import BaseCallback
 from ..algorithms import algorithm, build_agent
 from ..files import write_atomically, write_json
 from ..options import SEARCH_TRIAL_SCORE, DartsOptions
+from ..spaces.darts import OPS_PER_NODE, ZERO, input_label, op_label
 from ..specs import TaskSpec
 from ..training.curve import check_finite_weights, over_time
-from ..spaces.darts import OPS_PER_NODE, ZERO, input_label, op_label
 from ..training.scoring import CURVE_BLOCK, greedy_returns
 from .fused_cell import FusedDifferentiableCell
 
