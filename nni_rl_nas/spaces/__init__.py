@@ -70,7 +70,7 @@ def _build_darts(observation_space: gym.Space, out_features: int | None, options
         most = next(stage for stage, before in enumerate(halved) if before <= 1)
         raise SpaceMismatchError(
             f"space.channels: {options['channels']} is {stages} stages, each halving the feature maps, but "
-            f"{shape[1]}x{shape[2]} frames are down to 1x1 after {most}: the feature maps would shrink below 1x1; "
+            f"{shape[1]}x{shape[2]} frames are down to 1x1 after {most} stages: the feature maps would shrink below 1x1; "
             f"fix: at most {most} stages (entries of space.channels) for these frames"
         )
     return DartsEncoderSpace(shape, **options)
