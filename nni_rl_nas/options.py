@@ -274,8 +274,7 @@ class DartsOptions(TwoPhaseOptions):
     top_k: ClassVar[int] = 1  # each search derives its one discretised genotype
     arch_learning_rate: float = option(1e-2, "Adam's learning rate on the architecture weights")
     arch_weight_decay: float = option(1e-3, "weight decay of the architecture weights, as in DARTS")
-    arch_learning_rate_schedule: str = option("constant", "constant, or linear: decays to 0 at the search's end, "
-                                                          "so that the genotype settles")
+    arch_learning_rate_schedule: str = option("constant", "constant, or linear: decays to 0 at the search's end")
     arch_warmup: float = option(0.0, "fraction of the search's env steps that trains only the network weights, "
                                      "the operation weights held uniform (NNI DARTS's warmup_epochs)")
     temperature: float = option(1.0, "softmax temperature of the operation weights, softmax(alpha / T) as in "
