@@ -285,8 +285,8 @@ def summarise(args) -> tuple[dict, str]:
                          f"(medians of 3 alternating runs of {args.cost_steps} steps: "
                          f"{1e3 * statistics.median(cost['supernet_s_per_step']):.2f} vs "
                          f"{1e3 * statistics.median(cost['derived_s_per_step']):.2f} ms), so the search costs "
-                         f"{search_cost:.2f}x one agent's training; random search trained {args.random_genotypes} genotypes "
-                         f"for its search, so its compute is equal or larger")
+                         f"{search_cost:.2f}x one agent's training; random search's search trained {args.random_genotypes} "
+                         f"agents, {'at least as much' if args.random_genotypes >= search_cost else 'less'} compute")
         tried = [units.get(f"{game}/random_search/{i}") for i in range(args.random_genotypes)]
         if all(tried):
             lines.append(f"random search's seed-0 scores: {[round(run['score'], 2) for run in tried]}")
