@@ -48,7 +48,6 @@ OPERATIONS = tuple(dict.fromkeys(RL_DARTS_OPS + SUPERVISED_DARTS_OPS))
 OPS_BY_SIZE = ("sep_conv_5x5", "sep_conv_3x3", "dil_conv_5x5", "dil_conv_3x3", "conv_3x3", "avg_pool_3x3",
                "max_pool_3x3", "tanh", "relu", "skip_connect")
 WIRINGS = ("micro", "macro")
-CELL_KINDS = ("normal", "reduce")
 OPS_PER_NODE = 2  # DARTS: each node keeps two inputs
 PREDECESSORS = 1  # RL-DARTS: a cell reads the previous cell only
 CELL_PATTERN = re.compile(r"(normal|reduce)\[([^\]]*)\]")
