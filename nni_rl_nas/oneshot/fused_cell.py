@@ -44,11 +44,19 @@ def fusable_convolutions(modules: Sequence[nn.Module]) -> bool:
         == (first.stride, first.padding, first.dilation, first.padding_mode) for module in modules)
 
 
-def run_edges(modules: Sequence[nn.Module], state: torch.Tensor) -> list[torch.Tensor]:
-    """One operation on every edge leaving ``state``, one module per edge."""
+def edge_plan(modules: Sequence[nn.Module]) -> str:
+    """How :func:`run_edges` runs one operation on the edges leaving a state: fixed once the cell
+    is built, so worked out once, not at every forward."""
     if shares_output(modules):
+        return "shared"
+    return "fused" if fusable_convolutions(modules) else "each"
+
+
+def run_edges(modules: Sequence[nn.Module], plan: str, state: torch.Tensor) -> list[torch.Tensor]:
+    """One operation on every edge leaving ``state``, one module per edge, run as ``plan`` says."""
+    if plan == "shared":
         return [modules[0](state)] * len(modules)
-    if fusable_convolutions(modules):
+    if plan == "fused":
         first = modules[0]
         output = functional.conv2d(state, torch.cat([m.weight for m in modules]), torch.cat([m.bias for m in modules]),
                                    first.stride, first.padding, first.dilation)
@@ -58,6 +66,10 @@ def run_edges(modules: Sequence[nn.Module], state: torch.Tensor) -> list[torch.T
 
 class FusedDifferentiableCell(DifferentiableMixedCell):
     """:class:`DifferentiableMixedCell` with the forward described above; nothing else changes."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.plans: dict[tuple[int, str], str] = {}  # (state, operation) -> its edge_plan
 
     def forward(self, *inputs: list[torch.Tensor] | torch.Tensor) -> tuple[torch.Tensor, ...] | torch.Tensor:
         predecessors, last = self.num_predecessors, self.num_predecessors + self.num_nodes
@@ -70,7 +82,10 @@ class FusedDifferentiableCell(DifferentiableMixedCell):
             targets = range(max(source + 1, predecessors), last)
             weights = [self._softmax(self._arch_alpha[f"{self.label}/{node}_{source}"]) for node in targets]
             for index, name in enumerate(self.op_names):
-                outputs = run_edges([self.ops[node - predecessors][source][name] for node in targets], states[source])
+                modules = [self.ops[node - predecessors][source][name] for node in targets]
+                if (source, name) not in self.plans:
+                    self.plans[(source, name)] = edge_plan(modules)
+                outputs = run_edges(modules, self.plans[(source, name)], states[source])
                 for node, node_weights, output in zip(targets, weights, outputs):
                     contribution = node_weights[index] * output
                     sums[node] = sums[node] + contribution if node in sums else contribution
