@@ -101,7 +101,11 @@ class NniTunerStrategy(SearchStrategy):
             if record.parameter_id in self._tuner_trials:
                 self.tuner.receive_trial_result(record.parameter_id, record.architecture, self.objective(record))
             elif hasattr(self.tuner, "import_data"):  # proposed before a resume, by the tuner this one replaced
-                self.tuner.import_data([{"parameter": record.architecture, "value": self.objective(record)}])
+                self.tuner.import_data([self.as_imported(record)])
+
+    def as_imported(self, record: TrialRecord) -> dict[str, Any]:
+        """A finished trial as NNI's ``import_data`` takes it."""
+        return {"parameter": record.architecture, "value": self.objective(record)}
 
     def tell_end(self, trial_id: int, success: bool) -> None:
         super().tell_end(trial_id, success)
@@ -114,8 +118,7 @@ class NniTunerStrategy(SearchStrategy):
         super().load_state_dict(state)
         self._random_state = random.Random(self.options.seed).getstate()
         self.tuner, self._tuner_trials = self.start_tuner(), set()
-        learned = [{"parameter": record.architecture, "value": self.objective(record)} for record in self.history
-                   if record.score is not None and not record.baseline]
+        learned = [self.as_imported(record) for record in self.history if record.score is not None and not record.baseline]
         if learned and hasattr(self.tuner, "import_data"):
             with self.own_random_state():
                 self.tuner.import_data(learned)
