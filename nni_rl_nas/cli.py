@@ -53,6 +53,8 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"{config}: OK")
         print(f"  strategy {experiment.strategy_name}, options {experiment.options}")
         print(f"  space {experiment.spec.space.family}: {count_architectures(space)} architectures")
+        for name, spec in experiment.spec.searched_hyperparameters.items():
+            print(f"  searched beside it: {name} {spec['_type']} {spec['_value']}")
         print(f"  task {experiment.spec.task.describe()}")
         if experiment.memory is not None:
             print(f"  memory at most: {experiment.memory.describe()}")

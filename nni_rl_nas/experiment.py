@@ -29,6 +29,7 @@ from typing import Any
 
 import gymnasium as gym
 import yaml
+from nni.common.hpo_utils import validate_search_space
 from nni.experiment.config import ExperimentConfig
 from nni.experiment.config.algorithm import _AlgorithmConfig
 from nni.experiment.config.training_service import TrainingServiceConfig
@@ -37,14 +38,16 @@ from nni.experiment.config.utils.internal import unset_base_path
 from nni.tools.package_utils import get_algo_meta
 
 from .algorithms import algorithm
+from .algorithms.hyperparameters import SEARCHED_TYPES, agent_value, values_to_check
 from .engines import ENGINES
 from .envs import Preprocessing, is_image, registry_id
 from .nni_patches import NNIInstallationError, require_nni_fixes
 from .errors import (ConfigError, check_choice, check_non_negative_int, check_positive_int, check_positive_number,
                      did_you_mean, is_number, lookup, parse_section, refuse_unknown_keys)
-from .options import TUNER_MODULE, StrategyOptions, options_of
+from .options import SEARCHED_KEY, TUNER_MODULE, StrategyOptions, options_of
 from .resources import MemoryEstimate, check_memory
-from .spaces import SPACE_FAMILIES, nni_search_space, search_choices
+from .search_space import SearchSpace
+from .spaces import SPACE_FAMILIES, search_choices
 from .specs import (DATASETS, SCORE_RULES, SOLVED_ON, ClassificationTaskSpec, ExperimentSpec, ScoreSpec, SpaceSpec,
                     TaskSpec)
 
@@ -194,11 +197,14 @@ def parse_class_args(class_args: Any, strategy: str | None = None) -> Experiment
     options = dict(class_args)
     space_spec = _parse_space(options.pop("space", {}))
     task, inputs, outputs, actions = _parse_task(options.pop("task", None))
+    searched = options.pop(SEARCHED_KEY, None) or {}
     strategy_options = options_of(strategy).parse(options) if strategy else None
     if strategy is None and options:
         raise ConfigError(f"tuner.classArgs: unexpected {sorted(options)}; fix: only space and task here")
-    spec = ExperimentSpec(space_spec, task, strategy_options, inputs, outputs, actions)
+    spec = ExperimentSpec(space_spec, task, strategy_options, inputs, outputs, actions, searched)
     space = spec.meta_space  # proves the space fits the task's inputs and outputs
+    if searched:
+        check_searched_hyperparameters(spec, space)
     if spec.is_rl and space.part == "classifier":
         raise ConfigError(f"space.family: {space_spec.family!r} is the image-classifier space (task.dataset); fix: "
                           "darts or impala for the image encoder of an RL agent, mlp for its dense layers")
@@ -206,24 +212,67 @@ def parse_class_args(class_args: Any, strategy: str | None = None) -> Experiment
         ENGINES[task.engine].check(task.engine, task, space.part)
     if strategy_options is not None:
         strategy_options.check_experiment(spec, space.part)
-        check_baselines(strategy_options.baselines, space, space_spec)
+        check_baselines(strategy_options.baselines, spec.meta_search_space, space_spec)
     return spec
 
 
-def check_baselines(baselines: Any, space, space_spec: SpaceSpec) -> None:
-    """Each baseline must name an architecture of ``space``; a refusal names the space's options
+def check_searched_hyperparameters(spec: ExperimentSpec, space) -> None:
+    """``search_hyperparameters``: NNI search space entries of the algorithm's own options, with
+    values the agent (and the engine) takes, of types the strategy searches."""
+    where, searched = f"tuner.classArgs.{SEARCHED_KEY}", spec.searched_hyperparameters
+    if not spec.is_rl:
+        raise ConfigError(f"{where}: {spec.source()} trains a classifier, which has no agent hyperparameters; "
+                          "fix: remove it")
+    example = "{learning_rate: {_type: loguniform, _value: [0.0001, 0.001]}}"
+    try:
+        validate_search_space(searched, list(SEARCHED_TYPES), raise_exception=True)
+    except ValueError as error:
+        raise ConfigError(f"{where}: {error}; fix: NNI's search space format, e.g. {example}, with _type one of "
+                          f"{list(SEARCHED_TYPES)}") from None
+    clash = sorted(set(searched) & set(search_choices(space)))
+    if clash:
+        raise ConfigError(f"{where}: {clash} are also labels of the space's choices; fix: rename the space's labels")
+    entry = algorithm(spec.task.algorithm)
+    entry.check_searched_hyperparameters(searched, where)
+    for name, entry_spec in searched.items():
+        for value in values_to_check(entry_spec):
+            try:
+                ENGINES[spec.task.engine].check(spec.task.engine, spec.task.with_hyperparameters(
+                    {name: agent_value(name, value)}), space.part)
+            except ConfigError as error:
+                raise ConfigError(f"{where}.{name}: {entry_spec['_type']} {entry_spec['_value']} gives {value!r}: "
+                                  f"{error}") from None
+    options = spec.strategy_options
+    if options is None:
+        return
+    types, tuner = options.hyperparameter_types, "RlNasNniTuner (e.g. algorithm: TPE), which searches every type"
+    for name, entry_spec in searched.items():
+        if types is not None and not types:
+            raise ConfigError(f"{where}.{name}: {options.strategy} searches no hyperparameters: "
+                              f"{options.searches_no_hyperparameters_because}; fix: set it in task.hyperparameters, "
+                              f"or search it with RlNasRandom, RlNasGrid, RlNasPolicyGradient (choice) or {tuner}")
+        if types is not None and entry_spec["_type"] not in types:
+            raise ConfigError(f"{where}.{name}: {options.strategy} searches {list(types)} hyperparameters, got "
+                              f"{entry_spec['_type']!r}; fix: a choice of values ({{_type: choice, _value: [...]}}), "
+                              f"or {tuner}")
+
+
+def check_baselines(baselines: Any, search_space: SearchSpace, space_spec: SpaceSpec) -> None:
+    """Each baseline must name a point of ``search_space``; a refusal names the space's options
     too, since a change to them (say, a narrower ``widths``) is what can shut a baseline out."""
     where = "tuner.classArgs.baselines"
     widen = f"or widen tuner.classArgs.space (family {space_spec.family}, {space_spec.options})"
     if not isinstance(baselines, (list, tuple)) or not all(isinstance(name, str) for name in baselines):
         raise ConfigError(f"{where}: got {baselines!r}; fix: a list of architecture names, such as [256-relu_256-relu]")
-    choices = search_choices(space)
+    choices = search_space.architecture_choices
     for name in baselines:
         try:
-            architecture = space.parse_architecture_name(name)
+            point = search_space.parse_name(name)
+            search_space.check_hyperparameters(point)
         except ValueError as error:
             raise ConfigError(f"{where}: {name!r} is no architecture of this space ({error}); fix: name one the space "
                               f"holds, {widen}") from None
+        architecture, _ = search_space.split(point)
         outside = {label: value for label, value in architecture.items() if value not in choices.get(label, [])}
         if outside:
             raise ConfigError(f"{where}: {name!r} is no architecture of this space (it chooses {outside}, the space "
@@ -282,7 +331,7 @@ def load_experiment(path: str | Path, check_registration: bool = True) -> Experi
     if check_registration:
         _check_setup(tuner.get("name"))
     spec = parse_class_args(tuner.get("classArgs"), name)
-    check_search_space(raw.get("searchSpace"), spec.meta_space)
+    check_search_space(raw.get("searchSpace"), spec.meta_search_space)
     memory = check_memory(spec, trials_on_this_machine(raw))
     return ExperimentFile(path, raw, name, spec, memory, relation_warnings(spec))
 
@@ -329,12 +378,13 @@ def _check_setup(name: str | None) -> None:
                           "fix: run `nni-rl-nas setup` (again after installing a new version)")
 
 
-def check_search_space(search_space: Any, space) -> None:
-    """NNI's ``searchSpace`` must be the NNI view of ``classArgs.space`` (or empty), never a second truth."""
-    expected = nni_search_space(space)
+def check_search_space(search_space: Any, searched: SearchSpace) -> None:
+    """NNI's ``searchSpace`` must be the NNI view of ``classArgs.space`` and ``search_hyperparameters``
+    (or empty), never a second truth."""
+    expected = searched.nni_search_space()
     if search_space not in ({}, expected):
         block = yaml.safe_dump({"searchSpace": expected}, default_flow_style=None, sort_keys=False)
-        raise ConfigError(f"searchSpace: does not match tuner.classArgs.space (got {search_space!r}); "
+        raise ConfigError(f"searchSpace: does not match tuner.classArgs.space and {SEARCHED_KEY} (got {search_space!r}); "
                           f"fix: replace it with\n{block}")
 
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # the specs module imports gymnasium and the spaces; report r
 TUNER_MODULE = "nni_rl_nas.tuner"  # where the NNI tuner classes of the strategies live
 SEARCH_PHASE = "search"  # the ``phase`` parameter of a weight-sharing strategy's search trials
 BASELINE_KEY = "baseline"  # the parameter (and result field) that marks a baseline trial
+SEARCHED_KEY = "search_hyperparameters"  # the classArgs key of hyperparameters searched beside the architecture
 OBJECTIVE_KEY = "objective"  # the result field of the score less the size penalty (``cost``), when set
 # A search trial's final ``default``: a shared-weight return is no architecture's score, and NNI's
 # web UI ranks only finite metrics, so NaN keeps search trials out of its Best metric, Top trials
@@ -131,6 +132,10 @@ class StrategyOptions:
     """Options every strategy takes. A subclass adds its own fields and names its strategy."""
 
     strategy: ClassVar[str]  # the short name a config uses (``tuner: {name: ...}``)
+    # the NNI search space types of the hyperparameters it searches beside the architecture
+    # (``search_hyperparameters``); None: every type; empty: none, for the reason below
+    hyperparameter_types: ClassVar[tuple[str, ...] | None] = ("choice",)
+    searches_no_hyperparameters_because: ClassVar[str] = ""
     seed: int = option(0, "the strategy's random seed")
     budget: Budget = option(Budget, "what the whole search may spend; no new trial once spent")
     baselines: tuple[str, ...] = option((), "architectures (names such as 256-relu_256-relu) trained first, under "
@@ -214,6 +219,9 @@ class TwoPhaseOptions(StrategyOptions):
     search_timesteps: int | None = option(None, "env steps of one search; null: the task's per-agent budget")
     search_max_seconds: float | None = option(None, "wall-clock cap of one search; null: task.max_trial_seconds")
     search_eval_episodes: int = option(5, "greedy episodes that score the shared-weight agent")
+    hyperparameter_types: ClassVar[tuple[str, ...]] = ()
+    searches_no_hyperparameters_because: ClassVar[str] = "its search trains one supernet under one set of " \
+                                                         "hyperparameters for all architectures"
 
     def check(self) -> None:
         super().check()
@@ -319,6 +327,7 @@ class NniTunerOptions(StrategyOptions):
     """One of NNI's built-in tuners over the space: its proposals are the trials' architectures."""
 
     strategy: ClassVar[str] = "RlNasNniTuner"
+    hyperparameter_types: ClassVar[None] = None
     algorithm: str = option("TPE", f"the NNI built-in tuner, by its builtinName: one of {list(NNI_POINT_TUNERS)}")
     algorithm_args: dict | None = option(None, "that tuner's own classArgs (optimize_mode is always maximize; "
                                                "seed, where the tuner takes one, is this strategy's seed)")

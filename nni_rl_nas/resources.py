@@ -22,6 +22,7 @@ refused with the estimate and the fix, before any trial starts. On other trainin
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -31,7 +32,8 @@ import torch
 from stable_baselines3.common.preprocessing import get_flattened_obs_dim
 
 from .algorithms import algorithm
-from .errors import ConfigError
+from .algorithms.hyperparameters import agent_value, values_to_check
+from .errors import ConfigError, is_number
 from .specs import ExperimentSpec
 
 # Weights, a target copy, gradients, Adam's two moments, and the temporaries of PyTorch's
@@ -111,8 +113,20 @@ def _buffer(spec: ExperimentSpec) -> tuple[int, str]:
             f"rollout buffer of {steps:,} steps (task.hyperparameters.n_steps x task.n_envs)")
 
 
+def with_largest_hyperparameters(spec: ExperimentSpec) -> ExperimentSpec:
+    """``spec`` whose task takes each numeric searched hyperparameter at its largest: the trial
+    with the largest buffer and batch."""
+    largest = {}
+    for name, entry in spec.searched_hyperparameters.items():
+        numbers = [value for value in values_to_check(entry) if is_number(value)]
+        if numbers:
+            largest[name] = agent_value(name, max(numbers))
+    return dataclasses.replace(spec, task=spec.task.with_hyperparameters(largest)) if largest else spec
+
+
 def estimate_trial_memory(spec: ExperimentSpec) -> MemoryEstimate:
     """What one trial of ``spec`` needs at most, in bytes (see the module docstring)."""
+    spec = with_largest_hyperparameters(spec)
     space = spec.meta_space
     largest = space.largest_architecture()
     name = space.architecture_name(largest)

@@ -8,6 +8,7 @@ resolved (``TaskSpec.defaults``), so nothing downstream looks a default up again
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ import torch
 
 from .envs import Preprocessing, preprocess, registry_id
 from .errors import ConfigError
+from .search_space import SearchSpace
 from .spaces import SPACE_FAMILIES, SpaceMismatchError
 
 # image classification datasets: (channels, height, width), classes
@@ -123,6 +125,10 @@ class TaskSpec:
     def algorithm_hyperparameters(self) -> dict[str, Any]:
         return {**self.defaults.hyperparameters, **self.hyperparameters}
 
+    def with_hyperparameters(self, settings: dict[str, Any]) -> TaskSpec:
+        """This task with ``settings`` over its hyperparameters (a trial's searched ones)."""
+        return dataclasses.replace(self, hyperparameters={**self.hyperparameters, **settings})
+
 
 @dataclass(frozen=True)
 class ClassificationTaskSpec:
@@ -148,7 +154,8 @@ class ClassificationTaskSpec:
 class ExperimentSpec:
     """A parsed ``tuner.classArgs``: the space, the task, the strategy's own options, what the
     network reads (``inputs``) and emits (``outputs``: None where the algorithm adds its heads),
-    and the env's action space (``actions``; None for image classification)."""
+    the env's action space (``actions``; None for image classification), and the hyperparameters
+    searched beside the architecture (``searched_hyperparameters``: NNI search space entries)."""
 
     space: SpaceSpec
     task: TaskSpec | ClassificationTaskSpec
@@ -156,6 +163,7 @@ class ExperimentSpec:
     inputs: gym.Space
     outputs: int | None
     actions: gym.Space | None = None
+    searched_hyperparameters: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def is_rl(self) -> bool:
@@ -167,6 +175,14 @@ class ExperimentSpec:
     def build_space(self):
         """The model space sized for the task: its inputs (observations or images) and outputs."""
         return self._build_space(None)
+
+    def build_search_space(self) -> SearchSpace:
+        """What a search chooses: the space's decisions and the searched hyperparameters."""
+        return SearchSpace(self.build_space(), self.searched_hyperparameters)
+
+    @property
+    def meta_search_space(self) -> SearchSpace:
+        return SearchSpace(self.meta_space, self.searched_hyperparameters)
 
     @functools.cached_property
     def meta_space(self):

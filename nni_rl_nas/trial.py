@@ -2,7 +2,7 @@
 
 Run by NNI as ``nni-rl-nas trial <experiment.yml>`` (the ``trialCommand`` of every shipped
 config). The YAML gives the task; NNI gives the architecture (a dict of choices from the model
-space). Any exception ends the process non-zero, so NNI marks the trial FAILED with the
+space), with the hyperparameters searched beside it, which the trial sets on its agent. Any exception ends the process non-zero, so NNI marks the trial FAILED with the
 traceback in its stderr, and the experiment goes on.
 """
 
@@ -18,6 +18,7 @@ import nni
 import torch
 
 from .algorithms import NetworkFactory
+from .algorithms.hyperparameters import agent_value
 from .experiment import ExperimentFile, load_experiment
 from .files import write_atomically, write_json
 from .oneshot import SEARCHES
@@ -75,13 +76,18 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
     torch.set_num_threads(task.torch_threads)
     output_dir = Path(os.environ.get("NNI_OUTPUT_DIR", "."))
 
-    space = experiment.spec.build_space()
+    search_space = experiment.spec.build_search_space()
+    space = search_space.space
     if parameters is None:
-        parameters = space.parse_architecture_name(architecture_name) if architecture_name else nni.get_next_parameter()
+        parameters = search_space.parse_name(architecture_name) if architecture_name else nni.get_next_parameter()
     if parameters.get("phase") == SEARCH_PHASE:
         return run_search_trial(experiment, space, parameters["search_seed"], output_dir)
     architecture = check_architecture(space, parameters)
-    name = space.architecture_name(architecture)
+    hyperparameters = search_space.check_hyperparameters(parameters)
+    if hyperparameters:
+        hyperparameters = {key: agent_value(key, value) for key, value in hyperparameters.items()}
+        task = task.with_hyperparameters(hyperparameters)
+    name = search_space.name(parameters)
     logger.info("trial %s trains %s: %s", nni.get_trial_id(), name, task.describe())
     device = pick_device(task.device)
     if isinstance(task, ClassificationTaskSpec):
@@ -91,11 +97,14 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
                                                 tensorboard_folder(output_dir))
     result = {"default": fields.pop("default"), "architecture": name, **fields, "device": device,
               BASELINE_KEY: bool(parameters.get(BASELINE_KEY))}
+    if search_space.hyperparameters:
+        result["hyperparameters"] = hyperparameters
     if experiment.options.cost.active:  # the report ranks by it
         result[OBJECTIVE_KEY] = experiment.options.cost.objective(result["default"], result["parameters"])
     save_trial_outputs(output_dir, state, {
         "trial_id": nni.get_trial_id(),
         "architecture": architecture,
+        "hyperparameters": hyperparameters,  # the searched ones; task holds them applied, as the agent trained
         "space": dataclasses.asdict(experiment.spec.space),
         "task": dataclasses.asdict(task),
         "result": result,

@@ -99,9 +99,10 @@ class StrategyTuner(Tuner):
         return self.strategy
 
     def update_search_space(self, search_space: Any) -> None:
-        """NNI's ``searchSpace`` only mirrors ``classArgs.space`` (for the web UI); refuse a mismatch."""
+        """NNI's ``searchSpace`` only mirrors ``classArgs.space`` and ``search_hyperparameters`` (for the
+        web UI); refuse a mismatch."""
         try:
-            check_search_space(search_space, self.started().space)
+            check_search_space(search_space, self.started().search_space)
         except ValueError as error:
             raise StrategyStartError(f"{type(error).__name__}: {error}".replace("\n", " ")) from None
 

@@ -89,7 +89,8 @@ def trial_folder(root: Path, trial_id: str) -> Path:
 
 
 def check_trial(trial: dict, metrics: list[dict], root: Path, min_curve_points: int = 5) -> dict:
-    """The trial SUCCEEDED, reported a curve, and NNI shows the architecture its own process trained."""
+    """The trial SUCCEEDED, reported a curve, and NNI shows the architecture (and the searched
+    hyperparameters) its own process trained."""
     assert trial["status"] == "SUCCEEDED", trial
     parameters = json.loads(trial["hyperParameters"][0])["parameters"]
     final = json.loads(json.loads(trial["finalMetricData"][0]["data"]))
@@ -100,7 +101,10 @@ def check_trial(trial: dict, metrics: list[dict], root: Path, min_curve_points: 
         return final
     record = json.loads(trial_folder(root, trial["trialJobId"]).joinpath("trial.json").read_text())
     assert record["trial_id"] == trial["trialJobId"]
-    assert {k: v for k, v in parameters.items() if k not in ("architecture", "baseline")} == record["architecture"]
+    # the web UI's columns are the architecture's choices and the searched hyperparameters
+    shown = {k: v for k, v in parameters.items() if k not in ("architecture", "baseline")}
+    assert shown == {**record["architecture"], **record.get("hyperparameters", {})}
+    assert record["task"]["hyperparameters"].items() >= record.get("hyperparameters", {}).items(), "the agent took them"
     assert final["baseline"] == bool(parameters.get("baseline")), "a baseline trial is marked as one in its result"
     assert parameters["architecture"] == final["architecture"] == record["result"]["architecture"]
     assert final["default"] == record["result"]["default"]

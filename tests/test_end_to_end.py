@@ -33,10 +33,16 @@ def test_quick_cartpole_runs_every_trial_on_its_own_architecture(quick_experimen
     check_reports(experiment_id, port, root, built)
 
 
+SEARCHED = {"learning_rate": {"_type": "loguniform", "_value": [0.0005, 0.005]},
+            "exploration_fraction": {"_type": "uniform", "_value": [0.05, 0.3]}}
+
+
 def nni_tuner(algorithm: str, algorithm_args: dict | None = None):
     def edit(raw: dict) -> None:
         raw["tuner"]["name"] = "RlNasNniTuner"
-        raw["tuner"]["classArgs"].update(algorithm=algorithm, algorithm_args=algorithm_args)
+        raw["tuner"]["classArgs"].update(algorithm=algorithm, algorithm_args=algorithm_args,
+                                         search_hyperparameters=SEARCHED)
+        raw["searchSpace"].update(SEARCHED)
     return edit
 
 
@@ -44,12 +50,14 @@ def nni_tuner(algorithm: str, algorithm_args: dict | None = None):
     nni_tuner("TPE"),  # sequential model-based
     pytest.param(nni_tuner("Evolution", {"population_size": 4}), marks=pytest.mark.slow),  # evolutionary
 ], ids=["TPE", "Evolution"])
-def test_nnis_own_tuners_drive_trials_two_at_a_time_each_on_the_architecture_nni_shows(tmp_path, edit):
+def test_nnis_own_tuners_drive_trials_two_at_a_time_each_on_the_point_nni_shows(tmp_path, edit):
+    """Architecture and hyperparameters searched together: each trial's agent trains on what the web UI shows."""
     with start_experiment(tmp_path, "quick_cartpole.yml", edit) as (experiment_id, port, root):
         trials, metrics = finished_trials(experiment_id, port)
         assert len(trials) == 4
         built = [check_trial(trial, metrics, root)["architecture"] for trial in trials]
-        assert set(built) <= {"16-relu", "16-tanh", "64-relu", "64-tanh"}
+        assert {name.partition(" | ")[0] for name in built} <= {"16-relu", "16-tanh", "64-relu", "64-tanh"}
+        assert all(" | learning_rate=" in name for name in built)
         starts = sorted((trial["startTime"], trial["endTime"]) for trial in trials)
         assert any(later[0] < earlier[1] for earlier, later in zip(starts, starts[1:])), "two trials at a time"
         check_reports(experiment_id, port, root, set(built))

@@ -63,6 +63,16 @@ def disagreeing_search_space(raw):
     raw["searchSpace"]["layer1_width"]["_value"] = [16, 32]
 
 
+def unknown_hyperparameter(raw):
+    raw["tuner"]["classArgs"]["search_hyperparameters"]["exploration_fractoin"] = {"_type": "uniform", "_value": [0, 1]}
+    raw["searchSpace"] = {}
+
+
+def discount_above_one(raw):
+    raw["tuner"]["classArgs"]["search_hyperparameters"]["gamma"] = {"_type": "uniform", "_value": [0.9, 1.01]}
+    raw["searchSpace"] = {}
+
+
 def nni_key_typo(raw):
     raw["trialConcurency"] = raw.pop("trialConcurrency")
 
@@ -79,6 +89,10 @@ CASES = [
     ("quick_enas_cartpole.yml", enas_on_digits, r"tuner.name: RlNasEnas .* needs an RL task .* got task.dataset 'digits'"),
     ("pg_digits.yml", negative_controller_rate, r"tuner.classArgs.controller.learning_rate: got -0.01; fix: a number > 0"),
     ("quick_cartpole.yml", disagreeing_search_space, r"searchSpace: does not match tuner.classArgs.space"),
+    ("tpe_lunar.yml", unknown_hyperparameter, r"tuner.classArgs.search_hyperparameters: dqn has no option "
+                                              r"'exploration_fractoin'; did you mean 'exploration_fraction'\?"),
+    ("tpe_lunar.yml", discount_above_one, r"search_hyperparameters.gamma: uniform \[0.9, 1.01\] gives 1.01, which "
+                                          r"gamma does not take"),
     ("quick_cartpole.yml", nni_key_typo, r"unknown key 'trialConcurency'; did you mean 'trialConcurrency'\?"),
 ]
 

@@ -10,6 +10,7 @@ a rule, so a new algorithm cannot bring an unchecked one.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -116,3 +117,60 @@ RULES: dict[str, Rule] = {
 def check_value(name: str, value: Any) -> None:
     """Refuse a value of ``task.hyperparameters.<name>`` that the agent cannot take."""
     RULES[name](value, f"task.hyperparameters.{name}")
+
+
+def agent_value(name: str, value: Any) -> Any:
+    """``value`` as the agent takes it: NNI's ``quniform`` and ``qloguniform`` give floats (64.0),
+    which an argument that takes whole numbers (``batch_size``) gets as the whole number."""
+    if isinstance(value, float) and value.is_integer():
+        try:
+            check_value(name, value)
+        except ConfigError:
+            return int(value)
+    return value
+
+
+# NNI's search space types a searched hyperparameter may take: the bounded ones, whose every value
+# can be checked against what the algorithm accepts (NNI's normal types have no bounds)
+SEARCHED_TYPES = ("choice", "randint", "uniform", "quniform", "loguniform", "qloguniform")
+
+
+def values_to_check(spec: dict[str, Any]) -> list[Any]:
+    """Values that NNI's ``spec`` (already in NNI's format) gives and that stand for all it can give:
+    every choice; a range's two ends; a q-range's first two grid points; and one value inside a
+    continuous range, which is not a whole number (what a tuner proposes there)."""
+    kind, args = spec["_type"], spec["_value"]
+    if kind == "choice":
+        return list(args)
+    if kind == "randint":
+        return [args[0], args[1] - 1]
+    low, high = args[0], args[1]
+    if kind.startswith("q"):
+        first = min(max(round(low / args[2]) * args[2], low), high)
+        return [low, first, min(first + args[2], high), high]
+    inside = math.exp(math.log(low) + 0.382 * (math.log(high) - math.log(low))) if kind == "loguniform" \
+        else low + 0.382 * (high - low)
+    return [low, inside, high]
+
+
+def check_searched_value(name: str, spec: dict[str, Any], where: str) -> None:
+    """Refuse a searched range of ``name`` that gives a value the agent cannot take."""
+    for value in values_to_check(spec):
+        try:
+            check_value(name, agent_value(name, value))
+        except ConfigError as error:
+            whole = ", e.g. randint, quniform with a whole q, or choice" if _takes_whole(name, value) else ""
+            raise ConfigError(f"{where}: {spec['_type']} {spec['_value']} gives {value!r}, which {name} does not "
+                              f"take ({error}); fix: a range of values {name} takes{whole}") from None
+
+
+def _takes_whole(name: str, value: Any) -> bool:
+    """Whether ``name`` refuses the fraction ``value`` for being one: it takes the whole numbers on both sides."""
+    if not isinstance(value, float):
+        return False
+    try:
+        check_value(name, math.floor(value))
+        check_value(name, math.ceil(value))
+    except ConfigError:
+        return False
+    return True

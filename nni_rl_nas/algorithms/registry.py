@@ -32,7 +32,7 @@ from ..envs import registry_id
 from ..errors import ConfigError, did_you_mean, lookup
 from ..specs import AlgorithmDefaults
 from .actor_critic import ArchitectureActorCriticPolicy, ArchitectureSACPolicy, ArchitectureTD3Policy
-from .hyperparameters import check_value
+from .hyperparameters import check_searched_value, check_value
 from .networks import ArchitectureFeaturesExtractor
 from .value_based import ArchitectureDQNPolicy, ArchitectureQRDQNPolicy, DoubleDQN
 
@@ -105,6 +105,19 @@ class Algorithm:
                 raise ConfigError(f"task.hyperparameters: unknown {self.name} option {key!r}; "
                                   f"{did_you_mean(str(key), allowed)}fix: use one of {allowed}")
             check_value(key, value)
+
+    def check_searched_hyperparameters(self, searched: dict[str, dict[str, Any]], where: str) -> None:
+        """``searched`` (name -> NNI search space entry): each an argument the agent has, whose every
+        value it takes, and none that sizes the network (the model space fixes that per trial)."""
+        allowed = self.hyperparameter_names()
+        for name, spec in searched.items():
+            if name not in allowed:
+                raise ConfigError(f"{where}: {self.name} has no option {name!r}; {did_you_mean(str(name), allowed)}"
+                                  f"fix: search one of {allowed}")
+            if name in self.policy_options:
+                raise ConfigError(f"{where}.{name}: sizes the network's output, which every trial's architecture "
+                                  f"fixes; fix: set it in task.hyperparameters, not in the search")
+            check_searched_value(name, spec, f"{where}.{name}")
 
     def defaults_for(self, env_id: str) -> AlgorithmDefaults:
         """The shipped defaults for ``env_id``: its own entry, else its namespace's, else ``default``."""

@@ -6,10 +6,11 @@ Lifecycle of a trial, as any driver runs it (NNI through :mod:`nni_rl_nas.tuner`
 1. The strategy is built from ``tuner.classArgs``: ``space`` and ``task`` plus the strategy's
    own options, declared once in :mod:`nni_rl_nas.options` (``options_class``) and parsed and
    checked by :func:`nni_rl_nas.experiment.parse_class_args`.
-2. :meth:`SearchStrategy.ask` gives a new trial's parameters (an architecture of the space, a
-   dict of its choices, plus its name). It raises :class:`NothingToPropose` with the reason when
-   there is nothing to propose now (the budget is spent, the space is exhausted, or a
-   weight-sharing search has not finished yet).
+2. :meth:`SearchStrategy.ask` gives a new trial's parameters: a point of the search space (a
+   dict of the architecture's choices and of the hyperparameters searched beside them, see
+   :mod:`nni_rl_nas.search_space`), plus its name. It raises :class:`NothingToPropose` with the
+   reason when there is nothing to propose now (the budget is spent, the space is exhausted, or
+   a weight-sharing search has not finished yet).
 3. The trial trains that architecture; its final result reaches :meth:`SearchStrategy.tell`,
    which records it and calls the hook :meth:`SearchStrategy.observe`.
 4. Every trial's end reaches :meth:`SearchStrategy.tell_end`; one that ended without a result
@@ -37,7 +38,7 @@ import numpy as np
 
 from ..experiment import parse_class_args
 from ..options import BASELINE_KEY, StrategyOptions
-from ..spaces import Architecture, count_architectures, search_choices
+from ..search_space import Point
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class TrialRecord:
     """One finished trial as a strategy saw it."""
 
     parameter_id: int
-    architecture: Architecture
+    architecture: Point
     name: str
     score: float | None  # None: the trial failed without a result
     result: dict[str, Any]
@@ -71,35 +72,37 @@ class SearchStrategy(ABC):
         self._spent_env_steps = 0
         self._clock = time.monotonic()  # this run's start; runs before a resume are in _earlier_seconds
         self._earlier_seconds = 0.0
-        self.space = self.spec.build_space()
-        self.choices = search_choices(self.space)
-        self.size = count_architectures(self.space)
+        self.search_space = self.spec.build_search_space()
+        self.space = self.search_space.space
+        self.choices = self.search_space.choices
+        self.size = self.search_space.size
         self.rng = np.random.default_rng(self.options.seed)
         self.history: list[TrialRecord] = []
-        self._running: dict[int, Architecture] = {}
+        self._running: dict[int, Point] = {}
         # a controller strategy appends, after each update, {"trials": n, "top_probabilities": {name: p}}:
         # the report's heatmap of what the controller has come to prefer
         self.controller_progress: list[dict[str, Any]] = []
         self._baselines_left = list(self.options.baselines)
         self._running_baselines: set[int] = set()
-        logger.info("%s over %d architectures: %s", type(self).__name__, self.size, self.choices)
+        logger.info("%s over %s points: %s", type(self).__name__, self.size, self.search_space.nni_search_space())
 
     @classmethod
     def strategy_name(cls) -> str:
         """The short name a config uses (``tuner: {name: ...}``) once ``nni-rl-nas setup`` has run."""
         return cls.options_class.strategy
 
-    def name_of(self, architecture: Architecture) -> str:
-        return self.space.architecture_name(architecture)
+    def name_of(self, point: Point) -> str:
+        return self.search_space.name(point)
 
     def running_names(self) -> set[str]:
         """Names of the architectures whose trials are still running."""
         return {self.name_of(architecture) for architecture in self._running.values()}
 
     @abstractmethod
-    def propose(self, trial_id: int) -> Architecture | None:
-        """The architecture trial ``trial_id`` trains, or ``None`` when the strategy is done (NNI's
-        tuners key their proposals by the trial's id; the others need not read it)."""
+    def propose(self, trial_id: int) -> Point | None:
+        """The point (architecture and searched hyperparameters) trial ``trial_id`` trains, or ``None``
+        when the strategy is done (NNI's tuners key their proposals by the trial's id; the others
+        need not read it)."""
 
     def observe(self, record: TrialRecord) -> None:
         """A trial finished with a score."""
@@ -135,7 +138,7 @@ class SearchStrategy(ABC):
     def next_parameters(self, trial_id: int) -> dict[str, Any]:
         """The baselines first, then the strategy's own proposals."""
         if self._baselines_left:
-            architecture = self.space.parse_architecture_name(self._baselines_left.pop(0))
+            architecture = self.search_space.parse_name(self._baselines_left.pop(0))
             self._running[trial_id] = architecture
             self._running_baselines.add(trial_id)
             return {**architecture, ARCHITECTURE_NAME_KEY: self.name_of(architecture), BASELINE_KEY: True}
@@ -158,7 +161,8 @@ class SearchStrategy(ABC):
         # a running trial is known by its id; NNI may hand a resumed trial's parameters over as text
         baseline = trial_id in self._running_baselines if trial_id in self._running else bool(
             parameters.get(BASELINE_KEY))
-        architecture = self._running.pop(trial_id, None) or {label: parameters[label] for label in self.choices}
+        architecture = self._running.pop(trial_id, None) or {label: parameters[label] for label in
+                                                             self.search_space.labels if label in parameters}
         self._running_baselines.discard(trial_id)
         record = TrialRecord(trial_id, architecture, self.name_of(architecture), float(result["default"]), result,
                              baseline)

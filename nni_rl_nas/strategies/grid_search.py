@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 from ..options import GridOptions
-from ..spaces import Architecture
+from ..search_space import Point
 from .base import SearchStrategy
 
 
@@ -17,7 +17,7 @@ class GridSearch(SearchStrategy):
         self._grid = [dict(zip(self.choices, values)) for values in itertools.product(*self.choices.values())]
         self._proposed = 0
 
-    def propose(self, trial_id: int) -> Architecture | None:
+    def propose(self, trial_id: int) -> Point | None:
         if self._proposed == len(self._grid):
             return None
         self._proposed += 1

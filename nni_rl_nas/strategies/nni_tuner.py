@@ -36,7 +36,7 @@ from nni.tools.package_utils.tuner_factory import (create_builtin_class_instance
 
 from ..errors import ConfigError
 from ..options import NniTunerOptions
-from ..spaces import Architecture, nni_search_space
+from ..search_space import Point, plain
 from .base import NothingToPropose, SearchStrategy, TrialRecord
 
 
@@ -84,17 +84,17 @@ class NniTunerStrategy(SearchStrategy):
         tuner = build_nni_tuner(self.options.algorithm, self.options.algorithm_args or {}, self.options.seed)
         with self.own_random_state(), mock.patch.object(
                 np.random, "RandomState", functools.partial(np.random.RandomState, self.options.seed)):
-            tuner.update_search_space(nni_search_space(self.space))
+            tuner.update_search_space(self.search_space.nni_search_space())
         return tuner
 
-    def propose(self, trial_id: int) -> Architecture | None:
+    def propose(self, trial_id: int) -> Point | None:
         try:
             with self.own_random_state():
                 proposal = self.tuner.generate_parameters(trial_id)
         except nni.NoMoreTrialError as error:
             raise NothingToPropose(f"NNI's {self.options.algorithm}: {error or 'no more trials'}") from None
         self._tuner_trials.add(trial_id)
-        return {label: proposal[label] for label in self.choices}
+        return {label: plain(proposal[label]) for label in self.search_space.labels}
 
     def observe(self, record: TrialRecord) -> None:
         with self.own_random_state():

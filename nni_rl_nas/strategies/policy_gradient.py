@@ -18,7 +18,7 @@ import torch
 
 from ..controller import TOP_SHOWN, Reinforce, architecture_of, build_controller, decisions_of, most_likely
 from ..options import PolicyGradientOptions
-from ..spaces import Architecture
+from ..search_space import Point
 from .base import SearchStrategy, TrialRecord
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class PolicyGradient(SearchStrategy):
         self.max_draws = self.options.max_draws
         self.known_scores: dict[str, float] = {}
 
-    def propose(self, trial_id: int) -> Architecture | None:
+    def propose(self, trial_id: int) -> Point | None:
         for _ in range(self.max_draws):
             decisions = self.controller.sample(self.generator)
             architecture = architecture_of(self.choices, decisions)

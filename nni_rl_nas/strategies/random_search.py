@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..options import RandomOptions
-from ..spaces import Architecture
+from ..search_space import Point
 from .base import SearchStrategy
 
 MAX_DRAWS = 10_000
@@ -18,7 +18,7 @@ class RandomSearch(SearchStrategy):
         super().__init__(space, task, **options)
         self._proposed: set[str] = set()
 
-    def propose(self, trial_id: int) -> Architecture | None:
+    def propose(self, trial_id: int) -> Point | None:
         if len(self._proposed) >= self.size:
             return None
         for _ in range(MAX_DRAWS):
