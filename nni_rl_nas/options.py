@@ -311,7 +311,8 @@ NNI_POINT_TUNERS = ("TPE", "Random", "Anneal", "Evolution", "GridSearch", "DNGO"
 NNI_OTHER_TUNERS = {
     "Metis": "it takes only numerical choices, and an architecture's choices include names",
     "GP": "it takes only numerical choices, and an architecture's choices include names",
-    "Hyperband": "NNI runs it as an advisor that owns the dispatcher, not as a tuner that can be wrapped",
+    "Hyperband": "NNI runs it as an advisor that owns the dispatcher, not as a tuner that can be wrapped; "
+                 "tuner name RlNasHyperband runs it with budgets in env steps",
     "BOHB": "NNI runs it as an advisor that owns the dispatcher, not as a tuner that can be wrapped",
     "PBT": "its trials must save and load agents through checkpoint folders, which trials do not do yet",
     "Batch": "it proposes only the points a 'choice' search space lists one by one",
@@ -348,9 +349,47 @@ class NniTunerOptions(StrategyOptions):
                                   f"remove it{', and set tuner.classArgs.seed' if key == 'seed' else ''}")
 
 
+FIDELITY_KEY = "TRIAL_BUDGET"  # the parameter in which NNI's Hyperband gives a trial its budget, 1 to R
+
+
+@dataclass(frozen=True)
+class HyperbandOptions(StrategyOptions):
+    """NNI's Hyperband advisor over the space, its budgets in env steps: a trial given budget r
+    of ``R`` trains ``ceil(r / R x the task's budget)`` env steps per agent."""
+
+    strategy: ClassVar[str] = "RlNasHyperband"
+    hyperparameter_types: ClassVar[None] = None
+    R: int = option(9, "Hyperband's largest budget: R gets the task's whole budget (total_timesteps)")
+    eta: int = option(3, "1/eta of each round's configurations go on to eta times the budget")
+    exec_mode: str = option("parallelism", "parallelism: start the next bracket while one runs; serial: one at a time")
+
+    def check(self) -> None:
+        super().check()
+        # what the advisor proposes is NNI's alone
+        given = [name for name, is_given in (("baselines", bool(self.baselines)), ("budget", self.budget != Budget()),
+                                             ("cost", self.cost.active)) if is_given]
+        if given:
+            raise ConfigError(f"tuner.classArgs.{given[0]}: NNI's Hyperband advisor proposes every trial itself, "
+                              f"so {given[0]} cannot apply; fix: remove it, or use RlNasNniTuner")
+        check_positive_int(self.R, "tuner.classArgs.R")
+        if not isinstance(self.eta, int) or isinstance(self.eta, bool) or self.eta < 2:
+            raise ConfigError(f"tuner.classArgs.eta: got {self.eta!r}; fix: a whole number >= 2")
+        check_choice(self.exec_mode, ("parallelism", "serial"), "tuner.classArgs.exec_mode")
+
+    def check_experiment(self, spec: ExperimentSpec, space_part: str) -> None:
+        if not spec.is_rl:
+            raise ConfigError(f"tuner.name: {self.strategy} maps its budgets to env steps and needs an RL task "
+                              f"(task.env), got {spec.source()}; fix: RlNasNniTuner for a dataset task")
+
+    def env_steps(self, fidelity: float, task_budget: int) -> int:
+        """Env steps per agent of a trial that Hyperband gives ``fidelity`` (its budget r, 1 to R)."""
+        return math.ceil(fidelity / self.R * task_budget)
+
+
 STRATEGY_OPTIONS: dict[str, type[StrategyOptions]] = {
     options.strategy: options
-    for options in (RandomOptions, GridOptions, PolicyGradientOptions, EnasOptions, DartsOptions, NniTunerOptions)
+    for options in (RandomOptions, GridOptions, PolicyGradientOptions, EnasOptions, DartsOptions, NniTunerOptions,
+                    HyperbandOptions)
 }
 
 

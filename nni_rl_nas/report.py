@@ -47,6 +47,7 @@ class TrialRow:
     phase: str | None = None  # SEARCH_PHASE for a weight-sharing strategy's search trial
     last_point: int = -1  # NNI's sequence number of the curve's last point
     baseline: bool = False  # a hand-picked network the strategy trained beside its search (``baselines``)
+    named_by_result: bool = False  # its parameters name no architecture; its final result does
 
     @property
     def score(self) -> float | None:
@@ -71,9 +72,11 @@ def _parameters(parameters_json: str | None) -> dict[str, Any]:
 
 
 def _describe(row: TrialRow, parameters_json: str | None) -> None:
-    """Fill the row's architecture name and phase from the parameters NNI gave its trial."""
+    """Fill the row's architecture name and phase from the parameters NNI gave its trial (NNI's
+    Hyperband gives none: its trials name what they trained in their result, :func:`_add_metric`)."""
     parameters = _parameters(parameters_json)
     row.architecture = str(parameters.get("architecture", parameters))
+    row.named_by_result = "architecture" not in parameters
     row.phase = parameters.get("phase")
     row.baseline = parameters.get(BASELINE_KEY) is True
 
@@ -119,6 +122,8 @@ def _add_metric(row: TrialRow, kind: str, data: str, sequence: int | None) -> No
     curve again from sequence 0, beside the killed run's points: the rerun's curve replaces them."""
     if kind == "FINAL":
         row.result = _metric(data)
+        if row.named_by_result and isinstance(row.result.get("architecture"), str):
+            row.architecture = row.result["architecture"]
     elif kind == "PERIODICAL":
         if sequence is not None and sequence <= row.last_point:
             row.curve = []
@@ -333,7 +338,7 @@ def cost(rows: list[TrialRow]) -> dict[str, Any]:
 
 
 TABLE_COLUMNS = ("score", OBJECTIVE_KEY, "score_std", "seed_scores", "seeds", "solved_seeds", "mean_return", "std_return",
-                 "val_accuracy", "solved", "env_steps", "epochs", "wall_clock_s", "parameters", "capped", "device")
+                 "val_accuracy", "solved", "env_steps", "fidelity", "epochs", "wall_clock_s", "parameters", "capped", "device")
 
 
 def _cell(value: Any) -> str:

@@ -22,7 +22,7 @@ from .algorithms.hyperparameters import agent_value
 from .experiment import ExperimentFile, load_experiment
 from .files import write_atomically, write_json
 from .oneshot import SEARCHES
-from .options import BASELINE_KEY, OBJECTIVE_KEY, SEARCH_PHASE
+from .options import BASELINE_KEY, FIDELITY_KEY, OBJECTIVE_KEY, SEARCH_PHASE
 from .spaces import search_choices
 from .specs import ClassificationTaskSpec
 from .training.seeds import train_over_seeds
@@ -87,6 +87,9 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
     if hyperparameters:
         hyperparameters = {key: agent_value(key, value) for key, value in hyperparameters.items()}
         task = task.with_hyperparameters(hyperparameters)
+    fidelity = parameters.get(FIDELITY_KEY)  # Hyperband's budget r: r / R of the task's env steps
+    if fidelity is not None:
+        task = dataclasses.replace(task, total_timesteps=experiment.options.env_steps(fidelity, task.budget))
     name = search_space.name(parameters)
     logger.info("trial %s trains %s: %s", nni.get_trial_id(), name, task.describe())
     device = pick_device(task.device)
@@ -99,6 +102,8 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
               BASELINE_KEY: bool(parameters.get(BASELINE_KEY))}
     if search_space.hyperparameters:
         result["hyperparameters"] = hyperparameters
+    if fidelity is not None:
+        result["fidelity"] = fidelity / experiment.options.R
     if experiment.options.cost.active:  # the report ranks by it
         result[OBJECTIVE_KEY] = experiment.options.cost.objective(result["default"], result["parameters"])
     save_trial_outputs(output_dir, state, {

@@ -64,18 +64,20 @@ def start_experiment(tmp_path, config_name: str, edit=None, env: dict[str, str] 
         subprocess.run(["nnictl", "stop", experiment_id], capture_output=True, env=env, timeout=120)
 
 
-def finished(status: str, port: int) -> bool:
+def finished(status: str, port: int, waits_between_rounds: bool = False) -> bool:
     """NNI says DONE only once maxTrialNumber trials ran. A strategy that proposes fewer (ENAS, when
-    searches derive the same architecture) leaves it at TUNER_NO_MORE_TRIAL with every trial ended."""
-    if status == "TUNER_NO_MORE_TRIAL":
+    searches derive the same architecture) leaves it at TUNER_NO_MORE_TRIAL with every trial ended;
+    NNI's Hyperband says the same between its rounds (``waits_between_rounds``), then goes on."""
+    if status == "TUNER_NO_MORE_TRIAL" and not waits_between_rounds:
         return all(trial["status"] in ENDED for trial in rest(port, "trial-jobs"))
     return status in ("DONE", "ERROR", "STOPPED")
 
 
-def finished_trials(experiment_id: str, port: int, timeout_s: float = TIMEOUT_S) -> tuple[list[dict], list[dict]]:
+def finished_trials(experiment_id: str, port: int, timeout_s: float = TIMEOUT_S,
+                    waits_between_rounds: bool = False) -> tuple[list[dict], list[dict]]:
     """Wait until the experiment is DONE; return its trials and metric records from the REST API."""
     deadline = time.monotonic() + timeout_s
-    while not finished(status := rest(port, "check-status")["status"], port):
+    while not finished(status := rest(port, "check-status")["status"], port, waits_between_rounds):
         assert time.monotonic() < deadline, f"experiment {experiment_id} still {status} after {timeout_s}s"
         time.sleep(3)
     assert status in ("DONE", "TUNER_NO_MORE_TRIAL"), rest(port, "check-status")
@@ -102,10 +104,12 @@ def check_trial(trial: dict, metrics: list[dict], root: Path, min_curve_points: 
     record = json.loads(trial_folder(root, trial["trialJobId"]).joinpath("trial.json").read_text())
     assert record["trial_id"] == trial["trialJobId"]
     # the web UI's columns are the architecture's choices and the searched hyperparameters
-    shown = {k: v for k, v in parameters.items() if k not in ("architecture", "baseline")}
+    shown = {k: v for k, v in parameters.items() if k not in ("architecture", "baseline", "TRIAL_BUDGET")}
     assert shown == {**record["architecture"], **record.get("hyperparameters", {})}
     assert record["task"]["hyperparameters"].items() >= record.get("hyperparameters", {}).items(), "the agent took them"
     assert final["baseline"] == bool(parameters.get("baseline")), "a baseline trial is marked as one in its result"
-    assert parameters["architecture"] == final["architecture"] == record["result"]["architecture"]
+    # NNI's Hyperband names no architecture in its parameters; the trial names what it trained
+    assert parameters.get("architecture", final["architecture"]) == final["architecture"] == \
+        record["result"]["architecture"]
     assert final["default"] == record["result"]["default"]
     return final

@@ -63,6 +63,31 @@ def test_nnis_own_tuners_drive_trials_two_at_a_time_each_on_the_point_nni_shows(
         check_reports(experiment_id, port, root, set(built))
 
 
+def hyperband(raw: dict) -> None:
+    """R 3, eta 3: 3 configurations at budget 1 (a third of 20,000 env steps), the best promoted to 3;
+    serial, so that the fourth trial is that promotion and not the next bracket's first."""
+    raw["tuner"] = {"name": "RlNasHyperband", "classArgs": {**raw["tuner"]["classArgs"], "R": 3, "eta": 3,
+                                                            "exec_mode": "serial", "search_hyperparameters": SEARCHED}}
+    raw["searchSpace"].update(SEARCHED)
+
+
+def test_hyperband_gives_trials_budgets_in_env_steps_and_promotes_the_best(tmp_path):
+    """Multi-fidelity: NNI's own Hyperband advisor, its budgets mapped to env steps, two trials at a time."""
+    with start_experiment(tmp_path, "quick_cartpole.yml", hyperband) as (experiment_id, port, root):
+        trials, metrics = finished_trials(experiment_id, port, waits_between_rounds=True)
+        assert len(trials) == 4
+        finals = sorted((check_trial(trial, metrics, root, min_curve_points=3) for trial in trials),
+                        key=lambda final: final["fidelity"])
+        assert [final["fidelity"] for final in finals] == [1 / 3, 1 / 3, 1 / 3, 1.0]
+        # r / R of 20,000 env steps, which SB3 reaches at its next rollout's end (CartPole's train_freq is 256)
+        assert all(budget <= final["env_steps"] < budget + 256 for budget, final in zip([6667] * 3 + [20000], finals))
+        best = max(final["default"] for final in finals[:3])
+        assert finals[3]["architecture"] in {final["architecture"] for final in finals[:3] if final["default"] == best}
+        starts = sorted((trial["startTime"], trial["endTime"]) for trial in trials)
+        assert any(later[0] < earlier[1] for earlier, later in zip(starts, starts[1:])), "two trials at a time"
+        check_reports(experiment_id, port, root, {final["architecture"] for final in finals}, min_curve_points=3)
+
+
 def check_reports(experiment_id: str, port: int, root: Path, architectures: set[str], min_curve_points: int = 5) -> None:
     """`nni-rl-nas report` from the REST API and from the stored database: the same ranked table."""
     from nni_rl_nas.cli import main
@@ -171,6 +196,7 @@ def shorter_pg_lunar(raw: dict) -> None:
 @pytest.mark.parametrize("config_name, edit, trial_count", [
     ("enas_lunar.yml", None, 5),                 # the main job, as shipped: ~23 min
     ("pg_lunar.yml", shorter_pg_lunar, 4),
+    ("tpe_lunar.yml", None, 6),                  # architecture and hyperparameters, as shipped
 ])
 def test_the_lunar_configs_run_end_to_end(tmp_path, config_name, edit, trial_count):
     with start_experiment(tmp_path, config_name, edit) as (experiment_id, port, root):
