@@ -1,37 +1,42 @@
-"""NNI's Hyperband over this project's search spaces, its budgets in env steps:
-``tuner: {name: RlNasHyperband, classArgs: {R: 9, eta: 3, space: ..., task: ...}}``.
+"""NNI's Hyperband and BOHB over this project's search spaces, their budgets in env steps:
+``tuner: {name: RlNasHyperband, classArgs: {R: 9, eta: 3, space: ..., task: ...}}``, or
+``RlNasBohb`` with ``min_budget``, ``max_budget`` and ``eta``.
 
-NNI runs Hyperband as an *advisor*: it owns the dispatcher and proposes every trial itself,
+NNI runs both as *advisors*: an advisor owns the dispatcher and proposes every trial itself,
 drawing configurations from the experiment's ``searchSpace`` (which mirrors ``space`` and
-``search_hyperparameters``) and adding ``TRIAL_BUDGET``, from 1 to ``R``. The class below is NNI's
-own Hyperband; it only reads this project's classArgs (checked as ``nni-rl-nas validate`` checks
-them), seeds Hyperband's draws with ``seed``, and refuses a ``searchSpace`` that disagrees with
-the space. Each trial maps its budget r to ``ceil(r / R x total_timesteps)`` env steps per agent
-(:meth:`nni_rl_nas.options.HyperbandOptions.env_steps`) and reports it as its ``fidelity``, r / R.
+``search_hyperparameters``) and adding ``TRIAL_BUDGET``. Each class below is NNI's own advisor;
+:class:`SpaceAdvisor` only reads this project's classArgs (checked as ``nni-rl-nas validate``
+checks them), seeds the advisor's draws with ``seed``, and refuses a ``searchSpace`` that
+disagrees with the space. Each trial maps its budget b to ``ceil(b / largest budget x
+total_timesteps)`` env steps per agent (:meth:`nni_rl_nas.options.AdvisorOptions.env_steps`) and
+reports the fraction as its ``fidelity``.
 
-What Hyperband promotes to the next round runs as a new trial with the same configuration and a
+What an advisor promotes to the next round runs as a new trial with the same configuration and a
 larger budget, and trains from scratch: NNI's protocol gives that trial no checkpoint folder, and
-its parameter id names the configuration only by Hyperband's internal numbering.
+its parameter id names the configuration only by the advisor's internal numbering.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+from nni.algorithms.hpo.bohb_advisor.bohb_advisor import BOHB
 from nni.algorithms.hpo.hyperband_advisor import Hyperband
 
 from .experiment import check_search_space, parse_class_args
 from .nni_patches import NNIInstallationError, require_nni_fixes
-from .options import HyperbandOptions
+from .options import AdvisorOptions, BohbOptions, HyperbandOptions
 from .tuner import StrategyStartError
 
 logger = logging.getLogger(__name__)
 
 
-class RlNasHyperband(Hyperband):
-    """NNI's Hyperband advisor, reading this project's classArgs (registered as RlNasHyperband)."""
+class SpaceAdvisor:
+    """Reads this project's classArgs for the NNI advisor that follows it in the class's bases."""
+
+    options_class: ClassVar[type[AdvisorOptions]]
 
     def __init__(self, **class_args: Any) -> None:
         try:
@@ -41,13 +46,13 @@ class RlNasHyperband(Hyperband):
             raise
         self.start_error: StrategyStartError | None = None
         try:
-            self.spec = parse_class_args(class_args, HyperbandOptions.strategy)
+            self.spec = parse_class_args(class_args, self.options_class.strategy)
             options = self.spec.strategy_options
         except Exception as error:  # reported at the first command, where NNI can show it (as tuner.py does)
             reason = f"{type(error).__name__}: {error}".replace("\n", " ")
-            logger.error("%s cannot start: %s", HyperbandOptions.strategy, reason)
-            self.start_error, options = StrategyStartError(reason), HyperbandOptions()
-        super().__init__(optimize_mode="maximize", R=options.R, eta=options.eta, exec_mode=options.exec_mode)
+            logger.error("%s cannot start: %s", self.options_class.strategy, reason)
+            self.start_error, options = StrategyStartError(reason), self.options_class()
+        super().__init__(optimize_mode="maximize", **options.advisor_args())
         self.seed = options.seed
 
     def handle_update_search_space(self, data: dict[str, Any]) -> None:
@@ -57,16 +62,40 @@ class RlNasHyperband(Hyperband):
             check_search_space(data, self.spec.meta_search_space)
         except ValueError as error:
             raise StrategyStartError(f"{type(error).__name__}: {error}".replace("\n", " ")) from None
-        # Hyperband draws from what it is given: the space itself, also when the config's searchSpace is {}
+        # the advisor draws from what it is given: the space itself, also when the config's searchSpace is {}
         super().handle_update_search_space(self.spec.meta_search_space.nni_search_space())
-        self.random_state = np.random.RandomState(self.seed)  # NNI's draws an unseeded one
+        self.seed_draws()
 
+    def seed_draws(self) -> None:
+        """Seed the advisor's random draws with ``seed`` (NNI's are unseeded)."""
+        raise NotImplementedError
 
     def is_created_in_previous_exp(self, param_id: Any) -> bool:
-        """NNI 3.0 compares Hyperband's string ids ('0_1_3') with an int here and fails at the first
-        result (microsoft/nni#5263). Hyperband does not restore its brackets on a resume, so it
-        created none of the ids it sees in an earlier run."""
+        """NNI 3.0 compares these advisors' string ids ('0_1_3') with an int here and fails at the
+        first result (microsoft/nni#5263). Neither restores its brackets on a resume, so neither
+        created any of the ids it sees in an earlier run."""
         return False if isinstance(param_id, str) else super().is_created_in_previous_exp(param_id)
 
 
-ADVISORS = {HyperbandOptions.strategy: RlNasHyperband}
+class RlNasHyperband(SpaceAdvisor, Hyperband):
+    """NNI's Hyperband advisor, reading this project's classArgs (registered as RlNasHyperband)."""
+
+    options_class = HyperbandOptions
+
+    def seed_draws(self) -> None:
+        self.random_state = np.random.RandomState(self.seed)
+
+
+class RlNasBohb(SpaceAdvisor, BOHB):
+    """NNI's BOHB advisor, reading this project's classArgs (registered as RlNasBohb)."""
+
+    options_class = BohbOptions
+
+    def seed_draws(self) -> None:
+        # BOHB draws its random configurations from ConfigSpace and its model's from numpy's global
+        # generator, which is this advisor's alone: NNI runs it in a process of its own
+        self.search_space.seed(self.seed)
+        np.random.seed(self.seed)
+
+
+ADVISORS = {advisor.options_class.strategy: advisor for advisor in (RlNasHyperband, RlNasBohb)}

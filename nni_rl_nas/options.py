@@ -313,7 +313,8 @@ NNI_OTHER_TUNERS = {
     "GP": "it takes only numerical choices, and an architecture's choices include names",
     "Hyperband": "NNI runs it as an advisor that owns the dispatcher, not as a tuner that can be wrapped; "
                  "tuner name RlNasHyperband runs it with budgets in env steps",
-    "BOHB": "NNI runs it as an advisor that owns the dispatcher, not as a tuner that can be wrapped",
+    "BOHB": "NNI runs it as an advisor that owns the dispatcher, not as a tuner that can be wrapped; "
+            "tuner name RlNasBohb runs it with budgets in env steps",
     "PBT": "its trials must save and load agents through checkpoint folders, which trials do not do yet",
     "Batch": "it proposes only the points a 'choice' search space lists one by one",
     "NetworkMorphism": "it grows Keras-style graphs of its own, not architectures of a model space",
@@ -349,19 +350,24 @@ class NniTunerOptions(StrategyOptions):
                                   f"remove it{', and set tuner.classArgs.seed' if key == 'seed' else ''}")
 
 
-FIDELITY_KEY = "TRIAL_BUDGET"  # the parameter in which NNI's Hyperband gives a trial its budget, 1 to R
+FIDELITY_KEY = "TRIAL_BUDGET"  # the parameter in which NNI's Hyperband and BOHB give a trial its budget
 
 
 @dataclass(frozen=True)
-class HyperbandOptions(StrategyOptions):
-    """NNI's Hyperband advisor over the space, its budgets in env steps: a trial given budget r
-    of ``R`` trains ``ceil(r / R x the task's budget)`` env steps per agent."""
+class AdvisorOptions(StrategyOptions):
+    """An NNI advisor (Hyperband, BOHB) over the space, its budgets in env steps: a trial given
+    budget b trains ``ceil(b / largest budget x the task's budget)`` env steps per agent."""
 
-    strategy: ClassVar[str] = "RlNasHyperband"
     hyperparameter_types: ClassVar[None] = None
-    R: int = option(9, "Hyperband's largest budget: R gets the task's whole budget (total_timesteps)")
-    eta: int = option(3, "1/eta of each round's configurations go on to eta times the budget")
-    exec_mode: str = option("parallelism", "parallelism: start the next bracket while one runs; serial: one at a time")
+    advisor: ClassVar[str]  # NNI's name for it
+
+    @property
+    def largest_budget(self) -> float:
+        raise NotImplementedError
+
+    def advisor_args(self) -> dict[str, Any]:
+        """The classArgs of NNI's advisor, less optimize_mode (always maximize)."""
+        raise NotImplementedError
 
     def check(self) -> None:
         super().check()
@@ -369,12 +375,10 @@ class HyperbandOptions(StrategyOptions):
         given = [name for name, is_given in (("baselines", bool(self.baselines)), ("budget", self.budget != Budget()),
                                              ("cost", self.cost.active)) if is_given]
         if given:
-            raise ConfigError(f"tuner.classArgs.{given[0]}: NNI's Hyperband advisor proposes every trial itself, "
+            raise ConfigError(f"tuner.classArgs.{given[0]}: NNI's {self.advisor} advisor proposes every trial itself, "
                               f"so {given[0]} cannot apply; fix: remove it, or use RlNasNniTuner")
-        check_positive_int(self.R, "tuner.classArgs.R")
         if not isinstance(self.eta, int) or isinstance(self.eta, bool) or self.eta < 2:
             raise ConfigError(f"tuner.classArgs.eta: got {self.eta!r}; fix: a whole number >= 2")
-        check_choice(self.exec_mode, ("parallelism", "serial"), "tuner.classArgs.exec_mode")
 
     def check_experiment(self, spec: ExperimentSpec, space_part: str) -> None:
         if not spec.is_rl:
@@ -382,14 +386,80 @@ class HyperbandOptions(StrategyOptions):
                               f"(task.env), got {spec.source()}; fix: RlNasNniTuner for a dataset task")
 
     def env_steps(self, fidelity: float, task_budget: int) -> int:
-        """Env steps per agent of a trial that Hyperband gives ``fidelity`` (its budget r, 1 to R)."""
-        return math.ceil(fidelity / self.R * task_budget)
+        """Env steps per agent of a trial that the advisor gives budget ``fidelity``."""
+        return math.ceil(fidelity / self.largest_budget * task_budget)
+
+
+@dataclass(frozen=True)
+class HyperbandOptions(AdvisorOptions):
+    """NNI's Hyperband: budgets 1 to R."""
+
+    strategy: ClassVar[str] = "RlNasHyperband"
+    advisor: ClassVar[str] = "Hyperband"
+    R: int = option(9, "Hyperband's largest budget: R gets the task's whole budget (total_timesteps)")
+    eta: int = option(3, "1/eta of each round's configurations go on to eta times the budget")
+    exec_mode: str = option("parallelism", "parallelism: start the next bracket while one runs; serial: one at a time")
+
+    @property
+    def largest_budget(self) -> float:
+        return self.R
+
+    def advisor_args(self) -> dict[str, Any]:
+        return {"R": self.R, "eta": self.eta, "exec_mode": self.exec_mode}
+
+    def check(self) -> None:
+        super().check()
+        check_positive_int(self.R, "tuner.classArgs.R")
+        check_choice(self.exec_mode, ("parallelism", "serial"), "tuner.classArgs.exec_mode")
+
+
+@dataclass(frozen=True)
+class BohbOptions(AdvisorOptions):
+    """NNI's BOHB: Hyperband's brackets, with configurations proposed by a kernel density model of
+    the results so far instead of at random; budgets ``min_budget`` to ``max_budget``."""
+
+    strategy: ClassVar[str] = "RlNasBohb"
+    advisor: ClassVar[str] = "BOHB"
+    # NNI's BOHB builds quantised ranges with ConfigSpace's ``q``, which ConfigSpace 1.x no longer has
+    hyperparameter_types: ClassVar[tuple[str, ...]] = ("choice", "randint", "uniform", "loguniform")
+    min_budget: float = option(1, "the smallest budget")
+    max_budget: float = option(9, "the largest budget, which gets the task's whole budget (total_timesteps)")
+    eta: int = option(3, "1/eta of each round's configurations go on to eta times the budget")
+    min_points_in_model: int | None = option(None, "results before the model proposes; null: dimensions + 1")
+    random_fraction: float = option(0.33, "fraction of configurations drawn at random, not from the model")
+
+    @property
+    def largest_budget(self) -> float:
+        return self.max_budget
+
+    def advisor_args(self) -> dict[str, Any]:
+        return {"min_budget": self.min_budget, "max_budget": self.max_budget, "eta": self.eta,
+                "min_points_in_model": self.min_points_in_model, "random_fraction": self.random_fraction}
+
+    def check(self) -> None:
+        super().check()
+        check_positive_number(self.min_budget, "tuner.classArgs.min_budget")
+        if not is_number(self.max_budget) or self.max_budget <= self.min_budget:
+            raise ConfigError(f"tuner.classArgs.max_budget: got {self.max_budget!r}; fix: a number above min_budget "
+                              f"({self.min_budget})")
+        check_positive_int(self.min_points_in_model, "tuner.classArgs.min_points_in_model",
+                           none_means="dimensions + 1")
+        if not is_number(self.random_fraction) or not 0 <= self.random_fraction <= 1:
+            raise ConfigError(f"tuner.classArgs.random_fraction: got {self.random_fraction!r}; fix: a number in [0, 1]")
+
+    def check_experiment(self, spec: ExperimentSpec, space_part: str) -> None:
+        super().check_experiment(spec, space_part)
+        dimensions = len(spec.meta_search_space.labels)
+        if self.min_points_in_model is not None and self.min_points_in_model <= dimensions:
+            raise ConfigError(f"tuner.classArgs.min_points_in_model: got {self.min_points_in_model}, but BOHB's model "
+                              f"needs more results than the search space's {dimensions} dimensions; fix: at least "
+                              f"{dimensions + 1}, or null")
 
 
 STRATEGY_OPTIONS: dict[str, type[StrategyOptions]] = {
     options.strategy: options
     for options in (RandomOptions, GridOptions, PolicyGradientOptions, EnasOptions, DartsOptions, NniTunerOptions,
-                    HyperbandOptions)
+                    HyperbandOptions, BohbOptions)
 }
 
 

@@ -87,7 +87,7 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
     if hyperparameters:
         hyperparameters = {key: agent_value(key, value) for key, value in hyperparameters.items()}
         task = task.with_hyperparameters(hyperparameters)
-    fidelity = parameters.get(FIDELITY_KEY)  # Hyperband's budget r: r / R of the task's env steps
+    fidelity = parameters.get(FIDELITY_KEY)  # an advisor's budget: that fraction of its largest, in env steps
     if fidelity is not None:
         task = dataclasses.replace(task, total_timesteps=experiment.options.env_steps(fidelity, task.budget))
     name = search_space.name(parameters)
@@ -103,7 +103,7 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
     if search_space.hyperparameters:
         result["hyperparameters"] = hyperparameters
     if fidelity is not None:
-        result["fidelity"] = fidelity / experiment.options.R
+        result["fidelity"] = fidelity / experiment.options.largest_budget
     if experiment.options.cost.active:  # the report ranks by it
         result[OBJECTIVE_KEY] = experiment.options.cost.objective(result["default"], result["parameters"])
     save_trial_outputs(output_dir, state, {

@@ -3,7 +3,7 @@
 import pytest
 from nni.runtime import msg_dispatcher_base
 
-from nni_rl_nas.advisor import RlNasHyperband
+from nni_rl_nas.advisor import RlNasBohb, RlNasHyperband
 from nni_rl_nas.errors import ConfigError
 from nni_rl_nas.experiment import parse_class_args
 from nni_rl_nas.tuner import StrategyStartError
@@ -31,10 +31,17 @@ def test_budgets_map_to_env_steps_of_the_task():
     ({"baselines": ["16-relu"]}, r"tuner.classArgs.baselines: NNI's Hyperband advisor proposes every trial itself"),
     ({"eta": 1}, r"tuner.classArgs.eta: got 1; fix: a whole number >= 2"),
     ({"exec_mode": "eager"}, r"tuner.classArgs.exec_mode: got 'eager'"),
+    ({"strategy": "RlNasBohb", "max_budget": 1}, r"tuner.classArgs.max_budget: got 1; fix: a number above min_budget"),
+    ({"strategy": "RlNasBohb", "min_points_in_model": 2}, r"tuner.classArgs.min_points_in_model: got 2, but BOHB's "
+                                                          r"model needs more results than the search space's 2 "
+                                                          r"dimensions; fix: at least 3"),
+    ({"strategy": "RlNasBohb", "search_hyperparameters": {"batch_size": {"_type": "quniform", "_value": [16, 64, 16]}}},
+     r"search_hyperparameters.batch_size: RlNasBohb searches \['choice', 'randint', 'uniform', 'loguniform'\]"),
 ])
-def test_options_hyperband_cannot_honour_are_refused(options, message):
+def test_options_the_advisors_cannot_honour_are_refused(options, message):
+    strategy = options.pop("strategy", "RlNasHyperband")
     with pytest.raises(ConfigError, match=message):
-        parse_class_args({"space": SPACE, "task": TASK, **options}, "RlNasHyperband")
+        parse_class_args({"space": SPACE, "task": TASK, **options}, strategy)
 
 
 def test_the_advisor_draws_seeded_points_of_the_space_and_its_hyperparameters(offline):
@@ -53,3 +60,20 @@ def test_a_bad_config_fails_the_advisor_at_its_first_command_with_the_reason(off
     advisor = RlNasHyperband(space=SPACE, task={**TASK, "env": "NoSuchEnv-v0"})
     with pytest.raises(StrategyStartError, match="task.env: unknown env id 'NoSuchEnv-v0'"):
         advisor.handle_update_search_space({})
+
+
+def test_bohbs_model_is_built_over_the_space_and_its_hyperparameters_and_proposes(offline):
+    """NNI's BOHB with ConfigSpace 1.x: once a budget has enough results, its kernel density model
+    proposes; every proposal is a point of the space."""
+    advisor = RlNasBohb(space=SPACE, task=TASK, search_hyperparameters=SEARCHED, seed=0, random_fraction=0.0)
+    advisor.send = lambda command, data: None
+    advisor.handle_initialize({})
+    search_space = advisor.spec.meta_search_space
+    for index in range(12):
+        point = advisor.cg.get_config(1)
+        assert search_space.check_hyperparameters(point) == {"learning_rate": point["learning_rate"]}
+        advisor.cg.new_result(loss=-point["learning_rate"] * (index + 1), budget=1,
+                              parameters={key: value for key, value in point.items() if key != "TRIAL_BUDGET"})
+    assert 1 in advisor.cg.kde_models
+    proposed = advisor.cg.get_config(1)
+    assert set(proposed) == {"layer1_width", "layer1_activation", "learning_rate", "TRIAL_BUDGET"}

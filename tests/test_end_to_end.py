@@ -71,6 +71,28 @@ def hyperband(raw: dict) -> None:
     raw["searchSpace"].update(SEARCHED)
 
 
+def bohb(raw: dict) -> None:
+    """BOHB's first bracket as Hyperband's above, then the next bracket's first two (its model needs
+    more results than these; tests/test_advisor.py builds it)."""
+    raw["maxTrialNumber"] = 6
+    raw["tuner"] = {"name": "RlNasBohb", "classArgs": {**raw["tuner"]["classArgs"], "min_budget": 1, "max_budget": 3,
+                                                       "eta": 3,
+                                                       "search_hyperparameters": SEARCHED}}
+    raw["searchSpace"].update(SEARCHED)
+
+
+def test_bohb_gives_trials_budgets_in_env_steps(tmp_path):
+    """Multi-fidelity with a model: NNI's own BOHB advisor, two trials at a time."""
+    with start_experiment(tmp_path, "quick_cartpole.yml", bohb) as (experiment_id, port, root):
+        trials, metrics = finished_trials(experiment_id, port, waits_between_rounds=True)
+        assert len(trials) == 6
+        finals = [check_trial(trial, metrics, root, min_curve_points=3) for trial in trials]
+        assert {final["fidelity"] for final in finals} == {1 / 3, 1.0}
+        for final in finals:  # CartPole's train_freq is 256: SB3 stops at its next rollout's end
+            assert final["fidelity"] * 20000 <= final["env_steps"] < final["fidelity"] * 20000 + 256
+        check_reports(experiment_id, port, root, {final["architecture"] for final in finals}, min_curve_points=3)
+
+
 def test_hyperband_gives_trials_budgets_in_env_steps_and_promotes_the_best(tmp_path):
     """Multi-fidelity: NNI's own Hyperband advisor, its budgets mapped to env steps, two trials at a time."""
     with start_experiment(tmp_path, "quick_cartpole.yml", hyperband) as (experiment_id, port, root):
