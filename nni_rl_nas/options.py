@@ -360,6 +360,7 @@ class AdvisorOptions(StrategyOptions):
 
     hyperparameter_types: ClassVar[None] = None
     advisor: ClassVar[str]  # NNI's name for it
+    eta: int = option(3, "1/eta of each round's configurations go on to eta times the budget")
 
     @property
     def largest_budget(self) -> float:
@@ -397,7 +398,6 @@ class HyperbandOptions(AdvisorOptions):
     strategy: ClassVar[str] = "RlNasHyperband"
     advisor: ClassVar[str] = "Hyperband"
     R: int = option(9, "Hyperband's largest budget: R gets the task's whole budget (total_timesteps)")
-    eta: int = option(3, "1/eta of each round's configurations go on to eta times the budget")
     exec_mode: str = option("parallelism", "parallelism: start the next bracket while one runs; serial: one at a time")
 
     @property
@@ -415,8 +415,10 @@ class HyperbandOptions(AdvisorOptions):
 
 @dataclass(frozen=True)
 class BohbOptions(AdvisorOptions):
-    """NNI's BOHB: Hyperband's brackets, with configurations proposed by a kernel density model of
-    the results so far instead of at random; budgets ``min_budget`` to ``max_budget``."""
+    """NNI's BOHB: Hyperband's brackets, their configurations from a model of the results so far.
+
+    The model is a kernel density estimate, used instead of random draws once a budget has
+    enough results; budgets run from ``min_budget`` to ``max_budget``."""
 
     strategy: ClassVar[str] = "RlNasBohb"
     advisor: ClassVar[str] = "BOHB"
@@ -424,7 +426,6 @@ class BohbOptions(AdvisorOptions):
     hyperparameter_types: ClassVar[tuple[str, ...]] = ("choice", "randint", "uniform", "loguniform")
     min_budget: float = option(1, "the smallest budget")
     max_budget: float = option(9, "the largest budget, which gets the task's whole budget (total_timesteps)")
-    eta: int = option(3, "1/eta of each round's configurations go on to eta times the budget")
     min_points_in_model: int | None = option(None, "results before the model proposes; null: dimensions + 1")
     random_fraction: float = option(0.33, "fraction of configurations drawn at random, not from the model")
 

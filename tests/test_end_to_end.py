@@ -81,6 +81,7 @@ def bohb(raw: dict) -> None:
     raw["searchSpace"].update(SEARCHED)
 
 
+@pytest.mark.slow  # the advisor path is Hyperband's, in the default suite; this adds BOHB's own brackets
 def test_bohb_gives_trials_budgets_in_env_steps(tmp_path):
     """Multi-fidelity with a model: NNI's own BOHB advisor, two trials at a time."""
     with start_experiment(tmp_path, "quick_cartpole.yml", bohb) as (experiment_id, port, root):
