@@ -18,7 +18,6 @@ its parameter id names the configuration only by the advisor's internal numberin
 
 from __future__ import annotations
 
-import logging
 from typing import Any, ClassVar
 
 import numpy as np
@@ -26,12 +25,8 @@ from nni.algorithms.hpo.bohb_advisor.bohb_advisor import BOHB
 from nni.algorithms.hpo.hyperband_advisor import Hyperband
 
 from .experiment import check_search_space, parse_class_args
-from .nni_patches import NNIInstallationError, require_nni_fixes
 from .options import AdvisorOptions, BohbOptions, HyperbandOptions
-from .tuner import StrategyStartError
-
-logger = logging.getLogger(__name__)
-
+from .tuner import StrategyStartError, require_fixes_at_start, start_error
 
 class SpaceAdvisor:
     """Reads this project's classArgs for the NNI advisor that follows it in the class's bases."""
@@ -39,19 +34,13 @@ class SpaceAdvisor:
     options_class: ClassVar[type[AdvisorOptions]]
 
     def __init__(self, **class_args: Any) -> None:
-        try:
-            require_nni_fixes()
-        except NNIInstallationError as error:  # an unfixed NNI shows only "Tuner did not connect": log why
-            logger.error("%s", error)
-            raise
+        require_fixes_at_start()
         self.start_error: StrategyStartError | None = None
         try:
             self.spec = parse_class_args(class_args, self.options_class.strategy)
             options = self.spec.strategy_options
-        except Exception as error:  # reported at the first command, where NNI can show it (as tuner.py does)
-            reason = f"{type(error).__name__}: {error}".replace("\n", " ")
-            logger.error("%s cannot start: %s", self.options_class.strategy, reason)
-            self.start_error, options = StrategyStartError(reason), self.options_class()
+        except Exception as error:  # raised at the first command, as a tuner's is (tuner.py)
+            self.start_error, options = start_error(self.options_class.strategy, error), self.options_class()
         super().__init__(optimize_mode="maximize", **options.advisor_args())
         self.seed = options.seed
 
@@ -61,7 +50,7 @@ class SpaceAdvisor:
         try:
             check_search_space(data, self.spec.meta_search_space)
         except ValueError as error:
-            raise StrategyStartError(f"{type(error).__name__}: {error}".replace("\n", " ")) from None
+            raise StrategyStartError.of(error) from None
         # the advisor draws from what it is given: the space itself, also when the config's searchSpace is {}
         super().handle_update_search_space(self.spec.meta_search_space.nni_search_space())
         self.seed_draws()

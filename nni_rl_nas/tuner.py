@@ -61,6 +61,28 @@ PREVIOUS_STATE_FILE = "strategy_state.previous.pt"  # the state before the last 
 class StrategyStartError(RuntimeError):
     """The strategy could not be built from the experiment's config; the message says why, on one line."""
 
+    @classmethod
+    def of(cls, error: Exception) -> StrategyStartError:
+        return cls(f"{type(error).__name__}: {error}".replace("\n", " "))
+
+
+def require_fixes_at_start() -> None:
+    """Refuse to start on an NNI that ``nni-rl-nas setup`` has not fixed, saying why in the
+    dispatcher log: NNI itself would show only "Tuner did not connect"."""
+    try:
+        require_nni_fixes()
+    except NNIInstallationError as error:
+        logger.error("%s", error)
+        raise
+
+
+def start_error(strategy: str, error: Exception) -> StrategyStartError:
+    """A strategy that could not be built, logged now and raised at the first command, where NNI
+    can show it (see the module docstring)."""
+    failure = StrategyStartError.of(error)
+    logger.error("%s cannot start: %s", strategy, failure)
+    return failure
+
 
 def one_event_at_a_time(method):
     """Run ``method`` under the tuner's lock: NNI calls ``trial_end`` from another thread (module docstring)."""
@@ -75,20 +97,14 @@ class StrategyTuner(Tuner):
     strategy_class: ClassVar[type[SearchStrategy]]
 
     def __init__(self, **class_args: Any) -> None:
-        try:
-            require_nni_fixes()
-        except NNIInstallationError as error:  # an unfixed NNI shows only "Tuner did not connect": log why
-            logger.error("%s", error)
-            raise
+        require_fixes_at_start()
         self._lock = threading.RLock()  # re-entrant: a replayed result (import_data) is received as usual
         self.strategy: SearchStrategy | None = None
         self.start_error: StrategyStartError | None = None
         try:
             self.strategy = self.strategy_class(**class_args)
-        except Exception as error:  # reported at the first command, where NNI can show it (module docstring)
-            reason = f"{type(error).__name__}: {error}".replace("\n", " ")
-            logger.error("%s cannot start: %s", self.strategy_class.strategy_name(), reason)
-            self.start_error = StrategyStartError(reason)
+        except Exception as error:  # a bad config: see the module docstring
+            self.start_error = start_error(self.strategy_class.strategy_name(), error)
         self._issued: dict[int, dict[str, Any]] = {}  # parameters handed to NNI, by id, until the trial ends
         self._lost: list[tuple[int, dict[str, Any]]] = []  # handed out, never submitted by NNI before a stop
         self._aliases: dict[int, int] = {}  # parameter id NNI asked with -> the lost one it carries
@@ -104,7 +120,7 @@ class StrategyTuner(Tuner):
         try:
             check_search_space(search_space, self.started().search_space)
         except ValueError as error:
-            raise StrategyStartError(f"{type(error).__name__}: {error}".replace("\n", " ")) from None
+            raise StrategyStartError.of(error) from None
 
     @one_event_at_a_time
     def generate_parameters(self, parameter_id: int, **kwargs: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ SEARCHED = {"learning_rate": {"_type": "loguniform", "_value": [0.0001, 0.01]}}
 @pytest.fixture
 def offline(monkeypatch):
     """An advisor outside NNI: no NNI fixes to check, and NNI's own unit-test channel, which connects nowhere."""
-    monkeypatch.setattr("nni_rl_nas.advisor.require_nni_fixes", lambda: None)
+    monkeypatch.setattr("nni_rl_nas.advisor.require_fixes_at_start", lambda: None)
     monkeypatch.setattr(msg_dispatcher_base, "dispatcher_env_vars",
                         msg_dispatcher_base.dispatcher_env_vars._replace(NNI_TUNER_COMMAND_CHANNEL="ws://_unittest_"))
 
