@@ -307,7 +307,9 @@ class DartsOptions(TwoPhaseOptions):
 
 # NNI's built-in tuners whose proposals are points of a search space, which the adapter hands to
 # trials as architectures; the others, with the reason a config naming them is refused
-NNI_POINT_TUNERS = ("TPE", "Random", "Anneal", "Evolution", "GridSearch", "DNGO", "SMAC")
+NNI_POINT_TUNERS = ("TPE", "Random", "Anneal", "Evolution", "GridSearch", "DNGO", "SMAC", "PBT")
+# the parameters in which NNI's PBT tells a trial where to load its agent from and save it to
+LOAD_CHECKPOINT_KEY, SAVE_CHECKPOINT_KEY = "load_checkpoint_dir", "save_checkpoint_dir"
 NNI_OTHER_TUNERS = {
     "Metis": "it takes only numerical choices, and an architecture's choices include names",
     "GP": "it takes only numerical choices, and an architecture's choices include names",
@@ -315,7 +317,6 @@ NNI_OTHER_TUNERS = {
                  "tuner name RlNasHyperband runs it with budgets in env steps",
     "BOHB": "NNI runs it as an advisor that owns the dispatcher, not as a tuner that can be wrapped; "
             "tuner name RlNasBohb runs it with budgets in env steps",
-    "PBT": "its trials must save and load agents through checkpoint folders, which trials do not do yet",
     "Batch": "it proposes only the points a 'choice' search space lists one by one",
     "NetworkMorphism": "it grows Keras-style graphs of its own, not architectures of a model space",
     "PPO": "it needs NNI's mutable-layer search space format",
@@ -348,6 +349,20 @@ class NniTunerOptions(StrategyOptions):
                 raise ConfigError(f"tuner.classArgs.algorithm_args.{key}: set by this strategy (optimize_mode "
                                   "maximize: scores are returns or accuracies; seed: tuner.classArgs.seed); fix: "
                                   f"remove it{', and set tuner.classArgs.seed' if key == 'seed' else ''}")
+
+    def check_experiment(self, spec: ExperimentSpec, space_part: str) -> None:
+        if self.algorithm != "PBT":
+            return
+        # PBT's trials continue each other's agents (nni_rl_nas/training/checkpoints.py)
+        if not spec.is_rl:
+            raise ConfigError(f"tuner.classArgs.algorithm: PBT continues agents across generations and needs an RL "
+                              f"task (task.env), got {spec.source()}; fix: another tuner for a dataset task")
+        if spec.task.engine != "sb3":
+            raise ConfigError(f"task.engine: PBT continues agents from checkpoints, which the {spec.task.engine} "
+                              "engine does not write; fix: engine: sb3")
+        if "buffer_size" in spec.searched_hyperparameters:
+            raise ConfigError("tuner.classArgs.search_hyperparameters.buffer_size: PBT continues an agent with its "
+                              "replay buffer, whose size cannot change; fix: set it in task.hyperparameters")
 
 
 FIDELITY_KEY = "TRIAL_BUDGET"  # the parameter in which NNI's Hyperband and BOHB give a trial its budget

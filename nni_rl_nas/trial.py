@@ -22,9 +22,11 @@ from .algorithms.hyperparameters import agent_value
 from .experiment import ExperimentFile, load_experiment
 from .files import write_atomically, write_json
 from .oneshot import SEARCHES
-from .options import BASELINE_KEY, FIDELITY_KEY, OBJECTIVE_KEY, SEARCH_PHASE
+from .options import (BASELINE_KEY, FIDELITY_KEY, LOAD_CHECKPOINT_KEY, OBJECTIVE_KEY, SAVE_CHECKPOINT_KEY,
+                      SEARCH_PHASE)
 from .spaces import search_choices
 from .specs import ClassificationTaskSpec
+from .training.checkpoints import saved_env_steps
 from .training.seeds import train_over_seeds
 from .training.supervised import train_classifier
 from .training.tensorboard import tensorboard_folder
@@ -90,6 +92,7 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
     fidelity = parameters.get(FIDELITY_KEY)  # an advisor's budget: that fraction of its largest, in env steps
     if fidelity is not None:
         task = dataclasses.replace(task, total_timesteps=experiment.options.env_steps(fidelity, task.budget))
+    task, continue_from, save_to = pbt_generation(parameters, task)
     name = search_space.name(parameters)
     logger.info("trial %s trains %s: %s", nni.get_trial_id(), name, task.describe())
     device = pick_device(task.device)
@@ -97,13 +100,15 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
         fields, curve, state = train_classifier(task, lambda: space.freeze(architecture), device)
     else:
         fields, curve, state = train_over_seeds(task, NetworkFactory(space, architecture), device,
-                                                tensorboard_folder(output_dir))
+                                                tensorboard_folder(output_dir), continue_from, save_to)
     result = {"default": fields.pop("default"), "architecture": name, **fields, "device": device,
               BASELINE_KEY: bool(parameters.get(BASELINE_KEY))}
     if search_space.hyperparameters:
         result["hyperparameters"] = hyperparameters
     if fidelity is not None:
         result["fidelity"] = fidelity / experiment.options.largest_budget
+    if save_to is not None:
+        result["generation"] = int(save_to.name)  # PBT's save folders are <member>/<generation>
     if experiment.options.cost.active:  # the report ranks by it
         result[OBJECTIVE_KEY] = experiment.options.cost.objective(result["default"], result["parameters"])
     save_trial_outputs(output_dir, state, {
@@ -118,6 +123,18 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
     nni.report_final_result(result)
     logger.info("trial %s (%s) finished: %s", nni.get_trial_id(), name, result)
     return result
+
+
+def pbt_generation(parameters: dict, task) -> tuple[Any, Path | None, Path | None]:
+    """For a trial of NNI's PBT: the task of one generation (``total_timesteps`` env steps more
+    than the agent it continues), the folder of that agent (None in the first generation), and
+    where to save it. Other trials: the task unchanged, and no folders."""
+    if SAVE_CHECKPOINT_KEY not in parameters:
+        return task, None, None
+    load_from = Path(parameters[LOAD_CHECKPOINT_KEY])
+    inherited = saved_env_steps(load_from, task.seed)
+    task = dataclasses.replace(task, total_timesteps=(inherited or 0) + task.budget)
+    return task, load_from if inherited is not None else None, Path(parameters[SAVE_CHECKPOINT_KEY])
 
 
 def run_search_trial(experiment: ExperimentFile, space, search_seed: int, output_dir: Path) -> dict:

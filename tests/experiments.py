@@ -104,7 +104,8 @@ def check_trial(trial: dict, metrics: list[dict], root: Path, min_curve_points: 
     record = json.loads(trial_folder(root, trial["trialJobId"]).joinpath("trial.json").read_text())
     assert record["trial_id"] == trial["trialJobId"]
     # the web UI's columns are the architecture's choices and the searched hyperparameters
-    shown = {k: v for k, v in parameters.items() if k not in ("architecture", "baseline", "TRIAL_BUDGET")}
+    shown = {k: v for k, v in parameters.items()
+             if k not in ("architecture", "baseline", "TRIAL_BUDGET", "load_checkpoint_dir", "save_checkpoint_dir")}
     assert shown == {**record["architecture"], **record.get("hyperparameters", {})}
     assert record["task"]["hyperparameters"].items() >= record.get("hyperparameters", {}).items(), "the agent took them"
     assert final["baseline"] == bool(parameters.get("baseline")), "a baseline trial is marked as one in its result"

@@ -71,6 +71,28 @@ def hyperband(raw: dict) -> None:
     raw["searchSpace"].update(SEARCHED)
 
 
+@pytest.mark.slow  # tests/test_pbt.py runs two generations without NNI in the default suite
+def test_pbt_trials_continue_the_agents_of_the_generation_before(tmp_path):
+    """NNI's PBT: each trial saves its agent through NNI's checkpoint folders, and the next
+    generation's trials continue them, architecture included, two at a time."""
+    with start_experiment(tmp_path, "quick_cartpole.yml", nni_tuner("PBT", {"population_size": 2})) as \
+            (experiment_id, port, root):
+        trials, metrics = finished_trials(experiment_id, port, waits_between_rounds=True)
+        assert len(trials) == 4
+        shown = {trial["trialJobId"]: json.loads(trial["hyperParameters"][0])["parameters"] for trial in trials}
+        finals = {trial["trialJobId"]: check_trial(trial, metrics, root, min_curve_points=3) for trial in trials}
+        first = {parameters["save_checkpoint_dir"]: parameters for trial_id, parameters in shown.items()
+                 if finals[trial_id]["generation"] == 0}
+        second = [trial_id for trial_id in shown if finals[trial_id]["generation"] == 1]
+        assert len(first) == len(second) == 2
+        for trial_id in second:
+            parent = first[shown[trial_id]["load_checkpoint_dir"]]
+            assert shown[trial_id]["layer1_width"] == parent["layer1_width"], "the architecture travels with its agent"
+            assert finals[trial_id]["agent_env_steps"] >= 40000 > finals[trial_id]["env_steps"] >= 20000
+        starts = sorted((trial["startTime"], trial["endTime"]) for trial in trials)
+        assert any(later[0] < earlier[1] for earlier, later in zip(starts, starts[1:])), "two trials at a time"
+
+
 def bohb(raw: dict) -> None:
     """BOHB's first bracket as Hyperband's above, then the next bracket's first two (its model needs
     more results than these; tests/test_advisor.py builds it)."""
@@ -81,7 +103,7 @@ def bohb(raw: dict) -> None:
     raw["searchSpace"].update(SEARCHED)
 
 
-@pytest.mark.slow  # the advisor path is Hyperband's, in the default suite; this adds BOHB's own brackets
+@pytest.mark.slow  # tests/test_advisor.py builds BOHB offline in the default suite
 def test_bohb_gives_trials_budgets_in_env_steps(tmp_path):
     """Multi-fidelity with a model: NNI's own BOHB advisor, two trials at a time."""
     with start_experiment(tmp_path, "quick_cartpole.yml", bohb) as (experiment_id, port, root):
@@ -94,6 +116,7 @@ def test_bohb_gives_trials_budgets_in_env_steps(tmp_path):
         check_reports(experiment_id, port, root, {final["architecture"] for final in finals}, min_curve_points=3)
 
 
+@pytest.mark.slow  # tests/test_advisor.py draws Hyperband's configurations offline in the default suite
 def test_hyperband_gives_trials_budgets_in_env_steps_and_promotes_the_best(tmp_path):
     """Multi-fidelity: NNI's own Hyperband advisor, its budgets mapped to env steps, two trials at a time."""
     with start_experiment(tmp_path, "quick_cartpole.yml", hyperband) as (experiment_id, port, root):

@@ -46,8 +46,9 @@ def too_many_stages(raw):
     raw["tuner"]["classArgs"]["space"]["channels"] = [16, 32, 32, 32, 32]
 
 
-def nni_pbt(raw):
+def pbt_batched(raw):
     raw["tuner"] = {"name": "RlNasNniTuner", "classArgs": {**raw["tuner"]["classArgs"], "algorithm": "PBT"}}
+    raw["tuner"]["classArgs"]["task"]["engine"] = "batched"
 
 
 def enas_on_digits(raw):
@@ -84,8 +85,8 @@ CASES = [
     ("darts_minatar_ppo.yml", unknown_darts_op, r"space.ops: got \['conv_3x3', 'conv_7x7', 'zero'\]; fix: a list of "
                                                 r"distinct names from \['conv_3x3', 'relu'"),
     ("darts_minatar_ppo.yml", too_many_stages, r"space.channels: .* would shrink below 1x1; fix: at most 4 stages"),
-    ("quick_cartpole.yml", nni_pbt, r"tuner.classArgs.algorithm: 'PBT' cannot drive trials here: its trials must save "
-                                    r"and load agents"),
+    ("quick_cartpole.yml", pbt_batched, r"task.engine: PBT continues agents from checkpoints, which the batched "
+                                        r"engine does not write; fix: engine: sb3"),
     ("quick_enas_cartpole.yml", enas_on_digits, r"tuner.name: RlNasEnas .* needs an RL task .* got task.dataset 'digits'"),
     ("pg_digits.yml", negative_controller_rate, r"tuner.classArgs.controller.learning_rate: got -0.01; fix: a number > 0"),
     ("quick_cartpole.yml", disagreeing_search_space, r"searchSpace: does not match tuner.classArgs.space"),

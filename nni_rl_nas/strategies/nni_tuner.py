@@ -11,6 +11,13 @@ strategy has: baselines first, the cost budget, the history the report and resum
 A resumed search rebuilds the tuner and warm-starts it from the restored history with the tuner's
 own ``import_data`` (tuners without one, such as Random, learn nothing to restore).
 
+PBT: NNI's PBT proposes, with each member's hyperparameters, where its trial loads an agent from
+and saves it to (``load_checkpoint_dir``, ``save_checkpoint_dir``: under PBT's
+``all_checkpoint_dir``, by default NNI's checkpoint folder of the experiment). A trial continues
+the saved agent for ``total_timesteps`` more env steps (one generation) and saves it; PBT's exploit
+hands a worse member a better one's agent, and its explore perturbs the hyperparameters. The
+architecture travels with the agent (:meth:`NniTunerStrategy.with_checkpoints`).
+
 Seeds: ``seed`` goes to the tuners that take one (TPE, Random ...). NNI's Evolution draws its
 first population, in ``update_search_space``, from a ``RandomState()`` it makes unseeded, and
 mutates with Python's global ``random``; here the first is seeded and every call to the tuner runs
@@ -35,7 +42,7 @@ from nni.tools.package_utils.tuner_factory import (create_builtin_class_instance
                                                    get_builtin_module_class_name)
 
 from ..errors import ConfigError
-from ..options import NniTunerOptions
+from ..options import LOAD_CHECKPOINT_KEY, SAVE_CHECKPOINT_KEY, NniTunerOptions
 from ..search_space import Point, plain
 from .base import NothingToPropose, SearchStrategy, TrialRecord
 
@@ -68,6 +75,7 @@ class NniTunerStrategy(SearchStrategy):
         self._random_state = random.Random(self.options.seed).getstate()
         self.tuner = self.start_tuner()
         self._tuner_trials: set[int] = set()  # trials this tuner proposed (a resumed tuner is a new one)
+        self._saved_architectures: dict[str, Point] = {}  # PBT: checkpoint folder -> the architecture saved there
 
     @contextlib.contextmanager
     def own_random_state(self) -> Iterator[None]:
@@ -88,13 +96,34 @@ class NniTunerStrategy(SearchStrategy):
         return tuner
 
     def propose(self, trial_id: int) -> Point | None:
+        if self.generation_running():
+            raise NothingToPropose("NNI's PBT: every member of this generation is running; the next generation "
+                                   "starts when they end")
         try:
             with self.own_random_state():
                 proposal = self.tuner.generate_parameters(trial_id)
         except nni.NoMoreTrialError as error:
             raise NothingToPropose(f"NNI's {self.options.algorithm}: {error or 'no more trials'}") from None
         self._tuner_trials.add(trial_id)
-        return {label: plain(proposal[label]) for label in self.search_space.labels}
+        point = {label: plain(proposal[label]) for label in self.search_space.labels}
+        return self.with_checkpoints(point, proposal) if SAVE_CHECKPOINT_KEY in proposal else point
+
+    def generation_running(self) -> bool:
+        """PBT has handed out its whole generation. Asked again, NNI's PBT would keep the request and
+        answer it later through a callback of NNI's dispatcher, which a strategy does not have; NNI
+        asks again when a trial ends, and PBT starts the next generation when the last one does."""
+        return self.options.algorithm == "PBT" and self.tuner.pos == self.tuner.population_size - 1
+
+    def with_checkpoints(self, point: Point, proposal: dict[str, Any]) -> Point:
+        """A PBT proposal: where the trial loads its agent from and saves it to, and the architecture of
+        the agent it loads. PBT's explore perturbs every label, the architecture's too, but saved
+        weights fit only the architecture that trained them, so that one rides along with them."""
+        trained = self._saved_architectures.get(proposal[LOAD_CHECKPOINT_KEY])
+        point = {**point, **(trained or {})}
+        self._saved_architectures[proposal[SAVE_CHECKPOINT_KEY]] = {
+            label: point[label] for label in self.search_space.architecture_choices}
+        return {**point, LOAD_CHECKPOINT_KEY: proposal[LOAD_CHECKPOINT_KEY],
+                SAVE_CHECKPOINT_KEY: proposal[SAVE_CHECKPOINT_KEY]}
 
     def observe(self, record: TrialRecord) -> None:
         with self.own_random_state():
@@ -114,8 +143,12 @@ class NniTunerStrategy(SearchStrategy):
             with self.own_random_state():
                 self.tuner.trial_end(trial_id, success)
 
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "saved_architectures": self._saved_architectures}
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
+        self._saved_architectures = dict(state.get("saved_architectures", {}))
         self._random_state = random.Random(self.options.seed).getstate()
         self.tuner, self._tuner_trials = self.start_tuner(), set()
         learned = [self.as_imported(record) for record in self.history if record.score is not None and not record.baseline]

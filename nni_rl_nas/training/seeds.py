@@ -32,6 +32,7 @@ from torch import nn
 
 from ..algorithms import build_agent, trained_parameters
 from .batched_dqn import BatchedAgent, BatchedDQN
+from .checkpoints import restore_run, save_runs
 from .curve import LearningCurve, LearningCurveCallback
 from .scoring import Score, score_agent
 from .tensorboard import seed_logger
@@ -150,13 +151,20 @@ def mean_point(points: list[dict], started: float) -> dict:
     }
 
 
-def train_over_seeds(task, build_network: Callable[[], nn.Module], device: str,
-                     log_dir: Path | None = None) -> tuple[dict, list[dict], dict]:
-    """Train and score ``task.seeds`` agents of one network; returns result fields, mean curve, best weights."""
+def train_over_seeds(task, build_network: Callable[[], nn.Module], device: str, log_dir: Path | None = None,
+                     continue_from: Path | None = None, save_to: Path | None = None) -> tuple[dict, list[dict], dict]:
+    """Train and score ``task.seeds`` agents of one network; returns result fields, mean curve, best weights.
+
+    With ``continue_from``, each seed's agent continues from its checkpoint there, earlier curve
+    points included, to ``task.budget`` env steps in all; with ``save_to``, the agents are saved
+    there at the end (:mod:`.checkpoints`; the ``sb3`` engine)."""
     started, curve = time.monotonic(), []
     tasks = [dataclasses.replace(task, seed=task.seed + offset) for offset in range(task.seed_count)]
     seed_runs = SEED_RUNS[task.engine](tasks, build_network, device, log_dir)
     runs = seed_runs.runs
+    for run in runs if continue_from is not None else []:
+        restore_run(run, continue_from)
+    inherited_steps = sum(int(run.agent.num_timesteps) for run in runs)  # trained by earlier trials
     while not all(run.done for run in runs):
         seed_runs.advance()
         for index in range(len(curve), max(len(run.curve.points) for run in runs)):
@@ -184,7 +192,7 @@ def train_over_seeds(task, build_network: Callable[[], nn.Module], device: str,
         "solved_seeds": sum(score.solved for score in scores),
         "solved_at": max(score.solved_at for score in scores) if all(score.solved for score in scores) else None,
         "score_rule": task.score.rule,
-        "env_steps": sum(int(run.agent.num_timesteps) for run in runs),
+        "env_steps": sum(int(run.agent.num_timesteps) for run in runs) - inherited_steps,  # this trial's cost
         "capped": any(run.curve.capped for run in runs),
         "training_episodes": sum(len(run.curve.episode_returns) for run in runs),
         "wall_clock_s": round(time.monotonic() - started, 2),
@@ -193,4 +201,8 @@ def train_over_seeds(task, build_network: Callable[[], nn.Module], device: str,
         "saved_seed": runs[best].task.seed,
     }
     logger.info("scores over seeds %s: %s", [run.task.seed for run in runs], values)
+    if continue_from is not None:
+        fields["agent_env_steps"] = sum(int(run.agent.num_timesteps) for run in runs)  # with the earlier trials'
+    if save_to is not None:
+        save_runs(runs, save_to)
     return fields, curve, runs[best].agent.policy.state_dict()

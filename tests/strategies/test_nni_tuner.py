@@ -101,7 +101,8 @@ def test_a_resumed_search_warm_starts_nnis_tuner_from_its_history():
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"algorithm": "PBT"}, "'PBT' cannot drive trials here: its trials must save and load agents"),
+    ({"algorithm": "PBT", "search_hyperparameters": {"buffer_size": {"_type": "choice", "_value": [1000, 2000]}}},
+     "search_hyperparameters.buffer_size: PBT continues an agent with its replay buffer"),
     ({"algorithm": "Hyperband"}, "'Hyperband' cannot drive trials here: NNI runs it as an advisor"),
     ({"algorithm": "GP"}, "'GP' cannot drive trials here: it takes only numerical choices"),
     ({"algorithm": "Tpe"}, "tuner.classArgs.algorithm: got 'Tpe'; fix: one of ['TPE'"),
