@@ -244,11 +244,12 @@ def shorter_pg_lunar(raw: dict) -> None:
     ("pg_lunar.yml", shorter_pg_lunar, 4),
     ("tpe_lunar.yml", None, 6),                  # architecture and hyperparameters, as shipped
     ("bohb_lunar.yml", None, 8),                 # the same with multi-fidelity, as shipped
+    ("pbt_lunar.yml", None, 12),                 # the same with NNI's PBT, as shipped
 ])
 def test_the_lunar_configs_run_end_to_end(tmp_path, config_name, edit, trial_count):
     with start_experiment(tmp_path, config_name, edit) as (experiment_id, port, root):
         trials, metrics = finished_trials(experiment_id, port, timeout_s=2400,
-                                          waits_between_rounds=config_name == "bohb_lunar.yml")
+                                          waits_between_rounds=config_name in ("bohb_lunar.yml", "pbt_lunar.yml"))
         # a wide network capped at its time limit may have only the final point of its curve
         finals = [check_trial(trial, metrics, root, min_curve_points=1) for trial in trials]
         assert len(finals) == trial_count
