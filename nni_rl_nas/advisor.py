@@ -12,12 +12,18 @@ total_timesteps)`` env steps per agent (:meth:`nni_rl_nas.options.AdvisorOptions
 reports the fraction as its ``fidelity``.
 
 What an advisor promotes to the next round runs as a new trial with the same configuration and a
-larger budget, and trains from scratch: NNI's protocol gives that trial no checkpoint folder, and
-its parameter id names the configuration only by the advisor's internal numbering.
+larger budget. Its parameter id, ``<bracket>_<round>_<number>``, keeps the configuration's bracket
+and number across rounds, so each trial is given checkpoint folders as PBT's trials are
+(``save_checkpoint_dir``: ``<NNI's checkpoint folder>/configs/<bracket>_<number>/<round>``, and
+``load_checkpoint_dir``: the round before's): a promoted configuration continues the agent its
+previous round saved, to its new budget, instead of starting over. Outside NNI (no checkpoint
+folder) trials start over.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -25,7 +31,7 @@ from nni.algorithms.hpo.bohb_advisor.bohb_advisor import BOHB
 from nni.algorithms.hpo.hyperband_advisor import Hyperband
 
 from .experiment import check_search_space, parse_class_args
-from .options import AdvisorOptions, BohbOptions, HyperbandOptions
+from .options import LOAD_CHECKPOINT_KEY, SAVE_CHECKPOINT_KEY, AdvisorOptions, BohbOptions, HyperbandOptions
 from .tuner import StrategyStartError, require_fixes_at_start, start_error
 
 class SpaceAdvisor:
@@ -58,6 +64,18 @@ class SpaceAdvisor:
     def seed_draws(self) -> None:
         """Seed the advisor's random draws with ``seed`` (NNI's are unseeded)."""
         raise NotImplementedError
+
+    def _get_one_trial_job(self) -> dict[str, Any] | None:
+        """The advisor's next trial, with its checkpoint folders (module docstring)."""
+        job = super()._get_one_trial_job()
+        root = os.environ.get("NNI_CHECKPOINT_DIRECTORY")
+        if job is None or root is None or not isinstance(job.get("parameters"), dict):
+            return job
+        bracket, round_, number = str(job["parameter_id"]).split("_")
+        configuration = Path(root) / "configs" / f"{bracket}_{number}"
+        folders = {SAVE_CHECKPOINT_KEY: str(configuration / round_),
+                   LOAD_CHECKPOINT_KEY: str(configuration / str(max(int(round_) - 1, 0)))}
+        return {**job, "parameters": {**job["parameters"], **folders}}  # the advisor's own record stays as it was
 
     def is_created_in_previous_exp(self, param_id: Any) -> bool:
         """NNI 3.0 compares these advisors' string ids ('0_1_3') with an int here and fails at the

@@ -92,7 +92,7 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
     fidelity = parameters.get(FIDELITY_KEY)  # an advisor's budget: that fraction of its largest, in env steps
     if fidelity is not None:
         task = dataclasses.replace(task, total_timesteps=experiment.options.env_steps(fidelity, task.budget))
-    task, continue_from, save_to = pbt_generation(parameters, task)
+    task, continue_from, save_to = continuation(parameters, task, per_generation=fidelity is None)
     name = search_space.name(parameters)
     logger.info("trial %s trains %s: %s", nni.get_trial_id(), name, task.describe())
     device = pick_device(task.device)
@@ -107,7 +107,7 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
         result["hyperparameters"] = hyperparameters
     if fidelity is not None:
         result["fidelity"] = fidelity / experiment.options.largest_budget
-    if save_to is not None:
+    if save_to is not None and fidelity is None:
         result["generation"] = int(save_to.name)  # PBT's save folders are <member>/<generation>
     if experiment.options.cost.active:  # the report ranks by it
         result[OBJECTIVE_KEY] = experiment.options.cost.objective(result["default"], result["parameters"])
@@ -125,15 +125,17 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
     return result
 
 
-def pbt_generation(parameters: dict, task) -> tuple[Any, Path | None, Path | None]:
-    """For a trial of NNI's PBT: the task of one generation (``total_timesteps`` env steps more
-    than the agent it continues), the folder of that agent (None in the first generation), and
-    where to save it. Other trials: the task unchanged, and no folders."""
+def continuation(parameters: dict, task, per_generation: bool) -> tuple[Any, Path | None, Path | None]:
+    """For a trial given checkpoint folders (by NNI's PBT, or by an advisor): the task, the folder of
+    the agent it continues (None when nothing is saved there yet), and where to save its agents.
+    A PBT generation (``per_generation``) trains ``total_timesteps`` env steps more than the agent
+    it continues; an advisor's trial trains to its budget. Other trials: the task, and no folders."""
     if SAVE_CHECKPOINT_KEY not in parameters:
         return task, None, None
     load_from = Path(parameters[LOAD_CHECKPOINT_KEY])
     inherited = saved_env_steps(load_from, task.seed)
-    task = dataclasses.replace(task, total_timesteps=(inherited or 0) + task.budget)
+    if per_generation:
+        task = dataclasses.replace(task, total_timesteps=(inherited or 0) + task.budget)
     return task, load_from if inherited is not None else None, Path(parameters[SAVE_CHECKPOINT_KEY])
 
 

@@ -77,3 +77,16 @@ def test_bohbs_model_is_built_over_the_space_and_its_hyperparameters_and_propose
     assert 1 in advisor.cg.kde_models
     proposed = advisor.cg.get_config(1)
     assert set(proposed) == {"layer1_width", "layer1_activation", "learning_rate", "TRIAL_BUDGET"}
+
+
+def test_each_round_of_a_configuration_saves_where_its_next_round_loads(offline, monkeypatch, tmp_path):
+    monkeypatch.setenv("NNI_CHECKPOINT_DIRECTORY", str(tmp_path))
+    advisor = RlNasHyperband(space=SPACE, task=TASK, R=3, eta=3)
+    advisor.send = lambda command, data: None
+    advisor.handle_update_search_space({})
+    job = advisor._get_one_trial_job()
+    bracket, round_, number = job["parameter_id"].split("_")
+    assert round_ == "0" and job["parameters"]["save_checkpoint_dir"] == job["parameters"]["load_checkpoint_dir"] \
+        == str(tmp_path / "configs" / f"{bracket}_{number}" / "0")
+    recorded = advisor.brackets[advisor.curr_bracket_id].hyper_configs[0][job["parameter_id"]]
+    assert "save_checkpoint_dir" not in recorded, "the advisor's own record is unchanged"

@@ -112,7 +112,8 @@ def test_bohb_gives_trials_budgets_in_env_steps(tmp_path):
         finals = [check_trial(trial, metrics, root, min_curve_points=3) for trial in trials]
         assert {final["fidelity"] for final in finals} == {1 / 3, 1.0}
         for final in finals:  # CartPole's train_freq is 256: SB3 stops at its next rollout's end
-            assert final["fidelity"] * 20000 <= final["env_steps"] < final["fidelity"] * 20000 + 256
+            trained = final.get("agent_env_steps", final["env_steps"])  # a promotion continues its agent
+            assert final["fidelity"] * 20000 <= trained < final["fidelity"] * 20000 + 256
         check_reports(experiment_id, port, root, {final["architecture"] for final in finals}, min_curve_points=3)
 
 
@@ -126,9 +127,14 @@ def test_hyperband_gives_trials_budgets_in_env_steps_and_promotes_the_best(tmp_p
                         key=lambda final: final["fidelity"])
         assert [final["fidelity"] for final in finals] == [1 / 3, 1 / 3, 1 / 3, 1.0]
         # r / R of 20,000 env steps, which SB3 reaches at its next rollout's end (CartPole's train_freq is 256)
-        assert all(budget <= final["env_steps"] < budget + 256 for budget, final in zip([6667] * 3 + [20000], finals))
-        best = max(final["default"] for final in finals[:3])
-        assert finals[3]["architecture"] in {final["architecture"] for final in finals[:3] if final["default"] == best}
+        assert all(6667 <= final["env_steps"] < 6667 + 256 for final in finals[:3])
+        best = [final for final in finals[:3] if final["default"] == max(final["default"] for final in finals[:3])]
+        promoted = finals[3]
+        assert promoted["architecture"] in {final["architecture"] for final in best}
+        # the promotion continued its first round's agent: it trained only the rest of its budget
+        assert 20000 <= promoted["agent_env_steps"] < 20000 + 256
+        assert promoted["env_steps"] == promoted["agent_env_steps"] - next(
+            final["env_steps"] for final in best if final["architecture"] == promoted["architecture"])
         starts = sorted((trial["startTime"], trial["endTime"]) for trial in trials)
         assert any(later[0] < earlier[1] for earlier, later in zip(starts, starts[1:])), "two trials at a time"
         check_reports(experiment_id, port, root, {final["architecture"] for final in finals}, min_curve_points=3)
