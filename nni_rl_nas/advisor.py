@@ -34,6 +34,7 @@ from .experiment import check_search_space, parse_class_args
 from .options import LOAD_CHECKPOINT_KEY, SAVE_CHECKPOINT_KEY, AdvisorOptions, BohbOptions, HyperbandOptions
 from .tuner import StrategyStartError, require_fixes_at_start, start_error
 
+
 class SpaceAdvisor:
     """Reads this project's classArgs for the NNI advisor that follows it in the class's bases."""
 

@@ -384,8 +384,8 @@ def check_search_space(search_space: Any, searched: SearchSpace) -> None:
     expected = searched.nni_search_space()
     if search_space not in ({}, expected):
         block = yaml.safe_dump({"searchSpace": expected}, default_flow_style=None, sort_keys=False)
-        raise ConfigError(f"searchSpace: does not match tuner.classArgs.space and {SEARCHED_KEY} (got {search_space!r}); "
-                          f"fix: replace it with\n{block}")
+        raise ConfigError(f"searchSpace: does not match tuner.classArgs.space and {SEARCHED_KEY} "
+                          f"(got {search_space!r}); fix: replace it with\n{block}")
 
 
 def _nni_keys(config_class) -> dict[str, str]:

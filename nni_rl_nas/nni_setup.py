@@ -1,6 +1,7 @@
 """``nni-rl-nas setup``: fix the installed NNI 3.0 (:mod:`nni_rl_nas.nni_patches`) and register our
-tuners (and the Hyperband advisor), each with its validator, under their short names for ``tuner: {name: ...}`` in this
-Python environment (NNI 3.0 has no entry-point discovery, so registration is per environment)."""
+tuners and advisors (Hyperband, BOHB), each with its validator, under their short names for
+``tuner: {name: ...}`` in this Python environment (NNI 3.0 has no entry-point discovery, so
+registration is per environment)."""
 
 from __future__ import annotations
 

@@ -338,7 +338,8 @@ def cost(rows: list[TrialRow]) -> dict[str, Any]:
 
 
 TABLE_COLUMNS = ("score", OBJECTIVE_KEY, "score_std", "seed_scores", "seeds", "solved_seeds", "mean_return", "std_return",
-                 "val_accuracy", "solved", "env_steps", "fidelity", "generation", "epochs", "wall_clock_s", "parameters", "capped", "device")
+                 "val_accuracy", "solved", "env_steps", "fidelity", "generation", "epochs", "wall_clock_s", "parameters",
+                 "capped", "device")
 
 
 def _cell(value: Any) -> str:

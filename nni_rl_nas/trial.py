@@ -2,8 +2,10 @@
 
 Run by NNI as ``nni-rl-nas trial <experiment.yml>`` (the ``trialCommand`` of every shipped
 config). The YAML gives the task; NNI gives the architecture (a dict of choices from the model
-space), with the hyperparameters searched beside it, which the trial sets on its agent. Any exception ends the process non-zero, so NNI marks the trial FAILED with the
-traceback in its stderr, and the experiment goes on.
+space), with the hyperparameters searched beside it, which the trial sets on its agent, and,
+under PBT, Hyperband or BOHB, the checkpoint folders of the agent it continues. Any exception
+ends the process non-zero, so NNI marks the trial FAILED with the traceback in its stderr, and
+the experiment goes on.
 """
 
 from __future__ import annotations
