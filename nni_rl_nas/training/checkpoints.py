@@ -1,4 +1,5 @@
-"""A trial's agents saved for a later trial to continue: the generations of NNI's PBT.
+"""A trial's agents saved for a later trial to continue: the generations of NNI's PBT, and the
+rounds of a configuration that Hyperband or BOHB promotes (:mod:`nni_rl_nas.advisor`).
 
 Per seed, in ``<folder>/seed_<seed>/``, tensors, arrays and JSON only, so that loading one
 executes no pickled code (as for ``model.pt``):
