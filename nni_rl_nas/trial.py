@@ -131,8 +131,9 @@ def continuation(parameters: dict, task, per_generation: bool) -> tuple[Any, Pat
     """For a trial given checkpoint folders (by NNI's PBT, or by an advisor): the task, the folder of
     the agent it continues (None when nothing is saved there yet), and where to save its agents.
     A PBT generation (``per_generation``) trains ``total_timesteps`` env steps more than the agent
-    it continues; an advisor's trial trains to its budget. Other trials: the task, and no folders."""
-    if SAVE_CHECKPOINT_KEY not in parameters:
+    it continues; an advisor's trial trains to its budget. Other trials, and an advisor's trial on
+    the batched engine (which writes no checkpoints; PBT refuses it): the task, and no folders."""
+    if SAVE_CHECKPOINT_KEY not in parameters or (not per_generation and task.engine != "sb3"):
         return task, None, None
     load_from = Path(parameters[LOAD_CHECKPOINT_KEY])
     inherited = saved_env_steps(load_from, task.seed)
