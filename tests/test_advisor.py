@@ -6,6 +6,7 @@ from nni.runtime import msg_dispatcher_base
 from nni_rl_nas.advisor import RlNasBohb, RlNasHyperband
 from nni_rl_nas.errors import ConfigError
 from nni_rl_nas.experiment import parse_class_args
+from nni_rl_nas.trial import continuation
 from nni_rl_nas.tuner import StrategyStartError
 
 SPACE = {"family": "mlp", "depth": 1, "widths": [16, 32], "activations": ["relu"]}
@@ -90,3 +91,13 @@ def test_each_round_of_a_configuration_saves_where_its_next_round_loads(offline,
         == str(tmp_path / "configs" / f"{bracket}_{number}" / "0")
     recorded = advisor.brackets[advisor.curr_bracket_id].hyper_configs[0][job["parameter_id"]]
     assert "save_checkpoint_dir" not in recorded, "the advisor's own record is unchanged"
+
+
+def test_an_advisors_trial_continues_on_the_sb3_engine_and_starts_over_on_the_batched_one(tmp_path):
+    folders = {"save_checkpoint_dir": str(tmp_path / "1"), "load_checkpoint_dir": str(tmp_path / "0")}
+    (tmp_path / "0" / "seed_0").mkdir(parents=True)
+    (tmp_path / "0" / "seed_0" / "progress.json").write_text('{"env_steps": 3000}')
+    for engine, continued in (("sb3", tmp_path / "0"), ("batched", None)):
+        task = parse_class_args({"space": SPACE, "task": {**TASK, "engine": engine}}).task
+        assert continuation(folders, task, per_generation=False)[1:] == \
+            ((continued, tmp_path / "1") if continued else (None, None))
