@@ -180,6 +180,7 @@ def train_over_seeds(task, build_network: Callable[[], nn.Module], device: str, 
     scores = [run.score() for run in runs]
     values = [score.value for score in scores]
     best = int(np.argmax(values))
+    agent_steps = sum(int(run.agent.num_timesteps) for run in runs)
     fields = {
         "default": float(np.mean(values)),
         "score_std": float(np.std(values)),
@@ -192,7 +193,7 @@ def train_over_seeds(task, build_network: Callable[[], nn.Module], device: str, 
         "solved_seeds": sum(score.solved for score in scores),
         "solved_at": max(score.solved_at for score in scores) if all(score.solved for score in scores) else None,
         "score_rule": task.score.rule,
-        "env_steps": sum(int(run.agent.num_timesteps) for run in runs) - inherited_steps,  # this trial's cost
+        "env_steps": agent_steps - inherited_steps,  # this trial's cost
         "capped": any(run.curve.capped for run in runs),
         "training_episodes": sum(len(run.curve.episode_returns) for run in runs),
         "wall_clock_s": round(time.monotonic() - started, 2),
@@ -202,7 +203,7 @@ def train_over_seeds(task, build_network: Callable[[], nn.Module], device: str, 
     }
     logger.info("scores over seeds %s: %s", [run.task.seed for run in runs], values)
     if continue_from is not None:
-        fields["agent_env_steps"] = sum(int(run.agent.num_timesteps) for run in runs)  # with the earlier trials'
+        fields["agent_env_steps"] = agent_steps  # with the earlier trials'
     if save_to is not None:
         save_runs(runs, save_to)
     return fields, curve, runs[best].agent.policy.state_dict()
