@@ -1,9 +1,12 @@
 """NNI's tuners against this project's strategies on LunarLander-v3 at an equal env-step budget, with
-and without DQN hyperparameters searched beside the Q-network.
+and without DQN hyperparameters searched beside the Q-network, and each search's pick against the
+network a user would pick by hand.
 
 Strategies: ``tpe`` and ``evolution`` (NNI's, through ``RlNasNniTuner``), ``bohb`` (NNI's, through
 ``RlNasBohb``), ``random`` (``RlNasRandom``) and ``policy_gradient`` (``RlNasPolicyGradient``).
-Space: ``tpe_lunar.yml``'s, 36 two-layer Q-networks (widths 64-256, relu/tanh). Variants:
+Space: the landscape's (``benchmarks/results/landscape_lunar``), 64 two-layer Q-networks (widths
+16-128, relu/tanh), so an architecture-only pick can also be judged by the landscape's 4-seed
+score. Variants:
 
 - ``architecture``: the network only, under the task's hyperparameters (the zoo's);
 - ``hyperparameters``: the network with the learning rate and the exploration fraction, as
@@ -11,16 +14,24 @@ Space: ``tpe_lunar.yml``'s, 36 two-layer Q-networks (widths 64-256, relu/tanh). 
   and the controller search choices, so they get 4 values of each, spanning the same ranges.
 
 One search (strategy x variant x search seed) trains trials of ``--trial-timesteps`` env steps on
-one seed (the search seed) with the batched engine, until its finished trials spent
-``--env-steps`` (running trials finish); BOHB's largest budget is one trial's env steps (its
-brackets then train some trials at a third or a ninth). Each search is driven the way NNI drives
-it (``ask`` -> trial -> ``tell``; BOHB's advisor by its own commands), ``--workers`` trials at a
-time, each the real trial code in its own process. The best point a search found is then retrained
-on ``--retrain-seeds`` (which no search used) for ``--retrain-timesteps`` env steps, and scored by
-its mean greedy return over 100 episodes.
+one seed (the search seed) with the batched engine, ``--workers`` at a time, until its finished
+trials spent ``--env-steps`` (running trials finish). BOHB's largest budget is one trial's env
+steps; its brackets also train trials at a third and a ninth of it. The small budgets get the
+tuners' warm-ups to match: TPE models after 3 random trials (NNI's default: 20), Evolution keeps
+a population of 4, the controller updates every 3 samples. Each search is driven the way NNI
+drives it (``ask`` -> trial -> ``tell``; BOHB's advisor by the commands NNI's manager sends), each
+trial the real trial code in a process of its own.
 
-Every unit (a search, a retrain) is written to ``--out``/units/<unit>.json when it ends, so a rerun
-resumes where it stopped; ``--report-only`` writes ``summary.json`` and ``report.md`` from them.
+The best point a search found (its best score at its largest fidelity) is retrained from scratch
+on ``--retrain-seeds`` (which no search used) for ``--trial-timesteps`` env steps, the seeds in
+one batched trainer, each scored by its mean greedy return over 100 episodes. The zoo's
+256-relu_256-relu with the zoo's hyperparameters is retrained the same way: the default a search
+has to beat.
+
+Units run in order of search seed, so a stopped run leaves every strategy with the same number of
+searches. Each unit (a search, a retrain) is written to ``--out``/units/<unit>.json when it ends,
+and a point retrained once is not retrained again, so a rerun resumes where it stopped;
+``--report-only`` writes ``summary.json`` and ``report.md`` from what is done.
 
     python benchmarks/tuner_comparison.py --workers 2
     python benchmarks/tuner_comparison.py --report-only
@@ -30,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import json
 import os
 import statistics
@@ -41,15 +53,19 @@ import yaml
 
 from nni_rl_nas.files import write_json
 
-OUT = Path(__file__).resolve().parent / "results" / "tuner_comparison"
-SPACE = {"family": "mlp", "depth": 2, "widths": [64, 128, 256], "activations": ["relu", "tanh"]}
+RESULTS = Path(__file__).resolve().parent / "results"
+OUT = RESULTS / "tuner_comparison"
+LANDSCAPE = RESULTS / "landscape_lunar"
+SPACE = {"family": "mlp", "depth": 2, "widths": [16, 32, 64, 128], "activations": ["relu", "tanh"]}
+ARCHITECTURE_LABELS = ("layer1_width", "layer1_activation", "layer2_width", "layer2_activation")
+DEFAULT = {"layer1_width": 256, "layer1_activation": "relu", "layer2_width": 256, "layer2_activation": "relu"}
 SEARCHED = {"learning_rate": {"_type": "loguniform", "_value": [0.0001, 0.003]},
             "exploration_fraction": {"_type": "uniform", "_value": [0.05, 0.5]}}
 SEARCHED_AS_CHOICES = {"learning_rate": {"_type": "choice", "_value": [0.0001, 0.0003, 0.001, 0.003]},
                        "exploration_fraction": {"_type": "choice", "_value": [0.05, 0.12, 0.25, 0.5]}}
 STRATEGIES = {
-    "tpe": ("RlNasNniTuner", {"algorithm": "TPE"}),
-    "evolution": ("RlNasNniTuner", {"algorithm": "Evolution", "algorithm_args": {"population_size": 8}}),
+    "tpe": ("RlNasNniTuner", {"algorithm": "TPE", "algorithm_args": {"tpe_args": {"n_startup_jobs": 3}}}),
+    "evolution": ("RlNasNniTuner", {"algorithm": "Evolution", "algorithm_args": {"population_size": 4}}),
     "bohb": ("RlNasBohb", {"min_budget": 1, "max_budget": 9, "eta": 3}),
     "random": ("RlNasRandom", {}),
     "policy_gradient": ("RlNasPolicyGradient", {"controller": {"samples_per_update": 3}}),
@@ -57,15 +73,16 @@ STRATEGIES = {
 VARIANTS = ("architecture", "hyperparameters")
 
 
-def class_args(strategy: str, variant: str, seed: int, settings: argparse.Namespace, timesteps: int) -> dict:
+def class_args(strategy: str, variant: str, seed: int, seeds: int, timesteps: int, settings: argparse.Namespace,
+               space: dict = SPACE) -> dict:
     name, options = STRATEGIES[strategy]
     searched = {} if variant == "architecture" else SEARCHED_AS_CHOICES if name in ("RlNasRandom",
                                                                                     "RlNasPolicyGradient") else SEARCHED
     budget = {} if name == "RlNasBohb" else {"budget": {"env_steps": settings.env_steps}}
-    task = {"env": "LunarLander-v3", "algorithm": "dqn", "engine": "batched", "seed": seed, "seeds": 1,
+    task = {"env": "LunarLander-v3", "algorithm": "dqn", "engine": "batched", "seed": seed, "seeds": seeds,
             "total_timesteps": timesteps, "report_every": 10000, "eval_episodes": 5,
             "score": {"rule": "mean_return", "episodes": 30}}
-    return {"seed": seed, **options, **budget, "space": SPACE, "task": task,
+    return {"seed": seed, **options, **budget, "space": space, "task": task,
             **({"search_hyperparameters": searched} if searched else {})}
 
 
@@ -99,7 +116,7 @@ def entry(parameters: dict, result: dict) -> dict:
 def run_search(strategy: str, variant: str, seed: int, settings: argparse.Namespace) -> dict:
     """One search until its finished trials spent ``settings.env_steps``; its trials, in finishing order."""
     name = STRATEGIES[strategy][0]
-    args = class_args(strategy, variant, seed, settings, settings.trial_timesteps)
+    args = class_args(strategy, variant, seed, 1, settings.trial_timesteps, settings)
     config = write_config(settings.out / "runs" / f"{strategy}_{variant}_{seed}", name, args)
     with ProcessPoolExecutor(settings.workers) as pool:
         if name == "RlNasBohb":
@@ -155,74 +172,100 @@ def drive_advisor(args: dict, run, pool, settings: argparse.Namespace) -> list[d
                                       "hyper_params": nni.dump(job)})
 
 
-def best_point(search: dict) -> dict:
-    """The best-scoring point among the search's trials at its largest fidelity."""
+def best_trial(search: dict) -> dict:
+    """The best-scoring trial among the search's trials at its largest fidelity."""
     top = max((trial["fidelity"] or 1.0) for trial in search["trials"])
     return max((trial for trial in search["trials"] if (trial["fidelity"] or 1.0) == top),
                key=lambda trial: trial["score"])
 
 
-def run_retrain(search: dict, seed: int, settings: argparse.Namespace) -> dict:
-    """The search's best point trained from scratch on ``seed``, scored on 100 greedy episodes."""
-    best = best_point(search)
-    args = class_args("random", "architecture", seed, settings, settings.retrain_timesteps)
+def retrain_unit(name: str) -> str:
+    """A point's retrain unit, by a digest of its name (which holds its hyperparameters' values)."""
+    return f"retrain/{hashlib.sha1(name.encode()).hexdigest()[:12]}"
+
+
+def run_retrain(name: str, point: dict, settings: argparse.Namespace) -> dict:
+    """``point`` trained from scratch on the retrain seeds, in one batched trainer; each seed scored on
+    100 greedy episodes."""
+    architecture = {label: point[label] for label in ARCHITECTURE_LABELS}
+    widths = sorted({architecture["layer1_width"], architecture["layer2_width"]})
+    args = class_args("random", "architecture", settings.retrain_seeds[0], len(settings.retrain_seeds),
+                      settings.trial_timesteps, settings, space={**SPACE, "widths": widths})
     args["task"]["score"]["episodes"] = 100
-    point = {key: value for key, value in best["point"].items() if key in ("layer1_width", "layer1_activation",
-                                                                          "layer2_width", "layer2_activation")}
-    args["task"]["hyperparameters"] = {key: best["point"][key] for key in SEARCHED if key in best["point"]}
-    config = write_config(settings.out / "runs" / f"retrain_{search['strategy']}_{search['variant']}_"
-                                                  f"{search['seed']}_{seed}", "RlNasRandom", args)
-    result = one_trial(config, point)
-    return {"name": best["name"], "search_score": best["score"], "seed": seed, "score": result["default"],
-            "solved": bool(result.get("solved"))}
+    args["task"]["hyperparameters"] = {key: point[key] for key in SEARCHED if key in point}
+    config = write_config(settings.out / "runs" / retrain_unit(name).replace("/", "_"), "RlNasRandom", args)
+    result = one_trial(config, architecture)
+    return {"name": name, "point": point, "seeds": settings.retrain_seeds, "scores": result["seed_scores"],
+            "env_steps": result["env_steps"]}
 
 
 def unit_path(settings: argparse.Namespace, unit: str) -> Path:
     return settings.out / "units" / f"{unit.replace('/', '__')}.json"
 
 
+def ensure(settings: argparse.Namespace, unit: str, compute) -> dict:
+    """The unit's record, computed and written first if it is not there yet."""
+    path = unit_path(settings, unit)
+    if not path.exists():
+        write_json(path, compute())
+        print(f"done {unit}", flush=True)
+    return json.loads(path.read_text())
+
+
 def run_all(settings: argparse.Namespace) -> None:
-    """Searches first, each search's retrains after it; a unit already written is not run again."""
-    for strategy in settings.strategies:
-        for variant in settings.variants:
-            for seed in settings.search_seeds:
-                unit = f"{strategy}/{variant}/{seed}"
-                path = unit_path(settings, unit)
-                if not path.exists():
-                    write_json(path, run_search(strategy, variant, seed, settings))
-                    print(f"done {unit}", flush=True)
-                search = json.loads(path.read_text())
-                for retrain_seed in settings.retrain_seeds:
-                    retrain = unit_path(settings, f"{unit}/retrain/{retrain_seed}")
-                    if not retrain.exists():
-                        write_json(retrain, run_retrain(search, retrain_seed, settings))
-                        print(f"done {unit}/retrain/{retrain_seed}", flush=True)
+    """The default's retrain, then per search seed every search, each search's retrain after it."""
+    ensure(settings, "default", lambda: run_retrain("256-relu_256-relu (zoo default)", DEFAULT, settings))
+    for seed in settings.search_seeds:
+        for strategy in settings.strategies:
+            for variant in settings.variants:
+                search = ensure(settings, f"{strategy}/{variant}/{seed}",
+                                lambda: run_search(strategy, variant, seed, settings))
+                best = best_trial(search)
+                ensure(settings, retrain_unit(best["name"]), lambda: run_retrain(best["name"], best["point"], settings))
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.mean(values):.1f} +- {statistics.pstdev(values):.1f} (n={len(values)})" if values else "-"
 
 
 def report(settings: argparse.Namespace) -> None:
     """summary.json and report.md from the units written so far."""
-    rows, summary = [], {}
-    for strategy in STRATEGIES:
-        for variant in VARIANTS:
+    from nni_rl_nas.landscape import load_landscape
+
+    landscape = load_landscape(LANDSCAPE)
+    default_path = unit_path(settings, "default")
+    default = json.loads(default_path.read_text())["scores"] if default_path.exists() else []
+    rows, summary = [], {"default": {"name": "256-relu_256-relu", "retrained": default}, "searches": {}}
+    for variant in VARIANTS:
+        for strategy in STRATEGIES:
             searches = [json.loads(path.read_text()) for path in
-                        sorted((settings.out / "units").glob(f"{strategy}__{variant}__*.json"))
-                        if "__retrain__" not in path.name]
-            retrains = [json.loads(path.read_text()) for path in
-                        sorted((settings.out / "units").glob(f"{strategy}__{variant}__*__retrain__*.json"))]
+                        sorted((settings.out / "units").glob(f"{strategy}__{variant}__*.json"))]
             if not searches:
                 continue
-            scores = [retrain["score"] for retrain in retrains]
-            summary.setdefault(variant, {})[strategy] = {
-                "searches": len(searches), "env_steps": [search["env_steps"] for search in searches],
-                "trials": [len(search["trials"]) for search in searches],
-                "best": [best_point(search)["name"] for search in searches], "retrained": scores}
-            spread = f"{statistics.mean(scores):.1f} +- {statistics.pstdev(scores):.1f} (n={len(scores)})" \
-                if scores else "not run yet"
+            picks, retrained, truths = [], [], []
+            for search in searches:
+                best = best_trial(search)
+                path = unit_path(settings, retrain_unit(best["name"]))
+                scores = json.loads(path.read_text())["scores"] if path.exists() else []
+                architecture = best["name"].split(" | ")[0]
+                truth = landscape.true_score(architecture, "mean_return") if variant == "architecture" else None
+                picks.append({"seed": search["seed"], "name": best["name"], "search_score": best["score"],
+                              "trials": len(search["trials"]), "env_steps": search["env_steps"],
+                              "retrained": scores, "landscape_score": truth})
+                retrained.append(statistics.mean(scores)) if scores else None
+                truths.append(truth) if truth is not None else None
+            summary["searches"].setdefault(variant, {})[strategy] = picks
+            beats = sum(score > statistics.mean(default) for score in retrained) if default else None
             rows.append(f"| {variant} | {strategy} | {len(searches)} | "
-                        f"{statistics.mean(len(search['trials']) for search in searches):.0f} | {spread} |")
+                        f"{statistics.mean(pick['trials'] for pick in picks):.1f} | "
+                        f"{statistics.mean(pick['env_steps'] for pick in picks) / 1e3:,.0f}k | {spread(retrained)} | "
+                        f"{'-' if beats is None else f'{beats}/{len(retrained)}'} | {spread(truths)} |")
     write_json(settings.out / "summary.json", summary)
-    table = ["| variant | strategy | searches | trials per search | best point retrained: mean greedy return |",
-             "| --- | --- | --- | --- | --- |", *rows]
+    table = [f"The zoo's default 256-relu_256-relu retrained on seeds {settings.retrain_seeds}: {spread(default)}",
+             "",
+             "| variant | strategy | searches | trials per search | env steps per search | pick retrained: mean "
+             "over searches of its 3-seed mean | picks above the default's mean | pick's landscape score |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |", *rows]
     (settings.out / "report.md").write_text("\n".join(table) + "\n")
     print("\n".join(table))
 
@@ -233,13 +276,17 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--search-seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--retrain-seeds", type=int, nargs="+", default=[1000, 1001, 1002])
-    parser.add_argument("--env-steps", type=int, default=1_000_000, help="env-step budget of each search")
-    parser.add_argument("--trial-timesteps", type=int, default=100_000, help="env steps of one search trial")
-    parser.add_argument("--retrain-timesteps", type=int, default=500_000, help="env steps of one retrain")
+    parser.add_argument("--env-steps", type=int, default=600_000, help="env-step budget of each search")
+    parser.add_argument("--trial-timesteps", type=int, default=100_000,
+                        help="env steps of one search trial and of one retrained agent")
     parser.add_argument("--workers", type=int, default=2, help="trials at a time (one per core)")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--report-only", action="store_true")
     settings = parser.parse_args()
+    first = settings.retrain_seeds[0]
+    if settings.retrain_seeds != list(range(first, first + len(settings.retrain_seeds))):
+        parser.error(f"--retrain-seeds {settings.retrain_seeds}: one batched trainer takes consecutive seeds; "
+                     f"fix: e.g. --retrain-seeds {first} {first + 1} {first + 2}")
     if not settings.report_only:
         run_all(settings)
     report(settings)
