@@ -28,6 +28,9 @@ TUNER_MODULE = "nni_rl_nas.tuner"  # where the NNI tuner classes of the strategi
 SEARCH_PHASE = "search"  # the ``phase`` parameter of a weight-sharing strategy's search trials
 BASELINE_KEY = "baseline"  # the parameter (and result field) that marks a baseline trial
 SEARCHED_KEY = "search_hyperparameters"  # the classArgs key of hyperparameters searched beside the architecture
+# the parameter in which a strategy tells a trial what it expected of it (a progressive search's
+# level and predicted score); the trial's result repeats its fields, so the report shows them
+PROPOSAL_KEY = "proposal"
 OBJECTIVE_KEY = "objective"  # the result field of the score less the size penalty (``cost``), when set
 # A search trial's final ``default``: a shared-weight return is no architecture's score, and NNI's
 # web UI ranks only finite metrics, so NaN keeps search trials out of its Best metric, Top trials
@@ -209,6 +212,62 @@ class PolicyGradientOptions(StrategyOptions):
 
 
 @dataclass(frozen=True)
+class PredictorSettings:
+    """The ``predictor:`` mapping of the progressive strategy: an ensemble of small MLPs that
+    predicts a trial's score from its architecture, the ensemble's spread its uncertainty."""
+
+    members: int = option(5, "networks in the ensemble, each fitted to a bootstrap resample of the scores")
+    hidden_size: int = option(64, "units of each member's hidden layer")
+    epochs: int = option(300, "full-batch Adam steps each fit")
+    learning_rate: float = option(0.01, "Adam's learning rate")
+    optimism: float = option(0.0, "rank candidates by predicted mean + optimism x spread; 0: by the mean")
+
+    def check(self, where: str) -> None:
+        for name in ("members", "hidden_size", "epochs"):
+            check_positive_int(getattr(self, name), f"{where}.{name}")
+        if self.members < 2:
+            raise ConfigError(f"{where}.members: got {self.members!r}; fix: at least 2, so the ensemble's spread "
+                              "measures its uncertainty")
+        check_positive_number(self.learning_rate, f"{where}.learning_rate")
+        check_non_negative_number(self.optimism, f"{where}.optimism")
+
+
+GROWING_FAMILIES = ("mlp", "cnn")  # families whose depth may be a list, so that a search can grow them
+
+
+@dataclass(frozen=True)
+class ProgressiveOptions(StrategyOptions):
+    """Progressive NAS (Liu et al., 2018): train every architecture of the smallest depth, then at
+    each next depth expand the best by one layer, rank the expansions with a learned predictor
+    and train the best predicted."""
+
+    strategy: ClassVar[str] = "RlNasProgressive"
+    hyperparameter_types: ClassVar[tuple[str, ...]] = ()
+    searches_no_hyperparameters_because: ClassVar[str] = "it grows architectures one layer at a time, and a " \
+                                                         "hyperparameter is no layer"
+    beam: int = option(4, "architectures expanded at each depth, and expansions trained per depth")
+    first_level: int | None = option(None, "architectures of the smallest depth trained first (a random sample); "
+                                           "null: all of them")
+    predictor: PredictorSettings = option(PredictorSettings, "the score predictor that ranks expansions")
+
+    def check(self) -> None:
+        super().check()
+        check_positive_int(self.beam, "tuner.classArgs.beam")
+        check_positive_int(self.first_level, "tuner.classArgs.first_level", none_means="all of the smallest depth")
+        self.predictor.check("tuner.classArgs.predictor")
+
+    def check_experiment(self, spec: ExperimentSpec, space_part: str) -> None:
+        depth = spec.space.options.get("depth")
+        if spec.space.family not in GROWING_FAMILIES:
+            raise ConfigError(f"space.family: RlNasProgressive grows a network one layer at a time, and the "
+                              f"{spec.space.family!r} family has no depth to grow; fix: family mlp or cnn with "
+                              "depth: [1, 2, 3, 4], or another strategy for this space")
+        if not isinstance(depth, list) or len(depth) < 2:
+            raise ConfigError(f"space.depth: RlNasProgressive grows the network from the smallest depth to the "
+                              f"largest, got {depth!r}; fix: a list of depths, e.g. depth: [1, 2, 3, 4]")
+
+
+@dataclass(frozen=True)
 class TwoPhaseOptions(StrategyOptions):
     """Options of a weight-sharing strategy: search trials first, then retrains of what they derive."""
 
@@ -267,6 +326,10 @@ class EnasOptions(TwoPhaseOptions):
         if space_part != "dense":
             raise ConfigError(f"space.family: RlNasEnas shares the weights of the mlp space's dense layers, got "
                               f"{spec.space.family!r}; fix: family mlp, or RlNasDarts for image encoders")
+        if isinstance(spec.space.options.get("depth"), list):
+            raise ConfigError(f"space.depth: RlNasEnas shares one supernet of a fixed depth, got "
+                              f"{spec.space.options['depth']!r}; fix: one whole number, or a multi-trial strategy "
+                              "(RlNasProgressive, RlNasRandom, RlNasPolicyGradient) to search the depth")
 
 
 ARCH_SCHEDULES = ("constant", "linear")
@@ -474,8 +537,8 @@ class BohbOptions(AdvisorOptions):
 
 STRATEGY_OPTIONS: dict[str, type[StrategyOptions]] = {
     options.strategy: options
-    for options in (RandomOptions, GridOptions, PolicyGradientOptions, EnasOptions, DartsOptions, NniTunerOptions,
-                    HyperbandOptions, BohbOptions)
+    for options in (RandomOptions, GridOptions, PolicyGradientOptions, ProgressiveOptions, EnasOptions, DartsOptions,
+                    NniTunerOptions, HyperbandOptions, BohbOptions)
 }
 
 

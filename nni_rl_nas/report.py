@@ -25,6 +25,7 @@ from typing import Any
 from .errors import ConfigError, is_number
 from .files import write_atomically
 from .options import BASELINE_KEY, OBJECTIVE_KEY, SEARCH_PHASE
+from .ranking import rank_correlation
 from .records import ENDED_WITHOUT_SCORE, failure_reason, open_database, resolve_folder
 
 
@@ -338,8 +339,27 @@ def cost(rows: list[TrialRow]) -> dict[str, Any]:
 
 
 TABLE_COLUMNS = ("score", OBJECTIVE_KEY, "score_std", "seed_scores", "seeds", "solved_seeds", "mean_return", "std_return",
-                 "val_accuracy", "solved", "env_steps", "fidelity", "generation", "epochs", "wall_clock_s", "parameters",
-                 "capped", "device")
+                 "val_accuracy", "solved", "env_steps", "fidelity", "generation", "level", "predicted_score",
+                 "predicted_spread", "epochs", "wall_clock_s", "parameters", "capped", "device")
+
+
+def levels(rows: list[TrialRow]) -> list[dict[str, Any]]:
+    """A progressive search's levels: per level, its trials, its best score, and how the
+    predictor's ranking of the level's trials agreed with their scores (Spearman)."""
+    by_level: dict[int, list[TrialRow]] = {}
+    for row in rows:
+        if row.result and row.result.get("level") is not None:
+            by_level.setdefault(int(row.result["level"]), []).append(row)
+    summary = []
+    for level, members in sorted(by_level.items()):
+        scored = [row for row in members if row.score is not None]
+        predicted = [row for row in scored if is_number(row.result.get("predicted_score"))]
+        best = max(scored, key=lambda row: row.score, default=None)
+        summary.append({"level": level, "trials": len(members), "best": best.architecture if best else None,
+                        "best score": best.score if best else None,
+                        "predictor rank correlation": rank_correlation([row.result["predicted_score"] for row in predicted],
+                                                                       [row.score for row in predicted])})
+    return summary
 
 
 def _cell(value: Any) -> str:
@@ -375,13 +395,18 @@ def render_html(title: str, rows: list[TrialRow], images: dict[str, bytes]) -> s
                        for row in rows if row.is_search and row.result)
     searches = (f"<h2>Weight-sharing searches</h2><table><tr><th>trial</th><th>search</th><th>children</th>"
                 f"<th>env steps</th><th>derived (most likely first)</th></tr>{searched}</table>" if searched else "")
+    level_rows = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(value))}</td>" for value in level.values()) + "</tr>"
+                         for level in levels(rows))
+    grown = (f"<h2>Progressive levels</h2><table><tr><th>level</th><th>trials</th><th>best</th><th>best score</th>"
+             f"<th>predictor's rank correlation</th></tr>{level_rows}</table>" if level_rows else "")
     failures = (f"<h2>Trials without a score</h2><table><tr><th>trial</th><th>architecture</th><th>status</th>"
                 f"<th>reason</th></tr>{failed}</table>" if failed else "")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}</style></head><body>"
             f"<h1>{html.escape(title)}</h1><h2>Search cost so far</h2><ul>{spent}</ul>{pictures}"
-            f"<h2>Ranked architectures</h2><table><tr>{header}</tr>{''.join(body)}</table>{searches}{failures}</body></html>")
+            f"<h2>Ranked architectures</h2><table><tr>{header}</tr>{''.join(body)}</table>{searches}{grown}{failures}"
+            "</body></html>")
 
 
 def write_report(rows: list[TrialRow], title: str, out: Path, top_k: int = 5,

@@ -24,8 +24,8 @@ from .algorithms.hyperparameters import agent_value
 from .experiment import ExperimentFile, load_experiment
 from .files import write_atomically, write_json
 from .oneshot import SEARCHES
-from .options import (BASELINE_KEY, FIDELITY_KEY, LOAD_CHECKPOINT_KEY, OBJECTIVE_KEY, SAVE_CHECKPOINT_KEY,
-                      SEARCH_PHASE)
+from .options import (BASELINE_KEY, FIDELITY_KEY, LOAD_CHECKPOINT_KEY, OBJECTIVE_KEY, PROPOSAL_KEY,
+                      SAVE_CHECKPOINT_KEY, SEARCH_PHASE)
 from .spaces import search_choices
 from .specs import ClassificationTaskSpec
 from .training.checkpoints import saved_env_steps
@@ -107,6 +107,7 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
               BASELINE_KEY: bool(parameters.get(BASELINE_KEY))}
     if search_space.hyperparameters:
         result["hyperparameters"] = hyperparameters
+    result.update(parameters.get(PROPOSAL_KEY) or {})  # what the strategy expected: the report shows it beside the score
     if fidelity is not None:
         result["fidelity"] = fidelity / experiment.options.largest_budget
     if save_to is not None and fidelity is None:

@@ -23,6 +23,12 @@ work. This adapter owns what only NNI needs:
   already has are skipped; the rest (trials that were still running at the stop, which NNI
   reruns with their old parameters) are received as usual. So a resumed search neither retrains
   finished architectures nor forgets what it learnt.
+- **Refused requests.** NNI asks for one trial per trial that ends. A strategy may have nothing to
+  propose at the time and more later (a progressive search between levels, a weight-sharing
+  search before its retrains), and NNI does not ask again for a request refused. The ids of
+  refused requests are kept, and once the strategy proposes again (after a result or a trial's
+  end) their trials are sent through the callback NNI's dispatcher gives for that purpose, as
+  NNI's Evolution tuner does, so every trial slot stays busy.
 - **Lost proposals.** NNI queues the strategy's proposals until a trial slot frees, and does not
   keep that queue across a stop. On resume, the proposals that NNI's database shows it never
   submitted are handed to NNI again, first, under the new parameter ids NNI asks with; their
@@ -108,6 +114,8 @@ class StrategyTuner(Tuner):
         self._issued: dict[int, dict[str, Any]] = {}  # parameters handed to NNI, by id, until the trial ends
         self._lost: list[tuple[int, dict[str, Any]]] = []  # handed out, never submitted by NNI before a stop
         self._aliases: dict[int, int] = {}  # parameter id NNI asked with -> the lost one it carries
+        self._refused: list[int] = []  # ids of requests answered "no more trials", to fill later
+        self._send_trial = None  # NNI's dispatcher callback that sends a trial outside a request
 
     def started(self) -> SearchStrategy:
         if self.start_error is not None:
@@ -139,11 +147,25 @@ class StrategyTuner(Tuner):
         self.save_checkpoint()
         return parameters
 
+    def generate_multiple_parameters(self, parameter_id_list: list[int], **kwargs: Any) -> list[dict[str, Any]]:
+        """NNI's request for trials: proposals for the first ids, until the strategy has none now;
+        the other ids are filled later (module docstring)."""
+        self._send_trial = kwargs.get("st_callback", self._send_trial)
+        proposals = []
+        for index, parameter_id in enumerate(parameter_id_list):
+            try:
+                proposals.append(self.generate_parameters(parameter_id))
+            except NoMoreTrialError:
+                self._refused.extend(parameter_id_list[index:])  # NNI pairs proposals with the first ids
+                break
+        return proposals
+
     @one_event_at_a_time
     def receive_trial_result(self, parameter_id: int | None, parameters: dict[str, Any], value: Any, **kwargs: Any) -> None:
         parameter_id = self._aliases.get(parameter_id, parameter_id)
         self.started().tell(parameter_id, parameters, value if isinstance(value, dict) else {"default": value})
         self.save_checkpoint()
+        self.fill_refused_requests()
 
     @one_event_at_a_time
     def trial_end(self, parameter_id: int, success: bool, **kwargs: Any) -> None:
@@ -151,6 +173,16 @@ class StrategyTuner(Tuner):
         self._issued.pop(parameter_id, None)
         self.started().tell_end(parameter_id, success)
         self.save_checkpoint()
+        self.fill_refused_requests()
+
+    def fill_refused_requests(self) -> None:
+        """Send a trial for each refused request, while the strategy proposes."""
+        while self._refused and self._send_trial is not None:
+            try:
+                parameters = self.generate_parameters(self._refused[0])
+            except NoMoreTrialError:
+                return
+            self._send_trial(self._refused.pop(0), parameters)
 
     @one_event_at_a_time
     def import_data(self, data: list[dict[str, Any]]) -> None:

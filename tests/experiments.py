@@ -105,7 +105,8 @@ def check_trial(trial: dict, metrics: list[dict], root: Path, min_curve_points: 
     assert record["trial_id"] == trial["trialJobId"]
     # the web UI's columns are the architecture's choices and the searched hyperparameters
     shown = {k: v for k, v in parameters.items()
-             if k not in ("architecture", "baseline", "TRIAL_BUDGET", "load_checkpoint_dir", "save_checkpoint_dir")}
+             if k not in ("architecture", "baseline", "proposal", "TRIAL_BUDGET", "load_checkpoint_dir",
+                          "save_checkpoint_dir")}
     assert shown == {**record["architecture"], **record.get("hyperparameters", {})}
     if record.get("hyperparameters"):  # searched ones (a classifier's task has none)
         assert record["task"]["hyperparameters"].items() >= record["hyperparameters"].items(), "the agent took them"
@@ -114,4 +115,5 @@ def check_trial(trial: dict, metrics: list[dict], root: Path, min_curve_points: 
     assert parameters.get("architecture", final["architecture"]) == final["architecture"] == \
         record["result"]["architecture"]
     assert final["default"] == record["result"]["default"]
+    assert final.items() >= parameters.get("proposal", {}).items(), "the result repeats what the strategy expected"
     return final

@@ -294,6 +294,27 @@ def test_pg_digits_trains_cnn_children_through_nnictl(tmp_path):
         assert all(0.0 <= final["val_accuracy"] <= 1.0 and final["epochs"] == 3 for final in finals)
 
 
+@pytest.mark.slow  # tests/strategies/test_progressive.py grows spaces without NNI in the default suite
+@pytest.mark.parametrize("config_name, levels", [("progressive_digits.yml", [18, 3, 3]),
+                                                 ("progressive_lunar.yml", [4, 2, 2, 2])])
+def test_progressive_configs_grow_networks_level_by_level_through_nnictl(tmp_path, config_name, levels):
+    with start_experiment(tmp_path, config_name) as (experiment_id, port, root):
+        # between levels NNI says TUNER_NO_MORE_TRIAL with every trial ended; the next level follows
+        trials, metrics = finished_trials(experiment_id, port, timeout_s=1800, waits_between_rounds=True)
+        finals = [check_trial(trial, metrics, root, min_curve_points=1) for trial in trials]
+        grown = [final for final in finals if not final["baseline"]]
+        assert [sum(final["level"] == level for final in grown) for level in range(1, len(levels) + 1)] == levels
+        assert len({final["architecture"] for final in grown}) == len(grown), "each network trains once"
+        depths = [final["architecture"].count("_") + 1 for final in sorted(grown, key=lambda final: final["level"])]
+        assert depths == sorted(depths) and depths[-1] == len(levels), "one layer deeper per level"
+        assert all(final["predicted_score"] is not None for final in grown if final["level"] > 1)
+        names = {final["architecture"] for final in finals}
+        check_reports(experiment_id, port, root, names, min_curve_points=1)
+        page = (root / "report" / "report.html").read_text()
+        assert "Progressive levels" in page and "predicted_score" in page
+        assert rest(port, "check-status")["status"] == "DONE", "maxTrialNumber reached: every slot was filled"
+
+
 def write_fashion_mnist_lookalike(directory: Path, images: int = 300) -> None:
     """Random 28x28 images in FashionMNIST's IDX format: the real files cannot be downloaded here."""
     import gzip

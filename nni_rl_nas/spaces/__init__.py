@@ -102,8 +102,20 @@ def _positive_problems(options: dict[str, Any], *keys: str, most: int | None = N
             or (most and options[key] > most)]
 
 
+def _depth_problems(options: dict[str, Any]) -> list[str]:
+    """``depth``: a whole number of layers, or a list of them (the depth is then searched too)."""
+    depth = options["depth"]
+    if isinstance(depth, list):
+        if (not depth or len(set(depth)) != len(depth)
+                or not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= MOST_LAYERS for d in depth)):
+            return [f"space.depth: got {depth!r}; fix: a whole number of layers, or a list of distinct ones from 1 to "
+                    f"{MOST_LAYERS} to search the depth too, e.g. [1, 2, 3, 4]"]
+        return []
+    return _positive_problems(options, "depth", most=MOST_LAYERS)
+
+
 def _cnn_option_problems(options: dict[str, Any]) -> list[str]:
-    return (_positive_problems(options, "depth", most=MOST_LAYERS)
+    return (_depth_problems(options)
             + _whole_number_problems(options, "filter_sizes", "[1, 3, 5, 7]")
             + _whole_number_problems(options, "strides", "[1, 2]") + _whole_number_problems(options, "kernels", "[16, 32]"))
 
@@ -148,7 +160,7 @@ def _impala_option_problems(options: dict[str, Any]) -> list[str]:
 
 
 def _mlp_option_problems(options: dict[str, Any]) -> list[str]:
-    problems = _positive_problems(options, "depth", most=MOST_LAYERS) + _whole_number_problems(options, "widths", "[64, 256]")
+    problems = _depth_problems(options) + _whole_number_problems(options, "widths", "[64, 256]")
     activations = options["activations"]
     if not isinstance(activations, list) or not activations:
         problems.append(f"space.activations: got {activations!r}; fix: list at least one of {sorted(ACTIVATIONS)}")
@@ -163,14 +175,16 @@ def _mlp_option_problems(options: dict[str, Any]) -> list[str]:
 
 SPACE_FAMILIES: dict[str, SpaceFamily] = {
     "mlp": SpaceFamily(
-        description="dense hidden layers, each choosing a width and an activation (DQN Q-network, PPO/SAC MLPs)",
+        description="dense hidden layers, each choosing a width and an activation (DQN Q-network, PPO/SAC MLPs); the "
+                    "depth fixed or searched",
         defaults={"depth": 2, "widths": list(DEFAULT_WIDTHS), "activations": list(DEFAULT_ACTIVATIONS)},
         build=_build_mlp,
         validate_options=_mlp_option_problems,
         example_inputs=gym.spaces.Box(-1.0, 1.0, shape=(4,)),
     ),
     "cnn": SpaceFamily(
-        description="fixed-depth convolutions, each choosing kernels, filter size and stride (image classifiers)",
+        description="convolutions, each choosing kernels, filter size and stride (image classifiers); the depth fixed "
+                    "or searched",
         defaults={"depth": 3, "filter_sizes": list(DEFAULT_FILTER_SIZES), "strides": list(DEFAULT_STRIDES),
                   "kernels": list(DEFAULT_KERNELS)},
         build=_build_cnn,
@@ -222,4 +236,10 @@ def nni_search_space(space: ArchitectureSpace) -> dict[str, dict[str, Any]]:
 
 
 def count_architectures(space: ArchitectureSpace) -> int:
-    return math.prod(len(values) for values in search_choices(space).values())
+    """How many distinct networks the space holds: at a searched depth, the layers past it do not count."""
+    choices = search_choices(space)
+    if not space.can_grow():
+        return math.prod(len(values) for values in choices.values())
+    per_layer = [math.prod(len(choices[label]) for label in space.layer_labels(layer))
+                 for layer in range(1, max(space.depths) + 1)]
+    return sum(math.prod(per_layer[:depth]) for depth in space.depths)

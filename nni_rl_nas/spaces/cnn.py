@@ -1,6 +1,6 @@
-"""Fixed-depth CNN space of the Zoph & Le replication: per layer, filter size, stride, kernels.
+"""CNN space of the Zoph & Le replication: per layer, filter size, stride, kernels.
 
-``depth`` convolutions, each choosing its number of kernels (output channels), its square filter
+``depth`` convolutions (or, with several depths, as many as the ``depth`` decision says), each choosing its number of kernels (output channels), its square filter
 size and its stride, each followed by ReLU; then global average pooling and a linear classifier.
 "Same" padding (filter // 2) keeps every choice valid on small images: an 8x8 digit survives
 three stride-2 layers (8 -> 4 -> 2 -> 1). Built from ``MutableConv2d`` and ``MutableLinear``,
@@ -17,7 +17,7 @@ import torch
 from nni.nas.nn.pytorch import MutableConv2d, MutableLinear
 from torch import nn
 
-from .base import ArchitectureSpace
+from .base import DEPTH_LABEL, ArchitectureSpace, depths_of, stacked
 
 DEFAULT_FILTER_SIZES = (1, 3, 5, 7)
 DEFAULT_STRIDES = (1, 2)
@@ -46,25 +46,27 @@ class CNNSpace(ArchitectureSpace):
         self,
         in_channels: int,
         classes: int,
-        depth: int = 3,
+        depth: int | Sequence[int] = 3,
         filter_sizes: Sequence[int] = DEFAULT_FILTER_SIZES,
         strides: Sequence[int] = DEFAULT_STRIDES,
         kernels: Sequence[int] = DEFAULT_KERNELS,
     ) -> None:
         super().__init__()
-        self.depth = depth
-        layers: list[nn.Module] = []
+        self.depths = depths_of(depth)
+        layers: list[list[nn.Module]] = []
+        outputs: list[nni.mutable.Categorical] = []
         previous: int | nni.mutable.Categorical = in_channels
-        for layer in range(1, depth + 1):
+        for layer in range(1, max(self.depths) + 1):
             out_channels = nni.choice(kernels_label(layer), list(kernels))
             filter_size = nni.choice(filter_label(layer), list(filter_sizes))
             stride = nni.choice(stride_label(layer), list(strides))
-            layers += [MutableConv2d(previous, out_channels, filter_size, stride=stride, padding=filter_size // 2),
-                       nn.ReLU()]
+            layers.append([MutableConv2d(previous, out_channels, filter_size, stride=stride, padding=filter_size // 2),
+                           nn.ReLU()])
+            outputs.append(out_channels)
             previous = out_channels
-        self.features = nn.Sequential(*layers)
+        self.features, last_channels = stacked(layers, outputs, self.depths)
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = MutableLinear(previous, classes)
+        self.classifier = MutableLinear(last_channels, classes)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.pool(self.features(images)).flatten(1))
@@ -73,20 +75,24 @@ class CNNSpace(ArchitectureSpace):
         """The smallest stride keeps the largest feature maps; otherwise the most kernels, the widest filter."""
         return min(values) if label.endswith("_stride") else max(values)
 
+    def layer_labels(self, layer: int) -> list[str]:
+        return [kernels_label(layer), filter_label(layer), stride_label(layer)]
+
     def architecture_name(self, architecture: dict) -> str:
-        """Readable name, e.g. ``c32k5s1_c64k3s2_c16k3s1`` (kernels, filter size, stride per layer)."""
+        """Readable name, e.g. ``c32k5s1_c64k3s2_c16k3s1`` (kernels, filter size, stride per layer in use)."""
         return "_".join(
             f"c{architecture[kernels_label(layer)]}k{architecture[filter_label(layer)]}s{architecture[stride_label(layer)]}"
-            for layer in range(1, self.depth + 1)
+            for layer in range(1, self.depth_of(architecture) + 1)
         )
 
     def parse_architecture_name(self, name: str) -> dict:
         layers = NAME_PATTERN.findall(name)
-        if len(layers) != self.depth or "_".join(f"c{c}k{k}s{s}" for c, k, s in layers) != name:
-            raise ValueError(f"architecture name {name!r} does not describe {self.depth} layers like 'c32k5s1_c64k3s2'")
+        if len(layers) not in self.depths or "_".join(f"c{c}k{k}s{s}" for c, k, s in layers) != name:
+            depths = " or ".join(map(str, self.depths))
+            raise ValueError(f"architecture name {name!r} does not describe {depths} layers like 'c32k5s1_c64k3s2'")
         architecture = {}
         for layer, (kernels, filter_size, stride) in enumerate(layers, start=1):
             architecture[kernels_label(layer)] = int(kernels)
             architecture[filter_label(layer)] = int(filter_size)
             architecture[stride_label(layer)] = int(stride)
-        return architecture
+        return self.with_unused_layers({**architecture, DEPTH_LABEL: len(layers)}) if self.can_grow() else architecture

@@ -2,7 +2,8 @@
 
 Each hidden layer picks a width and an activation. The defaults reproduce the seed project's
 LunarLander space exactly: two layers, widths {64, 128, 256, 1024, 2048}, activations
-{sigmoid, relu}: (5 x 2)^2 = 100 architectures.
+{sigmoid, relu}: (5 x 2)^2 = 100 architectures. With several depths (``depth: [1, 2, 3]``), the
+number of layers is a decision too (:mod:`.base`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import torch
 from nni.nas.nn.pytorch import LayerChoice, MutableLinear
 from torch import nn
 
-from .base import ArchitectureSpace
+from .base import DEPTH_LABEL, ArchitectureSpace, depths_of, stacked
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -55,25 +56,25 @@ class MLPSpace(ArchitectureSpace):
         self,
         in_features: int,
         out_features: int | None,
-        depth: int = 2,
+        depth: int | Sequence[int] = 2,
         widths: Sequence[int] = DEFAULT_WIDTHS,
         activations: Sequence[str] = DEFAULT_ACTIVATIONS,
     ) -> None:
         super().__init__()
-        self.depth = depth
+        self.depths = depths_of(depth)
         self.options = {"out_features": out_features, "depth": depth, "widths": widths, "activations": activations}
-        layers: list[nn.Module] = []
+        layers: list[list[nn.Module]] = []
+        outputs: list[nni.mutable.Categorical] = []
         previous: int | nni.mutable.Categorical = in_features
-        for layer in range(1, depth + 1):
+        for layer in range(1, max(self.depths) + 1):
             width = nni.choice(width_label(layer), list(widths))
-            layers.append(MutableLinear(previous, width))
-            layers.append(
-                LayerChoice({name: ACTIVATIONS[name]() for name in activations}, label=activation_label(layer))
-            )
+            layers.append([MutableLinear(previous, width),
+                           LayerChoice({name: ACTIVATIONS[name]() for name in activations}, label=activation_label(layer))])
+            outputs.append(width)
             previous = width
-        if out_features is not None:
-            layers.append(MutableLinear(previous, out_features))
-        self.layers = nn.Sequential(*layers)
+        hidden, last_width = stacked(layers, outputs, self.depths)
+        head = [MutableLinear(last_width, out_features)] if out_features is not None else []
+        self.layers = nn.Sequential(*hidden, *head) if len(self.depths) == 1 else nn.Sequential(hidden, *head)
 
     def with_inputs(self, in_features: int) -> MLPSpace:
         """The same space reading ``in_features`` inputs (a SAC critic reads observation and action)."""
@@ -82,20 +83,24 @@ class MLPSpace(ArchitectureSpace):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(x)
 
+    def layer_labels(self, layer: int) -> list[str]:
+        return [width_label(layer), activation_label(layer)]
+
     def architecture_name(self, architecture: dict) -> str:
-        """Readable name of a sampled architecture, e.g. ``256-relu_256-relu``."""
+        """Readable name of a sampled architecture, e.g. ``256-relu_256-relu``: its layers in use."""
         return "_".join(
             f"{architecture[width_label(layer)]}-{architecture[activation_label(layer)]}"
-            for layer in range(1, self.depth + 1)
+            for layer in range(1, self.depth_of(architecture) + 1)
         )
 
     def parse_architecture_name(self, name: str) -> dict:
         """Inverse of :meth:`architecture_name`: ``256-relu_256-relu`` -> the dict of choices."""
         layers = re.findall(r"(\d+)-([a-z_]+?)(?=_\d|$)", name)
-        if len(layers) != self.depth:
-            raise ValueError(f"architecture name {name!r} does not describe {self.depth} layers like '64-relu_256-relu'")
+        if len(layers) not in self.depths:
+            depths = " or ".join(map(str, self.depths))
+            raise ValueError(f"architecture name {name!r} does not describe {depths} layers like '64-relu_256-relu'")
         architecture = {}
         for layer, (width, activation) in enumerate(layers, start=1):
             architecture[width_label(layer)] = int(width)
             architecture[activation_label(layer)] = activation
-        return architecture
+        return self.with_unused_layers({**architecture, DEPTH_LABEL: len(layers)}) if self.can_grow() else architecture

@@ -11,13 +11,15 @@ from .enas import ENAS
 from .grid_search import GridSearch
 from .nni_tuner import NniTunerStrategy
 from .policy_gradient import PolicyGradient
+from .progressive import Progressive
 from .random_search import RandomSearch
 
 STRATEGIES: dict[str, type[SearchStrategy]] = {
     strategy.strategy_name(): strategy
-    for strategy in (RandomSearch, GridSearch, PolicyGradient, ENAS, DartsStrategy, NniTunerStrategy)
+    for strategy in (RandomSearch, GridSearch, PolicyGradient, Progressive, ENAS, DartsStrategy, NniTunerStrategy)
 }
 
-__all__ = ["DartsStrategy", "ENAS", "GridSearch", "NniTunerStrategy", "NothingToPropose", "PolicyGradient", "RandomSearch",
+__all__ = ["DartsStrategy", "ENAS", "GridSearch", "NniTunerStrategy", "NothingToPropose", "PolicyGradient", "Progressive",
+           "RandomSearch",
            "STRATEGIES",
            "SearchStrategy", "TrialRecord"]

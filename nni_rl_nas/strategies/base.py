@@ -16,8 +16,8 @@ Lifecycle of a trial, as any driver runs it (NNI through :mod:`nni_rl_nas.tuner`
 4. Every trial's end reaches :meth:`SearchStrategy.tell_end`; one that ended without a result
    (crash, kill, timeout) calls the hook :meth:`SearchStrategy.observe_failure`.
 
-A subclass implements :meth:`propose`; ``observe`` and ``observe_failure`` are optional hooks that
-do nothing by default. Results are kept as data in :attr:`SearchStrategy.history`, and the whole
+A subclass implements :meth:`propose`; ``observe``, ``observe_failure`` and
+``proposal_details`` are optional hooks that do nothing by default. Results are kept as data in :attr:`SearchStrategy.history`, and the whole
 state (``state_dict``: tensors and plain data) is what a resumed search restores.
 
 Cost budget (``budget: {env_steps: N, wall_clock_s: T}``, any strategy): once the env steps of
@@ -37,7 +37,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..experiment import parse_class_args
-from ..options import BASELINE_KEY, StrategyOptions
+from ..options import BASELINE_KEY, PROPOSAL_KEY, StrategyOptions
 from ..search_space import Point
 
 logger = logging.getLogger(__name__)
@@ -146,7 +146,14 @@ class SearchStrategy(ABC):
         if architecture is None:
             raise NothingToPropose(f"{type(self).__name__} has no architecture left to propose")
         self._running[trial_id] = architecture
-        return {**architecture, ARCHITECTURE_NAME_KEY: self.name_of(architecture)}
+        details = self.proposal_details(trial_id)
+        return {**architecture, ARCHITECTURE_NAME_KEY: self.name_of(architecture),
+                **({PROPOSAL_KEY: details} if details else {})}
+
+    def proposal_details(self, trial_id: int) -> dict[str, Any]:
+        """What the strategy expected of the trial it just proposed (plain data), which the trial's
+        result repeats; none by default."""
+        return {}
 
     def tell(self, trial_id: int | None, parameters: dict[str, Any], result: dict[str, Any]) -> None:
         """Trial ``trial_id`` (None: unknown to this run) reported its final ``result``."""

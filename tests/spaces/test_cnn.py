@@ -1,4 +1,4 @@
-"""The fixed-depth CNN space of the Zoph & Le replication."""
+"""The CNN space of the Zoph & Le replication, at a fixed or a searched depth."""
 
 import gymnasium as gym
 import pytest
@@ -53,3 +53,14 @@ def test_a_cnn_on_vector_observations_and_bad_options_are_refused():
         parse_class_args({"space": {"family": "cnn"}, "task": {"dataset": "cifar"}})
     with pytest.raises(ConfigError, match="task: has both env and dataset"):
         parse_class_args({"space": {"family": "cnn"}, "task": {"dataset": "digits", "env": "CartPole-v1"}})
+
+
+def test_a_searched_depth_grows_the_convolutions_and_the_classifier_reads_the_last_used_one():
+    space = cnn_space(depth=[1, 2], filter_sizes=[3], strides=[1, 2], kernels=[8, 16])
+    assert count_architectures(space) == 4 + 4 ** 2
+    for name, channels in (("c8k3s2", 8), ("c8k3s1_c16k3s2", 16)):
+        point = space.parse_architecture_name(name)
+        assert space.architecture_name(point) == name
+        network = space.freeze(point)
+        assert network.classifier.in_features == channels
+        assert network(torch.zeros(2, 1, 8, 8)).shape == (2, 10)

@@ -62,3 +62,25 @@ def test_every_family_declares_its_part_and_names_architectures_both_ways():
         for _ in range(5):
             architecture = {label: values[rng.integers(len(values))] for label, values in search_choices(space).items()}
             assert space.parse_architecture_name(space.architecture_name(architecture)) == architecture
+
+
+def test_a_searched_depth_is_a_decision_and_unused_layers_leave_the_network_alone():
+    space = MLPSpace(8, 4, depth=[1, 2, 3], widths=[16, 32], activations=["relu", "tanh"])
+    assert search_choices(space)["depth"] == [1, 2, 3]
+    assert count_architectures(space) == 4 + 4 ** 2 + 4 ** 3, "distinct networks: unused layers do not count"
+    point = space.parse_architecture_name("16-relu_32-tanh")
+    assert point["depth"] == 2 and set(point) == set(search_choices(space)), "a name parses to a full point"
+    assert space.architecture_name({**point, "layer3_width": 32}) == "16-relu_32-tanh"
+    network = space.freeze(point)
+    linears = [(m.in_features, m.out_features) for m in network.modules() if isinstance(m, nn.Linear)]
+    assert linears == [(8, 16), (16, 32), (32, 4)]
+    assert network(torch.zeros(5, 8)).shape == (5, 4)
+    assert space.largest_architecture()["depth"] == 3
+    with pytest.raises(ValueError, match="does not describe 1 or 2 or 3 layers"):
+        space.parse_architecture_name("16-relu_16-relu_16-relu_16-relu")
+
+
+def test_a_fixed_depth_keeps_the_flat_layout_saved_weights_have():
+    space = MLPSpace(8, 4, depth=2, widths=[16, 32])
+    weights = space.freeze(space.parse_architecture_name("16-relu_32-sigmoid")).state_dict()
+    assert list(weights) == [f"layers.{index}.{kind}" for index in (0, 2, 4) for kind in ("weight", "bias")]

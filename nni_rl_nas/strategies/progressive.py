@@ -1,0 +1,166 @@
+"""Progressive NAS (Liu et al., 2018): grow the network one layer at a time, a learned predictor
+deciding which expansions are worth training.
+
+Over a space whose depth is searched (``space.depth: [1, 2, 3, 4]``), level by level:
+
+1. Level 1 trains every architecture of the smallest depth (or ``first_level`` of them, drawn at
+   random).
+2. Each next level takes the ``beam`` best-scoring architectures of the depth before, expands each
+   by the next depth's new layers with every choice the space offers, fits the predictor
+   (:mod:`nni_rl_nas.predictor`) to every score so far, and trains the ``beam`` expansions it
+   predicts best (by mean + ``optimism`` x spread).
+3. The search ends after the deepest level, or when the budget is spent.
+
+A level starts once every trial of the level before has ended, so trial slots idle at a level's
+end; NNI asks again when a trial finishes. Each trial's parameters carry its level and the score
+the predictor gave it (``proposal``), which its result and the report show beside the score it
+got; the level's rank correlation between the two is logged and kept in the state.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from typing import Any
+
+import numpy as np
+
+from ..options import ProgressiveOptions
+from ..predictor import ArchitectureEncoder, EnsemblePredictor
+from ..ranking import rank_correlation
+from ..search_space import Point
+from ..spaces.base import DEPTH_LABEL
+from .base import SearchStrategy, TrialRecord
+
+logger = logging.getLogger(__name__)
+
+
+class Progressive(SearchStrategy):
+    options_class = ProgressiveOptions
+
+    def __init__(self, space=None, task=None, **options) -> None:
+        super().__init__(space, task, **options)
+        self.depths = self.space.depths
+        deepest = max(self.depths)
+        self.encoder = ArchitectureEncoder(self.choices, [self.space.layer_labels(layer) for layer in
+                                                          range(1, deepest + 1)])
+        self.predictor = EnsemblePredictor(self.encoder.size, self.options.predictor, self.options.seed)
+        self.levels: list[dict[str, Any]] = []  # per level: depth, candidates, proposals, rank correlation
+        self._queue: list[dict[str, Any]] = []  # the current level's proposals not yet given out
+        self._given: dict[int, dict[str, Any]] = {}  # trial id -> its proposal, while it runs
+        self.trained: list[dict[str, Any]] = []  # proposals whose trials ended, with their objective (None: failed)
+        self._start_level(self._first_level())
+
+    # -- levels -----------------------------------------------------------------------------------
+
+    def _first_level(self) -> list[dict[str, Any]]:
+        candidates = self._architectures(self.depths[0], [{}])
+        if self.options.first_level is not None and self.options.first_level < len(candidates):
+            picked = self.rng.choice(len(candidates), self.options.first_level, replace=False)
+            candidates = [candidates[index] for index in sorted(picked)]
+        return [{"point": point, "predicted_score": None, "predicted_spread": None} for point in candidates]
+
+    def _architectures(self, depth: int, parents: list[Point]) -> list[Point]:
+        """Each parent grown to ``depth`` with every choice of the new layers, as full points."""
+        start = self.space.depth_of(parents[0]) + 1 if parents[0] else 1
+        labels = [label for layer in range(start, depth + 1) for label in self.space.layer_labels(layer)]
+        grown = []
+        for parent in parents:
+            for values in itertools.product(*(self.choices[label] for label in labels)):
+                used = {**{label: parent[label] for label in self._used_labels(parent)}, **dict(zip(labels, values)),
+                        DEPTH_LABEL: depth}
+                grown.append(self.space.with_unused_layers(used))
+        return grown
+
+    def _used_labels(self, point: Point) -> list[str]:
+        if not point:
+            return []
+        return [label for layer in range(1, self.space.depth_of(point) + 1) for label in self.space.layer_labels(layer)]
+
+    def _start_level(self, proposals: list[dict[str, Any]]) -> None:
+        depth = self.space.depth_of(proposals[0]["point"])
+        self.levels.append({"level": len(self.levels) + 1, "depth": depth, "proposals": len(proposals),
+                            "rank_correlation": None})
+        for proposal in proposals:
+            proposal["level"] = len(self.levels)
+        self._queue = proposals
+        logger.info("level %d: depth %d, %d architectures to train", len(self.levels), depth, len(proposals))
+
+    def _finish_level(self) -> None:
+        """The level's trials have all ended: score the predictor on them and start the next level."""
+        level = self.levels[-1]
+        scored = [trial for trial in self.trained if trial["level"] == level["level"] and trial["objective"] is not None]
+        predicted = [trial for trial in scored if trial["predicted_score"] is not None]
+        if predicted:
+            level["rank_correlation"] = rank_correlation([trial["predicted_score"] for trial in predicted],
+                                                         [trial["objective"] for trial in predicted])
+            logger.info("level %d: predictor's rank correlation with the scores %s", level["level"],
+                        level["rank_correlation"])
+        deeper = [depth for depth in self.depths if depth > level["depth"]]
+        parents = sorted(scored, key=lambda trial: trial["objective"], reverse=True)[:self.options.beam]
+        if not deeper or not parents:
+            logger.info("progressive search done at depth %d", level["depth"])
+            return
+        known = {self.name_of(trial["point"]) for trial in self.trained}
+        candidates = [point for point in self._architectures(deeper[0], [trial["point"] for trial in parents])
+                      if self.name_of(point) not in known]
+        if not candidates:
+            logger.info("progressive search done: every expansion of depth %d is trained", level["depth"])
+            return
+        self._start_level(self._ranked(candidates)[:self.options.beam])
+        self.levels[-1]["candidates"] = len(candidates)
+
+    def _ranked(self, candidates: list[Point]) -> list[dict[str, Any]]:
+        """The candidates as proposals, best predicted first, the predictor fitted to every score so far."""
+        # in a fixed order, so that the fit does not depend on the order trials finished in
+        scored = sorted((trial for trial in self.trained if trial["objective"] is not None),
+                        key=lambda trial: self.name_of(trial["point"]))
+        self.predictor.fit(np.stack([self._features(trial["point"]) for trial in scored]),
+                           np.array([trial["objective"] for trial in scored], dtype=np.float32))
+        mean, spread = self.predictor.predict(np.stack([self._features(point) for point in candidates]))
+        order = np.argsort(-(mean + self.options.predictor.optimism * spread), kind="stable")
+        return [{"point": candidates[index], "predicted_score": float(mean[index]),
+                 "predicted_spread": float(spread[index])} for index in order]
+
+    def _features(self, point: Point) -> np.ndarray:
+        return self.encoder.encode(point, self.space.depth_of(point))
+
+    # -- the strategy's interface ------------------------------------------------------------------
+
+    def propose(self, trial_id: int) -> Point | None:
+        if not self._queue:
+            return None  # the level's last trials are still running, or the search is done
+        proposal = self._queue.pop(0)
+        self._given[trial_id] = proposal
+        return proposal["point"]
+
+    def proposal_details(self, trial_id: int) -> dict[str, Any]:
+        proposal = self._given[trial_id]
+        return {"level": proposal["level"], "predicted_score": proposal["predicted_score"],
+                "predicted_spread": proposal["predicted_spread"]}
+
+    def observe(self, record: TrialRecord) -> None:
+        self._after_trial(record, self.objective(record))
+
+    def observe_failure(self, record: TrialRecord) -> None:
+        self._after_trial(record, None)
+
+    def _after_trial(self, record: TrialRecord, objective: float | None) -> None:
+        proposal = self._given.pop(record.parameter_id, None)
+        if proposal is None:  # not given out by this search (a trial NNI resumed under another id)
+            return
+        self.trained.append({**proposal, "objective": objective})
+        if not self._queue and not self._given:
+            self._finish_level()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "levels": self.levels, "queue": self._queue, "given": self._given,
+                "trained": self.trained, "predictor": self.predictor.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.levels = list(state["levels"])
+        self._queue = list(state["queue"])
+        self._given = {int(trial_id): proposal for trial_id, proposal in state["given"].items()}
+        self.trained = list(state["trained"])
+        self.predictor.load_state_dict(state["predictor"])
