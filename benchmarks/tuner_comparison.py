@@ -42,16 +42,12 @@ from __future__ import annotations
 import argparse
 import functools
 import hashlib
-import json
-import os
 import statistics
-import tempfile
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
-import yaml
-
 from nni_rl_nas.files import write_json
+from searches import Units, one_trial, write_config
 
 RESULTS = Path(__file__).resolve().parent / "results"
 OUT = RESULTS / "tuner_comparison"
@@ -84,27 +80,6 @@ def class_args(strategy: str, variant: str, seed: int, seeds: int, timesteps: in
             "score": {"rule": "mean_return", "episodes": 30}}
     return {"seed": seed, **options, **budget, "space": space, "task": task,
             **({"search_hyperparameters": searched} if searched else {})}
-
-
-def write_config(directory: Path, name: str, args: dict) -> Path:
-    config = {"trialCommand": "nni-rl-nas trial experiment.yml", "trialCodeDirectory": ".", "trialConcurrency": 1,
-              "searchSpace": {}, "trainingService": {"platform": "local"},
-              "tuner": {"name": name, "classArgs": args}}
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "experiment.yml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
-
-
-def one_trial(config: Path, parameters: dict) -> dict:
-    """A trial process, as NNI would start it, with its outputs in a folder of its own."""
-    import torch
-
-    from nni_rl_nas.trial import run_trial
-
-    torch.set_num_threads(1)
-    os.environ["NNI_OUTPUT_DIR"] = tempfile.mkdtemp(prefix="trial-", dir=config.parent)
-    return run_trial(config, parameters=parameters)
 
 
 def entry(parameters: dict, result: dict) -> dict:
@@ -199,29 +174,16 @@ def run_retrain(name: str, point: dict, settings: argparse.Namespace) -> dict:
             "env_steps": result["env_steps"]}
 
 
-def unit_path(settings: argparse.Namespace, unit: str) -> Path:
-    return settings.out / "units" / f"{unit.replace('/', '__')}.json"
-
-
-def ensure(settings: argparse.Namespace, unit: str, compute) -> dict:
-    """The unit's record, computed and written first if it is not there yet."""
-    path = unit_path(settings, unit)
-    if not path.exists():
-        write_json(path, compute())
-        print(f"done {unit}", flush=True)
-    return json.loads(path.read_text())
-
-
 def run_all(settings: argparse.Namespace) -> None:
     """The default's retrain, then per search seed every search, each search's retrain after it."""
-    ensure(settings, "default", lambda: run_retrain("256-relu_256-relu (zoo default)", DEFAULT, settings))
+    units = Units(settings.out / "units")
+    units.ensure("default", lambda: run_retrain("256-relu_256-relu (zoo default)", DEFAULT, settings))
     for seed in settings.search_seeds:
         for strategy in settings.strategies:
             for variant in settings.variants:
-                search = ensure(settings, f"{strategy}/{variant}/{seed}",
-                                lambda: run_search(strategy, variant, seed, settings))
+                search = units.ensure(f"{strategy}/{variant}/{seed}", lambda: run_search(strategy, variant, seed, settings))
                 best = best_trial(search)
-                ensure(settings, retrain_unit(best["name"]), lambda: run_retrain(best["name"], best["point"], settings))
+                units.ensure(retrain_unit(best["name"]), lambda: run_retrain(best["name"], best["point"], settings))
 
 
 def spread(values: list[float]) -> str:
@@ -232,21 +194,18 @@ def report(settings: argparse.Namespace) -> None:
     """summary.json and report.md from the units written so far."""
     from nni_rl_nas.landscape import load_landscape
 
-    landscape = load_landscape(LANDSCAPE)
-    default_path = unit_path(settings, "default")
-    default = json.loads(default_path.read_text())["scores"] if default_path.exists() else []
+    landscape, units = load_landscape(LANDSCAPE), Units(settings.out / "units")
+    default = (units.get("default") or {"scores": []})["scores"]
     rows, summary = [], {"default": {"name": "256-relu_256-relu", "retrained": default}, "searches": {}}
     for variant in VARIANTS:
         for strategy in STRATEGIES:
-            searches = [json.loads(path.read_text()) for path in
-                        sorted((settings.out / "units").glob(f"{strategy}__{variant}__*.json"))]
+            searches = units.matching(f"{strategy}__{variant}__*")
             if not searches:
                 continue
             picks, retrained, truths = [], [], []
             for search in searches:
                 best = best_trial(search)
-                path = unit_path(settings, retrain_unit(best["name"]))
-                scores = json.loads(path.read_text())["scores"] if path.exists() else []
+                scores = (units.get(retrain_unit(best["name"])) or {"scores": []})["scores"]
                 architecture = best["name"].split(" | ")[0]
                 truth = landscape.true_score(architecture, "mean_return") if variant == "architecture" else None
                 picks.append({"seed": search["seed"], "name": best["name"], "search_score": best["score"],

@@ -232,7 +232,8 @@ class PredictorSettings:
         check_non_negative_number(self.optimism, f"{where}.optimism")
 
 
-GROWING_FAMILIES = ("mlp", "cnn")  # families whose depth may be a list, so that a search can grow them
+# the families that can grow, by the option whose list of values makes their depth a decision
+GROWING_FAMILIES = {"mlp": "depth", "cnn": "depth", "impala": "stages"}
 
 
 @dataclass(frozen=True)
@@ -257,14 +258,15 @@ class ProgressiveOptions(StrategyOptions):
         self.predictor.check("tuner.classArgs.predictor")
 
     def check_experiment(self, spec: ExperimentSpec, space_part: str) -> None:
-        depth = spec.space.options.get("depth")
         if spec.space.family not in GROWING_FAMILIES:
             raise ConfigError(f"space.family: RlNasProgressive grows a network one layer at a time, and the "
                               f"{spec.space.family!r} family has no depth to grow; fix: family mlp or cnn with "
-                              "depth: [1, 2, 3, 4], or another strategy for this space")
+                              "depth: [1, 2, 3, 4], impala with stages: [1, 2, 3], or another strategy for this space")
+        key = GROWING_FAMILIES[spec.space.family]
+        depth = spec.space.options.get(key)
         if not isinstance(depth, list) or len(depth) < 2:
-            raise ConfigError(f"space.depth: RlNasProgressive grows the network from the smallest depth to the "
-                              f"largest, got {depth!r}; fix: a list of depths, e.g. depth: [1, 2, 3, 4]")
+            raise ConfigError(f"space.{key}: RlNasProgressive grows the network from the smallest to the largest, "
+                              f"got {depth!r}; fix: a list, e.g. {key}: [1, 2, 3]")
 
 
 @dataclass(frozen=True)

@@ -102,16 +102,16 @@ def _positive_problems(options: dict[str, Any], *keys: str, most: int | None = N
             or (most and options[key] > most)]
 
 
-def _depth_problems(options: dict[str, Any]) -> list[str]:
-    """``depth``: a whole number of layers, or a list of them (the depth is then searched too)."""
-    depth = options["depth"]
+def _depth_problems(options: dict[str, Any], key: str = "depth") -> list[str]:
+    """``depth`` (``stages``): a whole number of layers, or a list of them (the depth is then searched too)."""
+    depth = options[key]
     if isinstance(depth, list):
         if (not depth or len(set(depth)) != len(depth)
                 or not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= MOST_LAYERS for d in depth)):
-            return [f"space.depth: got {depth!r}; fix: a whole number of layers, or a list of distinct ones from 1 to "
-                    f"{MOST_LAYERS} to search the depth too, e.g. [1, 2, 3, 4]"]
+            return [f"space.{key}: got {depth!r}; fix: a whole number, or a list of distinct ones from 1 to "
+                    f"{MOST_LAYERS} to search it too, e.g. [1, 2, 3]"]
         return []
-    return _positive_problems(options, "depth", most=MOST_LAYERS)
+    return _positive_problems(options, key, most=MOST_LAYERS)
 
 
 def _cnn_option_problems(options: dict[str, Any]) -> list[str]:
@@ -148,7 +148,7 @@ def _darts_option_problems(options: dict[str, Any]) -> list[str]:
 
 
 def _impala_option_problems(options: dict[str, Any]) -> list[str]:
-    problems = (_positive_problems(options, "features") + _positive_problems(options, "stages", most=MOST_LAYERS)
+    problems = (_positive_problems(options, "features") + _depth_problems(options, "stages")
                 + _whole_number_problems(options, "channels", "[16, 32]"))
     blocks = options["blocks"]
     if (not isinstance(blocks, list) or not blocks
@@ -200,7 +200,8 @@ SPACE_FAMILIES: dict[str, SpaceFamily] = {
         example_inputs=gym.spaces.Box(0.0, 1.0, shape=(4, 10, 10)),
     ),
     "impala": SpaceFamily(
-        description="image encoder of IMPALA-CNN stages, each choosing its channels and residual blocks",
+        description="image encoder of IMPALA-CNN stages, each choosing its channels and residual blocks; the number "
+                    "of stages fixed or searched",
         defaults={"stages": 3, "channels": list(DEFAULT_CHANNELS), "blocks": list(DEFAULT_BLOCKS), "features": 256},
         build=_build_impala,
         validate_options=_impala_option_problems,

@@ -119,3 +119,18 @@ def test_a_short_qrdqn_run_learns_cartpole():
     # random play scores about 22; measured here (seed 0): 183 at 10000 env steps, 321 at 20000
     assert learned_score({"env": "CartPole-v1", "algorithm": "qrdqn", "total_timesteps": 20000,
                           "report_every": 20000}, "64-relu_64-relu") > 200
+
+
+@pytest.mark.parametrize("algorithm, env, depth, inputs", [
+    ("sac", "Pendulum-v1", 3, 3), ("ppo", "CartPole-v1", 1, 4), ("dqn", "CartPole-v1", 3, 4),
+])
+def test_a_network_of_a_searched_depth_goes_where_each_algorithm_puts_its_networks(algorithm, env, depth, inputs):
+    """A progressive search hands agents networks of any depth the space offers."""
+    spec = parse_class_args({"space": {**SPACE, "depth": [1, 2, 3]}, "task": {"env": env, "algorithm": algorithm}})
+    space = spec.build_space()
+    name = "_".join(["64-tanh", "32-relu", "32-tanh"][:depth])
+    agent = build_agent(spec.task, NetworkFactory(space, space.parse_architecture_name(name)), "cpu")
+    hidden = {"sac": lambda: agent.actor.latent_pi, "ppo": lambda: agent.policy.mlp_extractor.policy_net,
+              "dqn": lambda: agent.policy.q_net}[algorithm]()
+    widths = [64, 32, 32][:depth]
+    assert linear_shapes(hidden)[:depth] == list(zip([inputs, *widths[:-1]], widths))

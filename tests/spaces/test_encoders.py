@@ -26,6 +26,7 @@ def parameter_count(module: torch.nn.Module) -> int:
     ("impala", {}, MINATAR),
     ("impala", {}, (4, 64, 64)),
     ("impala", {}, (1, 84, 84)),
+    ("impala", {"stages": [1, 2, 3]}, MINATAR),  # the number of stages searched: 1 (first values) or 3 (last)
 ])
 def test_encoders_fit_small_frames_and_full_images(family, options, shape):
     space = SPACE_FAMILIES[family].build(gym.spaces.Box(0, 1, shape=shape), None,
@@ -116,6 +117,16 @@ def test_impala_cnn_is_a_point_of_the_default_macro_space():
     residual_blocks = [m for m in encoder.modules() if type(m).__name__ == "ResidualBlock"]
     assert len(residual_blocks) == 6
     assert [m.out_channels for m in encoder.modules() if isinstance(m, torch.nn.Conv2d)][::5] == [16, 32, 32]
+
+
+def test_a_searched_number_of_stages_flattens_what_the_last_used_stage_gives():
+    space = ImpalaEncoderSpace(MINATAR, stages=[1, 2, 3], channels=[16, 32], blocks=[0, 2])
+    for name, flattened in (("c16b0", 16 * 5 * 5), ("c16b2_c32b0", 32 * 3 * 3), (IMPALA_CNN, 32 * 2 * 2)):
+        architecture = space.parse_architecture_name(name)
+        assert space.architecture_name(architecture) == name
+        encoder = space.freeze(architecture)
+        assert encoder.head[0].in_features == flattened
+        assert encoder(torch.rand(2, *MINATAR)).shape == (2, 256)
 
 
 @pytest.mark.parametrize("space, task, message", [

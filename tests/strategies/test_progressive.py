@@ -137,9 +137,9 @@ def test_requests_refused_between_levels_are_filled_when_the_next_level_starts()
 
 
 @pytest.mark.parametrize("space, options, message", [
-    ({**SPACE, "depth": 2}, {}, r"space.depth: RlNasProgressive grows .* got 2; fix: a list of depths"),
-    ({"family": "impala"}, {"task": {"env": "MinAtar/Breakout-v1", "algorithm": "ppo"}},
-     r"space.family: RlNasProgressive grows .* 'impala' family has no depth to grow"),
+    ({**SPACE, "depth": 2}, {}, r"space.depth: RlNasProgressive grows .* got 2; fix: a list, e.g. depth: \[1, 2, 3\]"),
+    ({"family": "darts"}, {"task": {"env": "MinAtar/Breakout-v1", "algorithm": "ppo"}},
+     r"space.family: RlNasProgressive grows .* 'darts' family has no depth to grow"),
     (SPACE, {"beam": 0}, r"tuner.classArgs.beam: got 0; fix: a whole number >= 1"),
     (SPACE, {"predictor": {"members": 1}}, r"tuner.classArgs.predictor.members: got 1; fix: at least 2"),
     (SPACE, {"search_hyperparameters": {"learning_rate": {"_type": "choice", "_value": [0.001]}}},
@@ -156,3 +156,14 @@ def test_enas_refuses_a_searched_depth():
 
     with pytest.raises(ConfigError, match=r"space.depth: RlNasEnas shares one supernet of a fixed depth"):
         ENAS(space=SPACE, task={"env": "CartPole-v1"})
+
+
+def test_an_impala_encoder_grows_by_stages():
+    strategy = Progressive(space={"family": "impala", "stages": [1, 2], "channels": [16, 32], "blocks": [0, 1]},
+                           task={"env": "MinAtar/Breakout-v1", "algorithm": "ppo"}, beam=1)
+    with ThreadPoolExecutor(2) as pool:
+        finished = drive(strategy, lambda parameters: {"default": float(len(parameters["architecture"])),
+                                                       **parameters["proposal"]}, pool, concurrency=2)
+    names = [trial.parameters["architecture"] for trial in finished]
+    assert sorted(names[:4]) == ["c16b0", "c16b1", "c32b0", "c32b1"]
+    assert len(names) == 5 and names[4].count("_") == 1, "then one two-stage encoder"
