@@ -74,6 +74,11 @@ def discount_above_one(raw):
     raw["searchSpace"] = {}
 
 
+def progressive_fixed_depth(raw):
+    raw["tuner"]["classArgs"]["space"]["depth"] = 2
+    raw["searchSpace"] = {}
+
+
 def nni_key_typo(raw):
     raw["trialConcurency"] = raw.pop("trialConcurrency")
 
@@ -94,6 +99,8 @@ CASES = [
                                               r"'exploration_fractoin'; did you mean 'exploration_fraction'\?"),
     ("tpe_lunar.yml", discount_above_one, r"search_hyperparameters.gamma: uniform \[0.9, 1.01\] gives 1.01, which "
                                           r"gamma does not take"),
+    ("progressive_lunar.yml", progressive_fixed_depth, r"space.depth: RlNasProgressive grows the network from the "
+                                                       r"smallest to the largest, got 2; fix: a list"),
     ("quick_cartpole.yml", nni_key_typo, r"unknown key 'trialConcurency'; did you mean 'trialConcurrency'\?"),
 ]
 

@@ -167,3 +167,11 @@ def test_an_impala_encoder_grows_by_stages():
     names = [trial.parameters["architecture"] for trial in finished]
     assert sorted(names[:4]) == ["c16b0", "c16b1", "c32b0", "c32b1"]
     assert len(names) == 5 and names[4].count("_") == 1, "then one two-stage encoder"
+
+
+def test_the_cost_budget_ends_a_progressive_search_mid_level():
+    strategy, finished = grow(beam=2, budget={"env_steps": 4000})
+    # each trial spends 1000 env steps; no trial starts once 4 have finished, and a running one finishes
+    assert len(finished) in (4, 5) and all(trial.result["level"] == 1 for trial in finished)
+    with pytest.raises(Exception, match="budget.env_steps 4000 spent"):
+        strategy.ask(99)
