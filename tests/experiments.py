@@ -67,7 +67,8 @@ def start_experiment(tmp_path, config_name: str, edit=None, env: dict[str, str] 
 def finished(status: str, port: int, waits_between_rounds: bool = False) -> bool:
     """NNI says DONE only once maxTrialNumber trials ran. A strategy that proposes fewer (ENAS, when
     searches derive the same architecture) leaves it at TUNER_NO_MORE_TRIAL with every trial ended;
-    NNI's Hyperband says the same between its rounds (``waits_between_rounds``), then goes on."""
+    NNI's Hyperband says the same between its rounds, and a progressive search between its levels
+    (``waits_between_rounds``), then goes on."""
     if status == "TUNER_NO_MORE_TRIAL" and not waits_between_rounds:
         return all(trial["status"] in ENDED for trial in rest(port, "trial-jobs"))
     return status in ("DONE", "ERROR", "STOPPED")
