@@ -308,6 +308,11 @@ def test_progressive_configs_grow_networks_level_by_level_through_nnictl(tmp_pat
         depths = [final["architecture"].count("_") + 1 for final in sorted(grown, key=lambda final: final["level"])]
         assert depths == sorted(depths) and depths[-1] == len(levels), "one layer deeper per level"
         assert all(final["predicted_score"] is not None for final in grown if final["level"] > 1)
+        # the request NNI made while the level before finished, and that was refused, is filled once
+        # the next level starts: two of the last level's trials run at the same time
+        last = [trial for trial, final in zip(trials, finals) if final.get("level") == len(levels)]
+        spans = sorted((trial["startTime"], trial["endTime"]) for trial in last)
+        assert any(later_start < end for (_, end), (later_start, _) in zip(spans, spans[1:])), spans
         names = {final["architecture"] for final in finals}
         check_reports(experiment_id, port, root, names, min_curve_points=1)
         page = (root / "report" / "report.html").read_text()
