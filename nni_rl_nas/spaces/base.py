@@ -33,25 +33,26 @@ def depths_of(depth: int | Sequence[int]) -> tuple[int, ...]:
     return (depth,) if isinstance(depth, int) else tuple(sorted(depth))
 
 
-def stacked(layers: list[list[nn.Module]], outputs: list[Any], depths: tuple[int, ...]) -> tuple[nn.Module, Any]:
-    """The hidden layers, and the size of what the last one in use outputs.
+def stacked(layers: list[list[nn.Module]], outputs: list[Any], depths: tuple[int, ...]) -> tuple[list[nn.Module], Any]:
+    """The modules of the hidden layers, to put in a ``Sequential`` in order, and the size of what
+    the last layer in use outputs.
 
-    At one depth, all layers in one flat ``Sequential`` (the layout saved weights have always had);
-    at several, NNI's ``Repeat`` over the ``depth`` decision, and the output size is the last used
-    layer's (``outputs[d - 1]`` at depth d), as a switch on that decision."""
+    At one depth, every layer's modules one after another (the flat layout saved weights have
+    always had); at several, one NNI ``Repeat`` over the ``depth`` decision, and the output size is
+    the last used layer's (``outputs[d - 1]`` at depth d), as a switch on that decision."""
     if len(depths) == 1:
-        return nn.Sequential(*(module for layer in layers for module in layer)), outputs[depths[0] - 1]
+        return [module for layer in layers for module in layer], outputs[depths[0] - 1]
     depth = nni.choice(DEPTH_LABEL, list(depths))
-    return (Repeat([nn.Sequential(*layer) for layer in layers[:max(depths)]], depth),
+    return ([Repeat([nn.Sequential(*layer) for layer in layers], depth)],
             MutableExpression.switch_case(depth, {d: outputs[d - 1] for d in depths}))
 
 
 class ArchitectureSpace(ModelSpace):
     part: ClassVar[str]
-    depths: tuple[int, ...] = ()
-    """The depths a layered family offers (one when fixed); empty for a family that has no depth."""
     """``dense``: the layers after SB3's features extractor (DQN's Q-network, PPO/SAC/TD3 MLPs);
     ``encoder``: SB3's features extractor of an image agent; ``classifier``: a whole supervised child."""
+    depths: tuple[int, ...] = ()
+    """The depths a layered family offers (one when fixed); empty for a family that has no depth."""
 
     def architecture_name(self, architecture: Architecture) -> str:
         """A readable, unique name of one architecture (e.g. ``256-relu_256-relu``)."""

@@ -1,7 +1,8 @@
 """CNN space of the Zoph & Le replication: per layer, filter size, stride, kernels.
 
-``depth`` convolutions (or, with several depths, as many as the ``depth`` decision says), each choosing its number of kernels (output channels), its square filter
-size and its stride, each followed by ReLU; then global average pooling and a linear classifier.
+``depth`` convolutions (with several depths, as many as the ``depth`` decision says), each
+choosing its number of kernels (output channels), its square filter size and its stride, each
+followed by ReLU; then global average pooling and a linear classifier.
 "Same" padding (filter // 2) keeps every choice valid on small images: an 8x8 digit survives
 three stride-2 layers (8 -> 4 -> 2 -> 1). Built from ``MutableConv2d`` and ``MutableLinear``,
 so NNI's one-shot supermodules apply to it as to the MLP space.
@@ -64,7 +65,8 @@ class CNNSpace(ArchitectureSpace):
                            nn.ReLU()])
             outputs.append(out_channels)
             previous = out_channels
-        self.features, last_channels = stacked(layers, outputs, self.depths)
+        convolutions, last_channels = stacked(layers, outputs, self.depths)
+        self.features = nn.Sequential(*convolutions)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = MutableLinear(last_channels, classes)
 

@@ -66,8 +66,7 @@ class ImpalaEncoderSpace(ArchitectureSpace):
             previous, height, width = width_choice, reduced(height), reduced(width)
             flattened.append(previous * height * width)
         stages_used, flat_size = stacked(layers, flattened, self.depths)
-        self.features = nn.Sequential(*stages_used, nn.ReLU(), nn.Flatten()) if len(self.depths) == 1 else \
-            nn.Sequential(stages_used, nn.ReLU(), nn.Flatten())
+        self.features = nn.Sequential(*stages_used, nn.ReLU(), nn.Flatten())
         self.head = nn.Sequential(MutableLinear(flat_size, features), nn.ReLU())
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

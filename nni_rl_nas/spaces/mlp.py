@@ -74,7 +74,7 @@ class MLPSpace(ArchitectureSpace):
             previous = width
         hidden, last_width = stacked(layers, outputs, self.depths)
         head = [MutableLinear(last_width, out_features)] if out_features is not None else []
-        self.layers = nn.Sequential(*hidden, *head) if len(self.depths) == 1 else nn.Sequential(hidden, *head)
+        self.layers = nn.Sequential(*hidden, *head)
 
     def with_inputs(self, in_features: int) -> MLPSpace:
         """The same space reading ``in_features`` inputs (a SAC critic reads observation and action)."""
