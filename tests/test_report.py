@@ -7,8 +7,8 @@ import sqlite3
 import pytest
 
 from nni_rl_nas.records import CONTROLLER_PROGRESS_FILE, controller_progress_of
-from nni_rl_nas.report import (TrialRow, controller_series, pareto_front, ranked, read_database, render_html,
-                               write_report)
+from nni_rl_nas.report import (TrialRow, controller_series, levels, pareto_front, ranked, read_database,
+                               render_html, write_report)
 
 MARKUP = "<script>alert(1)</script>"
 
@@ -106,3 +106,19 @@ def test_a_damaged_controller_progress_file_gives_no_heatmap_rather_than_a_crash
         progress.write_text(text)
         assert controller_progress_of(tmp_path) == expected
     assert controller_progress_of(tmp_path / "absent") == []
+
+
+def test_a_progressive_search_shows_each_level_and_how_its_predictions_ranked():
+    def grown(trial, name, level, score, predicted):
+        return TrialRow(trial, 0, "SUCCEEDED", name, {"default": score, "level": level, "predicted_score": predicted})
+
+    rows = [grown("a", "16-relu", 1, 10.0, None), grown("b", "64-relu", 1, 30.0, None),
+            grown("c", "64-relu_16-relu", 2, 40.0, 35.0), grown("d", "64-relu_64-relu", 2, 50.0, 45.0),
+            grown("e", "64-relu_64-tanh", 2, 20.0, 15.0), TrialRow("f", 5, "SUCCEEDED", "256-relu_256-relu",
+                                                                   {"default": 45.0}, baseline=True)]
+    assert levels(rows) == [
+        {"level": 1, "trials": 2, "best": "64-relu", "best score": 30.0, "predictor rank correlation": None},
+        {"level": 2, "trials": 3, "best": "64-relu_64-relu", "best score": 50.0, "predictor rank correlation": 1.0}]
+    page = render_html("grown", rows, {})
+    assert "Progressive levels" in page and "predicted_score" in page
+    assert "Progressive levels" not in render_html("flat", rows[-1:], {}), "no table for a search without levels"
