@@ -110,8 +110,9 @@ class NniTunerStrategy(SearchStrategy):
 
     def generation_running(self) -> bool:
         """PBT has handed out its whole generation. Asked again, NNI's PBT would keep the request and
-        answer it later through a callback of NNI's dispatcher, which a strategy does not have; NNI
-        asks again when a trial ends, and PBT starts the next generation when the last one does."""
+        answer it later through a callback of NNI's dispatcher, which a strategy does not have; the
+        request is refused, and the tuner adapter fills it once PBT starts the next generation
+        (:mod:`nni_rl_nas.tuner`, refused requests)."""
         return self.options.algorithm == "PBT" and self.tuner.pos == self.tuner.population_size - 1
 
     def with_checkpoints(self, point: Point, proposal: dict[str, Any]) -> Point:

@@ -12,7 +12,7 @@ Over a space whose depth is searched (``space.depth: [1, 2, 3, 4]``), level by l
 3. The search ends after the deepest level, or when the budget is spent.
 
 A level starts once every trial of the level before has ended, so trial slots idle at a level's
-end; NNI asks again when a trial finishes. Each trial's parameters carry its level and the score
+end; the requests refused meanwhile are filled when the next level starts (:mod:`nni_rl_nas.tuner`). Each trial's parameters carry its level and the score
 the predictor gave it (``proposal``), which its result and the report show beside the score it
 got; the level's rank correlation between the two is logged and kept in the state.
 """

@@ -10,8 +10,8 @@
    searches rank enough.
 
 NNI asks for one new trial per finished trial. While the searches run and no architecture is
-derived yet, a request beyond ``searches`` gets "no more trials" and NNI asks again when a
-trial finishes.
+derived yet, a request beyond ``searches`` gets "no more trials"; the tuner adapter fills it once
+a search has derived architectures (:mod:`nni_rl_nas.tuner`, refused requests).
 
 On ``nnictl resume`` the saved state (searches started and finished, the retrain queue) comes
 back; a search trial that was running at the stop is rerun by NNI from its beginning.
