@@ -344,21 +344,23 @@ TABLE_COLUMNS = ("score", OBJECTIVE_KEY, "score_std", "seed_scores", "seeds", "s
 
 
 def levels(rows: list[TrialRow]) -> list[dict[str, Any]]:
-    """A progressive search's levels: per level, its trials, its best score, and how the
-    predictor's ranking of the level's trials agreed with their scores (Spearman)."""
+    """A progressive search's levels: per level, its trials, its best (as :func:`ranked` ranks),
+    and how the predictor's ranking of the level's trials agreed with what it predicted: their
+    objective when the search weighed cost, else their score (Spearman)."""
     by_level: dict[int, list[TrialRow]] = {}
     for row in rows:
         if row.result and row.result.get("level") is not None:
             by_level.setdefault(int(row.result["level"]), []).append(row)
     summary = []
     for level, members in sorted(by_level.items()):
-        scored = [row for row in members if row.score is not None]
-        predicted = [row for row in scored if is_number(row.result.get("predicted_score"))]
-        best = max(scored, key=lambda row: row.score, default=None)
-        summary.append({"level": level, "trials": len(members), "best": best.architecture if best else None,
-                        "best score": best.score if best else None,
+        order = ranked(members)
+        predicted = [row for row in order if is_number(row.result.get("predicted_score"))]
+        objectives = [finite_number(row.result.get(OBJECTIVE_KEY)) for row in predicted]
+        actual = [row.score if objective is None else objective for row, objective in zip(predicted, objectives)]
+        summary.append({"level": level, "trials": len(members), "best": order[0].architecture if order else None,
+                        "best score": order[0].score if order else None,
                         "predictor rank correlation": rank_correlation([row.result["predicted_score"] for row in predicted],
-                                                                       [row.score for row in predicted])})
+                                                                       actual)})
     return summary
 
 

@@ -121,4 +121,8 @@ def test_a_progressive_search_shows_each_level_and_how_its_predictions_ranked():
         {"level": 2, "trials": 3, "best": "64-relu_64-relu", "best score": 50.0, "predictor rank correlation": 1.0}]
     page = render_html("grown", rows, {})
     assert "Progressive levels" in page and "predicted_score" in page
+    # with a cost penalty the predictor predicted the objective, which its ranking is compared with
+    weighed = [TrialRow(row.trial_id, 0, "SUCCEEDED", row.architecture,
+                        {**row.result, "objective": -row.result["default"]}) for row in rows[2:5]]
+    assert levels(weighed)[0]["predictor rank correlation"] == -1.0
     assert "Progressive levels" not in render_html("flat", rows[-1:], {}), "no table for a search without levels"
