@@ -12,9 +12,10 @@ Over a space whose depth is searched (``space.depth: [1, 2, 3, 4]``), level by l
 3. The search ends after the deepest level, or when the budget is spent.
 
 A level starts once every trial of the level before has ended, so trial slots idle at a level's
-end; the requests refused meanwhile are filled when the next level starts (:mod:`nni_rl_nas.tuner`). Each trial's parameters carry its level and the score
-the predictor gave it (``proposal``), which its result and the report show beside the score it
-got; the level's rank correlation between the two is logged and kept in the state.
+end; the requests refused meanwhile are filled when the next level starts (:mod:`nni_rl_nas.tuner`).
+Each trial's parameters carry its level and the score the predictor gave it (``proposal``), which
+its result and the report show beside the score it got; the level's rank correlation between the
+two is logged and kept in the state.
 """
 
 from __future__ import annotations
@@ -42,8 +43,7 @@ class Progressive(SearchStrategy):
         super().__init__(space, task, **options)
         self.depths = self.space.depths
         deepest = max(self.depths)
-        self.encoder = ArchitectureEncoder(self.choices, [self.space.layer_labels(layer) for layer in
-                                                          range(1, deepest + 1)])
+        self.encoder = ArchitectureEncoder(self.choices, [self._labels(layer, layer) for layer in range(1, deepest + 1)])
         self.predictor = EnsemblePredictor(self.encoder.size, self.options.predictor, self.options.seed)
         self.levels: list[dict[str, Any]] = []  # per level: depth, candidates, proposals, rank correlation
         self._queue: list[dict[str, Any]] = []  # the current level's proposals not yet given out
@@ -61,21 +61,19 @@ class Progressive(SearchStrategy):
         return [{"point": point, "predicted_score": None, "predicted_spread": None} for point in candidates]
 
     def _architectures(self, depth: int, parents: list[Point]) -> list[Point]:
-        """Each parent grown to ``depth`` with every choice of the new layers, as full points."""
-        start = self.space.depth_of(parents[0]) + 1 if parents[0] else 1
-        labels = [label for layer in range(start, depth + 1) for label in self.space.layer_labels(layer)]
+        """Each parent (``{}``: none) grown to ``depth`` with every choice of the new layers, as full points."""
         grown = []
         for parent in parents:
-            for values in itertools.product(*(self.choices[label] for label in labels)):
-                used = {**{label: parent[label] for label in self._used_labels(parent)}, **dict(zip(labels, values)),
-                        DEPTH_LABEL: depth}
-                grown.append(self.space.with_unused_layers(used))
+            grown_from = self.space.depth_of(parent) if parent else 0
+            kept, new = self._labels(1, grown_from), self._labels(grown_from + 1, depth)
+            for values in itertools.product(*(self.choices[label] for label in new)):
+                grown.append(self.space.with_unused_layers({**{label: parent[label] for label in kept},
+                                                            **dict(zip(new, values)), DEPTH_LABEL: depth}))
         return grown
 
-    def _used_labels(self, point: Point) -> list[str]:
-        if not point:
-            return []
-        return [label for layer in range(1, self.space.depth_of(point) + 1) for label in self.space.layer_labels(layer)]
+    def _labels(self, first: int, last: int) -> list[str]:
+        """The decisions of layers ``first`` to ``last``."""
+        return [label for layer in range(first, last + 1) for label in self.space.layer_labels(layer)]
 
     def _start_level(self, proposals: list[dict[str, Any]]) -> None:
         depth = self.space.depth_of(proposals[0]["point"])
