@@ -37,7 +37,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from nni_rl_nas.files import write_json
-from searches import Units, one_trial, write_config
+from searches import Units, one_trial, spread, write_config
 
 OUT = Path(__file__).resolve().parent / "results" / "progressive_comparison"
 TASKS = {
@@ -120,12 +120,6 @@ def run_all(settings: argparse.Namespace) -> None:
                 pick = best(search)
                 units.ensure(retrain_unit(task, pick["name"]),
                              lambda: run_retrain(task, pick["name"], pick["point"], settings))
-
-
-def spread(values: list[float], digits: int) -> str:
-    if not values:
-        return "-"
-    return f"{statistics.mean(values):.{digits}f} +- {statistics.pstdev(values):.{digits}f} (n={len(values)})"
 
 
 def report(settings: argparse.Namespace) -> None:

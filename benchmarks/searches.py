@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -58,3 +59,10 @@ class Units:
 
     def matching(self, pattern: str) -> list[dict]:
         return [json.loads(path.read_text()) for path in sorted(self.folder.glob(f"{pattern}.json"))]
+
+
+def spread(values: list[float], digits: int = 1) -> str:
+    """``mean +- std (n=...)`` of a table cell; ``-`` for no values."""
+    if not values:
+        return "-"
+    return f"{statistics.mean(values):.{digits}f} +- {statistics.pstdev(values):.{digits}f} (n={len(values)})"

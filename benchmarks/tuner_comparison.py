@@ -47,7 +47,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
 from nni_rl_nas.files import write_json
-from searches import Units, one_trial, write_config
+from searches import Units, one_trial, spread, write_config
 
 RESULTS = Path(__file__).resolve().parent / "results"
 OUT = RESULTS / "tuner_comparison"
@@ -184,10 +184,6 @@ def run_all(settings: argparse.Namespace) -> None:
                 search = units.ensure(f"{strategy}/{variant}/{seed}", lambda: run_search(strategy, variant, seed, settings))
                 best = best_trial(search)
                 units.ensure(retrain_unit(best["name"]), lambda: run_retrain(best["name"], best["point"], settings))
-
-
-def spread(values: list[float]) -> str:
-    return f"{statistics.mean(values):.1f} +- {statistics.pstdev(values):.1f} (n={len(values)})" if values else "-"
 
 
 def report(settings: argparse.Namespace) -> None:
