@@ -193,19 +193,29 @@ class GridOptions(StrategyOptions):
 
 
 @dataclass(frozen=True)
-class PolicyGradientOptions(StrategyOptions):
+class RedrawOptions(StrategyOptions):
+    """Options of a strategy that answers a proposal of an already scored point with its known score
+    and draws again, rather than train it again (the trial's seed would give the same score)."""
+
+    max_draws: int = option(50, "draws in a row that find only known architectures before the search ends")
+
+    def check(self) -> None:
+        super().check()
+        check_positive_int(self.max_draws, "tuner.classArgs.max_draws")
+
+
+@dataclass(frozen=True)
+class PolicyGradientOptions(RedrawOptions):
     """Policy gradient: a REINFORCE-trained controller proposes, each proposal a full trial."""
 
     strategy: ClassVar[str] = "RlNasPolicyGradient"
     controller: ControllerSettings = option(ControllerSettings, "the controller and its REINFORCE update")
     failure_score: float | None = option(None, "what the controller learns from a trial that ended without a "
                                                "score; null: nothing")
-    max_draws: int = option(50, "draws in a row that find only known architectures before the search ends")
 
     def check(self) -> None:
         super().check()
         self.controller.check("tuner.classArgs.controller")
-        check_positive_int(self.max_draws, "tuner.classArgs.max_draws")
         if self.failure_score is not None and not is_number(self.failure_score):
             raise ConfigError(f"tuner.classArgs.failure_score: got {self.failure_score!r}; fix: a number, or null "
                               "to learn nothing from failed trials")
@@ -391,7 +401,7 @@ NNI_OTHER_TUNERS = {
 
 
 @dataclass(frozen=True)
-class NniTunerOptions(StrategyOptions):
+class NniTunerOptions(RedrawOptions):
     """One of NNI's built-in tuners over the space: its proposals are the trials' architectures."""
 
     strategy: ClassVar[str] = "RlNasNniTuner"

@@ -8,6 +8,12 @@ the classArgs NNI's own validator checks; it sees the space as NNI's search spac
 ``cost`` penalty), ``trial_end`` for every trial. Around it the strategy base keeps what every
 strategy has: baselines first, the cost budget, the history the report and resume read.
 
+A point the tuner proposes again once it has a score (NNI's Evolution mutates a decision to the
+value it had; TPE and Anneal repeat in small spaces) is not trained again: the trial's seed would
+give it the same score. The tuner hears that score as the result of its proposal, and is asked
+again; ``max_draws`` such repeats in a row end the search, as a converged tuner. A repeat of a
+point whose trial is still running is trained, there being no score yet to answer with.
+
 A resumed search rebuilds the tuner and warm-starts it from the restored history with the tuner's
 own ``import_data`` (tuners without one, such as Random, learn nothing to restore).
 
@@ -31,6 +37,7 @@ import contextlib
 import functools
 import importlib
 import inspect
+import logging
 import random
 from collections.abc import Iterator
 from typing import Any
@@ -45,6 +52,8 @@ from ..errors import ConfigError
 from ..options import LOAD_CHECKPOINT_KEY, SAVE_CHECKPOINT_KEY, NniTunerOptions
 from ..search_space import Point, plain
 from .base import NothingToPropose, SearchStrategy, TrialRecord
+
+logger = logging.getLogger(__name__)
 
 
 def build_nni_tuner(name: str, args: dict[str, Any], seed: int) -> Any:
@@ -99,14 +108,34 @@ class NniTunerStrategy(SearchStrategy):
         if self.generation_running():
             raise NothingToPropose("NNI's PBT: every member of this generation is running; the next generation "
                                    "starts when they end")
-        try:
+        for _ in range(self.options.max_draws):
+            try:
+                with self.own_random_state():
+                    proposal = self.tuner.generate_parameters(trial_id)
+            except nni.NoMoreTrialError as error:
+                raise NothingToPropose(f"NNI's {self.options.algorithm}: {error or 'no more trials'}") from None
+            point = {label: plain(proposal[label]) for label in self.search_space.labels}
+            if SAVE_CHECKPOINT_KEY in proposal:  # PBT: the same point continues another agent
+                self._tuner_trials.add(trial_id)
+                return self.with_checkpoints(point, proposal)
+            known = self.known_objective(point)
+            if known is None:
+                self._tuner_trials.add(trial_id)
+                return point
+            logger.info("NNI's %s proposed %s again: answered with its known objective %.4f",
+                        self.options.algorithm, self.name_of(point), known)
             with self.own_random_state():
-                proposal = self.tuner.generate_parameters(trial_id)
-        except nni.NoMoreTrialError as error:
-            raise NothingToPropose(f"NNI's {self.options.algorithm}: {error or 'no more trials'}") from None
-        self._tuner_trials.add(trial_id)
-        point = {label: plain(proposal[label]) for label in self.search_space.labels}
-        return self.with_checkpoints(point, proposal) if SAVE_CHECKPOINT_KEY in proposal else point
+                self.tuner.receive_trial_result(trial_id, point, known)
+                self.tuner.trial_end(trial_id, True)
+        raise NothingToPropose(f"NNI's {self.options.algorithm} converged: {self.options.max_draws} proposals in a "
+                               "row were points that already have a score (tuner.classArgs.max_draws)")
+
+    def known_objective(self, point: Point) -> float | None:
+        """The objective of the search's own finished trials of ``point`` (their mean), or None."""
+        name = self.name_of(point)
+        known = [self.objective(record) for record in self.history
+                 if record.name == name and record.score is not None and not record.baseline]
+        return float(np.mean(known)) if known else None
 
     def generation_running(self) -> bool:
         """PBT has handed out its whole generation. Asked again, NNI's PBT would keep the request and

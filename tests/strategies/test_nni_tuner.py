@@ -15,7 +15,7 @@ TASK = {"env": "CartPole-v1"}
 
 def score_of(parameters: dict) -> float:
     """A made-up score that favours wide first layers, so a learning tuner has something to learn."""
-    return float(parameters["layer1_width"]) + (5.0 if parameters["layer2_activation"] == "tanh" else 0.0)
+    return float(parameters["layer1_width"]) + (5.0 if parameters.get("layer2_activation") == "tanh" else 0.0)
 
 
 def run(strategy, trials: int, first: int = 0) -> list[str]:
@@ -51,6 +51,32 @@ def test_evolution_is_reproducible_from_the_strategys_seed():
     assert names(5) == names(5)
     assert names(5) != names(6)
     assert random.getstate() == outside, "the process's own generator is left alone"
+
+
+def test_a_point_proposed_again_is_answered_with_its_known_score_not_trained_again():
+    strategy = NniTunerStrategy(space=SPACE, task=TASK, seed=1, algorithm="Evolution",
+                                algorithm_args={"population_size": 4})
+    heard = []
+    receive = strategy.tuner.receive_trial_result
+    strategy.tuner.receive_trial_result = lambda trial_id, parameters, value, **kwargs: (
+        heard.append((strategy.name_of(parameters), value)), receive(trial_id, parameters, value, **kwargs))
+    names = run(strategy, 20)
+    assert len(set(names)) == 20, "every trial trains a point no trial trained before"
+    trained = dict(zip(names, map(lambda name: score_of(strategy.search_space.parse_name(name)), names)))
+    answered = heard[:]
+    for name in names:
+        answered.remove((name, trained[name]))  # each trial's own result
+    assert answered, "Evolution's mutations proposed trained points again within 20 trials"
+    assert all(value == trained[name] for name, value in answered), "a repeat hears the score its trial got"
+
+
+def test_a_tuner_that_proposes_only_trained_points_ends_the_search():
+    strategy = NniTunerStrategy(space={"family": "mlp", "depth": 1, "widths": [16, 32], "activations": ["relu"]},
+                                task=TASK, algorithm="Evolution", algorithm_args={"population_size": 2}, max_draws=20)
+    assert sorted(run(strategy, 2)) == ["16-relu", "32-relu"]
+    with pytest.raises(NothingToPropose, match="Evolution converged: 20 proposals in a row were points that "
+                                               "already have a score"):
+        strategy.ask(2)
 
 
 def test_baselines_come_first_and_the_tuner_never_hears_of_them():
