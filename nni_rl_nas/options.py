@@ -345,6 +345,7 @@ class EnasOptions(TwoPhaseOptions):
 
 
 ARCH_SCHEDULES = ("constant", "linear")
+DARTS_SELECTIONS = ("weights", "sequential")
 
 
 @dataclass(frozen=True)
@@ -362,6 +363,11 @@ class DartsOptions(TwoPhaseOptions):
                                      "the operation weights held uniform (NNI DARTS's warmup_epochs)")
     temperature: float = option(1.0, "softmax temperature of the operation weights, softmax(alpha / T) as in "
                                      "RL-DARTS; below 1 sharpens them")
+    selection: str = option("weights", "weights: discretise the operation weights at the search's end, as DARTS "
+                                       "does; sequential: decide one node at a time, the clearest first, and fix "
+                                       "it (SGAS), the last at decided_by")
+    decided_by: float = option(0.75, "selection sequential: the fraction of the search's env steps by which every "
+                                     "node is decided; the rest trains the network weights of the decided cell")
 
     def check(self) -> None:
         super().check()
@@ -371,6 +377,10 @@ class DartsOptions(TwoPhaseOptions):
                               "warmup) up to, not including, 1")
         check_choice(self.arch_learning_rate_schedule, ARCH_SCHEDULES, "tuner.classArgs.arch_learning_rate_schedule")
         check_positive_number(self.temperature, "tuner.classArgs.temperature")
+        check_choice(self.selection, DARTS_SELECTIONS, "tuner.classArgs.selection")
+        if not is_number(self.decided_by) or not self.arch_warmup < self.decided_by <= 1:
+            raise ConfigError(f"tuner.classArgs.decided_by: got {self.decided_by!r}; fix: a fraction after the "
+                              f"warmup ({self.arch_warmup}) and at most 1")
         check_non_negative_number(self.arch_weight_decay, "tuner.classArgs.arch_weight_decay")
 
     def check_experiment(self, spec: ExperimentSpec, space_part: str) -> None:

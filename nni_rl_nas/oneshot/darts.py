@@ -9,8 +9,9 @@ take turns: SB3's optimizer steps alternate between them (:class:`AlternatingOpt
 step on a fresh minibatch of the algorithm's own loss (first-order DARTS, the RL loss standing in
 for both the training and the validation loss), the architecture's rate following its warmup and
 schedule (:func:`architecture_rate`). At the end the supernet is discretised as RL-DARTS does
-(:func:`discretise`), and that genotype is the search's result. Retrain trials then train it from
-scratch.
+(:func:`discretise`), and that genotype is the search's result; with ``selection: sequential``
+the nodes are instead decided one at a time during the search (:class:`SequentialSelection`).
+Retrain trials then train it from scratch.
 
 Intermediate results (what the web UI plots for a search trial), also kept in
 ``darts_search.json``: the agent's greedy return with the supernet, every edge's operation
@@ -156,27 +157,99 @@ def operation_weights(supernet: torch.nn.Module) -> dict[str, dict[str, float]]:
     return probabilities
 
 
-def discretise(weights: dict[str, dict[str, float]]) -> dict[str, Any]:
-    """DARTS's discretisation, as RL-DARTS does it: each edge's strongest operation other than
-    zero, and per node the two edges whose such operation weighs most (so an edge whose "no edge"
-    weight took the mass ranks low). A node with fewer earlier states than two (a cell's first
-    node reads only the cell's input) keeps that edge's two strongest operations: NNI's cells give
-    every node two. Returns the architecture as a sample of the space."""
+def node_candidates(weights: dict[str, dict[str, float]]) -> dict[tuple[str, int], list[tuple[float, int, str]]]:
+    """Per node (``(cell kind, node)``), the operations on its edges other than zero, as ``(weight,
+    state, operation)``, ranked as DARTS's discretisation takes them: each earlier state's strongest
+    operation first (the strongest of those first), then the rest."""
     candidates: dict[tuple[str, int], list[tuple[float, int, str]]] = {}
     for edge, probabilities in weights.items():
         kind, pair = edge.rsplit("/", 1)
         node, state = map(int, pair.split("_"))
         candidates.setdefault((kind, node), []).extend(
             (weight, state, op) for op, weight in probabilities.items() if op != ZERO)
-    architecture: dict[str, Any] = {}
-    for (kind, node), ranked in candidates.items():
+    for ranked in candidates.values():
         ranked.sort(key=lambda candidate: -candidate[0])
         strongest_per_state = [next(c for c in ranked if c[1] == state) for state in dict.fromkeys(c[1] for c in ranked)]
-        ranked = strongest_per_state + [c for c in ranked if c not in strongest_per_state]
-        for slot in range(OPS_PER_NODE):
-            _, state, op = ranked[slot % len(ranked)]
+        ranked[:] = strongest_per_state + [c for c in ranked if c not in strongest_per_state]
+    return candidates
+
+
+def kept(ranked: list[tuple[float, int, str]]) -> list[tuple[float, int, str]]:
+    """The node's two inputs discretising keeps: the first two candidates (a node with one earlier
+    state keeps that edge's two strongest operations: NNI's cells give every node two)."""
+    return [ranked[slot % len(ranked)] for slot in range(OPS_PER_NODE)]
+
+
+def discretise(weights: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """DARTS's discretisation, as RL-DARTS does it: each edge's strongest operation other than
+    zero, and per node the two edges whose such operation weighs most (so an edge whose "no edge"
+    weight took the mass ranks low; :func:`node_candidates`). Returns the architecture as a sample
+    of the space."""
+    architecture: dict[str, Any] = {}
+    for (kind, node), ranked in node_candidates(weights).items():
+        for slot, (_, state, op) in enumerate(kept(ranked)):
             architecture[op_label(kind, node, slot)], architecture[input_label(kind, node, slot)] = op, [state]
     return architecture
+
+
+class SequentialSelection:
+    """SGAS's sequential greedy selection (Li et al., 2020), by node: at evenly spaced points of the
+    search, the undecided node whose choice is clearest is decided as discretising would decide it
+    now, and fixed: on its kept edges every operation but the kept ones, on its other edges every
+    one but "no edge", gets weight 0, and those architecture weights stop learning (a node that
+    keeps two operations of one edge keeps their relative weights, and so the genotype's order);
+    the network weights go on training around the decision. The last node is decided at ``decided_by`` of the search, so the
+    rest of the search trains the cell it will derive. A node's clarity is the share of its
+    non-zero operation weight that discretising keeps, rescaled so that uniform weights give 0 and
+    weights on the kept operations only give 1 (a node with more edges keeps a smaller share of
+    uniform weights)."""
+
+    FIXED_OUT = -1e4  # an architecture weight whose operation the softmax then gives exactly 0
+
+    def __init__(self, supernet: torch.nn.Module, settings: DartsOptions) -> None:
+        self.supernet = supernet
+        self.undecided = list(node_candidates(operation_weights(supernet)))
+        first = settings.arch_warmup
+        self.due_at = [first + (settings.decided_by - first) * (k + 1) / len(self.undecided)
+                       for k in range(len(self.undecided))]
+        self.decisions: list[dict[str, Any]] = []
+
+    def due(self, progress: float) -> bool:
+        return bool(self.undecided) and progress >= self.due_at[len(self.decisions)]
+
+    def decide(self, env_steps: int) -> dict[str, Any]:
+        """Decide and fix the clearest undecided node; returns the decision as recorded."""
+        candidates = node_candidates(operation_weights(self.supernet))
+
+        def clarity(node: tuple[str, int]) -> float:
+            share = sum(weight for weight, _, _ in kept(candidates[node])) / sum(weight for weight, _, _ in candidates[node])
+            uniform = OPS_PER_NODE / len(candidates[node])
+            return (share - uniform) / (1 - uniform)
+
+        node = max(self.undecided, key=clarity)
+        inputs = kept(candidates[node])
+        kind, index = node
+        for state in dict.fromkeys(state for _, state, _ in candidates[node]):
+            chosen = {op for _, kept_state, op in inputs if kept_state == state} or {ZERO}
+            self.fix_edge(f"{kind}/{index}_{state}", chosen)
+        self.undecided.remove(node)
+        decision = {"env_steps": env_steps, "node": f"{kind}/{index}", "clarity": round(clarity(node), 4),
+                    "inputs": [f"{op}@{state}" for _, state, op in inputs]}
+        self.decisions.append(decision)
+        return decision
+
+    def fix_edge(self, edge: str, chosen: set[str]) -> None:
+        """The edge's weights: 0 but on the ``chosen`` operations, and frozen."""
+        for module in supernet_modules(self.supernet):
+            alphas = getattr(module, "_arch_alpha", {})
+            if edge in alphas:
+                names = list(module.op_names) + [ZERO]  # NNI's order: the operations, then "no edge"
+                with torch.no_grad():
+                    for index, name in enumerate(names):
+                        if name not in chosen:
+                            alphas[edge][index] = self.FIXED_OUT
+                alphas[edge].requires_grad_(False)  # Adam skips a weight without a gradient
+                return
 
 
 def alternate_updates(agent, algorithm_name: str, settings: DartsOptions) -> None:
@@ -218,6 +291,7 @@ class SearchProgressCallback(BaseCallback):
         self.episode_returns: list[float] = []
         self.started = time.monotonic()
         self.capped = False
+        self.selection = SequentialSelection(encoder, settings) if settings.selection == "sequential" else None
 
     def _on_step(self) -> bool:
         for info in self.locals["infos"]:
@@ -225,6 +299,10 @@ class SearchProgressCallback(BaseCallback):
                 self.episode_returns.append(float(info["episode"]["r"]))
         for group in self.model.policy.optimizer.architecture.param_groups:
             group["lr"] = architecture_rate(self.settings, 1.0 - self.model._current_progress_remaining)
+        while self.selection and self.selection.due(self.num_timesteps / self.model._total_timesteps):
+            decision = self.selection.decide(self.num_timesteps)
+            logger.info("DARTS search at %d env steps decided %s: %s (clarity %.3f)", decision["env_steps"],
+                        decision["node"], ", ".join(decision["inputs"]), decision["clarity"])
         if self.num_timesteps >= self.next_report:
             self.next_report += self.task.report_every
             self.report()
@@ -232,6 +310,11 @@ class SearchProgressCallback(BaseCallback):
             self.capped = True
             return False
         return True
+
+    @property
+    def decisions(self) -> list[dict[str, Any]]:
+        """The nodes sequential selection has decided so far, in order."""
+        return self.selection.decisions if self.selection else []
 
     def report(self) -> dict[str, Any]:
         check_finite_weights(self.model.policy, self.num_timesteps)
@@ -245,7 +328,7 @@ class SearchProgressCallback(BaseCallback):
                  "operation_weights": weights}
         self.curve.append(point)
         nni.report_intermediate_result(point)
-        write_json(self.record, {"curve": self.curve})
+        write_json(self.record, {"curve": self.curve, "decisions": self.decisions})
         logger.info("DARTS search at %d env steps: greedy return %.2f, architecture entropy %.4f, genotype %s",
                     point["env_steps"], greedy, point["arch_entropy"], point["genotype"])
         return point
@@ -289,14 +372,16 @@ def run_darts_search(task: TaskSpec, space, build_space: Callable[[], torch.nn.M
         "max_entropy": math.log(operations),
         "entropy_ratio": final["arch_entropy"] / math.log(operations),
         "genotype_settled_at": genotype_settled_at(progress.curve),
+        "decisions": progress.decisions,
         "env_steps": int(agent.num_timesteps),
         "capped": progress.capped,
         "wall_clock_s": round(time.monotonic() - started, 2),
         "parameters": sum(p.numel() for p in encoder.parameters()),
     }
     write_json(record, {"architecture": architecture, "name": name, "temperature": settings.temperature,
-                        "arch_learning_rate": settings.arch_learning_rate, **{k: summary[k] for k in (
-                            "arch_entropy", "max_entropy", "entropy_ratio", "genotype_settled_at", "env_steps")},
+                        "arch_learning_rate": settings.arch_learning_rate, "selection": settings.selection,
+                        **{k: summary[k] for k in ("arch_entropy", "max_entropy", "entropy_ratio",
+                                                   "genotype_settled_at", "decisions", "env_steps")},
                         "operation_weights": final["operation_weights"], "curve": progress.curve})
     write_atomically(output_dir / "supernet.pt", lambda target: torch.save(encoder.state_dict(), target))
     logger.info("DARTS search derived %s", name)

@@ -11,9 +11,9 @@ from nni_rl_nas.experiment import parse_class_args
 from stable_baselines3.common.callbacks import BaseCallback
 
 from nni_rl_nas.algorithms import algorithm, build_agent
-from nni_rl_nas.oneshot.darts import (AlternatingOptimizer, SearchProgressCallback, SupernetFactory, alternate_updates,
-                                      architecture_rate, architecture_weights, discretise, mean_entropy, operation_weights,
-                                      run_darts_search)
+from nni_rl_nas.oneshot.darts import (AlternatingOptimizer, SearchProgressCallback, SequentialSelection,
+                                      SupernetFactory, alternate_updates, architecture_rate, architecture_weights,
+                                      discretise, mean_entropy, operation_weights, run_darts_search)
 from nni_rl_nas.options import DartsOptions
 from nni_rl_nas.spaces.darts import RL_DARTS_OPS
 from nni_rl_nas.trial import check_architecture
@@ -121,6 +121,47 @@ def test_the_temperature_divides_the_architecture_weights_before_the_softmax():
     assert mean_entropy(operation_weights(cold)) < mean_entropy(operation_weights(warm))
 
 
+def test_sequential_selection_decides_the_clearest_node_first_and_fixes_it():
+    spec = parse_class_args({"space": {**SPACE, "wiring": "macro"}, "task": TASK})
+    supernet = SupernetFactory(spec.build_space)()
+    modules = [module for module in supernet.modules() if hasattr(module, "_arch_alpha")]
+    alphas = {edge: alpha for module in modules for edge, alpha in module._arch_alpha.items()}
+    assert sorted(alphas) == ["normal/1_0", "normal/2_0", "normal/2_1"]  # nodes 1 and 2 of one cell kind
+    with torch.no_grad():  # operations: conv_3x3, relu, tanh, skip_connect, then "no edge"
+        alphas["normal/1_0"].copy_(torch.tensor([0.0, 0.1, 0.2, 0.0, 0.0]))  # unclear
+        alphas["normal/2_0"].copy_(torch.tensor([4.0, 0.0, 0.0, 0.0, 0.0]))  # clearly conv_3x3
+        alphas["normal/2_1"].copy_(torch.tensor([0.0, 0.0, 0.0, 3.5, 0.0]))  # clearly skip_connect
+    selection = SequentialSelection(supernet, DartsOptions(selection="sequential", decided_by=0.5, arch_warmup=0.1))
+    assert selection.due_at == pytest.approx([0.3, 0.5])
+    assert not selection.due(0.29) and selection.due(0.31)
+    first = selection.decide(100)
+    assert first["node"] == "normal/2" and first["inputs"] == ["conv_3x3@0", "skip_connect@1"]
+    weights = operation_weights(supernet)
+    assert weights["normal/2_0"]["conv_3x3"] == pytest.approx(1.0) and weights["normal/2_1"]["skip_connect"] == pytest.approx(1.0)
+    assert not alphas["normal/2_0"].requires_grad and alphas["normal/1_0"].requires_grad
+    second = selection.decide(200)
+    assert second["node"] == "normal/1" and second["inputs"] == ["tanh@0", "relu@0"], "its two strongest, in order"
+    weights = operation_weights(supernet)
+    assert weights["normal/1_0"]["tanh"] + weights["normal/1_0"]["relu"] == pytest.approx(1.0)
+    assert weights["normal/1_0"]["tanh"] > weights["normal/1_0"]["relu"]
+    assert not selection.due(1.0), "every node decided"
+    assert spec.build_space().architecture_name(discretise(weights)) == "normal[tanh@0,relu@0|conv_3x3@0,skip_connect@1]"
+
+
+def test_a_sequential_search_decides_every_node_by_decided_by_and_keeps_its_genotype_after(tmp_path):
+    spec = parse_class_args({"space": SPACE, "task": {**TASK, "report_every": 64, "n_envs": 4,
+                                                      "hyperparameters": {"n_steps": 16, "batch_size": 64}}})
+    settings = DartsOptions(search_timesteps=256, selection="sequential", decided_by=0.5, arch_learning_rate=0.3)
+    result = run_darts_search(spec.task, spec.build_space(), spec.build_space, settings, tmp_path, "cpu")
+    record = json.loads((tmp_path / "darts_search.json").read_text())
+    decisions = record["decisions"]
+    assert result["decisions"] == decisions
+    assert sorted(decision["node"] for decision in decisions) == ["normal/1", "normal/2", "reduce/1", "reduce/2"]
+    assert [decision["env_steps"] for decision in decisions] == [32, 64, 96, 128], "an eighth of the search apart"
+    assert all(point["genotype"] == result["derived"] for point in record["curve"] if point["env_steps"] >= 128)
+    assert result["genotype_settled_at"] <= 128
+
+
 def test_search_trials_first_then_each_derived_genotype_once():
     darts = DartsStrategy(space=SPACE, task=TASK, seed=3, searches=2)
     first, second = darts.ask(0), darts.ask(1)
@@ -147,6 +188,9 @@ def test_search_trials_first_then_each_derived_genotype_once():
     (SPACE, TASK, {"arch_learning_rate_schedule": "cosine"},
      "tuner.classArgs.arch_learning_rate_schedule: got 'cosine'; fix: one of ['constant', 'linear']"),
     (SPACE, TASK, {"arch_warmup": 1.0}, "tuner.classArgs.arch_warmup: got 1.0; fix: a fraction from 0"),
+    (SPACE, TASK, {"selection": "greedy"}, "tuner.classArgs.selection: got 'greedy'; fix: one of ['weights', "),
+    (SPACE, TASK, {"decided_by": 1.5}, "tuner.classArgs.decided_by: got 1.5; fix: a fraction after the warmup (0.0)"),
+    (SPACE, TASK, {"arch_warmup": 0.5, "decided_by": 0.5}, "tuner.classArgs.decided_by: got 0.5; fix: a fraction after"),
 ])
 def test_bad_darts_setups_are_refused(space, task, options, message):
     with pytest.raises(ConfigError, match="fix") as error:
