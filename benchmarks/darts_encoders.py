@@ -4,7 +4,9 @@ Per game (``--games``; the search settings were chosen on Seaquest, which is not
 
 - **DARTS**: one search (search seed 0) of ``--search-steps`` env steps: PPO trains an agent whose
   encoder is the supernet of the shipped ``darts`` space (:func:`run_darts_search`); the genotype it
-  derives is retrained from scratch on seeds 1..``--seeds``.
+  derives (by ``--selection``: ``sequential`` decides node by node during the search, ``weights``
+  discretises the weights at its end; each selection's units keep names of their own, and the
+  report shows both where both ran) is retrained from scratch on seeds 1..``--seeds``.
 - **random search at equal total compute**: ``--random-genotypes`` genotypes of the same space
   (generator seed 0), each trained on seed 0 for the agent budget; the best is retrained on seeds
   1..``--seeds``. Equal compute holds when DARTS's search costs at most that many agent trainings
@@ -106,7 +108,7 @@ def train(encoder: str, architecture: str, game: str, steps: int, seed: int) -> 
 
 
 def search(game: str, steps: int, search_steps: int, arch_lr: float, temperature: float, schedule: str,
-           algorithm: str = "ppo") -> dict:
+           selection: str, decided_by: float, algorithm: str = "ppo") -> dict:
     from nni_rl_nas.oneshot.darts import run_darts_search
     from nni_rl_nas.options import DartsOptions
 
@@ -114,7 +116,7 @@ def search(game: str, steps: int, search_steps: int, arch_lr: float, temperature
     with tempfile.TemporaryDirectory() as folder:
         result = run_darts_search(spec.task, spec.build_space(), spec.build_space, DartsOptions(
             search_timesteps=search_steps, arch_learning_rate=arch_lr, temperature=temperature,
-            arch_learning_rate_schedule=schedule), Path(folder), "cpu")
+            arch_learning_rate_schedule=schedule, selection=selection, decided_by=decided_by), Path(folder), "cpu")
         record = json.loads((Path(folder) / "darts_search.json").read_text())
     return {**result, "curve": record["curve"], "operation_weights": record["operation_weights"]}
 
@@ -160,6 +162,17 @@ def genotype_at(search_unit: dict, fraction: float) -> str:
     return min(search_unit["curve"], key=lambda point: abs(point["env_steps"] - wanted))["genotype"]
 
 
+SELECTIONS = ("weights", "sequential")
+
+
+def darts_units(selection: str) -> dict[str, str]:
+    """Names of the units that depend on a DARTS search, per selection: discretising the weights
+    at the end keeps the plain names its runs were first recorded under."""
+    suffix = "" if selection == "weights" else f"_{selection}"
+    return {"search": "search" + suffix, "retrain": "darts" + suffix, "ablation": "ablation" + suffix,
+            "cost": "cost" + suffix, "dqn_search": "dqn_search" + suffix}
+
+
 class Units:
     """The benchmark's units of work, each done once and kept in its own file."""
 
@@ -196,33 +209,34 @@ def ready_units(units: Units, args) -> dict[str, tuple]:
             todo[name] = call
 
     seeds = range(1, args.seeds + 1)
+    darts = darts_units(args.selection)
+    settings = (args.arch_lr, args.temperature, args.schedule, args.selection, args.decided_by)
     for game in args.games:  # the searches first: the retrains of what they derive wait for them
-        want(f"{game}/search", ("search", game, args.steps, args.search_steps, args.arch_lr, args.temperature,
-                                args.schedule))
+        want(f"{game}/{darts['search']}", ("search", game, args.steps, args.search_steps, *settings))
     for game in args.games:
         for index in range(args.random_genotypes):
             want(f"{game}/random_search/{index}", ("train", "random", random_genotype(game, index), game, args.steps, 0))
         for seed in seeds:
             want(f"{game}/impala/{seed}", ("train", "impala", IMPALA_CNN, game, args.steps, seed))
             want(f"{game}/nature/{seed}", ("train", "nature", NATURE, game, args.steps, seed))
-        found = units.get(f"{game}/search")
+        found = units.get(f"{game}/{darts['search']}")
         if found:
             for seed in seeds:
-                want(f"{game}/darts/{seed}", ("train", "darts", found["derived"], game, args.steps, seed))
+                want(f"{game}/{darts['retrain']}/{seed}", ("train", "darts", found["derived"], game, args.steps, seed))
             if game == args.games[0]:
                 for fraction in args.ablation:
                     for seed in seeds:
-                        want(f"{game}/ablation_{fraction:g}/{seed}",
+                        want(f"{game}/{darts['ablation']}_{fraction:g}/{seed}",
                              ("train", "darts", genotype_at(found, fraction), game, args.steps, seed))
-            want(f"{game}/cost", ("step_costs", game, found["derived"], args.cost_steps, 3))
+            want(f"{game}/{darts['cost']}", ("step_costs", game, found["derived"], args.cost_steps, 3))
         tried = [units.get(f"{game}/random_search/{index}") for index in range(args.random_genotypes)]
         if all(tried):
             pick = max(tried, key=lambda run: run["score"])["architecture"]
             for seed in seeds:
                 want(f"{game}/random/{seed}", ("train", "random", pick, game, args.steps, seed))
     # darts_minatar_dqn.yml's search, for its entropy: the same settings with DQN's TD loss
-    want(f"{args.games[0]}/dqn_search", ("search", args.games[0], args.steps, args.search_steps, args.arch_lr,
-                                         args.temperature, args.schedule, "dqn"))
+    want(f"{args.games[0]}/{darts['dqn_search']}", ("search", args.games[0], args.steps, args.search_steps, *settings,
+                                                    "dqn"))
     return todo
 
 
@@ -252,37 +266,58 @@ def spread(values: list[float]) -> str:
 
 
 def summarise(args) -> tuple[dict, str]:
-    """``summary.json``'s content and the report's markdown, from the units done so far."""
+    """``summary.json``'s content and the report's markdown, from the units done so far: ``darts``
+    is ``--selection``'s, and the other selection's rows are shown beside it where its units exist."""
     units = Units(args.out)
     seeds = range(1, args.seeds + 1)
+    darts = darts_units(args.selection)
     summary: dict = {"games": {}, "settings": {"space": SPACE, "agent_env_steps": args.steps,
                                                "search_env_steps": args.search_steps, "arch_learning_rate": args.arch_lr,
                                                "temperature": args.temperature, "arch_learning_rate_schedule": args.schedule,
-                                               "seeds": list(seeds),
-                                               "random_genotypes": args.random_genotypes}}
+                                               "selection": args.selection, "decided_by": args.decided_by,
+                                               "seeds": list(seeds), "random_genotypes": args.random_genotypes},
+                     "other_selections": {}}
+    others = [selection for selection in SELECTIONS if selection != args.selection]
+
+    def scores_of(game: str, unit: str) -> list[float]:
+        return [u["score"] for u in (units.get(f"{game}/{unit}/{s}") for s in seeds) if u]
+
     lines, ratios, entropies = [], [], []
     for game in args.games:
-        scores = {encoder: [u["score"] for u in (units.get(f"{game}/{encoder}/{s}") for s in seeds) if u]
-                  for encoder in ENCODERS}
+        scores = {encoder: scores_of(game, darts["retrain"] if encoder == "darts" else encoder) for encoder in ENCODERS}
         summary["games"][game] = scores
-        found, cost = units.get(f"{game}/search"), units.get(f"{game}/cost")
         lines += [f"\n## MinAtar/{game}-v1, PPO, {args.steps} env steps per agent, seeds {list(seeds)}",
                   "| encoder | mean greedy return (20 episodes) over seeds | per seed | parameters |", "|---|---|---|---|"]
-        for encoder, label in zip(ENCODERS, ("DARTS-derived", "IMPALA-CNN", "random search's pick", NATURE)):
-            first = units.get(f"{game}/{encoder}/1")
-            lines.append(f"| {label} | {spread(scores[encoder])} | {[round(v, 2) for v in scores[encoder]]} | "
+        rows = [(darts["retrain"], f"DARTS-derived ({args.selection} selection)", scores["darts"])]
+        for selection in others:
+            unit = darts_units(selection)["retrain"]
+            if scores_of(game, unit):
+                summary["other_selections"].setdefault(selection, {})[game] = scores_of(game, unit)
+                rows.append((unit, f"DARTS-derived ({selection} selection)", scores_of(game, unit)))
+        rows += [(encoder, label, scores[encoder]) for encoder, label in
+                 zip(ENCODERS[1:], ("IMPALA-CNN", "random search's pick", NATURE))]
+        for unit, label, values in rows:
+            first = units.get(f"{game}/{unit}/1")
+            lines.append(f"| {label} | {spread(values)} | {[round(v, 2) for v in values]} | "
                          f"{first['parameters'] if first else '-'} |")
-        if found:
-            entropies.append(found["entropy_ratio"])
-            lines.append(f"\nDARTS search: {found['env_steps']} env steps, {found['wall_clock_s']:.0f} s; final mean edge "
-                         f"entropy {found['arch_entropy']:.3f} = {found['entropy_ratio']:.2f} x log({round(math.exp(found['max_entropy']))}); "
-                         f"genotype unchanged since {found['genotype_settled_at']} env steps; supernet greedy return "
-                         f"{found['supernet_return']:.2f}; derived `{found['derived']}`")
+        for selection in (args.selection, *others):
+            found = units.get(f"{game}/{darts_units(selection)['search']}")
+            if not found:
+                continue
+            if selection == args.selection:
+                entropies.append(found["entropy_ratio"])
+            decisions = "; decided " + ", ".join(f"{d['node']} at {d['env_steps']}" for d in found.get("decisions", []))
+            lines.append(f"\nDARTS search ({selection} selection): {found['env_steps']} env steps, "
+                         f"{found['wall_clock_s']:.0f} s; final mean edge entropy {found['arch_entropy']:.3f} = "
+                         f"{found['entropy_ratio']:.2f} x log({round(math.exp(found['max_entropy']))}); genotype unchanged "
+                         f"since {found['genotype_settled_at']} env steps{decisions if found.get('decisions') else ''}; "
+                         f"supernet greedy return {found['supernet_return']:.2f}; derived `{found['derived']}`")
+        found, cost = units.get(f"{game}/{darts['search']}"), units.get(f"{game}/{darts['cost']}")
         if cost and found:
             search_cost = cost["ratio"] * found["env_steps"] / args.steps
             ratios.append(search_cost)
-            lines.append(f"search cost: a supernet PPO env step costs {cost['ratio']:.2f}x a derived agent's "
-                         f"(medians of 3 alternating runs of {args.cost_steps} steps: "
+            lines.append(f"search cost ({args.selection} selection): a supernet PPO env step costs {cost['ratio']:.2f}x "
+                         f"a derived agent's (medians of 3 alternating runs of {args.cost_steps} steps: "
                          f"{1e3 * statistics.median(cost['supernet_s_per_step']):.2f} vs "
                          f"{1e3 * statistics.median(cost['derived_s_per_step']):.2f} ms), so the search costs "
                          f"{search_cost:.2f}x one agent's training; random search's search trained {args.random_genotypes} "
@@ -291,23 +326,24 @@ def summarise(args) -> tuple[dict, str]:
         if all(tried):
             lines.append(f"random search's seed-0 scores: {[round(run['score'], 2) for run in tried]}")
         if game == args.games[0] and found:
-            lines.append("\nAblation: the genotype discretised at a fraction of the search, retrained on the same seeds")
+            lines.append(f"\nAblation ({args.selection} selection): the genotype discretised at a fraction of the "
+                         "search, retrained on the same seeds")
             lines.append("| fraction of the search | genotype | mean greedy return |\n|---|---|---|")
             ablation = {}
             for fraction in args.ablation + [1.0]:
-                unit = "darts" if fraction == 1.0 else f"ablation_{fraction:g}"
-                values = [u["score"] for u in (units.get(f"{game}/{unit}/{s}") for s in seeds) if u]
-                ablation[f"{fraction:g}"] = values
-                lines.append(f"| {fraction:g} | `{genotype_at(found, fraction)}` | {spread(values)} |")
-            summary["ablation"] = {"game": game, "scores": ablation}
-    dqn = units.get(f"{args.games[0]}/dqn_search")
+                unit = darts["retrain"] if fraction == 1.0 else f"{darts['ablation']}_{fraction:g}"
+                ablation[f"{fraction:g}"] = scores_of(game, unit)
+                lines.append(f"| {fraction:g} | `{genotype_at(found, fraction)}` | {spread(ablation[f'{fraction:g}'])} |")
+            summary["ablation"] = {"game": game, "selection": args.selection, "scores": ablation}
+    dqn = units.get(f"{args.games[0]}/{darts['dqn_search']}")
     if dqn:
         entropies.append(dqn["entropy_ratio"])
         summary["dqn_search"] = {key: dqn[key] for key in ("derived", "entropy_ratio", "genotype_settled_at", "env_steps",
                                                            "wall_clock_s", "supernet_return")}
-        lines.append(f"\nDQN search ({args.games[0]}, darts_minatar_dqn.yml's settings): {dqn['env_steps']} env steps, "
-                     f"{dqn['wall_clock_s']:.0f} s, final entropy {dqn['entropy_ratio']:.2f} x log(ops), genotype "
-                     f"unchanged since {dqn['genotype_settled_at']} env steps, derived `{dqn['derived']}`")
+        lines.append(f"\nDQN search ({args.games[0]}, darts_minatar_dqn.yml's settings, {args.selection} selection): "
+                     f"{dqn['env_steps']} env steps, {dqn['wall_clock_s']:.0f} s, final entropy "
+                     f"{dqn['entropy_ratio']:.2f} x log(ops), genotype unchanged since {dqn['genotype_settled_at']} env "
+                     f"steps, derived `{dqn['derived']}`")
     summary["search_cost_ratio"] = max(ratios) if ratios else None
     summary["final_entropy_ratio"] = max(entropies) if entropies else None
     return summary, "\n".join(lines)
@@ -322,6 +358,9 @@ def main() -> None:
     parser.add_argument("--arch-lr", type=float, default=0.1, help="Adam's rate on the architecture weights")
     parser.add_argument("--temperature", type=float, default=0.2)
     parser.add_argument("--schedule", default="linear", help="the architecture learning rate's schedule")
+    parser.add_argument("--selection", default="sequential", choices=SELECTIONS,
+                        help="how the search derives its genotype (DartsOptions.selection)")
+    parser.add_argument("--decided-by", type=float, default=0.75, help="sequential selection's last decision")
     parser.add_argument("--random-genotypes", type=int, default=3)
     parser.add_argument("--ablation", type=float, nargs="*", default=[0.25, 0.5])
     parser.add_argument("--cost-steps", type=int, default=4096)
