@@ -372,6 +372,9 @@ def check_darts_experiment(experiment_id: str, port: int, root: Path, timeout_s:
     assert search_curve and all({"arch_entropy", "greedy_return", "genotype", "operation_weights"} <= set(point)
                                 for point in search_curve)
     assert search_curve[-1]["genotype"] == search["derived"]
+    if search.get("decisions"):  # sequential selection: every node decided, the genotype held from the last
+        last = search["decisions"][-1]["env_steps"]
+        assert all(point["genotype"] == search["derived"] for point in search_curve if point["env_steps"] >= last)
     assert rest(port, "check-status")["status"] == "DONE"
     return finals
 
