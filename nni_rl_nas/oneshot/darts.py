@@ -198,11 +198,12 @@ class SequentialSelection:
     now, and fixed: on its kept edges every operation but the kept ones, on its other edges every
     one but "no edge", gets weight 0, and those architecture weights stop learning (a node that
     keeps two operations of one edge keeps their relative weights, and so the genotype's order);
-    the network weights go on training around the decision. The last node is decided at ``decided_by`` of the search, so the
-    rest of the search trains the cell it will derive. A node's clarity is the share of its
-    non-zero operation weight that discretising keeps, rescaled so that uniform weights give 0 and
-    weights on the kept operations only give 1 (a node with more edges keeps a smaller share of
-    uniform weights)."""
+    the network weights go on training around the decision. The last node is decided at
+    ``decided_by`` of the search, so the rest of the search trains the cell it will derive.
+
+    A node's clarity is the share of its non-zero operation weight that discretising keeps,
+    rescaled so that uniform weights give 0 and weights on the kept operations only give 1 (a node
+    with more edges keeps a smaller share of uniform weights)."""
 
     FIXED_OUT = -1e4  # an architecture weight whose operation the softmax then gives exactly 0
 
@@ -226,14 +227,15 @@ class SequentialSelection:
             uniform = OPS_PER_NODE / len(candidates[node])
             return (share - uniform) / (1 - uniform)
 
-        node = max(self.undecided, key=clarity)
+        clarities = {node: clarity(node) for node in self.undecided}
+        node = max(clarities, key=clarities.get)
         inputs = kept(candidates[node])
         kind, index = node
         for state in dict.fromkeys(state for _, state, _ in candidates[node]):
             chosen = {op for _, kept_state, op in inputs if kept_state == state} or {ZERO}
             self.fix_edge(f"{kind}/{index}_{state}", chosen)
         self.undecided.remove(node)
-        decision = {"env_steps": env_steps, "node": f"{kind}/{index}", "clarity": round(clarity(node), 4),
+        decision = {"env_steps": env_steps, "node": f"{kind}/{index}", "clarity": round(clarities[node], 4),
                     "inputs": [f"{op}@{state}" for _, state, op in inputs]}
         self.decisions.append(decision)
         return decision

@@ -115,13 +115,11 @@ class NniTunerStrategy(SearchStrategy):
             except nni.NoMoreTrialError as error:
                 raise NothingToPropose(f"NNI's {self.options.algorithm}: {error or 'no more trials'}") from None
             point = {label: plain(proposal[label]) for label in self.search_space.labels}
-            if SAVE_CHECKPOINT_KEY in proposal:  # PBT: the same point continues another agent
-                self._tuner_trials.add(trial_id)
-                return self.with_checkpoints(point, proposal)
-            known = self.known_objective(point)
+            continues_an_agent = SAVE_CHECKPOINT_KEY in proposal  # PBT: a point again, on another agent
+            known = None if continues_an_agent else self.known_objective(point)
             if known is None:
                 self._tuner_trials.add(trial_id)
-                return point
+                return self.with_checkpoints(point, proposal) if continues_an_agent else point
             logger.info("NNI's %s proposed %s again: answered with its known objective %.4f",
                         self.options.algorithm, self.name_of(point), known)
             with self.own_random_state():
