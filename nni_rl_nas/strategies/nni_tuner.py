@@ -11,8 +11,10 @@ strategy has: baselines first, the cost budget, the history the report and resum
 A point the tuner proposes again once it has a score (NNI's Evolution mutates a decision to the
 value it had; TPE and Anneal repeat in small spaces) is not trained again: the trial's seed would
 give it the same score. The tuner hears that score as the result of its proposal, and is asked
-again; ``max_draws`` such repeats in a row end the search, as a converged tuner. A repeat of a
-point whose trial is still running is trained, there being no score yet to answer with.
+again. A repeat of a point whose trial is still running is not run either: there is no score
+yet to answer with, so the tuner hears that its proposal ended without a result, as a failed
+trial (NNI's Evolution then adds a random individual in its place), and is asked again.
+``max_draws`` repeats in a row end the search, as a converged tuner.
 
 A resumed search rebuilds the tuner and warm-starts it from the restored history with the tuner's
 own ``import_data`` (tuners without one, such as Random, learn nothing to restore).
@@ -116,6 +118,10 @@ class NniTunerStrategy(SearchStrategy):
                 raise NothingToPropose(f"NNI's {self.options.algorithm}: {error or 'no more trials'}") from None
             point = {label: plain(proposal[label]) for label in self.search_space.labels}
             continues_an_agent = SAVE_CHECKPOINT_KEY in proposal  # PBT: a point again, on another agent
+            if not continues_an_agent and self.name_of(point) in self.running_names():
+                with self.own_random_state():  # not run: to the tuner, a proposal that ended without a result
+                    self.tuner.trial_end(trial_id, False)
+                continue
             known = None if continues_an_agent else self.known_objective(point)
             if known is None:
                 self._tuner_trials.add(trial_id)
@@ -126,7 +132,8 @@ class NniTunerStrategy(SearchStrategy):
                 self.tuner.receive_trial_result(trial_id, point, known)
                 self.tuner.trial_end(trial_id, True)
         raise NothingToPropose(f"NNI's {self.options.algorithm} converged: {self.options.max_draws} proposals in a "
-                               "row were points that already have a score (tuner.classArgs.max_draws)")
+                               "row were points that already have a score or a running trial "
+                               "(tuner.classArgs.max_draws)")
 
     def known_objective(self, point: Point) -> float | None:
         """The objective of the search's own finished trials of ``point`` (their mean), or None."""

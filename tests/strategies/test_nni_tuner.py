@@ -75,7 +75,16 @@ def test_a_tuner_that_proposes_only_trained_points_ends_the_search():
                                 task=TASK, algorithm="Evolution", algorithm_args={"population_size": 2}, max_draws=20)
     assert sorted(run(strategy, 2)) == ["16-relu", "32-relu"]
     with pytest.raises(NothingToPropose, match="Evolution converged: 20 proposals in a row were points that "
-                                               "already have a score"):
+                                               "already have a score or a running trial"):
+        strategy.ask(2)
+
+
+def test_a_point_whose_trial_is_running_is_not_proposed_to_a_second_trial():
+    strategy = NniTunerStrategy(space={"family": "mlp", "depth": 1, "widths": [16, 32], "activations": ["relu"]},
+                                task=TASK, algorithm="Evolution", algorithm_args={"population_size": 4}, max_draws=20)
+    running = {strategy.ask(0)["architecture"], strategy.ask(1)["architecture"]}
+    assert running == {"16-relu", "32-relu"}, "the second trial did not get the first one's point"
+    with pytest.raises(NothingToPropose, match="or a running trial"):
         strategy.ask(2)
 
 
