@@ -291,9 +291,10 @@ def summarise(args) -> tuple[dict, str]:
         rows = [(darts["retrain"], f"DARTS-derived ({args.selection} selection)", scores["darts"])]
         for selection in others:
             unit = darts_units(selection)["retrain"]
-            if scores_of(game, unit):
-                summary["other_selections"].setdefault(selection, {})[game] = scores_of(game, unit)
-                rows.append((unit, f"DARTS-derived ({selection} selection)", scores_of(game, unit)))
+            values = scores_of(game, unit)
+            if values:
+                summary["other_selections"].setdefault(selection, {})[game] = values
+                rows.append((unit, f"DARTS-derived ({selection} selection)", values))
         rows += [(encoder, label, scores[encoder]) for encoder, label in
                  zip(ENCODERS[1:], ("IMPALA-CNN", "random search's pick", NATURE))]
         for unit, label, values in rows:

@@ -223,7 +223,10 @@ class SequentialSelection:
         candidates = node_candidates(operation_weights(self.supernet))
 
         def clarity(node: tuple[str, int]) -> float:
-            share = sum(weight for weight, _, _ in kept(candidates[node])) / sum(weight for weight, _, _ in candidates[node])
+            def total(ranked: list[tuple[float, int, str]]) -> float:
+                return sum(weight for weight, _, _ in ranked)
+
+            share = total(kept(candidates[node])) / total(candidates[node])
             uniform = OPS_PER_NODE / len(candidates[node])
             return (share - uniform) / (1 - uniform)
 

@@ -137,7 +137,8 @@ def test_sequential_selection_decides_the_clearest_node_first_and_fixes_it():
     first = selection.decide(100)
     assert first["node"] == "normal/2" and first["inputs"] == ["conv_3x3@0", "skip_connect@1"]
     weights = operation_weights(supernet)
-    assert weights["normal/2_0"]["conv_3x3"] == pytest.approx(1.0) and weights["normal/2_1"]["skip_connect"] == pytest.approx(1.0)
+    assert weights["normal/2_0"]["conv_3x3"] == pytest.approx(1.0)
+    assert weights["normal/2_1"]["skip_connect"] == pytest.approx(1.0)
     assert not alphas["normal/2_0"].requires_grad and alphas["normal/1_0"].requires_grad
     second = selection.decide(200)
     assert second["node"] == "normal/1" and second["inputs"] == ["tanh@0", "relu@0"], "its two strongest, in order"
