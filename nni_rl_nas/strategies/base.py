@@ -18,8 +18,8 @@ Lifecycle of a trial, as any driver runs it (NNI through :mod:`nni_rl_nas.tuner`
 
 A subclass implements :meth:`propose`; ``observe``, ``observe_failure`` and
 ``proposal_details`` are optional hooks that do nothing by default. Results are kept as data in
-:attr:`SearchStrategy.history`, and the whole
-state (``state_dict``: tensors and plain data) is what a resumed search restores.
+:attr:`SearchStrategy.history`, and the whole state (``state_dict``: tensors and plain data) is
+what a resumed search restores.
 
 Cost budget (``budget: {env_steps: N, wall_clock_s: T}``, any strategy): once the env steps of
 finished trials (search trials included) or the search's wall-clock reach it, the strategy
