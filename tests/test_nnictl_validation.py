@@ -24,6 +24,10 @@ from nni_rl_nas.nni_patches import NNI_FIXES
 from tests.conftest import load_yaml
 from tests.experiments import free_port, rest
 
+# An experiment whose tuner cannot start reaches ERROR instead of hanging at RUNNING. Loose, since
+# the suite runs two tests at a time: NNI's start and the tuner's failure took up to 24 s then.
+ERROR_WITHIN_S = 90
+
 
 def ppo_enas(raw):
     raw["tuner"]["classArgs"]["task"]["algorithm"] = "ppo"
@@ -165,7 +169,7 @@ def test_a_tuner_failing_at_start_leaves_the_experiment_in_error_with_the_reason
     experiment_id = re.search(r"Experiment ID: (\w+)", started.stdout).group(1)
     try:
         while (status := rest(port, "check-status"))["status"] != "ERROR":
-            assert time.monotonic() - started_at < 30, f"still {status} after 30 s"
+            assert time.monotonic() - started_at < ERROR_WITHIN_S, f"still {status} after {ERROR_WITHIN_S} s"
             time.sleep(1)
         reason = "Tuner failed: nni_rl_nas.tuner.StrategyStartError: ConfigError: tuner.classArgs.seed: got -1"
         assert any(error.startswith(reason) for error in status["errors"]), status
@@ -214,7 +218,7 @@ def test_without_setup_the_experiment_ends_in_error_and_the_tuner_log_says_to_ru
     experiment_id = re.search(r"Experiment ID: (\w+)", plain(created.stdout)).group(1)
     try:
         while (status := rest(port, "check-status"))["status"] != "ERROR":
-            assert time.monotonic() - started_at < 30, f"still {status} after 30 s"
+            assert time.monotonic() - started_at < ERROR_WITHIN_S, f"still {status} after {ERROR_WITHIN_S} s"
             time.sleep(1)
         assert any("Tuner did not connect" in error for error in status["errors"]), status
         # the web UI's log viewer reads the dispatcher log from NNI's own server
