@@ -222,10 +222,10 @@ class SequentialSelection:
         """Decide and fix the clearest undecided node; returns the decision as recorded."""
         candidates = node_candidates(operation_weights(self.supernet))
 
-        def clarity(node: tuple[str, int]) -> float:
-            def total(ranked: list[tuple[float, int, str]]) -> float:
-                return sum(weight for weight, _, _ in ranked)
+        def total(ranked: list[tuple[float, int, str]]) -> float:
+            return sum(weight for weight, _, _ in ranked)
 
+        def clarity(node: tuple[str, int]) -> float:
             share = total(kept(candidates[node])) / total(candidates[node])
             uniform = OPS_PER_NODE / len(candidates[node])
             return (share - uniform) / (1 - uniform)
