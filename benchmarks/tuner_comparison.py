@@ -192,7 +192,8 @@ def report(settings: argparse.Namespace) -> None:
 
     landscape, units = load_landscape(LANDSCAPE), Units(settings.out / "units")
     default = (units.get("default") or {"scores": []})["scores"]
-    rows, summary = [], {"default": {"name": "256-relu_256-relu", "retrained": default}, "searches": {}}
+    rows, picks_rows, pooled = [], [], {variant: [] for variant in VARIANTS}
+    summary = {"default": {"name": "256-relu_256-relu", "retrained": default}, "searches": {}}
     for variant in VARIANTS:
         for strategy in STRATEGIES:
             searches = units.matching(f"{strategy}__{variant}__*")
@@ -209,7 +210,9 @@ def report(settings: argparse.Namespace) -> None:
                               "retrained": scores, "landscape_score": truth})
                 retrained.append(statistics.mean(scores)) if scores else None
                 truths.append(truth) if truth is not None else None
+                picks_rows.append(pick_row(variant, strategy, picks[-1]))
             summary["searches"].setdefault(variant, {})[strategy] = picks
+            pooled[variant] += retrained
             beats = sum(score > statistics.mean(default) for score in retrained) if default else None
             rows.append(f"| {variant} | {strategy} | {len(searches)} | "
                         f"{statistics.mean(pick['trials'] for pick in picks):.1f} | "
@@ -220,9 +223,30 @@ def report(settings: argparse.Namespace) -> None:
              "",
              "| variant | strategy | searches | trials per search | env steps per search | pick retrained: mean "
              "over searches of its 3-seed mean | picks above the default's mean | pick's landscape score |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |", *rows]
+             "| --- | --- | --- | --- | --- | --- | --- | --- |", *rows,
+             "",
+             "Every strategy's picks together, each by its 3-seed retrained mean: "
+             + "; ".join(f"{variant} {spread(scores)}" for variant, scores in pooled.items()),
+             "",
+             "Every search's pick:",
+             "",
+             "| variant | strategy | search seed | pick | its score in the search | retrained | mean | "
+             "landscape score |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |", *picks_rows]
     (settings.out / "report.md").write_text("\n".join(table) + "\n")
     print("\n".join(table))
+
+
+def pick_row(variant: str, strategy: str, pick: dict) -> str:
+    """One search's pick as a row of the report's per-search table."""
+    scores = pick["retrained"]
+    truth = "-" if pick["landscape_score"] is None else f"{pick['landscape_score']:.1f}"
+    architecture, _, searched = pick["name"].partition(" | ")
+    values = (setting.split("=") for setting in searched.split(", ") if setting)
+    name = ", ".join([architecture, *(f"{key} {float(value):.2g}" for key, value in values)])
+    return (f"| {variant} | {strategy} | {pick['seed']} | {name} | {pick['search_score']:.1f} | "
+            f"{', '.join(f'{score:.1f}' for score in scores) or '-'} | "
+            f"{f'{statistics.mean(scores):.1f}' if scores else '-'} | {truth} |")
 
 
 def main() -> None:
