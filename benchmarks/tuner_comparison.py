@@ -210,7 +210,7 @@ def report(settings: argparse.Namespace) -> None:
                               "retrained": scores, "landscape_score": truth})
                 retrained.append(statistics.mean(scores)) if scores else None
                 truths.append(truth) if truth is not None else None
-                picks_rows.append(pick_row(variant, strategy, picks[-1]))
+                picks_rows.append(pick_row(variant, strategy, picks[-1], best["point"]))
             summary["searches"].setdefault(variant, {})[strategy] = picks
             pooled[variant] += retrained
             beats = sum(score > statistics.mean(default) for score in retrained) if default else None
@@ -237,13 +237,12 @@ def report(settings: argparse.Namespace) -> None:
     print("\n".join(table))
 
 
-def pick_row(variant: str, strategy: str, pick: dict) -> str:
-    """One search's pick as a row of the report's per-search table."""
+def pick_row(variant: str, strategy: str, pick: dict, point: dict) -> str:
+    """One search's pick (``point`` its searched values) as a row of the report's per-search table."""
     scores = pick["retrained"]
     truth = "-" if pick["landscape_score"] is None else f"{pick['landscape_score']:.1f}"
-    architecture, _, searched = pick["name"].partition(" | ")
-    values = (setting.split("=") for setting in searched.split(", ") if setting)
-    name = ", ".join([architecture, *(f"{key} {float(value):.2g}" for key, value in values)])
+    architecture = pick["name"].split(" | ")[0]
+    name = ", ".join([architecture, *(f"{key} {point[key]:.2g}" for key in SEARCHED if key in point)])
     return (f"| {variant} | {strategy} | {pick['seed']} | {name} | {pick['search_score']:.1f} | "
             f"{', '.join(f'{score:.1f}' for score in scores) or '-'} | "
             f"{f'{statistics.mean(scores):.1f}' if scores else '-'} | {truth} |")
