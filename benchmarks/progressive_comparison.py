@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import functools
 import hashlib
+import multiprocessing
 import statistics
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -111,15 +112,26 @@ def best(search: dict) -> dict:
     return max(search["trials"], key=lambda trial: trial["score"])
 
 
+def retrain_once(task: str, name: str, point: dict, settings: argparse.Namespace) -> None:
+    """The pick's retrain unit, written unless it is there already."""
+    Units(settings.out / "units").ensure(retrain_unit(task, name), lambda: run_retrain(task, name, point, settings))
+
+
 def run_all(settings: argparse.Namespace) -> None:
-    units = Units(settings.out / "units")
-    for task in settings.tasks:
-        for seed in TASKS[task]["search_seeds"]:
-            for strategy in STRATEGIES:
-                search = units.ensure(f"{task}/{strategy}/{seed}", lambda: run_search(task, strategy, seed, settings))
-                pick = best(search)
-                units.ensure(retrain_unit(task, pick["name"]),
-                             lambda: run_retrain(task, pick["name"], pick["point"], settings))
+    """The searches one after another, each pick's retrain (one process) beside the searches that
+    follow it, so that no core idles while a pick retrains."""
+    units, retrains = Units(settings.out / "units"), {}
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as retrain_pool:
+        for task in settings.tasks:
+            for seed in TASKS[task]["search_seeds"]:
+                for strategy in STRATEGIES:
+                    search = units.ensure(f"{task}/{strategy}/{seed}", lambda: run_search(task, strategy, seed, settings))
+                    pick = best(search)
+                    unit = retrain_unit(task, pick["name"])
+                    if units.get(unit) is None and unit not in retrains:
+                        retrains[unit] = retrain_pool.submit(retrain_once, task, pick["name"], pick["point"], settings)
+        for retrain in retrains.values():
+            retrain.result()
 
 
 def report(settings: argparse.Namespace) -> None:
