@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import functools
 import hashlib
+import itertools
 import multiprocessing
 import statistics
 from concurrent.futures import ProcessPoolExecutor
@@ -134,6 +135,21 @@ def run_all(settings: argparse.Namespace) -> None:
             retrain.result()
 
 
+def ordered_pairs(trials: list[dict]) -> tuple[int, int]:
+    """Of the pairs of one level's predicted trials, those the predictor ordered as their scores,
+    and all of them. Unlike a rank correlation this is defined for a beam of 2."""
+    predicted = [trial for trial in trials if trial["predicted_score"] is not None]
+    pairs = list(itertools.combinations(predicted, 2))
+    right = sum((first["predicted_score"] - second["predicted_score"]) * (first["score"] - second["score"]) > 0
+                for first, second in pairs)
+    return right, len(pairs)
+
+
+def predictor_cell(level: int, correlations: list[float] | None, right: int, total: int) -> str:
+    correlation = f" ({statistics.mean(correlations):+.2f})" if correlations else ""
+    return f"level {level}: {right}/{total}{correlation}"
+
+
 def report(settings: argparse.Namespace) -> None:
     """summary.json and report.md from the units written so far."""
     units, summary, lines = Units(settings.out / "units"), {}, []
@@ -149,24 +165,29 @@ def report(settings: argparse.Namespace) -> None:
                          (units.get(retrain_unit(task, best(search)["name"])) for search in searches) if unit]
             best_so_far = {n: [max(trial["score"] for trial in search["trials"][:n]) for search in searches]
                            for n in checkpoints}
-            correlations = {}
+            correlations, pairs = {}, {}
             for search in searches:
                 for level in search["levels"] or []:
                     if level["rank_correlation"] is not None:
                         correlations.setdefault(level["level"], []).append(level["rank_correlation"])
+                    right, total = ordered_pairs([trial for trial in search["trials"] if trial["level"] == level["level"]])
+                    if total:
+                        pairs.setdefault(level["level"], [0, 0])
+                        pairs[level["level"]] = [pairs[level["level"]][0] + right, pairs[level["level"]][1] + total]
             summary.setdefault(task, {})[strategy] = {
                 "picks": [best(search)["name"] for search in searches],
                 "search_best": [best(search)["score"] for search in searches], "retrained": retrained,
-                "best_so_far": best_so_far, "rank_correlation_by_level": correlations}
+                "best_so_far": best_so_far, "rank_correlation_by_level": correlations,
+                "pairs_ordered_right_by_level": pairs}
             rows.append(f"| {strategy} | {len(searches)} | "
                         + " | ".join(spread(best_so_far[n], digits) for n in checkpoints)
                         + f" | {spread(retrained, digits)} | "
-                        + (", ".join(f"level {level}: {statistics.mean(values):+.2f} (n={len(values)})"
-                                     for level, values in sorted(correlations.items())) or "-") + " |")
+                        + (", ".join(predictor_cell(level, correlations.get(level), right, total)
+                                     for level, (right, total) in sorted(pairs.items())) or "-") + " |")
         if rows:
             lines += [f"## {task}", "",
                       "| strategy | searches | " + " | ".join(f"best after {n} trials" for n in checkpoints)
-                      + f" | pick retrained on seeds {task_settings['retrain_seeds']} | predictor's rank correlation |",
+                      + f" | pick retrained on seeds {task_settings['retrain_seeds']} | predictor: pairs of a level's trials ordered right (mean rank correlation) |",
                       "| --- | --- | " + " | ".join("---" for _ in checkpoints) + " | --- | --- |", *rows, ""]
     write_json(settings.out / "summary.json", summary)
     (settings.out / "report.md").write_text("\n".join(lines))
