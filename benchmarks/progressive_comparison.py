@@ -172,8 +172,8 @@ def report(settings: argparse.Namespace) -> None:
                         correlations.setdefault(level["level"], []).append(level["rank_correlation"])
                     right, total = ordered_pairs([trial for trial in search["trials"] if trial["level"] == level["level"]])
                     if total:
-                        pairs.setdefault(level["level"], [0, 0])
-                        pairs[level["level"]] = [pairs[level["level"]][0] + right, pairs[level["level"]][1] + total]
+                        counts = pairs.setdefault(level["level"], [0, 0])
+                        counts[0], counts[1] = counts[0] + right, counts[1] + total
             summary.setdefault(task, {})[strategy] = {
                 "picks": [best(search)["name"] for search in searches],
                 "search_best": [best(search)["score"] for search in searches], "retrained": retrained,
