@@ -10,10 +10,13 @@ is then replayed against the table in seconds (``benchmarks/replay_landscape.py`
 training.
 
 Generation trains whole populations at once with the batched engine: the architectures of one
-shape (the same widths, every activation) and all their seeds form one trainer of 16 agents,
-each unit in a process of its own, ``--workers`` at a time. It is resumable: a unit's 16
-records are appended in one atomic write when it ends, a unit already in the file is skipped,
-and a run stopped anywhere loses only the units in progress.
+shape (the same widths, every activation) and the seeds they still lack form one trainer (16
+agents for 4 seeds), each unit in a process of its own, ``--workers`` at a time. It is
+resumable per (architecture, seed): a unit's records are appended in one atomic write when it
+ends, a pair already in the file is not trained again, and a run stopped anywhere loses only the
+units in progress. Growing ``SEEDS`` (first 0-3, then 0-9) therefore trains only the new seeds;
+an agent's randomness comes from its own seed alone, so which agents shared its trainer does not
+change its record.
 
     python benchmarks/landscape.py generate --workers 2          # resumes where it stopped
     python benchmarks/landscape.py throughput --steps 3000       # batched vs sequential SB3, same work
@@ -42,7 +45,9 @@ from nni_rl_nas.landscape import LANDSCAPE_FILE, RECORDS_FILE, load_landscape
 OUT = Path(__file__).parent / "results" / "landscape_lunar"
 ENV = "LunarLander-v3"
 SPACE = {"family": "mlp", "depth": 2, "widths": [16, 32, 64, 128], "activations": ["relu", "tanh"]}
-SEEDS = (0, 1, 2, 3)
+# Seeds 0-4 are the ones a replayed search may see, 5-9 the test seeds that judge its pick
+# (nni_rl_nas.landscape.SEARCH_SEEDS, TEST_SEEDS).
+SEEDS = tuple(range(10))
 # Recorded beside the space on the same seeds, to judge a search's pick against what a user would
 # pick by hand: rl-baselines3-zoo's DQN network for LunarLander (outside the space: a search never
 # proposes it).
@@ -88,8 +93,8 @@ def baseline_space(architecture: str) -> dict:
             "activations": sorted({activation for _, activation in layers})}
 
 
-def train_unit(architectures: list[str], budget: int, baseline: bool = False) -> list[dict]:
-    """Train the unit's architectures on every seed in one batched trainer; one record per agent."""
+def train_unit(architectures: list[str], seeds: list[int], budget: int, baseline: bool = False) -> list[dict]:
+    """Train the unit's architectures on ``seeds`` in one batched trainer; one record per agent."""
     import torch
 
     from nni_rl_nas.algorithms import NetworkFactory
@@ -97,13 +102,13 @@ def train_unit(architectures: list[str], budget: int, baseline: bool = False) ->
     from nni_rl_nas.training.scoring import CURVE_BLOCK, SCORE_BLOCK, SOLVE_CHECK_BLOCK, solved_in_training
 
     torch.set_num_threads(1)
-    machine = f"{platform.machine()} {os.cpu_count()} cores, torch {torch.__version__}, {len(architectures) * len(SEEDS)}-agent trainer"
+    machine = f"{platform.machine()} {os.cpu_count()} cores, torch {torch.__version__}, {len(architectures) * len(seeds)}-agent trainer"
     spec = landscape_spec(budget, baseline_space(architectures[0]) if baseline else SPACE)
     space, task = spec.build_space(), spec.task
-    names = [name for name in architectures for _ in SEEDS]
-    seeds = [seed for _ in architectures for seed in SEEDS]
+    names = [name for name in architectures for _ in seeds]
+    agent_seeds = [seed for _ in architectures for seed in seeds]
     trainer = BatchedDQN(task, [NetworkFactory(space, space.parse_architecture_name(name)) for name in names],
-                         seeds, "cpu")
+                         agent_seeds, "cpu")
     agents = range(len(names))
     threshold, window = task.solve_threshold, task.score.solve_window
     episode_returns: list[list[float]] = [[] for _ in agents]
@@ -146,7 +151,7 @@ def train_unit(architectures: list[str], budget: int, baseline: bool = False) ->
     elapsed = time.monotonic() - started
     parameters = sum(value.numel() for value in trainer.agent_network(0).values())
     records = []
-    for agent, (name, seed) in enumerate(zip(names, seeds)):
+    for agent, (name, seed) in enumerate(zip(names, agent_seeds)):
         scores = {"mean_return": {"value": final[agent].mean(), "mean_return": final[agent].mean(),
                                   "std_return": final[agent].std()}}
         at_solve = {rule: by_agent[agent] for rule, by_agent in solved.items()}
@@ -175,27 +180,37 @@ def generate(args: argparse.Namespace) -> None:
               "solve_threshold": spec.task.solve_threshold, "hyperparameters": spec.task.algorithm_hyperparameters,
               "command": "python benchmarks/landscape.py generate"}
     header_path = args.out / LANDSCAPE_FILE
-    if header_path.exists() and json.loads(header_path.read_text()) != json.loads(json.dumps(header)):
-        raise SystemExit(f"{header_path} describes another landscape (budget, space or settings differ); "
-                         "fix: --out a new folder, or delete it to start over")
+    if header_path.exists():
+        check_same_landscape(json.loads(header_path.read_text()), json.loads(json.dumps(header)), header_path)
     write_json(header_path, header)
-    done = {record["architecture"] for record in load_landscape(args.out).records} if (
+    done = {(record["architecture"], record["seed"]) for record in load_landscape(args.out).records} if (
         args.out / RECORDS_FILE).exists() else set()
     every_unit = [(unit, False) for unit in units(spec.build_space())] + [([name], True) for name in BASELINES]
-    # a unit partly recorded (another machine ran some of its architectures) trains only the rest
-    todo = [([name for name in unit if name not in done and (not args.architectures or name in args.architectures)],
-             baseline) for unit, baseline in every_unit]
-    todo = [(unit, baseline) for unit, baseline in todo if unit]
+    # a unit partly recorded (older seeds, or another machine ran some of its architectures) trains only the rest
+    todo = []
+    for unit, baseline in every_unit:
+        wanted = [name for name in unit if not args.architectures or name in args.architectures]
+        seeds = [seed for seed in SEEDS if any((name, seed) not in done for name in wanted)]
+        if seeds:
+            todo.append((wanted, seeds, baseline))
     with ProcessPoolExecutor(args.workers) as pool, tqdm(total=len(every_unit), initial=len(every_unit) - len(todo),
                                                          unit="unit", desc="landscape") as progress:
-        futures = {pool.submit(train_unit, unit, args.budget, baseline): unit for unit, baseline in todo}
+        futures = {pool.submit(train_unit, unit, seeds, args.budget, baseline): unit for unit, seeds, baseline in todo}
         for future in as_completed(futures):
-            records = future.result()
+            records = [record for record in future.result() if (record["architecture"], record["seed"]) not in done]
             append_json_lines(args.out / RECORDS_FILE, records)
             progress.update()
             progress.write(f"{' '.join(futures[future])}: {records[0]['unit_training_s']:.0f} s training, "
                            f"{records[0]['unit_evaluation_s']:.0f} s evaluating; best mean_return "
                            f"{max(record['scores']['mean_return']['value'] for record in records):.1f}")
+
+
+def check_same_landscape(recorded: dict, wanted: dict, path: Path) -> None:
+    """The folder's landscape may only gain seeds: every other setting must match what it recorded."""
+    grows = wanted["seeds"][:len(recorded["seeds"])] == recorded["seeds"]
+    if not grows or {**recorded, "seeds": None} != {**wanted, "seeds": None}:
+        raise SystemExit(f"{path} describes another landscape (budget, space, seeds or settings differ); "
+                         "fix: --out a new folder, or delete it to start over")
 
 
 def throughput(args: argparse.Namespace) -> None:
@@ -262,7 +277,7 @@ def main() -> None:
     speed.add_argument("--steps", type=int, default=3000, help="env steps per agent")
     speed.add_argument("--repeats", type=int, default=1)
     speed.add_argument("--widths", nargs="+", default=["16", "64", "128"], help="units of these equal widths")
-    speed.add_argument("--seeds", type=int, default=len(SEEDS), help="seeds per architecture (x 4 activations)")
+    speed.add_argument("--seeds", type=int, default=4, help="seeds per architecture (x 4 activations)")
     show = modes.add_parser("summary")
     show.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
