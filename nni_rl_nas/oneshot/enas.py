@@ -37,7 +37,7 @@ from ..options import SEARCH_TRIAL_SCORE, EnasOptions
 from ..spaces import Architecture, ArchitectureSpace, search_choices
 from ..specs import TaskSpec
 from ..training.curve import TrainingDiverged, check_finite_weights, over_time
-from ..training.scoring import CURVE_BLOCK, SCORE_BLOCK, greedy_returns
+from ..training.scoring import CURVE_BLOCK, TEST_BLOCK, greedy_returns
 
 logger = logging.getLogger(__name__)
 
@@ -216,7 +216,7 @@ def run_enas_search(task: TaskSpec, space: ArchitectureSpace, build_space: Calla
     shared_returns = []
     for name, _ in top:  # how each derived architecture does with the shared weights, on unseen seeds
         search.materialise(space.parse_architecture_name(name))
-        shared_returns.append(float(greedy_returns(agent, eval_env, settings.search_eval_episodes, SCORE_BLOCK).mean()))
+        shared_returns.append(float(greedy_returns(agent, eval_env, settings.search_eval_episodes, TEST_BLOCK).mean()))
     search.save_state()
     write_atomically(output_dir / "supernet.pt", lambda target: torch.save(search.supernets[0].state_dict(), target))
     return {

@@ -1,10 +1,16 @@
 """Score rules: how a trained agent becomes the number a search strategy learns from.
 
 Seeds: training episodes come from the env seeded with ``task.seed`` (small integers).
-Evaluation episode ``i`` of block ``b`` resets with seed ``EVAL_SEED_BASE * (b + 1) + i``:
-block 0 is the solve check and the ``mean_return`` score, block 1 the seed rule's "different
-seed", block 2 the periodic evaluations of the learning curve. No evaluation replays a
-training start state, and the score never reuses the episodes that decided "solved".
+Evaluation episode ``i`` of block ``b`` resets with seed ``EVAL_SEED_BASE * (b + 1) + i``, so no
+evaluation replays a training start state. The blocks split into validation and test episodes:
+
+- validation, what a decision reads: block 0 the solve check (which stops a solved agent and
+  picks the weights the seed rule scores), block 2 the periodic evaluations of the learning
+  curve (which assessors read to stop trials, and ENAS's controller learns from);
+- test, block 1: the trial's reported score, under either rule, and nothing else.
+
+So a score never reuses the episodes that judged its agent solved: a seed stopped on solving
+reports its return on fresh episodes, not the >= threshold that stopped it.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 EVAL_SEED_BASE = 1_000_000
-SOLVE_CHECK_BLOCK, SCORE_BLOCK, CURVE_BLOCK = 0, 1, 2
+SOLVE_CHECK_BLOCK, TEST_BLOCK, CURVE_BLOCK = 0, 1, 2  # validation, test, validation
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,7 @@ class SolveTracker:
     """Decides when an agent first counts as solved, and keeps its weights from that moment.
 
     ``solved_on: greedy_eval``: a periodic greedy evaluation whose mean reaches the threshold
-    triggers the full check, ``solve_window`` greedy episodes (block 0). ``training_episodes``:
+    triggers the full check, ``solve_window`` greedy validation episodes (block 0). ``training_episodes``:
     the seed project's test on the training returns. The weights at the first success are the
     ones the seed rule scores: DQN can collapse later in training (measured on LunarLander:
     greedy mean 220 at 200k steps, -1067 at 500k, same run), and "did it reach the threshold"
@@ -93,12 +99,12 @@ def score_agent(agent: BaseAlgorithm, tracker: SolveTracker) -> Score:
     """Score the trained agent by the task's rule; the tracker has seen every report point, the last included."""
     rule, env = tracker.task.score, tracker.eval_env
     if rule.rule == "mean_return":
-        returns = greedy_returns(agent, env, rule.episodes, SOLVE_CHECK_BLOCK)
+        returns = greedy_returns(agent, env, rule.episodes, TEST_BLOCK)
         return Score(float(returns.mean()), float(returns.mean()), float(returns.std()), len(returns),
                      tracker.solved_at is not None, tracker.solved_at)
     if tracker.solved_at is None:
         return Score(rule.unsolved_score, None, None, 0, solved=False, solved_at=None)
     agent.policy.load_state_dict(tracker.solved_weights)
-    returns = greedy_returns(agent, env, rule.episodes, SCORE_BLOCK)
+    returns = greedy_returns(agent, env, rule.episodes, TEST_BLOCK)
     return Score(float(returns.mean()) / rule.scale, float(returns.mean()), float(returns.std()), len(returns),
                  True, tracker.solved_at)

@@ -12,7 +12,7 @@ from nni_rl_nas.errors import ConfigError
 from nni_rl_nas.experiment import load_experiment, parse_class_args
 from nni_rl_nas.algorithms import NetworkFactory, build_agent
 from nni_rl_nas.training.batched_dqn import BatchedAgent, BatchedDQN, stack_networks
-from nni_rl_nas.training.scoring import SCORE_BLOCK, greedy_returns
+from nni_rl_nas.training.scoring import TEST_BLOCK, greedy_returns
 from nni_rl_nas.trial import run_trial
 from tests.conftest import class_args
 
@@ -91,8 +91,8 @@ def test_greedy_returns_of_all_agents_at_once_are_each_agents_own_greedy_returns
     trainer = BatchedDQN(spec.task, build_networks * 2, (0, 1, 2, 3), "cpu")
     for _ in range(1500):
         trainer.step()
-    together = trainer.greedy_returns([3, 0, 1], episodes=5, block=SCORE_BLOCK, parallel=2)
-    alone = [greedy_returns(BatchedAgent(trainer, agent), spec.task.make_env(), 5, SCORE_BLOCK) for agent in (3, 0, 1)]
+    together = trainer.greedy_returns([3, 0, 1], episodes=5, block=TEST_BLOCK, parallel=2)
+    alone = [greedy_returns(BatchedAgent(trainer, agent), spec.task.make_env(), 5, TEST_BLOCK) for agent in (3, 0, 1)]
     np.testing.assert_array_equal(together, np.array(alone))
     assert len(np.unique(together)) > 3, "trained agents with different returns, or the check proves little"
 

@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from nni_rl_nas.experiment import parse_class_args
-from nni_rl_nas.training.scoring import (EVAL_SEED_BASE, SolveTracker, greedy_returns, score_agent,
-                                          solved_in_training)
+from nni_rl_nas.training.scoring import (EVAL_SEED_BASE, SOLVE_CHECK_BLOCK, TEST_BLOCK, SolveTracker,
+                                          greedy_returns, score_agent, solved_in_training)
 
 
 class AlwaysLeft:
@@ -47,9 +47,9 @@ def test_evaluation_seeds_are_disjoint_from_training_and_from_the_solve_check():
                          2 * EVAL_SEED_BASE, 2 * EVAL_SEED_BASE + 1, 2 * EVAL_SEED_BASE + 2]
 
 
-def test_mean_return_rule_scores_the_mean_greedy_return():
+def test_mean_return_rule_scores_the_mean_greedy_return_on_the_test_block():
     tracker = tracker_for(rule="mean_return", episodes=10)
-    expected = greedy_returns(AlwaysLeft(), gym.make("CartPole-v1"), 10, block=0)
+    expected = greedy_returns(AlwaysLeft(), gym.make("CartPole-v1"), 10, block=TEST_BLOCK)
     score = score_agent(AlwaysLeft(), tracker)
     assert score.value == pytest.approx(expected.mean())
     assert 5 < score.value < 20  # pushing left topples the pole within a few steps
@@ -89,3 +89,31 @@ def test_seed_rule_can_judge_solved_on_training_episodes_as_the_seed_project_did
     assert not tracker.update(AlwaysLeft(), [150.0, 20.0, 100.0], periodic_mean=None)  # mean 90
     assert tracker.update(AlwaysLeft(), [150.0, 20.0, 100.0, 150.0, 150.0], periodic_mean=None)
     assert tracker.eval_env.seeds == []  # judged on training returns alone
+
+
+class SolveCheckFlattersEnv(gym.Env):
+    """One-step episodes whose return tells which block seeded them: 300 on the solve check's
+    episodes (block 0), 100 on any other, so a score that reuses the solve check shows it."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (1,))
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        self.flattering = seed // EVAL_SEED_BASE == SOLVE_CHECK_BLOCK + 1
+        return self.observation_space.sample() * 0, {}
+
+    def step(self, action):
+        return self.observation_space.sample() * 0, 300.0 if self.flattering else 100.0, True, False, {}
+
+
+@pytest.mark.parametrize("rule", ["mean_return", "solved_then_eval"])
+def test_a_solved_seed_is_scored_on_episodes_that_no_decision_read(rule):
+    task = parse_class_args({"task": {"env": "CartPole-v1", "score": {
+        "rule": rule, "episodes": 10, "solve_window": 10, "threshold": 200.0, "stop_on_solve": True}}}).task
+    env = SeedRecordingEnv(SolveCheckFlattersEnv())
+    tracker = SolveTracker(task, env)
+    assert tracker.update(AlwaysLeft(), [], periodic_mean=None)  # solved on the solve check's 300s
+    judged = set(env.seeds)
+    score = score_agent(AlwaysLeft(), tracker)
+    assert score.solved and score.mean_return == pytest.approx(100.0)  # the test episodes' return
+    assert judged.isdisjoint(env.seeds[len(judged):])
