@@ -212,6 +212,7 @@ def parse_class_args(class_args: Any, strategy: str | None = None) -> Experiment
         ENGINES[task.engine].check(task.engine, task, space.part)
     if strategy_options is not None:
         strategy_options.check_experiment(spec, space.part)
+        strategy_options.check_seeds(spec)
         check_baselines(strategy_options.baselines, spec.meta_search_space, space_spec)
     return spec
 

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import (ConfigError, check_choice, check_non_negative_int, check_non_negative_number, check_positive_int,
                      check_positive_number, did_you_mean, is_number, parse_section)
+from .racing import RACING_RULES
+from .seed_statistics import AGGREGATES
 
 if TYPE_CHECKING:  # the specs module imports gymnasium and the spaces; report reads these options without them
     from .specs import ExperimentSpec
@@ -32,6 +34,10 @@ SEARCHED_KEY = "search_hyperparameters"  # the classArgs key of hyperparameters 
 # level and predicted score); the trial's result repeats its fields, so the report shows them
 PROPOSAL_KEY = "proposal"
 OBJECTIVE_KEY = "objective"  # the result field of the score less the size penalty (``cost``), when set
+# the parameter (and result field) listing the seeds a trial trains: a race's seeds, or the verdict's test seeds
+TRAIN_SEEDS_KEY = "train_seeds"
+# the parameter (and result field) that marks a verdict trial: the answer or a baseline on the test seeds
+VERDICT_KEY = "verdict"
 # A search trial's final ``default``: a shared-weight return is no architecture's score, and NNI's
 # web UI ranks only finite metrics, so NaN keeps search trials out of its Best metric, Top trials
 # and Default Metric graph while their intermediate results still plot the search's progress.
@@ -131,6 +137,78 @@ class ControllerSettings:
 
 
 @dataclass(frozen=True)
+class RacingSettings:
+    """``classArgs.racing``: how many search seeds an architecture trains on (:mod:`nni_rl_nas.racing`).
+
+    Search seeds are ``task.seed``, ``task.seed + 1`` ... ``task.seed + max_seeds - 1``. With the
+    defaults every architecture trains once on ``task.seeds`` seeds (no racing); a ``max_seeds``
+    above ``initial_seeds`` races them."""
+
+    initial_seeds: int | None = option(None, "search seeds a new architecture trains on first; null: task.seeds")
+    max_seeds: int | None = option(None, "most search seeds an architecture earns; null: initial_seeds (no racing)")
+    answer_seeds: int | None = option(None, "search seeds the answer rests on at least (the race tops it up when the "
+                                            "search ends); null: max_seeds")
+    rule: str = option("t_test", "when a challenger is dropped: t_test, once a one-sided paired t-test at confidence "
+                                 "shows it worse than the incumbent; aggregate, as soon as its aggregate on the shared "
+                                 "seeds is lower (SMAC's rule)")
+    confidence: float = option(0.8, "rule t_test: the one-sided confidence that drops a challenger")
+    aggregate: str = option("mean", "what an architecture's seeds are ranked by: mean, iqm (interquartile mean, "
+                                    "robust to a collapsed seed) or quantile (a lower quantile: for agents that must "
+                                    "work on every seed)")
+    quantile: float = option(0.25, "aggregate quantile: which quantile")
+
+    def resolved(self, task_seeds: int) -> tuple[int, int, int]:
+        """(initial, max, answer) seeds, the nulls resolved against the task's seeds per trial."""
+        initial = self.initial_seeds or task_seeds
+        most = self.max_seeds or initial
+        return initial, most, self.answer_seeds or most
+
+    def check(self, where: str) -> None:
+        for name in ("initial_seeds", "max_seeds", "answer_seeds"):
+            check_positive_int(getattr(self, name), f"{where}.{name}", none_means="the default")
+        check_choice(self.rule, RACING_RULES, f"{where}.rule")
+        check_choice(self.aggregate, AGGREGATES, f"{where}.aggregate")
+        for name in ("confidence", "quantile"):
+            value = getattr(self, name)
+            if not is_number(value) or not 0 < value < 1:
+                raise ConfigError(f"{where}.{name}: got {value!r}; fix: a number strictly between 0 and 1")
+
+    def check_against(self, task_seeds: int, where: str) -> None:
+        """The seed counts, resolved, must nest: initial <= answer <= max."""
+        initial, most, answer = self.resolved(task_seeds)
+        if initial > most:
+            raise ConfigError(f"{where}.max_seeds: got {most}, below initial_seeds {initial}; fix: max_seeds >= "
+                              "initial_seeds, or null for no racing")
+        if not initial <= answer <= most:
+            raise ConfigError(f"{where}.answer_seeds: got {answer}; fix: a number from initial_seeds ({initial}) to "
+                              f"max_seeds ({most})")
+
+    @property
+    def active(self) -> bool:
+        return self != RacingSettings()
+
+
+@dataclass(frozen=True)
+class VerdictSettings:
+    """``classArgs.verdict``: fresh test seeds that only the final verdict reads.
+
+    Once the search has ended, its answer and each baseline train once more, on ``test_seeds``
+    seeds that no search trial used (``first_test_seed`` ...); the report's verdict, the paired
+    difference against each baseline and its interval, reads those trials alone."""
+
+    test_seeds: int = option(0, "test seeds of the verdict trials; 0: no verdict trials (the report then compares "
+                                "on the search seeds and says that its interval is optimistic)")
+    first_test_seed: int = option(1000, "the first test seed; the test seeds must not overlap the search seeds")
+
+    def check(self, where: str) -> None:
+        check_non_negative_int(self.test_seeds, f"{where}.test_seeds")
+        check_non_negative_int(self.first_test_seed, f"{where}.first_test_seed")
+
+    def seeds(self) -> list[int]:
+        return list(range(self.first_test_seed, self.first_test_seed + self.test_seeds))
+
+
+@dataclass(frozen=True)
 class StrategyOptions:
     """Options every strategy takes. A subclass adds its own fields and names its strategy."""
 
@@ -146,6 +224,10 @@ class StrategyOptions:
                                             "hand-picked networks a search's answer is shown against; the "
                                             "strategy does not learn from them")
     cost: CostPenalty = option(CostPenalty, "weigh each network's score against its size (parameters)")
+    racing: RacingSettings = option(RacingSettings, "race architectures on paired search seeds: more seeds for those "
+                                                    "that may be the answer")
+    verdict: VerdictSettings = option(VerdictSettings, "train the answer and the baselines on fresh test seeds "
+                                                       "once the search ends, for an unbiased verdict")
 
     @classmethod
     def parse(cls, options: dict[str, Any]) -> StrategyOptions:
@@ -173,9 +255,37 @@ class StrategyOptions:
         check_non_negative_int(self.seed, "tuner.classArgs.seed")
         self.budget.check("tuner.classArgs.budget")
         self.cost.check("tuner.classArgs.cost")
+        self.racing.check("tuner.classArgs.racing")
+        self.verdict.check("tuner.classArgs.verdict")
 
     def check_experiment(self, spec: ExperimentSpec, space_part: str) -> None:
         """Refuse a space or task this strategy cannot search (``space_part``: the space's part)."""
+
+    def check_seeds(self, spec: ExperimentSpec) -> None:
+        """Racing and the verdict need an RL task, nesting seed counts, and test seeds apart from the search's."""
+        if not spec.is_rl:
+            given = next((name for name, section in (("racing", self.racing.active), ("verdict", self.verdict.test_seeds))
+                          if section), None)
+            if given:
+                raise ConfigError(f"tuner.classArgs.{given}: seeds are an RL agent's; {spec.source()} trains one "
+                                  "classifier per trial; fix: remove it")
+            return
+        self.racing.check_against(spec.task.seed_count, "tuner.classArgs.racing")
+        search = set(self.search_seeds(spec.task))
+        overlap = sorted(search.intersection(self.verdict.seeds()))
+        if overlap:
+            raise ConfigError(f"tuner.classArgs.verdict.first_test_seed: test seeds {overlap[0]}.. overlap the search "
+                              f"seeds {min(search)}..{max(search)} (task.seed and racing.max_seeds); fix: a "
+                              f"first_test_seed above {max(search)}")
+
+    def search_seeds(self, task) -> list[int]:
+        """The seeds search trials may train on, in the order the race hands them out."""
+        _, most, _ = self.racing.resolved(task.seed_count)
+        return list(range(task.seed, task.seed + most))
+
+    def trial_seeds_at_most(self, task_seeds: int) -> int:
+        """The most agents one trial trains at once: a race's largest request, or the verdict's seeds."""
+        return max(self.racing.resolved(task_seeds)[1], self.verdict.test_seeds)
 
 
 @dataclass(frozen=True)
@@ -445,6 +555,10 @@ class NniTunerOptions(RedrawOptions):
         if spec.task.engine != "sb3":
             raise ConfigError(f"task.engine: PBT continues agents from checkpoints, which the {spec.task.engine} "
                               "engine does not write; fix: engine: sb3")
+        if self.racing.active or self.verdict.test_seeds:
+            raise ConfigError(f"tuner.classArgs.{'racing' if self.racing.active else 'verdict'}: PBT continues each "
+                              "member's agent on its own seed, so its answer is a lineage, not an architecture to train "
+                              "on other seeds; fix: remove it")
         if "buffer_size" in spec.searched_hyperparameters:
             raise ConfigError("tuner.classArgs.search_hyperparameters.buffer_size: PBT continues an agent with its "
                               "replay buffer, whose size cannot change; fix: set it in task.hyperparameters")
@@ -474,7 +588,8 @@ class AdvisorOptions(StrategyOptions):
         super().check()
         # what the advisor proposes is NNI's alone
         given = [name for name, is_given in (("baselines", bool(self.baselines)), ("budget", self.budget != Budget()),
-                                             ("cost", self.cost.active)) if is_given]
+                                             ("cost", self.cost.active), ("racing", self.racing.active),
+                                             ("verdict", self.verdict != VerdictSettings())) if is_given]
         if given:
             raise ConfigError(f"tuner.classArgs.{given[0]}: NNI's {self.advisor} advisor proposes every trial itself, "
                               f"so {given[0]} cannot apply; fix: remove it, or use RlNasNniTuner")

@@ -144,7 +144,8 @@ def estimate_trial_memory(spec: ExperimentSpec) -> MemoryEstimate:
         batch_size, batch_field = int(entry.setting(spec.task.algorithm_hyperparameters, "batch_size") or 1), \
             "task.hyperparameters.batch_size"
         buffer_bytes, buffer = _buffer(spec)
-        agents = spec.task.seed_count
+        options = spec.strategy_options
+        agents = options.trial_seeds_at_most(spec.task.seed_count) if options else spec.task.seed_count
     else:
         copies, batch_size, batch_field, buffer_bytes, buffer, agents = \
             1, spec.task.batch_size, "task.batch_size", 0, "no buffer", 1
@@ -172,5 +173,5 @@ def check_memory(spec: ExperimentSpec, trials_at_once: int, available: int | Non
         fix = ("smaller choices in space (its widths or channels)" if network_heavier
                else "a smaller task.hyperparameters.buffer_size or n_steps")
         raise ConfigError(f"resources: {estimate.describe()}{at_once}; this machine has {gigabytes(available)} available; "
-                          f"fix: {fix}, fewer task.seeds, or a lower trialConcurrency")
+                          f"fix: {fix}, fewer task.seeds (or racing.max_seeds, verdict.test_seeds), or a lower trialConcurrency")
     return estimate

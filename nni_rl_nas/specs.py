@@ -11,7 +11,7 @@ import contextlib
 import dataclasses
 import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import torch
@@ -20,6 +20,9 @@ from .envs import Preprocessing, preprocess, registry_id
 from .errors import ConfigError
 from .search_space import SearchSpace
 from .spaces import SPACE_FAMILIES, SpaceMismatchError
+
+if TYPE_CHECKING:
+    from .options import StrategyOptions
 
 # image classification datasets: (channels, height, width), classes
 DATASETS: dict[str, tuple[tuple[int, int, int], int]] = {"digits": ((1, 8, 8), 10), "fashion_mnist": ((1, 28, 28), 10)}
@@ -149,6 +152,11 @@ class ClassificationTaskSpec:
     def describe(self) -> str:
         return f"image classification on {self.dataset}, {self.epochs} epochs per trial, score validation accuracy"
 
+    @property
+    def seed_count(self) -> int:
+        """One classifier per trial, trained with ``seed``."""
+        return 1
+
 
 @dataclass(frozen=True)
 class ExperimentSpec:
@@ -159,7 +167,7 @@ class ExperimentSpec:
 
     space: SpaceSpec
     task: TaskSpec | ClassificationTaskSpec
-    strategy_options: dict[str, Any]
+    strategy_options: StrategyOptions | None  # None: a trial folder's record, which names no strategy
     inputs: gym.Space
     outputs: int | None
     actions: gym.Space | None = None

@@ -25,7 +25,7 @@ from .experiment import ExperimentFile, load_experiment
 from .files import write_atomically, write_json
 from .oneshot import SEARCHES
 from .options import (BASELINE_KEY, FIDELITY_KEY, LOAD_CHECKPOINT_KEY, OBJECTIVE_KEY, PROPOSAL_KEY,
-                      SAVE_CHECKPOINT_KEY, SEARCH_PHASE)
+                      SAVE_CHECKPOINT_KEY, SEARCH_PHASE, TRAIN_SEEDS_KEY, VERDICT_KEY)
 from .spaces import search_choices
 from .specs import ClassificationTaskSpec
 from .training.checkpoints import saved_env_steps
@@ -95,16 +95,19 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
     if fidelity is not None:
         task = dataclasses.replace(task, total_timesteps=experiment.options.env_steps(fidelity, task.budget))
     task, continue_from, save_to = continuation(parameters, task, per_generation=fidelity is None)
+    seeds = trial_seeds(parameters, task)
     name = search_space.name(parameters)
     logger.info("trial %s trains %s: %s", nni.get_trial_id(), name, task.describe())
     device = pick_device(task.device)
     if isinstance(task, ClassificationTaskSpec):
-        fields, curve, state = train_classifier(task, lambda: space.freeze(architecture), device)
+        fields, curve, state = train_classifier(dataclasses.replace(task, seed=seeds[0]),
+                                                lambda: space.freeze(architecture), device)
     else:
         fields, curve, state = train_over_seeds(task, NetworkFactory(space, architecture), device,
-                                                tensorboard_folder(output_dir), continue_from, save_to)
+                                                tensorboard_folder(output_dir), continue_from, save_to, seeds)
     result = {"default": fields.pop("default"), "architecture": name, **fields, "device": device,
-              BASELINE_KEY: bool(parameters.get(BASELINE_KEY))}
+              BASELINE_KEY: bool(parameters.get(BASELINE_KEY)), TRAIN_SEEDS_KEY: seeds,
+              VERDICT_KEY: bool(parameters.get(VERDICT_KEY))}
     if search_space.hyperparameters:
         result["hyperparameters"] = hyperparameters
     result.update(parameters.get(PROPOSAL_KEY) or {})  # what the strategy expected: the report shows it beside the score
@@ -126,6 +129,18 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
     nni.report_final_result(result)
     logger.info("trial %s (%s) finished: %s", nni.get_trial_id(), name, result)
     return result
+
+
+def trial_seeds(parameters: dict, task) -> list[int]:
+    """The seeds this trial trains: the strategy's (a race's search seeds, or the verdict's test
+    seeds), else the task's own, ``task.seed`` onwards (a trial run by hand)."""
+    seeds = parameters.get(TRAIN_SEEDS_KEY)
+    if seeds is None:
+        return list(range(task.seed, task.seed + task.seed_count))
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(seed, int) and not isinstance(seed, bool)
+                                                           and seed >= 0 for seed in seeds):
+        raise ValueError(f"parameter {TRAIN_SEEDS_KEY}={seeds!r}: a non-empty list of whole numbers >= 0")
+    return seeds
 
 
 def continuation(parameters: dict, task, per_generation: bool) -> tuple[Any, Path | None, Path | None]:

@@ -21,9 +21,21 @@ A subclass implements :meth:`propose`; ``observe``, ``observe_failure`` and
 :attr:`SearchStrategy.history`, and the whole state (``state_dict``: tensors and plain data) is
 what a resumed search restores.
 
+Seeds (``racing``, ``verdict``; :mod:`nni_rl_nas.racing`): every trial's parameters list the
+seeds it trains (``train_seeds``). A proposal first trains on the race's initial search seeds;
+the race then asks for more seeds for the architectures that may be the answer, each request
+an ordinary trial, before the strategy is asked for a new proposal. The strategy learns from an
+architecture's first trial (:meth:`SearchStrategy.observe`); :meth:`SearchStrategy.known_objective`
+gives its aggregate over every seed it has run since. When the search has ended, the race's
+answer and each baseline train once more on the verdict's test seeds (``verdict`` trials),
+which nothing learns from.
+
 Cost budget (``budget: {env_steps: N, wall_clock_s: T}``, any strategy): once the env steps of
 finished trials (search trials included) or the search's wall-clock reach it, the strategy
-proposes no new trial; running trials finish. Both count across resumes.
+proposes no new architecture; running trials finish. A new architecture is not proposed either
+when the env steps left would not cover the seeds the race's answer still needs (at the task's
+budget per seed), so the answer's top-up and the verdict's test seeds run after the budget. Both
+count across resumes.
 """
 
 from __future__ import annotations
@@ -38,7 +50,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..experiment import parse_class_args
-from ..options import BASELINE_KEY, PROPOSAL_KEY, StrategyOptions
+from ..options import BASELINE_KEY, PROPOSAL_KEY, TRAIN_SEEDS_KEY, VERDICT_KEY, StrategyOptions
+from ..racing import Race
 from ..search_space import Point
 
 logger = logging.getLogger(__name__)
@@ -60,6 +73,8 @@ class TrialRecord:
     score: float | None  # None: the trial failed without a result
     result: dict[str, Any]
     baseline: bool = False  # a baseline trial (``baselines``): shown beside the search, not learnt from
+    seeds: tuple[int, ...] = ()  # the seeds it trained
+    verdict: bool = False  # a verdict trial, on the test seeds: shown in the report, learnt from by nothing
 
 
 class SearchStrategy(ABC):
@@ -85,6 +100,14 @@ class SearchStrategy(ABC):
         self.controller_progress: list[dict[str, Any]] = []
         self._baselines_left = list(self.options.baselines)
         self._running_baselines: set[int] = set()
+        racing, task = self.options.racing, self.spec.task
+        initial, _, answer = racing.resolved(task.seed_count)
+        self.race = Race(self.options.search_seeds(task), initial, answer, racing.rule, racing.confidence,
+                         racing.aggregate, racing.quantile)
+        self._points: dict[str, Point] = {}  # every architecture in the race, by name
+        self._running_seeds: dict[int, list[int]] = {}  # trial id -> the seeds it trains
+        self._running_verdicts: set[int] = set()
+        self._verdict_left: list[str] | None = None  # None: the verdict has not begun
         logger.info("%s over %s points: %s", type(self).__name__, self.size, self.search_space.nni_search_space())
 
     @classmethod
@@ -129,27 +152,84 @@ class SearchStrategy(ABC):
         return None
 
     def ask(self, trial_id: int) -> dict[str, Any]:
-        """Parameters of trial ``trial_id``: an architecture and its name."""
-        spent = self.budget_spent()
-        if spent:
-            logger.info("%s: %s; no new trials", type(self).__name__, spent)
-            raise NothingToPropose(f"{type(self).__name__}: {spent}")
+        """Parameters of trial ``trial_id``: an architecture, its name and its seeds."""
         return self.next_parameters(trial_id)
 
     def next_parameters(self, trial_id: int) -> dict[str, Any]:
-        """The baselines first, then the strategy's own proposals."""
+        """The baselines first, then the seeds the race asks for, then the strategy's own proposals;
+        once the search has ended, the verdict's trials."""
         if self._baselines_left:
-            architecture = self.search_space.parse_name(self._baselines_left.pop(0))
-            self._running[trial_id] = architecture
+            name = self._baselines_left.pop(0)
+            point = self._points[name] = self.search_space.parse_name(name)
+            return self._issue(trial_id, point, self.race.enter(name, baseline=True), baseline=True)
+        spent = self.budget_spent()
+        if spent:
+            self.race.finish()
+        request = self.race.next_request()
+        if request is not None:
+            return self._issue(trial_id, self._points[request[0]], request[1],
+                               baseline=self.race.entrants[request[0]].baseline)
+        reason = spent or self._reserve_reached()
+        if reason is None:
+            try:
+                architecture = self.propose(trial_id)
+            except NothingToPropose as nothing:
+                architecture, reason = None, str(nothing)
+            if architecture is not None:
+                name = self.name_of(architecture)
+                self._points[name] = architecture
+                details = self.proposal_details(trial_id)
+                return self._issue(trial_id, architecture, self.race.enter(name), proposal=details)
+            reason = reason or f"{type(self).__name__} has no architecture left to propose"
+        if not self.trials_running():
+            parameters = self._after_search(trial_id)
+            if parameters is not None:
+                return parameters
+        logger.info("%s: %s; no new trials", type(self).__name__, reason)
+        raise NothingToPropose(f"{type(self).__name__}: {reason}")
+
+    def _issue(self, trial_id: int, point: Point, seeds: list[int], baseline: bool = False, verdict: bool = False,
+               proposal: dict[str, Any] | None = None) -> dict[str, Any]:
+        self._running[trial_id], self._running_seeds[trial_id] = point, list(seeds)
+        if baseline:
             self._running_baselines.add(trial_id)
-            return {**architecture, ARCHITECTURE_NAME_KEY: self.name_of(architecture), BASELINE_KEY: True}
-        architecture = self.propose(trial_id)
-        if architecture is None:
-            raise NothingToPropose(f"{type(self).__name__} has no architecture left to propose")
-        self._running[trial_id] = architecture
-        details = self.proposal_details(trial_id)
-        return {**architecture, ARCHITECTURE_NAME_KEY: self.name_of(architecture),
-                **({PROPOSAL_KEY: details} if details else {})}
+        if verdict:
+            self._running_verdicts.add(trial_id)
+        return {**point, ARCHITECTURE_NAME_KEY: self.name_of(point), TRAIN_SEEDS_KEY: list(seeds),
+                **({BASELINE_KEY: True} if baseline else {}), **({VERDICT_KEY: True} if verdict else {}),
+                **({PROPOSAL_KEY: proposal} if proposal else {})}
+
+    def _reserve_reached(self) -> str | None:
+        """Why no new architecture: the env steps left cover only the seeds the answer still needs."""
+        limit, needed = self.budget.env_steps, self.race.seeds_to_finish()
+        if limit is None or not needed or not self.spec.is_rl:
+            return None
+        if self._spent_env_steps + needed * self.spec.task.budget >= limit:
+            return f"budget.env_steps {limit}: what is left is kept for the answer's {needed} remaining seed trainings"
+        return None
+
+    def trials_running(self) -> bool:
+        """Whether any trial of this search is still running (a subclass adds its own kinds)."""
+        return bool(self._running)
+
+    def _after_search(self, trial_id: int) -> dict[str, Any] | None:
+        """Nothing runs and nothing is left to propose: the race finishes, then the verdict's trials."""
+        self.race.finish()
+        request = self.race.next_request()
+        if request is not None:
+            return self._issue(trial_id, self._points[request[0]], request[1],
+                               baseline=self.race.entrants[request[0]].baseline)
+        if self._verdict_left is None:
+            answer, seeds = self.race.answer, self.options.verdict.seeds()
+            baselines = [name for name, entrant in self.race.entrants.items() if entrant.baseline and not entrant.dropped]
+            self._verdict_left = [answer, *baselines] if answer and seeds else []
+            if self._verdict_left:
+                logger.info("search ended with answer %s: it and the baselines train on the test seeds %s", answer, seeds)
+        if not self._verdict_left:
+            return None
+        name = self._verdict_left.pop(0)
+        return self._issue(trial_id, self._points[name], self.options.verdict.seeds(),
+                           baseline=self.race.entrants[name].baseline, verdict=True)
 
     def proposal_details(self, trial_id: int) -> dict[str, Any]:
         """What the strategy expected of the trial it just proposed (plain data), which the trial's
@@ -166,41 +246,87 @@ class SearchStrategy(ABC):
         self.record_end(trial_id, success)
 
     def record_result(self, trial_id: int | None, parameters: dict[str, Any], result: dict[str, Any]) -> None:
-        # a running trial is known by its id; NNI may hand a resumed trial's parameters over as text
-        baseline = trial_id in self._running_baselines if trial_id in self._running else bool(
-            parameters.get(BASELINE_KEY))
-        architecture = self._running.pop(trial_id, None) or {label: parameters[label] for label in
-                                                             self.search_space.labels if label in parameters}
-        self._running_baselines.discard(trial_id)
-        record = TrialRecord(trial_id, architecture, self.name_of(architecture), float(result["default"]), result,
-                             baseline)
+        record = self._finished(trial_id, parameters, result)
         self.history.append(record)
-        logger.info("trial %s: %s%s scored %.4f", trial_id, record.name, " (baseline)" if baseline else "", record.score)
-        if not baseline:  # the strategy did not choose it: nothing to learn from
+        logger.info("trial %s: %s%s on seeds %s scored %.4f", trial_id, record.name,
+                    " (verdict)" if record.verdict else " (baseline)" if record.baseline else "", list(record.seeds),
+                    record.score)
+        if record.verdict:
+            return
+        if record.name not in self.race.entrants:  # a trial of a state that was lost: it joins the race as it stands
+            self._points[record.name] = record.architecture
+            self.race.enter(record.name, record.baseline)
+        self.race.record(record.name, self.seed_objectives(record))
+        if not record.baseline and self._first_of(record):  # the strategy did not choose baselines or more seeds
             self.observe(record)
 
-    def record_end(self, trial_id: int, success: bool) -> None:
-        architecture = self._running.pop(trial_id, None)
-        if architecture is None:  # its result already arrived
-            return
-        baseline = trial_id in self._running_baselines
+    def _finished(self, trial_id: int | None, parameters: dict[str, Any], result: dict[str, Any]) -> TrialRecord:
+        """The trial as a record: a running trial is known by its id; NNI may hand a resumed trial's
+        parameters over as text, and then they (and the result) say what it was."""
+        known = trial_id in self._running
+        baseline = trial_id in self._running_baselines if known else bool(parameters.get(BASELINE_KEY))
+        verdict = trial_id in self._running_verdicts if known else bool(parameters.get(VERDICT_KEY))
+        architecture = self._running.pop(trial_id, None) or {label: parameters[label] for label in
+                                                             self.search_space.labels if label in parameters}
+        seeds = self._running_seeds.pop(trial_id, None) or parameters.get(TRAIN_SEEDS_KEY) or \
+            result.get(TRAIN_SEEDS_KEY) or []
         self._running_baselines.discard(trial_id)
-        record = TrialRecord(trial_id, architecture, self.name_of(architecture), None, {}, baseline)
+        self._running_verdicts.discard(trial_id)
+        score = float(result["default"]) if result else None
+        return TrialRecord(trial_id, architecture, self.name_of(architecture), score, result, baseline,
+                           tuple(int(seed) for seed in seeds), verdict)
+
+    def seed_objectives(self, record: TrialRecord) -> dict[int, float]:
+        """The trial's objective on each of its seeds (its seeds' scores less the size penalty)."""
+        scores = record.result.get("seed_scores") or [record.score]
+        seeds = record.seeds or tuple(range(len(scores)))
+        parameters = record.result.get("parameters")
+        return {seed: self.options.cost.objective(float(score), parameters) for seed, score in zip(seeds, scores)}
+
+    def _first_of(self, record: TrialRecord) -> bool:
+        """Whether ``record`` is its architecture's first search trial to end (the one the strategy proposed)."""
+        return not any(earlier.name == record.name and not earlier.verdict and earlier is not record
+                       for earlier in self.history)
+
+    def known_objective(self, point: Point) -> float | None:
+        """The architecture's aggregate objective over every search seed it has run (the race's
+        ``aggregate``), or None when it has no result yet."""
+        entrant = self.race.entrants.get(self.name_of(point))
+        return None if entrant is None or entrant.baseline else self.race.pooled(entrant.name)
+
+    def record_end(self, trial_id: int, success: bool) -> None:
+        if trial_id not in self._running:  # its result already arrived
+            return
+        record = self._finished(trial_id, {}, {})
         self.history.append(record)
         logger.warning("trial %d: %s ended without a result", trial_id, record.name)
-        if not baseline:
+        if record.verdict:
+            return
+        first = self._first_of(record)
+        self.race.record_failure(record.name)
+        if not record.baseline and first:
             self.observe_failure(record)
 
     def has_result(self, parameters: dict[str, Any]) -> bool:
         """Whether the state already holds the result of the trial that ran ``parameters``."""
-        name, baseline = parameters.get(ARCHITECTURE_NAME_KEY), bool(parameters.get(BASELINE_KEY))
-        return any(record.name == name and record.baseline == baseline and record.score is not None
-                   for record in self.history)
+        return any(record.score is not None and self._ran(record, parameters) for record in self.history)
+
+    def _ran(self, record: TrialRecord, parameters: dict[str, Any]) -> bool:
+        seeds = parameters.get(TRAIN_SEEDS_KEY)
+        return (record.name == parameters.get(ARCHITECTURE_NAME_KEY)
+                and record.baseline == bool(parameters.get(BASELINE_KEY))
+                and record.verdict == bool(parameters.get(VERDICT_KEY))
+                and (seeds is None or list(record.seeds) == list(seeds)))
 
     def running_trial_of(self, parameters: dict[str, Any]) -> int | None:
         """The running trial that was given ``parameters``, if any."""
-        name = parameters.get(ARCHITECTURE_NAME_KEY)
-        return next((trial_id for trial_id, a in self._running.items() if self.name_of(a) == name), None)
+        name, seeds = parameters.get(ARCHITECTURE_NAME_KEY), parameters.get(TRAIN_SEEDS_KEY)
+        return next((trial_id for trial_id, a in self._running.items() if self.name_of(a) == name
+                     and (seeds is None or self._running_seeds.get(trial_id) == list(seeds))), None)
+
+    def race_summary(self) -> dict[str, Any]:
+        """The race as plain JSON (the report reads it): its answer and each architecture's seeds."""
+        return {**self.race.summary(), "verdict_seeds": self.options.verdict.seeds()}
 
     def state_dict(self) -> dict[str, Any]:
         """Everything a resumed search needs; subclasses add their learned state."""
@@ -212,6 +338,11 @@ class SearchStrategy(ABC):
             "baselines_left": self._baselines_left,
             "running_baselines": sorted(self._running_baselines),
             "controller_progress": self.controller_progress,
+            "race": self.race.state_dict(),
+            "points": self._points,
+            "running_seeds": self._running_seeds,
+            "running_verdicts": sorted(self._running_verdicts),
+            "verdict_left": self._verdict_left,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -223,3 +354,8 @@ class SearchStrategy(ABC):
         self._running_baselines = set(state.get("running_baselines", []))
         self.controller_progress = list(state.get("controller_progress", []))
         self._earlier_seconds, self._clock = state["spent"]["wall_clock_s"], time.monotonic()
+        self.race.load_state_dict(state["race"])
+        self._points = dict(state["points"])
+        self._running_seeds = {int(trial_id): list(seeds) for trial_id, seeds in state["running_seeds"].items()}
+        self._running_verdicts = set(state["running_verdicts"])
+        self._verdict_left = None if state["verdict_left"] is None else list(state["verdict_left"])

@@ -135,13 +135,6 @@ class NniTunerStrategy(SearchStrategy):
                                "row were points that already have a score or a running trial "
                                "(tuner.classArgs.max_draws)")
 
-    def known_objective(self, point: Point) -> float | None:
-        """The objective of the search's own finished trials of ``point`` (their mean), or None."""
-        name = self.name_of(point)
-        known = [self.objective(record) for record in self.history
-                 if record.name == name and record.score is not None and not record.baseline]
-        return float(np.mean(known)) if known else None
-
     def generation_running(self) -> bool:
         """PBT has handed out its whole generation. Asked again, NNI's PBT would keep the request and
         answer it later through a callback of NNI's dispatcher, which a strategy does not have; the

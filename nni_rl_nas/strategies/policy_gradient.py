@@ -6,7 +6,8 @@ NNI asks for a new proposal whenever a trial slot frees up, so ``trialConcurrenc
 busy, and scores are learnt from in whatever order trials finish.
 
 An architecture that already has a score is not trained again. When the controller samples one,
-the known score goes to the controller as a sample and another is drawn. The search ends when
+its known score (over every seed it has run, :meth:`~.base.SearchStrategy.known_objective`)
+goes to the controller as a sample and another is drawn. The search ends when
 ``max_draws`` draws in a row find only known architectures: the controller has converged.
 """
 
@@ -36,15 +37,17 @@ class PolicyGradient(SearchStrategy):
         self.reinforce = Reinforce(self.controller, settings)
         self.failure_score = self.options.failure_score
         self.max_draws = self.options.max_draws
-        self.known_scores: dict[str, float] = {}
+        self.failed_scores: dict[str, float] = {}  # failure_score, for architectures whose trial failed
 
     def propose(self, trial_id: int) -> Point | None:
         for _ in range(self.max_draws):
             decisions = self.controller.sample(self.generator)
             architecture = architecture_of(self.choices, decisions)
             name = self.name_of(architecture)
-            if name in self.known_scores:
-                self.reinforce.observe(decisions, self.known_scores[name])
+            known = self.known_objective(architecture)
+            known = self.failed_scores.get(name) if known is None else known
+            if known is not None:
+                self.reinforce.observe(decisions, known)
                 continue
             if name in self.running_names():
                 continue
@@ -53,8 +56,7 @@ class PolicyGradient(SearchStrategy):
         return None
 
     def observe(self, record: TrialRecord) -> None:
-        self.known_scores[record.name] = self.objective(record)
-        if self.reinforce.observe(decisions_of(self.choices, record.architecture), self.known_scores[record.name]):
+        if self.reinforce.observe(decisions_of(self.choices, record.architecture), self.objective(record)):
             logger.info("controller updated; baseline %.4f", self.reinforce.baseline or 0.0)
             self.record_progress()
 
@@ -66,15 +68,15 @@ class PolicyGradient(SearchStrategy):
 
     def observe_failure(self, record: TrialRecord) -> None:
         if self.failure_score is not None:
-            self.known_scores[record.name] = self.failure_score
+            self.failed_scores[record.name] = self.failure_score
             self.reinforce.observe(decisions_of(self.choices, record.architecture), self.failure_score)
 
     def state_dict(self) -> dict:
-        return {**super().state_dict(), "reinforce": self.reinforce.state_dict(), "known_scores": self.known_scores,
+        return {**super().state_dict(), "reinforce": self.reinforce.state_dict(), "failed_scores": self.failed_scores,
                 "generator": self.generator.get_state()}
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
         self.reinforce.load_state_dict(state["reinforce"])
-        self.known_scores = dict(state["known_scores"])
+        self.failed_scores = dict(state["failed_scores"])
         self.generator.set_state(state["generator"])

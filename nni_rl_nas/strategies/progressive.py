@@ -5,7 +5,8 @@ Over a space whose depth is searched (``space.depth: [1, 2, 3, 4]``), level by l
 
 1. Level 1 trains every architecture of the smallest depth (or ``first_level`` of them, drawn at
    random).
-2. Each next level takes the ``beam`` best-scoring architectures of the depth before, expands each
+2. Each next level takes the ``beam`` best-scoring architectures of the depth before (over every
+   seed each has run, when the search races), expands each
    by the next depth's new layers with every choice the space offers, fits the predictor
    (:mod:`nni_rl_nas.predictor`) to every score so far, and trains the ``beam`` expansions it
    predicts best (by mean + ``optimism`` x spread).
@@ -95,7 +96,8 @@ class Progressive(SearchStrategy):
             logger.info("level %d: predictor's rank correlation with the scores %s", level["level"],
                         level["rank_correlation"])
         deeper = [depth for depth in self.depths if depth > level["depth"]]
-        parents = sorted(scored, key=lambda trial: trial["objective"], reverse=True)[:self.options.beam]
+        # by what every seed each has run says, once the race has given some more than their first
+        parents = sorted(scored, key=lambda trial: self.known_objective(trial["point"]), reverse=True)[:self.options.beam]
         if not deeper or not parents:
             logger.info("progressive search done at depth %d", level["depth"])
             return

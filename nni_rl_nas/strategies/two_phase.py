@@ -53,6 +53,9 @@ class TwoPhaseStrategy(SearchStrategy):
                     ARCHITECTURE_NAME_KEY: f"{self.search_name} {search_seed}"}
         return super().next_parameters(trial_id)
 
+    def trials_running(self) -> bool:
+        return super().trials_running() or bool(self._searches_running) or self._searches_started < self.searches
+
     def propose(self, trial_id: int) -> Architecture | None:
         if not self._retrain_queue:
             return None

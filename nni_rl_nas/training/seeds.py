@@ -1,8 +1,8 @@
 """One architecture trained and scored over several seeds: the score a strategy learns from.
 
 RL scores are noisy: one seed of a network can solve LunarLander while another of the same
-network does not. A trial therefore trains ``task.seed_count`` agents (seeds ``task.seed``,
-``task.seed + 1`` ...) and reports their aggregate: the score is the mean of the per-seed scores,
+network does not. A trial therefore trains one agent per seed it is given (by default
+``task.seed_count`` of them, ``task.seed``, ``task.seed + 1`` ...) and reports their aggregate: the score is the mean of the per-seed scores,
 with their spread beside it, and the learning curve NNI plots (and assessors read) is the mean
 curve, which grows while the trial runs; an agent that stops early (solved with
 ``stop_on_solve``) keeps its last point in the mean.
@@ -152,14 +152,17 @@ def mean_point(points: list[dict], started: float) -> dict:
 
 
 def train_over_seeds(task, build_network: Callable[[], nn.Module], device: str, log_dir: Path | None = None,
-                     continue_from: Path | None = None, save_to: Path | None = None) -> tuple[dict, list[dict], dict]:
-    """Train and score ``task.seeds`` agents of one network; returns result fields, mean curve, best weights.
+                     continue_from: Path | None = None, save_to: Path | None = None,
+                     seeds: list[int] | None = None) -> tuple[dict, list[dict], dict]:
+    """Train and score one agent of one network per seed of ``seeds`` (None: ``task.seed_count``
+    seeds from ``task.seed``); returns result fields, mean curve, best weights.
 
     With ``continue_from``, each seed's agent continues from its checkpoint there, earlier curve
     points included, to ``task.budget`` env steps in all; with ``save_to``, the agents are saved
     there at the end (:mod:`.checkpoints`; the ``sb3`` engine)."""
     started, curve = time.monotonic(), []
-    tasks = [dataclasses.replace(task, seed=task.seed + offset) for offset in range(task.seed_count)]
+    seeds = list(range(task.seed, task.seed + task.seed_count)) if seeds is None else seeds
+    tasks = [dataclasses.replace(task, seed=seed) for seed in seeds]
     seed_runs = SEED_RUNS[task.engine](tasks, build_network, device, log_dir)
     runs = seed_runs.runs
     for run in runs if continue_from is not None else []:

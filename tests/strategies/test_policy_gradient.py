@@ -76,7 +76,7 @@ def test_with_a_cost_penalty_the_controller_concentrates_on_the_best_small_netwo
     strategy, _ = search(0, cost={"per_tenfold": 0.5})
     assert strategy.controller.probabilities(decisions_of(strategy.choices, small)) > 0.5
     record = strategy.history[0]
-    assert strategy.known_scores[record.name] == pytest.approx(
+    assert strategy.known_objective(record.architecture) == pytest.approx(
         record.score - 0.5 * np.log10(q_network_parameters(record.architecture)))
 
 
@@ -112,12 +112,12 @@ def test_failed_trials_are_ignored_or_scored_as_configured():
     ignoring = PolicyGradient(**ARGS, controller={"samples_per_update": 1})
     parameters = ignoring.ask(0)
     ignoring.tell_end(0, success=False)
-    assert ignoring.reinforce.advantages == [] and ignoring.known_scores == {}
+    assert ignoring.reinforce.advantages == [] and ignoring.failed_scores == {}
 
     penalising = PolicyGradient(**ARGS, controller={"samples_per_update": 1}, failure_score=-1.0)
     parameters = penalising.ask(0)
     penalising.tell_end(0, success=False)
-    assert penalising.known_scores == {parameters["architecture"]: -1.0}
+    assert penalising.failed_scores == {parameters["architecture"]: -1.0}
 
 
 def test_controller_log_probabilities_sum_to_one_over_a_small_space():

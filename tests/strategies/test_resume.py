@@ -107,7 +107,9 @@ def test_without_a_saved_state_the_results_are_replayed(tmp_path, monkeypatch):
                               "layer2_activation": "tanh", "architecture": f"{w}-relu_16-tanh"},
                 "value": {"default": float(w)}} for w in (16, 64)]
     resumed.import_data(records)
-    assert resumed.strategy.known_scores == {"16-relu_16-tanh": 16.0, "64-relu_16-tanh": 64.0}
+    known = {name: resumed.strategy.known_objective(resumed.strategy.search_space.parse_name(name))
+             for name in ("16-relu_16-tanh", "64-relu_16-tanh")}
+    assert known == {"16-relu_16-tanh": 16.0, "64-relu_16-tanh": 64.0}
     assert len(resumed.strategy.reinforce.advantages) == 2
     assert np.isfinite(resumed.strategy.reinforce.baseline)
 

@@ -56,10 +56,10 @@ def test_results_and_failures_are_recorded_against_the_right_architecture():
     assert strategy.history[0].result["env_steps"] == 10
 
 
-def test_parameters_carry_the_choices_and_a_readable_name():
+def test_parameters_carry_the_choices_a_readable_name_and_the_seeds():
     parameters = GridSearch(**ARGS).ask(0)
     assert parameters == {"layer1_width": 64, "layer1_activation": "sigmoid", "layer2_width": 64,
-                          "layer2_activation": "sigmoid", "architecture": "64-sigmoid_64-sigmoid"}
+                          "layer2_activation": "sigmoid", "architecture": "64-sigmoid_64-sigmoid", "train_seeds": [0]}
 
 
 @pytest.mark.parametrize("strategy_class", [RandomSearch, PolicyGradient, ENAS])
