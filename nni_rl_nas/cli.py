@@ -90,7 +90,7 @@ def _play(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .records import controller_progress_of, resolve_folder
+    from .records import controller_progress_of, race_of, resolve_folder
     from .report import database_of, explain_failures, progress, read_database, read_rest_api, write_report
 
     root = Path(args.experiments_dir) if args.experiments_dir else None
@@ -107,9 +107,10 @@ def _report(args: argparse.Namespace) -> int:
              f"{sum(r.reason is not None for r in rows)} without a score; plotting ...")
     default_out = folder / "report" if folder.is_dir() else Path(f"report-{Path(args.experiment).name}")
     out = Path(args.out) if args.out else default_out
+    here = folder.is_dir()
     page = write_report(rows, f"nni-rl-nas report: experiment {Path(args.experiment).name}", out, args.top_k,
-                        controller_progress_of(folder) if folder.is_dir() else [])
-    progress(f"wrote {page}")
+                        controller_progress_of(folder) if here else [], race_of(folder) if here else {})
+    progress(f"wrote {page} and {page.with_name('summary.json')}")
     return 0
 
 

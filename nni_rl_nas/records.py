@@ -45,6 +45,7 @@ def open_database(path: Path) -> sqlite3.Connection:
 
 
 CONTROLLER_PROGRESS_FILE = "controller_progress.json"  # in NNI's checkpoint directory, beside the strategy's state
+RACE_FILE = "race.json"  # there too: the race's answer and each architecture's seeds (plain JSON)
 
 
 def controller_progress_of(experiment_folder: Path) -> list[dict]:
@@ -56,6 +57,17 @@ def controller_progress_of(experiment_folder: Path) -> list[dict]:
     except (OSError, ValueError):
         return []
     return [update for update in updates if isinstance(update, dict)] if isinstance(updates, list) else []
+
+
+def race_of(experiment_folder: Path) -> dict:
+    """What the strategy's race recorded (:meth:`nni_rl_nas.racing.Race.summary`); {} when nothing
+    was, or when the file does not hold a mapping (records are untrusted)."""
+    path = experiment_folder / "checkpoint" / RACE_FILE
+    try:
+        race = json.loads(path.read_text()) if path.exists() else {}
+    except (OSError, ValueError):
+        return {}
+    return race if isinstance(race, dict) else {}
 
 
 def database_of_checkpoint(checkpoint_directory: Path) -> Path:

@@ -1,13 +1,16 @@
-"""``nni-rl-nas report``: what a search found, as one self-contained HTML page plus PNG plots.
+"""``nni-rl-nas report``: what a search found, as one self-contained HTML page, PNG plots and
+``summary.json``.
 
 The records are NNI's own: its REST API while the experiment runs (``--port``), otherwise the
 experiment's stored database (``<experiment>/db/nni.sqlite``, which NNI keeps up to date while
-it runs too). Both are read into the same :class:`TrialRow` list. The page holds the strategy's
-performance over trials (each trial's score and the best so far, like the seed project's
-controller plot, baselines as lines), the learning curves of the top-k architectures with their
-spread over seeds, score against network size with the Pareto frontier, a ranked table (each
-trial's seeds' own scores beside their mean) and the search cost so far. Every file is written
-atomically.
+it runs too). Both are read into the same :class:`TrialRow` list. The page opens with the
+verdict (:mod:`nni_rl_nas.verdict`): whether the answer beat the baseline on paired seeds, with
+its interval, or that no network did. Then the strategy's performance over trials (each trial's
+score and the best so far, baselines as lines), the learning curves of the top-k trials with
+their spread over seeds, score against network size with the Pareto frontier, the ranked table
+of architectures (every seed each trained on pooled, intervals beside means), the trials one by
+one and the search cost so far. ``summary.json`` holds the verdict as data for a pipeline. Every
+file is written atomically.
 """
 
 from __future__ import annotations
@@ -23,10 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, is_number
-from .files import write_atomically
-from .options import BASELINE_KEY, OBJECTIVE_KEY, SEARCH_PHASE
+from .files import write_atomically, write_json
+from .options import BASELINE_KEY, OBJECTIVE_KEY, SEARCH_PHASE, TRAIN_SEEDS_KEY, VERDICT_KEY
 from .ranking import rank_correlation
 from .records import ENDED_WITHOUT_SCORE, failure_reason, open_database, resolve_folder
+from .verdict import SeedScores, architecture_rows, headline, pool, summarize_experiment
+
+SUMMARY_FILE = "summary.json"
 
 
 def finite_number(value: Any) -> float | None:
@@ -49,6 +55,7 @@ class TrialRow:
     last_point: int = -1  # NNI's sequence number of the curve's last point
     baseline: bool = False  # a hand-picked network the strategy trained beside its search (``baselines``)
     named_by_result: bool = False  # its parameters name no architecture; its final result does
+    verdict: bool = False  # a verdict trial: the answer or a baseline on the test seeds
 
     @property
     def score(self) -> float | None:
@@ -80,6 +87,7 @@ def _describe(row: TrialRow, parameters_json: str | None) -> None:
     row.named_by_result = "architecture" not in parameters
     row.phase = parameters.get("phase")
     row.baseline = parameters.get(BASELINE_KEY) is True
+    row.verdict = parameters.get(VERDICT_KEY) is True
 
 
 def read_database(path: Path) -> list[TrialRow]:
@@ -338,9 +346,113 @@ def cost(rows: list[TrialRow]) -> dict[str, Any]:
             "trial wall-clock (s)": round(sum(_amount(r.get("wall_clock_s")) for r in finished), 1)}
 
 
-TABLE_COLUMNS = ("score", OBJECTIVE_KEY, "score_std", "seed_scores", "seeds", "solved_seeds", "mean_return", "std_return",
-                 "val_accuracy", "solved", "env_steps", "fidelity", "generation", "level", "predicted_score",
-                 "predicted_spread", "epochs", "wall_clock_s", "parameters", "capped", "device")
+def seed_scores(row: TrialRow) -> SeedScores | None:
+    """A finished trial's per-seed scores for pooling; None when its record does not hold them as
+    numbers (records are untrusted), or for a search trial."""
+    if row.score is None or row.is_search or result_fidelity(row) != 1:
+        return None
+    result = row.result
+    scores = result.get("seed_scores", [row.score])
+    seeds = result.get(TRAIN_SEEDS_KEY, list(range(len(scores))) if isinstance(scores, list) else None)
+    if not (isinstance(scores, list) and isinstance(seeds, list) and scores and len(scores) == len(seeds)
+            and all(finite_number(score) is not None for score in scores)
+            and all(isinstance(seed, int) and not isinstance(seed, bool) for seed in seeds)):
+        return None
+    objective = finite_number(result.get(OBJECTIVE_KEY))
+    solved = result.get("solved_seeds")
+    return SeedScores(row.architecture, seeds, [float(score) for score in scores], row.baseline,
+                      row.verdict or result.get(VERDICT_KEY) is True,
+                      penalty=row.score - objective if objective is not None else 0.0,
+                      parameters=finite_number(result.get("parameters")),
+                      solved_seeds=int(solved) if isinstance(solved, int) and not isinstance(solved, bool) else 0)
+
+
+def result_fidelity(row: TrialRow) -> float:
+    """The share of the full budget a trial trained (NNI's Hyperband and BOHB train most at less):
+    only full trials are pooled, so that no architecture's seeds mix budgets."""
+    fidelity = finite_number(row.result.get("fidelity"))
+    return 1 if fidelity is None else fidelity
+
+
+def experiment_summary(rows: list[TrialRow], race: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``summary.json`` (:func:`nni_rl_nas.verdict.summarize_experiment`), with the race's recorded
+    answer and aggregate where the strategy wrote them (``race.json``; untrusted, so only a name
+    and a known aggregate are taken from it)."""
+    race = race or {}
+    recorded = race.get("answer") if isinstance(race.get("answer"), str) else None
+    name = race.get("aggregate") if race.get("aggregate") in ("mean", "iqm") else "mean"
+    pooled = pool(seed_scores for seed_scores in map(seed_scores, rows) if seed_scores is not None)
+    summary = summarize_experiment(pooled, recorded, name)
+    summary["headline"] = headline(summary)
+    summary["architectures"] = architecture_rows(pooled, summary["answer"], name)
+    return summary
+
+
+def _number(value: Any, digits: int) -> str:
+    return "" if finite_number(value) is None else f"{value:,.{digits}f}"
+
+
+def _interval(summary: dict[str, Any] | None, key: str, digits: int) -> str:
+    """``mean [low, high]`` of a pooled summary; no interval below 2 seeds."""
+    if not summary:
+        return ""
+    interval = summary.get("ci95")
+    bounds = f" [{_number(interval[0], digits)}, {_number(interval[1], digits)}]" if interval else ""
+    return f"{_number(summary.get(key), digits)}{bounds}"
+
+
+def score_digits(rows: list[TrialRow]) -> int:
+    """One precision per column: returns to one decimal, accuracies (scores within [0, 1]) to three."""
+    scores = [row.score for row in rows if row.score is not None and not row.is_search]
+    return 3 if scores and all(0 <= score <= 1 for score in scores) else 1
+
+
+def ranked_table(summary: dict[str, Any], digits: int) -> str:
+    """One row per architecture, every search seed pooled; intervals beside the aggregates."""
+    header = ("architecture", "parameters", "search seeds", f"{summary['aggregate']} [95% CI]", "IQM", "sd",
+              "test seeds", "test mean [95% CI]", "solved seeds")
+    body = []
+    for row in summary["architectures"]:
+        search, test = row["search"] or {}, row["test"]
+        role = " (answer)" if row["answer"] else " (baseline)" if row["baseline"] else ""
+        cells = [f"{row['architecture']}{role}", _number(row["parameters"], 0), str(search.get("seeds", 0)),
+                 _interval(search, "aggregate", digits), _number(search.get("iqm"), digits),
+                 _number(search.get("sd"), digits), str(test["seeds"]) if test else "",
+                 _interval(test, "mean", digits), str(row["solved_seeds"])]
+        body.append("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>")
+    return (f"<table><tr>{''.join(f'<th>{html.escape(name)}</th>' for name in header)}</tr>{''.join(body)}</table>")
+
+
+def trial_kind(row: TrialRow) -> str:
+    return "verdict" if row.verdict else "baseline" if row.baseline else "search"
+
+
+# result fields some strategies add, shown as columns when a trial has them: (field, column, digits; None: the score's)
+OPTIONAL_COLUMNS = ((OBJECTIVE_KEY, "objective", None), ("level", "level", 0), ("predicted_score", "predicted score", None),
+                    ("fidelity", "fidelity", 2), ("generation", "generation", 0))
+
+
+def trials_table(rows: list[TrialRow], digits: int) -> str:
+    """Every finished trial: its seeds, its score, its seeds' scores, and the fields its strategy added
+    (the objective when cost is weighed, a progressive level and its prediction, a budget's fidelity)."""
+    optional = [(key, name, digits if places is None else places) for key, name, places in OPTIONAL_COLUMNS
+                if any(key in (row.result or {}) for row in rows)]
+    header = ["trial", "architecture", "kind", "seeds", "score", *(name for _, name, _ in optional),
+              "seed scores", "env steps", "wall-clock (s)"]
+    body = []
+    for row in rows:
+        if row.score is None or row.is_search:
+            continue
+        result = row.result
+        seeds = result.get(TRAIN_SEEDS_KEY)
+        scores = result.get("seed_scores")
+        cells = [row.trial_id, row.architecture, trial_kind(row),
+                 ", ".join(map(str, seeds)) if isinstance(seeds, list) else "", _number(row.score, digits),
+                 *(_number(result.get(key), places) for key, _, places in optional),
+                 ", ".join(_number(score, digits) for score in scores) if isinstance(scores, list) else "",
+                 _number(result.get("env_steps"), 0), _number(result.get("wall_clock_s"), 0)]
+        body.append("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>")
+    return f"<table><tr>{''.join(f'<th>{html.escape(name)}</th>' for name in header)}</tr>{''.join(body)}</table>"
 
 
 def levels(rows: list[TrialRow]) -> list[dict[str, Any]]:
@@ -373,16 +485,9 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def render_html(title: str, rows: list[TrialRow], images: dict[str, bytes]) -> str:
-    present = [c for c in TABLE_COLUMNS if c == "score" or any(c in (row.result or {}) for row in rows)]
-    header = "".join(f"<th>{html.escape(c)}</th>" for c in ("rank", "architecture", "trial", *present))
-    body = []
-    for rank, row in enumerate(ranked(rows), start=1):
-        values = [row.score if c == "score" else (row.result or {}).get(c, "") for c in present]
-        cells = "".join(f"<td>{html.escape(_cell(v))}</td>" for v in values)
-        name = row.architecture + (" (baseline)" if row.baseline else "")
-        body.append(f"<tr><td>{rank}</td><td>{html.escape(name)}</td><td>{html.escape(row.trial_id)}</td>"
-                    f"{cells}</tr>")
+def render_html(title: str, rows: list[TrialRow], images: dict[str, bytes], summary: dict[str, Any] | None = None) -> str:
+    summary = summary or experiment_summary(rows)
+    digits = score_digits(rows)
     pictures = "".join(f'<h2>{html.escape(name)}</h2><img src="data:image/png;base64,{base64.b64encode(data).decode()}">'
                        for name, data in images.items())
     spent = "".join(f"<li>{html.escape(k)}: {html.escape(str(v))}</li>" for k, v in cost(rows).items())
@@ -404,17 +509,22 @@ def render_html(title: str, rows: list[TrialRow], images: dict[str, bytes]) -> s
     failures = (f"<h2>Trials without a score</h2><table><tr><th>trial</th><th>architecture</th><th>status</th>"
                 f"<th>reason</th></tr>{failed}</table>" if failed else "")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-            "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}</style></head><body>"
-            f"<h1>{html.escape(title)}</h1><h2>Search cost so far</h2><ul>{spent}</ul>{pictures}"
-            f"<h2>Ranked architectures</h2><table><tr>{header}</tr>{''.join(body)}</table>{searches}{grown}{failures}"
+            "<style>body{font-family:sans-serif;margin:2em;max-width:1300px}table{border-collapse:collapse;"
+            "font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}"
+            "td:first-child,td:nth-child(2){text-align:left}img{max-width:100%}"
+            ".headline{font-size:16px;max-width:900px;line-height:1.4}</style></head><body>"
+            f"<h1>{html.escape(title)}</h1><p class='headline'>{html.escape(summary['headline'])}</p>"
+            f"<h2>Ranked architectures</h2>{ranked_table(summary, digits)}"
+            f"<h2>Search cost so far</h2><ul>{spent}</ul>{pictures}"
+            f"<h2>Trials</h2>{trials_table(rows, digits)}{searches}{grown}{failures}"
             "</body></html>")
 
 
 def write_report(rows: list[TrialRow], title: str, out: Path, top_k: int = 5,
-                 controller_progress: list[dict] | None = None) -> Path:
-    """The report folder: ``report.html`` and its plots. ``controller_progress``: a policy-gradient
-    strategy's updates (:func:`nni_rl_nas.records.controller_progress_of`)."""
+                 controller_progress: list[dict] | None = None, race: dict[str, Any] | None = None) -> Path:
+    """The report folder: ``report.html``, its plots and ``summary.json``. ``controller_progress``: a
+    policy-gradient strategy's updates (:func:`nni_rl_nas.records.controller_progress_of`); ``race``:
+    what its race recorded (:func:`nni_rl_nas.records.race_of`)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -427,7 +537,9 @@ def write_report(rows: list[TrialRow], title: str, out: Path, top_k: int = 5,
         images["controller_probabilities.png"] = plot_controller_probabilities(controllers)
     for name, data in images.items():
         write_atomically(out / name, lambda target, data=data: target.write_bytes(data))
-    page = render_html(title, rows, images)
+    summary = experiment_summary(rows, race)
+    write_json(out / SUMMARY_FILE, summary)
+    page = render_html(title, rows, images, summary)
     write_atomically(out / "report.html", lambda target: target.write_text(page))
     return out / "report.html"
 

@@ -55,7 +55,7 @@ from nni.tuner import Tuner
 from .experiment import check_search_space
 from .files import write_atomically, write_json
 from .nni_patches import NNIInstallationError, require_nni_fixes
-from .records import CONTROLLER_PROGRESS_FILE, database_of_checkpoint, submitted_parameter_ids
+from .records import CONTROLLER_PROGRESS_FILE, RACE_FILE, database_of_checkpoint, submitted_parameter_ids
 from .strategies import STRATEGIES, NothingToPropose, SearchStrategy
 
 logger = logging.getLogger(__name__)
@@ -209,6 +209,7 @@ class StrategyTuner(Tuner):
             write_atomically(path, lambda target: torch.save(state, target))
             if self.strategy.controller_progress:  # plain JSON, for the report (which loads no torch)
                 write_json(path.with_name(CONTROLLER_PROGRESS_FILE), self.strategy.controller_progress)
+            write_json(path.with_name(RACE_FILE), self.strategy.race_summary())
 
     @one_event_at_a_time
     def load_checkpoint(self) -> None:

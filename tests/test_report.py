@@ -120,7 +120,7 @@ def test_a_progressive_search_shows_each_level_and_how_its_predictions_ranked():
         {"level": 1, "trials": 2, "best": "64-relu", "best score": 30.0, "predictor rank correlation": None},
         {"level": 2, "trials": 3, "best": "64-relu_64-relu", "best score": 50.0, "predictor rank correlation": 1.0}]
     page = render_html("grown", rows, {})
-    assert "Progressive levels" in page and "predicted_score" in page
+    assert "Progressive levels" in page and "<th>predicted score</th>" in page
     # with a cost penalty the predictor predicted the objective, which its ranking is compared with
     weighed = [TrialRow(row.trial_id, 0, "SUCCEEDED", row.architecture,
                         {**row.result, "objective": -row.result["default"]}) for row in rows[2:5]]
