@@ -41,14 +41,15 @@ LANDSCAPE = Path(__file__).parent / "results" / "landscape_lunar"
 TOP = 5
 
 
-def our_strategy(name: str, seed: int, landscape) -> object:
+def our_strategy(name: str, seed: int, landscape, trial_seeds: int) -> object:
     from nni_rl_nas.strategies import GridSearch, PolicyGradient, RandomSearch
 
     strategy = {"random": RandomSearch, "grid": GridSearch, "policy_gradient": PolicyGradient}[name]
-    return strategy(space=landscape.header["space"], task={"env": landscape.header["env"]}, seed=seed)
+    return strategy(space=landscape.header["space"], task={"env": landscape.header["env"], "seeds": trial_seeds},
+                    seed=seed)
 
 
-def nni_tuner(name: str, seed: int, landscape) -> object:
+def nni_tuner(name: str, seed: int, landscape, trial_seeds: int) -> object:
     """NNI's tuner ``name`` over the landscape's space (:class:`NniTunerStrategy`); tuners without a
     seed argument draw from the global generators, seeded here."""
     from nni_rl_nas.strategies import NniTunerStrategy
@@ -56,7 +57,8 @@ def nni_tuner(name: str, seed: int, landscape) -> object:
     random.seed(seed)
     np.random.seed(seed)
     algorithm = name.removeprefix("nni:")
-    return NniTunerStrategy(space=landscape.header["space"], task={"env": landscape.header["env"]}, seed=seed,
+    return NniTunerStrategy(space=landscape.header["space"], task={"env": landscape.header["env"], "seeds": trial_seeds},
+                            seed=seed,
                             algorithm=algorithm,
                             algorithm_args={"population_size": 8} if algorithm == "Evolution" else None)
 
@@ -92,10 +94,10 @@ def run_searches(name: str, assessor_start: int | None, settings: argparse.Names
     default = max((landscape.true_score(name, settings.rule) for name in landscape.baselines), default=None)
     searches = []
     for seed in range(settings.search_seeds):
-        task_seed = int(np.random.default_rng(seed).integers(len(landscape.header["seeds"])))
+        task_seed = int(np.random.default_rng(seed).integers(len(landscape.search_seeds)))
         assessor = MedianstopAssessor("maximize", assessor_start) if assessor_start else None
-        trials = LandscapeTrials(landscape, settings.rule, settings.trial_seeds, task_seed, assessor=assessor)
-        log = replay_search(STRATEGIES[name](seed, landscape), trials, max(settings.budgets))
+        trials = LandscapeTrials(landscape, settings.rule, task_seed, assessor=assessor)
+        log = replay_search(STRATEGIES[name](seed, landscape, settings.trial_seeds), trials, max(settings.budgets))
         by_budget = {}
         for budget in settings.budgets:
             kept = within(log, budget)

@@ -7,6 +7,12 @@ space, seeds, budget, score rules and settings) and ``records.jsonl``, one line 
 and seed with its learning curve, when each solve rule judged it solved, its score under each
 rule, and its cost.
 
+The recorded seeds split in two: the first half are *search seeds*, the only ones a replayed
+search sees; the second half are *test seeds*, which no search ever sees and which judge its
+pick (with 10 seeds: 0-4 and 5-9). :class:`SyntheticLandscape` is a semi-synthetic twin whose
+truth is exact: true means drawn around the recorded ones, seed noise drawn from the recorded
+residuals, for calibration over many search seeds.
+
 A replay (:func:`replay_search`) drives a search exactly as :func:`.strategies.driver.drive`
 drives it against real trials, one trial at a time, but each trial's result is looked up
 (:class:`LandscapeTrials`) and charged the env steps and wall-clock the table recorded. Any
@@ -29,6 +35,8 @@ from typing import Any
 import numpy as np
 from nni.assessor import AssessResult
 
+from .options import TRAIN_SEEDS_KEY
+from .seed_statistics import reliability, variance_components
 from .strategies.base import ARCHITECTURE_NAME_KEY
 from .strategies.driver import drive
 
@@ -57,14 +65,42 @@ class Landscape:
                 table.setdefault(record["architecture"], []).append(record)
         return table
 
-    def seed_scores(self, architecture: str, rule: str) -> list[float]:
-        records = self.by_architecture.get(architecture) or self.baselines[architecture]
-        return [record["scores"][rule]["value"] for record in records]
+    @cached_property
+    def _by_seed(self) -> dict[tuple[str, int], dict[str, Any]]:
+        return {(record["architecture"], record["seed"]): record for record in self.records}
 
-    def true_score(self, architecture: str, rule: str) -> float:
-        """The architecture's score under ``rule``, averaged over every recorded seed: the best
-        estimate the table has, against which a search's pick is judged."""
-        return float(np.mean(self.seed_scores(architecture, rule)))
+    @property
+    def seeds(self) -> list[int]:
+        return list(self.header["seeds"])
+
+    @property
+    def search_seeds(self) -> list[int]:
+        """The first half of the seeds: the only ones a replayed search sees."""
+        return self.seeds[:(len(self.seeds) + 1) // 2]
+
+    @property
+    def test_seeds(self) -> list[int]:
+        """The second half: they judge a search's pick, and no search sees them."""
+        return self.seeds[(len(self.seeds) + 1) // 2:]
+
+    def record(self, architecture: str, seed: int) -> dict[str, Any]:
+        try:
+            return self._by_seed[(architecture, seed)]
+        except KeyError:
+            raise ValueError(f"the landscape holds no record of {architecture} on seed {seed}; fix: generate it "
+                             "(benchmarks/landscape.py generate resumes)") from None
+
+    def seed_scores(self, architecture: str, rule: str, seeds: list[int] | None = None) -> list[float]:
+        """``architecture``'s score on each of ``seeds`` (None: every seed recorded)."""
+        if seeds is None:
+            records = self.by_architecture.get(architecture) or self.baselines[architecture]
+            return [record["scores"][rule]["value"] for record in records]
+        return [self.record(architecture, seed)["scores"][rule]["value"] for seed in seeds]
+
+    def true_score(self, architecture: str, rule: str, seeds: list[int] | None = None) -> float:
+        """The architecture's score under ``rule``, averaged over ``seeds`` (None: every recorded
+        seed, the best estimate the table has)."""
+        return float(np.mean(self.seed_scores(architecture, rule, seeds)))
 
     def ranking(self, rule: str) -> list[tuple[str, float]]:
         """Architectures by true score, best first."""
@@ -78,6 +114,69 @@ class Landscape:
         return (f"{self.header['env']} {self.header['algorithm'].upper()}: {len(self.by_architecture)} architectures"
                 f"{baselines} x {'/'.join(map(str, sorted(seeds)))} seeds, {self.header['budget']:,} env steps each; "
                 f"{env_steps:,} env steps in all, {core_seconds / 3600:.1f} core-hours")
+
+
+class SyntheticLandscape:
+    """A semi-synthetic twin of a recorded landscape under one rule, whose truth is exact.
+
+    True means: each network's recorded mean shrunk towards the space's grand mean by its
+    reliability (the best linear unbiased predictor under the recorded variance components), plus
+    a draw of what the shrinkage leaves unknown (sd ``sqrt(1 - reliability)`` x the spread between
+    networks); a baseline, which is not of the space, keeps its own mean plus a draw of its
+    standard error. So each ``seed`` gives a fresh truth with the space's structure and the
+    recorded spread between networks. A seed's score is its network's true mean plus a residual
+    drawn from the recorded ones (each record's distance from its network's mean, rescaled for the
+    degree of freedom each mean took), so collapsed seeds stay as frequent and as deep as recorded.
+    Any seed has a score, fixed by (truth seed, network, seed): ``search_seeds`` and
+    ``test_seeds`` of any length. Without curves that mean anything and without solve times, it
+    serves rules and replays that read final scores only.
+    """
+
+    def __init__(self, recorded: Landscape, rule: str = "mean_return", seed: int = 0, search_seeds: int = 5,
+                 test_seeds: int = 50) -> None:
+        self.recorded, self.rule, self.seed = recorded, rule, seed
+        self.search_seeds, self.test_seeds = list(range(search_seeds)), list(range(10_000, 10_000 + test_seeds))
+        self.header = {**recorded.header, "seeds": self.search_seeds + self.test_seeds, "rules": {rule: recorded.header[
+            "rules"][rule]}, "synthetic": {"truth_seed": seed}}
+        self.records: list[dict[str, Any]] = []
+        groups = {name: recorded.seed_scores(name, rule) for name in recorded.by_architecture}
+        components = variance_components(list(groups.values()))
+        between, within = components["between_architectures_sd"], components["between_seeds_sd"]
+        grand = float(np.mean([np.mean(scores) for scores in groups.values()]))
+        rng = np.random.default_rng([seed, 0])
+        self.truth: dict[str, float] = {}
+        for name, scores in groups.items():
+            weight = reliability(components["intraclass_correlation"], len(scores))
+            self.truth[name] = grand + weight * (np.mean(scores) - grand) + rng.normal(0, between * np.sqrt(1 - weight))
+        for name in recorded.baselines:
+            scores = recorded.seed_scores(name, rule)
+            self.truth[name] = float(np.mean(scores) + rng.normal(0, within / np.sqrt(len(scores))))
+        self.residuals = np.concatenate([(np.asarray(scores) - np.mean(scores)) * np.sqrt(len(scores) / (len(scores) - 1))
+                                         for scores in groups.values() if len(scores) > 1])
+        self.names = list(self.truth)
+        self.by_architecture = {name: [] for name in recorded.by_architecture}
+        self.baselines = {name: [] for name in recorded.baselines}
+
+    def true_score(self, architecture: str, rule: str | None = None, seeds: list[int] | None = None) -> float:
+        """The exact true mean (``seeds`` given: the mean of those seeds' scores)."""
+        if seeds is None:
+            return self.truth[architecture]
+        return float(np.mean([self.score(architecture, seed) for seed in seeds]))
+
+    def ranking(self, rule: str | None = None) -> list[tuple[str, float]]:
+        return sorted(((name, self.truth[name]) for name in self.by_architecture), key=lambda item: -item[1])
+
+    def score(self, architecture: str, seed: int) -> float:
+        draw = np.random.default_rng([self.seed, 1, self.names.index(architecture), seed])
+        return float(self.truth[architecture] + self.residuals[draw.integers(len(self.residuals))])
+
+    def record(self, architecture: str, seed: int) -> dict[str, Any]:
+        """A record shaped as a recorded one: the seed's score, the network's recorded size and cost."""
+        recorded = (self.recorded.by_architecture.get(architecture) or self.recorded.baselines[architecture])[0]
+        value, budget = self.score(architecture, seed), recorded["budget"]
+        return {"architecture": architecture, "seed": seed, "budget": budget, "parameters": recorded["parameters"],
+                "solved_at": {}, "scores": {self.rule: {"value": value}}, "wall_clock_s": recorded["wall_clock_s"],
+                "curve": [{"env_steps": budget, "greedy_return": value, "wall_clock_s": recorded["wall_clock_s"]}]}
 
 
 def load_landscape(folder: Path) -> Landscape:
@@ -103,38 +202,50 @@ class ReplayedTrial:
 class LandscapeTrials:
     """Trials answered from a landscape, as a search's ``run`` function.
 
-    A real experiment trains every trial on the seeds ``task.seed`` ... ``task.seed + seeds - 1``;
-    here ``task_seed`` picks which recorded seeds play that part (wrapping around the recorded
-    ones), so different searches see different draws of the seed noise and one search sees one
-    draw, as a real one does. ``rule`` is the score rule the search learns from; with
-    ``stop_on_solve`` (rules that judge "solved") a solved seed is charged only the env steps to
-    its solve, as a trial that stops there would be.
+    A trial trains the seeds its parameters list (``train_seeds``). A strategy numbers its search
+    seeds from its ``task.seed`` (0 here): search seed ``s`` plays the landscape's search seed
+    ``search_seeds[(task_seed + s) % len(search_seeds)]``, so that different searches see
+    different draws of the seed noise and one search sees one draw, as a real one does; test
+    seed ``first_test_seed + i`` (a verdict trial) plays the landscape's test seed ``i``.
+    Parameters without seeds train one search seed. ``rule`` is the score rule the search learns
+    from; with ``stop_on_solve`` (rules that judge "solved") a solved seed is charged only the env
+    steps to its solve, as a trial that stops there would be.
     """
 
-    def __init__(self, landscape: Landscape, rule: str, trial_seeds: int, task_seed: int,
-                 stop_on_solve: bool = False, assessor: Any = None) -> None:
-        recorded = len(landscape.header["seeds"])
-        if trial_seeds > recorded:
-            raise ValueError(f"trial_seeds={trial_seeds}: the landscape holds {recorded} seeds per architecture")
+    def __init__(self, landscape: Landscape, rule: str, task_seed: int = 0, stop_on_solve: bool = False,
+                 assessor: Any = None, first_test_seed: int = 1000) -> None:
         if rule not in landscape.header["rules"]:
             raise ValueError(f"rule {rule!r}: the landscape holds {sorted(landscape.header['rules'])}")
         if stop_on_solve and rule not in landscape.records[0]["solved_at"]:
             raise ValueError(f"stop_on_solve needs a rule that judges 'solved'; {rule!r} does not")
         self.landscape, self.rule, self.stop_on_solve, self.assessor = landscape, rule, stop_on_solve, assessor
-        self.seed_positions = [(task_seed + offset) % recorded for offset in range(trial_seeds)]
+        self.task_seed, self.first_test_seed = task_seed, first_test_seed
         self.log: list[ReplayedTrial] = []
 
     @property
     def spent_env_steps(self) -> int:
         return sum(trial.env_steps for trial in self.log)
 
-    def seed_records(self, architecture: str) -> list[dict[str, Any]]:
-        records = self.landscape.by_architecture[architecture]
-        return [records[position] for position in self.seed_positions]
+    def landscape_seed(self, seed: int) -> int:
+        """The recorded seed that plays the strategy's seed ``seed`` (class docstring)."""
+        search, test = self.landscape.search_seeds, self.landscape.test_seeds
+        if seed >= self.first_test_seed:
+            if seed - self.first_test_seed >= len(test):
+                raise ValueError(f"test seed {seed}: the landscape holds {len(test)} test seeds; fix: verdict.test_seeds "
+                                 f"at most {len(test)}")
+            return test[seed - self.first_test_seed]
+        if seed >= len(search):
+            raise ValueError(f"search seed {seed}: the landscape holds {len(search)} search seeds; fix: racing.max_seeds "
+                             f"at most {len(search)}")
+        return search[(self.task_seed + seed) % len(search)]
+
+    def seed_records(self, architecture: str, seeds: list[int]) -> list[dict[str, Any]]:
+        return [self.landscape.record(architecture, self.landscape_seed(seed)) for seed in seeds]
 
     def __call__(self, parameters: dict[str, Any]) -> dict[str, Any]:
         architecture = parameters[ARCHITECTURE_NAME_KEY]
-        records = self.seed_records(architecture)
+        seeds = list(parameters.get(TRAIN_SEEDS_KEY) or [0])
+        records = self.seed_records(architecture, seeds)
         ends = [self._end(record) for record in records]
         points = [[point for point in record["curve"] if point["env_steps"] <= end] for record, end in zip(records, ends)]
         if self.assessor is not None:
@@ -143,7 +254,7 @@ class LandscapeTrials:
         solved = [record["solved_at"].get(self.rule) is not None for record in records]
         result = {
             "default": float(np.mean(values)), "architecture": architecture, "score_std": float(np.std(values)),
-            "seed_scores": values, "seeds": len(records), "score_rule": self.rule,
+            "seed_scores": values, "seeds": len(records), TRAIN_SEEDS_KEY: seeds, "score_rule": self.rule,
             "solved": all(solved), "solved_seeds": sum(solved), "env_steps": sum(ends),
             "wall_clock_s": round(sum(seed_points[-1]["wall_clock_s"] for seed_points in points), 2),
             "parameters": records[0]["parameters"],

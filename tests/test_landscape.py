@@ -9,12 +9,13 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 from nni_rl_nas.files import append_json_lines, write_json
 from nni_rl_nas.experiment import parse_class_args
-from nni_rl_nas.landscape import (LANDSCAPE_FILE, RECORDS_FILE, LandscapeTrials, TrialStopped,
+from nni_rl_nas.landscape import (LANDSCAPE_FILE, RECORDS_FILE, LandscapeTrials, SyntheticLandscape, TrialStopped,
                                   load_landscape, replay_search)
 from nni_rl_nas.strategies import NniTunerStrategy, PolicyGradient
 from nni_rl_nas.strategies.driver import drive
@@ -82,18 +83,20 @@ def test_a_replayed_search_proposes_what_the_real_run_proposed(make_search, writ
 
     landscape_of(tmp_path / "trials", tmp_path / "landscape")
     log = replay_search(make_search(arguments, space),
-                        LandscapeTrials(load_landscape(tmp_path / "landscape"), "mean_return", 1, 0),
+                        LandscapeTrials(load_landscape(tmp_path / "landscape"), "mean_return"),
                         env_step_budget=TRIALS * BUDGET)
     assert [trial.architecture for trial in log] == real_proposals
     assert [trial.result["default"] for trial in log] == [trial.result["default"] for trial in finished]
 
 
 def synthetic_landscape(folder: Path) -> Path:
-    """Two architectures, three seeds; 8-relu_8-relu solves on seed 1 at 200 env steps."""
-    write_json(folder / LANDSCAPE_FILE, {"env": "CartPole-v1", "algorithm": "dqn", "space": SPACE, "seeds": [0, 1, 2],
-                                         "budget": 1000, "rules": {"mean_return": {}, "solved_then_eval": {}}})
+    """Two architectures, four seeds (search seeds 0 and 1, test seeds 2 and 3); 8-relu_8-relu solves
+    on seed 1 at 200 env steps."""
+    write_json(folder / LANDSCAPE_FILE, {"env": "CartPole-v1", "algorithm": "dqn", "space": SPACE,
+                                         "seeds": [0, 1, 2, 3], "budget": 1000,
+                                         "rules": {"mean_return": {}, "solved_then_eval": {}}})
     records = []
-    for architecture, returns in {"8-relu_8-relu": [10, 20, 30], "16-tanh_16-tanh": [100, 5, 7]}.items():
+    for architecture, returns in {"8-relu_8-relu": [10, 20, 30, 40], "16-tanh_16-tanh": [100, 5, 7, 8]}.items():
         for seed, final in enumerate(returns):
             solved = 200 if (architecture, seed) == ("8-relu_8-relu", 1) else None
             records.append({
@@ -109,22 +112,47 @@ def synthetic_landscape(folder: Path) -> Path:
 
 def test_a_replayed_trial_is_scored_on_the_seeds_its_search_drew_and_charged_what_they_cost(tmp_path):
     landscape = load_landscape(synthetic_landscape(tmp_path))
-    assert landscape.true_score("16-tanh_16-tanh", "mean_return") == pytest.approx(112 / 3)
+    assert landscape.true_score("16-tanh_16-tanh", "mean_return") == pytest.approx(30.0)
     assert landscape.ranking("mean_return")[0][0] == "16-tanh_16-tanh"
+    assert landscape.search_seeds == [0, 1] and landscape.test_seeds == [2, 3]
 
-    trials = LandscapeTrials(landscape, "mean_return", trial_seeds=2, task_seed=2)  # seeds 2, then 0
-    result = trials({"architecture": "16-tanh_16-tanh"})
-    assert result["seed_scores"] == [7, 100] and result["default"] == 53.5
+    trials = LandscapeTrials(landscape, "mean_return", task_seed=1)  # search seeds 1, then 0
+    result = trials({"architecture": "16-tanh_16-tanh", "train_seeds": [0, 1]})
+    assert result["seed_scores"] == [5, 100] and result["default"] == 52.5 and result["train_seeds"] == [0, 1]
     assert result["env_steps"] == 2000 and result["wall_clock_s"] == 20.0
+    verdict = trials({"architecture": "16-tanh_16-tanh", "train_seeds": [1000, 1001]})
+    assert verdict["seed_scores"] == [7, 8]  # the test seeds, which no search seed reaches
 
-    stopping = LandscapeTrials(landscape, "solved_then_eval", trial_seeds=2, task_seed=0, stop_on_solve=True)
-    result = stopping({"architecture": "8-relu_8-relu"})
+    stopping = LandscapeTrials(landscape, "solved_then_eval", task_seed=0, stop_on_solve=True)
+    result = stopping({"architecture": "8-relu_8-relu", "train_seeds": [0, 1]})
     assert result["env_steps"] == 1000 + 200 and result["solved_seeds"] == 1 and result["wall_clock_s"] == 12.0
 
-    with pytest.raises(ValueError, match="the landscape holds 3 seeds per architecture"):
-        LandscapeTrials(landscape, "mean_return", trial_seeds=4, task_seed=0)
+    with pytest.raises(ValueError, match="search seed 2: the landscape holds 2 search seeds; fix: racing.max_seeds"):
+        trials({"architecture": "16-tanh_16-tanh", "train_seeds": [2]})
+    with pytest.raises(ValueError, match="test seed 1002: the landscape holds 2 test seeds"):
+        trials({"architecture": "16-tanh_16-tanh", "train_seeds": [1002]})
     with pytest.raises(ValueError, match="stop_on_solve needs a rule that judges 'solved'; 'mean_return' does not"):
-        LandscapeTrials(landscape, "mean_return", trial_seeds=1, task_seed=0, stop_on_solve=True)
+        LandscapeTrials(landscape, "mean_return", stop_on_solve=True)
+
+
+def test_a_synthetic_twin_keeps_the_recorded_spreads_and_gives_exact_truths(tmp_path):
+    rng = np.random.default_rng(0)
+    write_json(tmp_path / LANDSCAPE_FILE, {"env": "CartPole-v1", "algorithm": "dqn", "space": SPACE,
+                                           "seeds": list(range(10)), "budget": 1000, "rules": {"mean_return": {}}})
+    means = {f"{width}-{activation}_{second}-relu": rng.normal(80, 30) for width in (8, 16, 32, 64)
+             for activation in ("relu", "tanh") for second in (8, 16, 32, 64)}
+    append_json_lines(tmp_path / RECORDS_FILE, [
+        {"architecture": name, "seed": seed, "budget": 1000, "parameters": 42, "solved_at": {}, "wall_clock_s": 1.0,
+         "scores": {"mean_return": {"value": float(mean + rng.normal(0, 90))}}, "curve": []}
+        for name, mean in means.items() for seed in range(10)])
+    twin = SyntheticLandscape(load_landscape(tmp_path), seed=3, search_seeds=8)
+    scores = [[twin.score(name, seed) for seed in range(200)] for name in means]
+    assert 70 < np.mean(np.std(scores, axis=1)) < 110  # the recorded seed noise
+    assert np.std(list(twin.truth.values())) == pytest.approx(30, rel=0.5)  # and the spread between networks
+    assert twin.score("8-relu_8-relu", 7) == SyntheticLandscape(load_landscape(tmp_path), seed=3).score("8-relu_8-relu", 7)
+    assert twin.truth != SyntheticLandscape(load_landscape(tmp_path), seed=4).truth
+    result = LandscapeTrials(twin, "mean_return")({"architecture": "8-relu_8-relu", "train_seeds": [0, 7]})
+    assert result["seed_scores"] == [twin.score("8-relu_8-relu", 0), twin.score("8-relu_8-relu", 7)]
 
 
 class StopAtSecondPoint:
@@ -143,7 +171,7 @@ class StopAtSecondPoint:
 def test_a_trial_the_assessor_stops_ends_without_a_result_and_is_charged_to_where_it_stopped(tmp_path):
     landscape = load_landscape(synthetic_landscape(tmp_path))
     assessor = StopAtSecondPoint()
-    trials = LandscapeTrials(landscape, "mean_return", trial_seeds=1, task_seed=0, assessor=assessor)
+    trials = LandscapeTrials(landscape, "mean_return", assessor=assessor)
     with pytest.raises(TrialStopped):
         trials({"architecture": "8-relu_8-relu"})
     assert trials.log[-1].result is None and trials.log[-1].env_steps == 400 and assessor.ended == [("0", False)]
