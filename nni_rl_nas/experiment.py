@@ -213,7 +213,7 @@ def parse_class_args(class_args: Any, strategy: str | None = None) -> Experiment
     if strategy_options is not None:
         strategy_options.check_experiment(spec, space.part)
         strategy_options.check_seeds(spec)
-        check_baselines(strategy_options.baselines, spec.meta_search_space, space_spec)
+        check_baselines(strategy_options.baselines, spec)
     return spec
 
 
@@ -258,14 +258,15 @@ def check_searched_hyperparameters(spec: ExperimentSpec, space) -> None:
                               f"or {tuner}")
 
 
-def check_baselines(baselines: Any, search_space: SearchSpace, space_spec: SpaceSpec) -> None:
-    """Each baseline must name a point of ``search_space``; a refusal names the space's options
-    too, since a change to them (say, a narrower ``widths``) is what can shut a baseline out."""
-    where = "tuner.classArgs.baselines"
+def check_baselines(baselines: Any, spec: ExperimentSpec) -> None:
+    """Each baseline must name an architecture of the space, or, in a family that can widen (mlp),
+    one of its depth with widths and activations of its own: a hand-picked network need not be
+    one the search may propose. A refusal names the space's options too, since a change to them
+    (say, a narrower ``widths``) is what can shut a baseline out."""
+    where, space_spec, search_space = "tuner.classArgs.baselines", spec.space, spec.meta_search_space
     widen = f"or widen tuner.classArgs.space (family {space_spec.family}, {space_spec.options})"
     if not isinstance(baselines, (list, tuple)) or not all(isinstance(name, str) for name in baselines):
         raise ConfigError(f"{where}: got {baselines!r}; fix: a list of architecture names, such as [256-relu_256-relu]")
-    choices = search_space.architecture_choices
     for name in baselines:
         try:
             point = search_space.parse_name(name)
@@ -274,10 +275,11 @@ def check_baselines(baselines: Any, search_space: SearchSpace, space_spec: Space
             raise ConfigError(f"{where}: {name!r} is no architecture of this space ({error}); fix: name one the space "
                               f"holds, {widen}") from None
         architecture, _ = search_space.split(point)
+        choices = spec.holding([architecture]).meta_search_space.architecture_choices
         outside = {label: value for label, value in architecture.items() if value not in choices.get(label, [])}
         if outside:
             raise ConfigError(f"{where}: {name!r} is no architecture of this space (it chooses {outside}, the space "
-                              f"offers {choices}); fix: name one the space holds, {widen}")
+                              f"offers {search_space.architecture_choices}); fix: name one the space holds, {widen}")
 
 
 @dataclass(frozen=True)
@@ -333,7 +335,7 @@ def load_experiment(path: str | Path, check_registration: bool = True) -> Experi
         _check_setup(tuner.get("name"))
     spec = parse_class_args(tuner.get("classArgs"), name)
     check_search_space(raw.get("searchSpace"), spec.meta_search_space)
-    memory = check_memory(spec, trials_on_this_machine(raw))
+    memory = check_memory(spec.holding_baselines(), trials_on_this_machine(raw))
     return ExperimentFile(path, raw, name, spec, memory, relation_warnings(spec))
 
 

@@ -17,9 +17,10 @@ SMAC's intensification (Hutter et al.; ``smac/intensifier/intensifier.py``), for
   ``answer_seeds``, so the answer rests on at least that many seeds.
 
 ``rule``: ``t_test`` drops a challenger once the one-sided ``confidence`` upper bound of its
-mean paired difference lies below 0 (:func:`.seed_statistics.shown_worse`), so one unlucky seed
-does not drop it; ``aggregate`` drops it as soon as its aggregate on the shared seeds is lower,
-as SMAC does. The race sees objectives (the score less any size penalty), per seed. Plain data
+mean paired difference lies below 0 (:func:`.seed_statistics.shown_worse`), the spread of a
+difference taken from the seed noise pooled over every architecture raced so far, so that one
+pair far below drops a challenger but one unlucky seed does not; ``aggregate`` drops it as soon
+as its aggregate on the shared seeds is lower, as SMAC does. The race sees objectives (the score less any size penalty), per seed. Plain data
 in and out: the strategy base (:mod:`nni_rl_nas.strategies.base`) turns requests into trials.
 """
 
@@ -30,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .seed_statistics import aggregate, shown_worse
+from .seed_statistics import aggregate, pooled_seed_sd, shown_worse
 
 RACING_RULES = ("t_test", "aggregate")
 
@@ -176,7 +177,8 @@ class Race:
 
     def _shown_worse(self, differences: list[float], challenger: list[float], incumbent: list[float]) -> bool:
         if self.rule == "t_test":
-            return shown_worse(differences, self.confidence)
+            seed_sd, degrees = pooled_seed_sd([list(entrant.scores.values()) for entrant in self.entrants.values()])
+            return shown_worse(differences, self.confidence, seed_sd, degrees)
         return self._aggregate(challenger) < self._aggregate(incumbent)
 
     def _waiting_challengers(self) -> None:

@@ -124,18 +124,37 @@ def seeds_needed(sd: float, difference: float) -> int | None:
     return max(2, math.ceil((z * sd / abs(difference)) ** 2))
 
 
-def shown_worse(differences: Sequence[float], confidence: float) -> bool:
+def shown_worse(differences: Sequence[float], confidence: float, seed_sd: float | None = None,
+                degrees: int = 0) -> bool:
     """Whether paired differences (challenger - incumbent) show the challenger worse: the one-sided
-    ``confidence`` upper bound of their mean (Student's t) lies below 0. One pair shows nothing
-    unless every seed of it agrees exactly, which one pair cannot show."""
+    ``confidence`` upper bound of their mean (Student's t) lies below 0.
+
+    With ``seed_sd``, the standard deviation between seeds of one architecture pooled over
+    everything raced so far (``degrees`` of freedom), a difference's spread is taken as
+    ``sqrt(2) x seed_sd`` (two independent seeds: on LunarLander the seed's shared effect is a
+    few percent of the variance), so even one pair can show a challenger far below; without it,
+    the pairs' own spread is used, which needs two pairs."""
     values = np.asarray(differences, dtype=float)
-    if len(values) < 2:
+    if seed_sd is not None and degrees >= 2:
+        spread, degrees_used = math.sqrt(2) * seed_sd, degrees
+    elif len(values) >= 2:
+        spread, degrees_used = float(values.std(ddof=1)), len(values) - 1
+    else:
         return False
-    spread = values.std(ddof=1)
     if spread == 0:
         return bool(values.mean() < 0)
-    upper = values.mean() + stats.t.ppf(confidence, len(values) - 1) * spread / math.sqrt(len(values))
+    upper = values.mean() + stats.t.ppf(confidence, degrees_used) * spread / math.sqrt(len(values))
     return bool(upper < 0)
+
+
+def pooled_seed_sd(groups: Sequence[Sequence[float]]) -> tuple[float | None, int]:
+    """The standard deviation between seeds of one architecture, pooled over ``groups`` (each an
+    architecture's seed scores), and its degrees of freedom."""
+    groups = [np.asarray(group, dtype=float) for group in groups if len(group) >= 2]
+    degrees = sum(len(group) - 1 for group in groups)
+    if not degrees:
+        return None, 0
+    return float(math.sqrt(sum(((group - group.mean()) ** 2).sum() for group in groups) / degrees)), degrees
 
 
 def variance_components(groups: Sequence[Sequence[float]]) -> dict:

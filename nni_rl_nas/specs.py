@@ -184,6 +184,25 @@ class ExperimentSpec:
         """The model space sized for the task: its inputs (observations or images) and outputs."""
         return self._build_space(None)
 
+    def holding(self, architectures: list[dict[str, Any]]) -> ExperimentSpec:
+        """This spec with its space widened to hold ``architectures`` (baselines outside the searched
+        choices, which a trial builds all the same); itself when the family cannot widen."""
+        widen = SPACE_FAMILIES[self.space.family].holding
+        if widen is None or not architectures:
+            return self
+        options = self.space.options
+        for architecture in architectures:
+            options = widen(options, architecture)
+        if SPACE_FAMILIES[self.space.family].validate_options(options):  # e.g. an activation no layer has
+            return self
+        return dataclasses.replace(self, space=SpaceSpec(self.space.family, options))
+
+    def holding_baselines(self) -> ExperimentSpec:
+        """This spec with its space widened to hold the strategy's baselines (:meth:`holding`)."""
+        names = self.strategy_options.baselines if self.strategy_options else ()
+        search_space = self.meta_search_space
+        return self.holding([search_space.split(search_space.parse_name(name))[0] for name in names])
+
     def build_search_space(self) -> SearchSpace:
         """What a search chooses: the space's decisions and the searched hyperparameters."""
         return SearchSpace(self.build_space(), self.searched_hyperparameters)

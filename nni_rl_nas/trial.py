@@ -80,12 +80,15 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
     torch.set_num_threads(task.torch_threads)
     output_dir = Path(os.environ.get("NNI_OUTPUT_DIR", "."))
 
-    search_space = experiment.spec.build_search_space()
-    space = search_space.space
     if parameters is None:
-        parameters = search_space.parse_name(architecture_name) if architecture_name else nni.get_next_parameter()
+        parameters = experiment.spec.build_search_space().parse_name(architecture_name) if architecture_name else \
+            nni.get_next_parameter()
     if parameters.get("phase") == SEARCH_PHASE:
-        return run_search_trial(experiment, space, parameters["search_seed"], output_dir)
+        return run_search_trial(experiment, experiment.spec.build_space(), parameters["search_seed"], output_dir)
+    # a baseline may lie outside the searched choices (a wider hand-picked network): its space holds it
+    spec = experiment.spec.holding_baselines() if parameters.get(BASELINE_KEY) else experiment.spec
+    search_space = spec.build_search_space()
+    space = search_space.space
     architecture = check_architecture(space, parameters)
     hyperparameters = search_space.check_hyperparameters(parameters)
     if hyperparameters:
@@ -121,7 +124,7 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
         "trial_id": nni.get_trial_id(),
         "architecture": architecture,
         "hyperparameters": hyperparameters,  # the searched ones; task holds them applied, as the agent trained
-        "space": dataclasses.asdict(experiment.spec.space),
+        "space": dataclasses.asdict(spec.space),
         "task": dataclasses.asdict(task),
         "result": result,
         "curve": curve,

@@ -94,3 +94,27 @@ def test_with_a_cost_penalty_the_result_carries_the_objective_the_report_ranks_b
     config = write_experiment(lambda raw: small_task(raw) or class_args(raw).update(cost={"per_tenfold": 10.0}))
     result = run_trial(config, "64-tanh")
     assert result["objective"] == pytest.approx(result["default"] - 10.0 * math.log10(result["parameters"]))
+
+
+def test_a_trial_trains_the_seeds_its_parameters_list_and_says_so(write_experiment, tmp_path, monkeypatch):
+    monkeypatch.setenv("NNI_OUTPUT_DIR", str(tmp_path / "out"))
+    config = write_experiment(small_task)
+    result = run_trial(config, parameters={"layer1_width": 16, "layer1_activation": "relu", "architecture": "16-relu",
+                                           "train_seeds": [1000, 1001], "verdict": True})
+    assert result["train_seeds"] == [1000, 1001] and result["verdict"] is True
+    assert len(result["seed_scores"]) == 2 and result["env_steps"] >= 2000
+    with pytest.raises(ValueError, match=r"parameter train_seeds=\[-1\]: a non-empty list of whole numbers >= 0"):
+        run_trial(config, parameters={"layer1_width": 16, "layer1_activation": "relu", "train_seeds": [-1]})
+
+
+def test_a_baseline_outside_the_searched_choices_trains_in_a_space_that_holds_it(write_experiment, tmp_path,
+                                                                                monkeypatch):
+    monkeypatch.setenv("NNI_OUTPUT_DIR", str(tmp_path / "out"))
+    config = write_experiment(lambda raw: small_task(raw) or class_args(raw).update(baselines=["128-tanh"]))
+    result = run_trial(config, parameters={"layer1_width": 128, "layer1_activation": "tanh", "architecture": "128-tanh",
+                                           "baseline": True, "train_seeds": [0]})
+    assert result["baseline"] is True and result["parameters"] == 4 * 128 + 128 + 128 * 2 + 2
+    record = json.loads((tmp_path / "out" / "trial.json").read_text())
+    assert 128 in record["space"]["options"]["widths"] and "tanh" in record["space"]["options"]["activations"]
+    with pytest.raises(ValueError, match="layer1_width=128 is not in the space's choices"):
+        run_trial(config, parameters={"layer1_width": 128, "layer1_activation": "tanh", "train_seeds": [0]})

@@ -35,6 +35,9 @@ class SpaceFamily:
     build: Callable[[gym.Space, int, dict[str, Any]], ArchitectureSpace]
     validate_options: Callable[[dict[str, Any]], list[str]]
     example_inputs: gym.Space  # what `nni-rl-nas spaces` builds the family for
+    # the options widened to hold one more architecture (a baseline outside the searched choices);
+    # None: the family's baselines must be architectures of the space
+    holding: Callable[[dict[str, Any], Architecture], dict[str, Any]] | None = None
 
 
 def _build_mlp(observation_space: gym.Space, out_features: int, options: dict[str, Any]) -> MLPSpace:
@@ -173,6 +176,14 @@ def _mlp_option_problems(options: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _mlp_holding(options: dict[str, Any], architecture: Architecture) -> dict[str, Any]:
+    """The widths and activations with the architecture's own added (its depth must be the space's)."""
+    widths = [value for label, value in architecture.items() if label.endswith("_width")]
+    activations = [value for label, value in architecture.items() if label.endswith("_activation")]
+    return {**options, "widths": sorted({*options["widths"], *widths}),
+            "activations": options["activations"] + sorted(set(activations) - set(options["activations"]))}
+
+
 SPACE_FAMILIES: dict[str, SpaceFamily] = {
     "mlp": SpaceFamily(
         description="dense hidden layers, each choosing a width and an activation (DQN Q-network, PPO/SAC MLPs); the "
@@ -181,6 +192,7 @@ SPACE_FAMILIES: dict[str, SpaceFamily] = {
         build=_build_mlp,
         validate_options=_mlp_option_problems,
         example_inputs=gym.spaces.Box(-1.0, 1.0, shape=(4,)),
+        holding=_mlp_holding,
     ),
     "cnn": SpaceFamily(
         description="convolutions, each choosing kernels, filter size and stride (image classifiers); the depth fixed "

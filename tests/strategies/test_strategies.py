@@ -59,7 +59,8 @@ def test_results_and_failures_are_recorded_against_the_right_architecture():
 def test_parameters_carry_the_choices_a_readable_name_and_the_seeds():
     parameters = GridSearch(**ARGS).ask(0)
     assert parameters == {"layer1_width": 64, "layer1_activation": "sigmoid", "layer2_width": 64,
-                          "layer2_activation": "sigmoid", "architecture": "64-sigmoid_64-sigmoid", "train_seeds": [0]}
+                          "layer2_activation": "sigmoid", "architecture": "64-sigmoid_64-sigmoid",
+                          "train_seeds": [0, 1, 2]}  # the per-env default: 3 seeds on LunarLander
 
 
 @pytest.mark.parametrize("strategy_class", [RandomSearch, PolicyGradient, ENAS])
@@ -88,11 +89,14 @@ def test_baselines_are_proposed_first_marked_as_such_and_not_learnt_from(strateg
     assert resumed.has_result(first) and not resumed.has_result({**first, "baseline": False})
 
 
-def test_a_baseline_outside_the_space_is_refused_naming_it():
-    with pytest.raises(ConfigError, match=r"tuner.classArgs.baselines: '256-relu_512-relu' is no architecture of this "
-                                          r"space .*; fix: name one the space holds, or widen "
-                                          r"tuner.classArgs.space \(family mlp, \{.*'widths'"):
-        RandomSearch(**ARGS, baselines=["256-relu_512-relu"])
+def test_a_wider_dense_baseline_is_taken_and_one_no_space_of_the_family_holds_is_refused_naming_it():
+    narrow = {**ARGS, "space": {"family": "mlp", "widths": [16, 32], "activations": ["tanh"]}}
+    assert RandomSearch(**narrow, baselines=["256-relu_512-relu"]).options.baselines == ["256-relu_512-relu"]
+    for outside in ("256-relu_512-relu_64-relu", "256-swish_256-relu"):
+        with pytest.raises(ConfigError, match=rf"tuner.classArgs.baselines: '{outside}' is no architecture of this "
+                                              r"space .*; fix: name one the space holds, or widen "
+                                              r"tuner.classArgs.space \(family mlp, \{.*'widths'"):
+            RandomSearch(**narrow, baselines=[outside])
     with pytest.raises(ConfigError, match=r"tuner.classArgs.baselines: got '256-relu_256-relu'; fix: a list"):
         RandomSearch(**ARGS, baselines="256-relu_256-relu")
 

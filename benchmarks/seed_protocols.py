@@ -1,0 +1,236 @@
+"""Which seed protocol finds networks that hold on seeds no search saw: one seed per trial, a fixed
+3 seeds per trial, or racing, for random search, NNI's TPE and the policy-gradient controller.
+
+Each search replays against a landscape (:func:`nni_rl_nas.landscape.replay_search`) with the
+zoo's 256-relu_256-relu as its baseline, under an env-step budget (0.5, 1, 2 and 4M: 5 to 40
+seed trainings of 100k), over ``--search-seeds`` searches:
+
+- ``lunar``: the recorded LunarLander landscape. A search sees only its search seeds 0-4; its
+  answer and the baseline are judged on the test seeds 5-9, which no search saw.
+- ``synthetic``: its semi-synthetic twin (:class:`nni_rl_nas.landscape.SyntheticLandscape`),
+  a fresh exact truth per search seed, so the answer is judged by its true mean.
+
+Protocols, as ``racing`` options: ``one_seed`` (1 seed per trial, today's default), ``three_seeds``
+(3 per trial) and ``racing`` (1 seed first, up to 5; the answer on 5; a paired t-test at 0.8).
+Per cell: the expected test score of the answer with its 95% t-interval; P(its test score is
+more than 20 below the baseline's); and the verdict the search itself could give (the paired
+interval of answer - baseline on the search seeds both ran, :mod:`nni_rl_nas.seed_statistics`):
+how often it says ``better``, and of those, the share the test seeds (or the truth) agree with.
+
+Resumable: each (landscape, strategy, protocol, budget) cell is appended to ``results.jsonl``
+in one atomic write when its searches end, and a cell already there is skipped.
+
+    python benchmarks/seed_protocols.py                      # 20 search seeds, both landscapes, 2 workers
+    python benchmarks/seed_protocols.py --report-only        # table.md, summary.json and plot.png again
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import itertools
+import json
+import logging
+import os
+import random
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from nni_rl_nas.files import append_json_lines, write_atomically, write_json
+
+RESULTS = Path(__file__).parent / "results"
+LANDSCAPE = RESULTS / "landscape_lunar"
+OUT = RESULTS / "seed_protocols"
+RULE, BASELINE, SHORTFALL = "mean_return", "256-relu_256-relu", 20.0
+BUDGETS = (500_000, 1_000_000, 2_000_000, 4_000_000)
+PROTOCOLS = {
+    "one_seed": {"initial_seeds": 1, "max_seeds": 1},
+    "three_seeds": {"initial_seeds": 3, "max_seeds": 3},
+    "racing": {"initial_seeds": 1, "max_seeds": 5, "answer_seeds": 5, "rule": "t_test", "confidence": 0.8},
+}
+STRATEGIES = ("random", "tpe", "policy_gradient")
+LANDSCAPES = ("lunar", "synthetic")
+
+
+def build_strategy(name: str, seed: int, space: dict, protocol: dict, budget: int):
+    from nni_rl_nas.strategies import NniTunerStrategy, PolicyGradient, RandomSearch
+
+    common = {"space": space, "task": {"env": "LunarLander-v3", "total_timesteps": 100_000}, "seed": seed,
+              "racing": protocol, "baselines": [BASELINE], "budget": {"env_steps": budget}}
+    if name == "tpe":
+        return NniTunerStrategy(**common, algorithm="TPE")
+    return {"random": RandomSearch, "policy_gradient": PolicyGradient}[name](**common)
+
+
+def landscape_for(kind: str, search_seed: int):
+    from nni_rl_nas.landscape import SyntheticLandscape, load_landscape
+
+    recorded = load_landscape(LANDSCAPE)
+    return recorded if kind == "lunar" else SyntheticLandscape(recorded, RULE, seed=search_seed, search_seeds=5)
+
+
+def test_score(landscape, kind: str, name: str) -> float:
+    """The answer's score where no search looked: the truth (synthetic) or the test seeds' mean."""
+    return landscape.true_score(name, RULE) if kind == "synthetic" else landscape.true_score(name, RULE,
+                                                                                        landscape.test_seeds)
+
+
+def one_search(kind: str, strategy: str, protocol: str, budget: int, search_seed: int) -> dict:
+    """Replay one search; what it answered, what the test seeds say of it, what it could say itself."""
+    import torch
+
+    from nni_rl_nas.landscape import LandscapeTrials, replay_search
+    from nni_rl_nas.seed_statistics import paired_difference, verdict
+
+    torch.set_num_threads(1)
+    random.seed(search_seed)
+    np.random.seed(search_seed)
+    landscape = landscape_for(kind, search_seed)
+    search = build_strategy(strategy, search_seed, landscape.header["space"], PROTOCOLS[protocol], budget)
+    task_seed = search_seed % len(landscape.search_seeds)
+    trials = LandscapeTrials(landscape, RULE, task_seed)
+    log = replay_search(search, trials, budget)
+    answer = search.race.answer
+    mine, theirs = search.race.entrants[answer].scores, search.race.entrants[BASELINE].scores
+    shared = sorted(set(mine) & set(theirs))
+    difference = paired_difference([mine[s] for s in shared], [theirs[s] for s in shared])
+    said = verdict(difference["ci95"])
+    answer_test, baseline_test = test_score(landscape, kind, answer), test_score(landscape, kind, BASELINE)
+    return {"landscape": kind, "strategy": strategy, "protocol": protocol, "budget": budget, "search_seed": search_seed,
+            "answer": answer, "answer_seeds": len(mine), "trials": len(log), "architectures": len(search.race.entrants) - 1,
+            "env_steps": trials.spent_env_steps, "test_score": answer_test, "baseline_test_score": baseline_test,
+            "search_verdict": said, "search_difference": difference["mean"], "search_ci95": difference["ci95"],
+            "test_agrees": answer_test > baseline_test}
+
+
+def cell_key(record: dict) -> tuple:
+    return record["landscape"], record["strategy"], record["protocol"], record["budget"]
+
+
+def run_cell(kind: str, strategy: str, protocol: str, budget: int, search_seeds: int) -> list[dict]:
+    logging.getLogger("nni").setLevel(logging.ERROR)
+    logging.getLogger("nni_rl_nas").setLevel(logging.ERROR)
+    return [one_search(kind, strategy, protocol, budget, seed) for seed in range(search_seeds)]
+
+
+def mean_interval(values: list[float]) -> tuple[float, float]:
+    values = np.asarray(values, dtype=float)
+    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else np.nan
+    return float(values.mean()), float(half)
+
+
+def summarize(records: list[dict]) -> dict:
+    cells: dict[tuple, list[dict]] = {}
+    for record in records:
+        cells.setdefault(cell_key(record), []).append(record)
+    table = {}
+    for (kind, strategy, protocol, budget), searches in sorted(cells.items()):
+        mean, half = mean_interval([search["test_score"] for search in searches])
+        better = [search for search in searches if search["search_verdict"] == "better"]
+        table.setdefault(kind, {}).setdefault(strategy, {}).setdefault(protocol, {})[str(budget)] = {
+            "searches": len(searches), "expected_test_score": mean, "ci95_half_width": half,
+            "p_shortfall": float(np.mean([search["test_score"] < search["baseline_test_score"] - SHORTFALL
+                                          for search in searches])),
+            "said_better": len(better),
+            "precision": float(np.mean([search["test_agrees"] for search in better])) if better else None,
+            "trials": float(np.mean([search["trials"] for search in searches])),
+            "architectures": float(np.mean([search["architectures"] for search in searches])),
+            "answer_seeds": float(np.mean([search["answer_seeds"] for search in searches])),
+            "baseline_test_score": float(np.mean([search["baseline_test_score"] for search in searches]))}
+    return table
+
+
+def markdown(table: dict, search_seeds: int, command: str) -> str:
+    lines = [f"# Seed protocols: one seed per trial, three, or racing ({search_seeds} search seeds per cell)", "",
+             f"Command: `{command}`", "",
+             "Each cell: expected test score of the answer ± 95% half-width | P(answer's test score < baseline's "
+             f"- {SHORTFALL:.0f}) | searches whose own paired interval said `better` (precision: share the test seeds "
+             "or the truth agree with).", ""]
+    for kind, strategies in table.items():
+        baseline = np.mean([cell["baseline_test_score"] for protocols in strategies.values()
+                            for budgets in protocols.values() for cell in budgets.values()])
+        what = ("recorded landscape; answers judged on test seeds 5-9" if kind == "lunar"
+                else "semi-synthetic landscape; answers judged by their exact true mean")
+        lines += [f"## {kind}: {what} (baseline {BASELINE}: {baseline:.1f})", "",
+                  "| strategy | protocol | " + " | ".join(f"{int(budget) / 1e6:g}M env steps" for budget in BUDGETS) + " |",
+                  "| --- | --- | " + " | ".join("---" for _ in BUDGETS) + " |"]
+        for strategy, protocols in strategies.items():
+            for protocol, budgets in protocols.items():
+                cells = []
+                for budget in BUDGETS:
+                    cell = budgets.get(str(budget))
+                    if cell is None:
+                        cells.append("")
+                        continue
+                    precision = "" if cell["precision"] is None else f" ({cell['precision']:.2f})"
+                    cells.append(f"{cell['expected_test_score']:.1f} ± {cell['ci95_half_width']:.1f} | "
+                                 f"{cell['p_shortfall']:.2f} | {cell['said_better']}{precision}")
+                lines.append(f"| {strategy} | {protocol} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plot(table: dict, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(table), figsize=(6 * len(table), 4), squeeze=False)
+    for axis, (kind, strategies) in zip(axes[0], table.items()):
+        for (strategy, protocols), color in zip(strategies.items(), ("C0", "C1", "C2")):
+            for protocol, style in zip(PROTOCOLS, (":", "--", "-")):
+                budgets = protocols.get(protocol, {})
+                xs = [budget / 1e6 for budget in BUDGETS if str(budget) in budgets]
+                ys = [budgets[str(budget)]["expected_test_score"] for budget in BUDGETS if str(budget) in budgets]
+                axis.plot(xs, ys, style, color=color, marker="o", label=f"{strategy}, {protocol}")
+        axis.set(xscale="log", xlabel="search budget (M env steps)", ylabel="expected test score of the answer",
+                 title=kind)
+        axis.legend(fontsize=6)
+    figure.tight_layout()
+    write_atomically(out / "plot.png", lambda target: figure.savefig(target, dpi=110))
+
+
+def report(out: Path, search_seeds: int, command: str) -> None:
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    table = summarize(records)
+    write_json(out / "summary.json", {"search_seeds": search_seeds, "budgets": BUDGETS, "protocols": PROTOCOLS,
+                                      "baseline": BASELINE, "shortfall": SHORTFALL, "table": table})
+    write_atomically(out / "table.md", lambda target: target.write_text(markdown(table, search_seeds, command)))
+    plot(table, out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--search-seeds", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--landscapes", nargs="+", default=list(LANDSCAPES), choices=LANDSCAPES)
+    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args()
+    command = "python benchmarks/seed_protocols.py" + (f" --search-seeds {args.search_seeds}"
+                                                       if args.search_seeds != 20 else "")
+    results = args.out / "results.jsonl"
+    if not args.report_only:
+        done = {cell_key(json.loads(line)) for line in results.read_text().splitlines()} if results.exists() else set()
+        cells = [cell for cell in itertools.product(args.landscapes, args.strategies, PROTOCOLS, BUDGETS)
+                 if cell not in done]
+        started = time.monotonic()
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        with ProcessPoolExecutor(args.workers) as pool:
+            futures = {pool.submit(run_cell, *cell, args.search_seeds): cell for cell in
+                       sorted(cells, key=lambda cell: -cell[3])}
+            for future in as_completed(futures):
+                append_json_lines(results, future.result())
+                print(f"{' '.join(map(str, futures[future]))}: done ({time.monotonic() - started:.0f} s)", flush=True)
+    report(args.out, args.search_seeds, command)
+    print((args.out / "table.md").read_text())
+
+
+if __name__ == "__main__":
+    main()
