@@ -19,9 +19,9 @@ an agent's randomness comes from its own seed alone, so which agents shared its 
 change its record.
 
 Memory: under glibc's malloc a long unit fragments the heap (measured: a 24-agent 128x128 unit
-grew one process to 12.8 GB, and 4,000 steps of it from 0.99 to 1.31 GB); jemalloc keeps it flat
-(0.69 GB) and runs faster (44 s against 59 s for those steps), so run generation with it
-(Debian's libjemalloc2):
+grew one process to 12.8 GB; its first 4,000 steps took it from 0.99 to 1.28 GB); jemalloc keeps
+it flat (0.69 GB over the same steps) and ran them faster (44 s against 55 s, each beside another
+such process), so run generation with it (Debian's libjemalloc2):
 
     LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 python benchmarks/landscape.py generate --workers 2
 
