@@ -35,6 +35,12 @@ running, and those a resume queued to run again, stay RUNNING in its records for
 ``nnictl stop``. Nothing can receive their results any more, so the fix cancels them once the
 manager's trial loop has ended and records each as SYS_CANCELED.
 
+**A finished tuner ends the experiment DONE.** NNI 3.0 marks an experiment DONE only once
+``maxTrialNumber`` trials have run; a tuner that proposes fewer (a race whose trial count depends
+on the scores) leaves it at TUNER_NO_MORE_TRIAL forever, with every trial ended. The fix lets a
+tuner say that it has finished (its ``finished`` attribute, sent with its "no more trials"), and
+the manager then ends the experiment DONE once the trials it submitted have ended.
+
 **Validation at ``nnictl create``.** NNI 3.0 never calls the ``ClassArgsValidator`` that a
 registered algorithm names. The fix makes ``nnictl create`` call it, with the config file,
 before anything starts: a bad config is refused with the validator's message and exit status 1,
@@ -258,8 +264,50 @@ VALIDATION_AT_CREATE = SourcePatch(
 def resume_experiment(args):"""),
     ),
 )
+_FINISHED_MARKER = "nni-rl-nas: a finished tuner ends the experiment"
+FINISHED_TUNER_SAYS_SO = SourcePatch(
+    name="a finished tuner says so",
+    relative_path="runtime/msg_dispatcher.py",
+    package="nni",
+    marker=_FINISHED_MARKER,
+    replacements=(
+        ("""            self.send(CommandType.NoMoreTrialJobs, _pack_parameter(ids[0], ''))""",
+         f"""            finished = 'finished' if getattr(self.tuner, 'finished', False) is True else ''  # {_FINISHED_MARKER}
+            self.send(CommandType.NoMoreTrialJobs, _pack_parameter(ids[0], finished))"""),
+    ),
+)
+FINISHED_TUNER_ENDS_EXPERIMENT = SourcePatch(
+    name="a finished tuner ends the experiment",
+    relative_path="core/nnimanager.js",
+    marker=f"/* {_FINISHED_MARKER} */",
+    replacements=(
+        ("""            case commands_1.NO_MORE_TRIAL_JOBS: {
+                if (!['ERROR', 'STOPPING', 'STOPPED'].includes(this.status.status)) {
+                    this.setStatus('TUNER_NO_MORE_TRIAL');
+                }
+                break;
+            }""", f"""            case commands_1.NO_MORE_TRIAL_JOBS: {{
+                if (!['ERROR', 'STOPPING', 'STOPPED'].includes(this.status.status)) {{
+                    this.setStatus('TUNER_NO_MORE_TRIAL');
+                }}
+                /* {_FINISHED_MARKER} */
+                try {{
+                    this.tunerFinished = this.tunerFinished === true || JSON.parse(content).parameters === 'finished';
+                }}
+                catch (error) {{
+                    this.log.warning(`Unreadable no-more-trials command: ${{content}}`);
+                }}
+                break;
+            }}"""),
+        ("""            if (this.experimentProfile.execDuration > this.maxDuration ||
+                this.currSubmittedTrialNum >= this.maxTrialNum) {""",
+         """            if (this.experimentProfile.execDuration > this.maxDuration ||
+                this.currSubmittedTrialNum >= this.maxTrialNum ||
+                (this.tunerFinished === true && this.waitingTrials.length === 0)) {"""),
+    ),
+)
 NNI_FIXES = (PARAMETER_DISPATCH, TUNER_CONNECT_TIMEOUT, TRIAL_END_STATUS, TUNER_ERROR_STATUS, TRIALS_END_ON_ERROR,
-             DISPATCHER_REPORTS_ERRORS, VALIDATION_AT_CREATE)
+             DISPATCHER_REPORTS_ERRORS, VALIDATION_AT_CREATE, FINISHED_TUNER_SAYS_SO, FINISHED_TUNER_ENDS_EXPERIMENT)
 
 
 def require_nni_fixes() -> None:

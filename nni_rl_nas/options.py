@@ -156,6 +156,10 @@ class RacingSettings:
                                     "robust to a collapsed seed) or quantile (a lower quantile: for agents that must "
                                     "work on every seed)")
     quantile: float = option(0.25, "aggregate quantile: which quantile")
+    pair_baselines: bool = option(True, "baselines train on every search seed a contender does, so that any "
+                                        "architecture compares with them on paired seeds; false: on their initial "
+                                        "seeds only (cheaper: the verdict's test seeds then compare the answer with "
+                                        "them)")
 
     def resolved(self, task_seeds: int) -> tuple[int, int, int]:
         """(initial, max, answer) seeds, the nulls resolved against the task's seeds per trial."""
@@ -168,6 +172,8 @@ class RacingSettings:
             check_positive_int(getattr(self, name), f"{where}.{name}", none_means="the default")
         check_choice(self.rule, RACING_RULES, f"{where}.rule")
         check_choice(self.aggregate, AGGREGATES, f"{where}.aggregate")
+        if not isinstance(self.pair_baselines, bool):
+            raise ConfigError(f"{where}.pair_baselines: got {self.pair_baselines!r}; fix: true or false")
         for name in ("confidence", "quantile"):
             value = getattr(self, name)
             if not is_number(value) or not 0 < value < 1:

@@ -10,8 +10,9 @@ SMAC's intensification (Hutter et al.; ``smac/intensifier/intensifier.py``), for
   the incumbent.
 - Each time a challenger's race ends, the incumbent gains one more seed, up to ``max_seeds``:
   the answer's estimate keeps improving while the search goes on.
-- Baselines run on every seed a contender runs on, so any architecture can be compared with
-  them on paired seeds.
+- Baselines run on every seed a contender runs on (``pair_baselines``), so any architecture can
+  be compared with them on paired search seeds; without it they keep their initial seeds, and the
+  verdict's test seeds alone compare the answer with them.
 - When the search stops proposing (its budget is spent, or it has nothing left), the race
   *finishes*: challengers earn no more seeds, and the incumbent is topped up to
   ``answer_seeds``, so the answer rests on at least that many seeds.
@@ -57,11 +58,13 @@ class Race:
     """The race's bookkeeping and decisions; :meth:`next_request` says what to train next."""
 
     def __init__(self, seeds: Sequence[int], initial_seeds: int, answer_seeds: int, rule: str = "t_test",
-                 confidence: float = 0.8, aggregate_name: str = "mean", quantile: float = 0.25) -> None:
+                 confidence: float = 0.8, aggregate_name: str = "mean", quantile: float = 0.25,
+                 pair_baselines: bool = True) -> None:
         if not 1 <= initial_seeds <= len(seeds) or not 1 <= answer_seeds <= len(seeds):
             raise ValueError(f"initial_seeds {initial_seeds} and answer_seeds {answer_seeds} must lie in 1..{len(seeds)}")
         self.seeds, self.initial_seeds, self.answer_seeds = list(seeds), initial_seeds, answer_seeds
         self.rule, self.confidence, self.aggregate_name, self.quantile = rule, confidence, aggregate_name, quantile
+        self.pair_baselines = pair_baselines
         self.entrants: dict[str, Entrant] = {}
         self.incumbent: str | None = None
         self.queue: list[tuple[str, list[int]]] = []  # seeds given but not yet handed out, in order
@@ -82,7 +85,8 @@ class Race:
         entrant = self.entrants[name] = Entrant(name, baseline)
         first = self.seeds[:self.initial_seeds]
         entrant.requested = list(first)
-        self._pair_baselines(first)
+        if not baseline:
+            self._pair_baselines(first)
         return first
 
     def next_request(self) -> tuple[str, list[int]] | None:
@@ -132,7 +136,7 @@ class Race:
             return 0
         missing = max(0, self.answer_seeds - len(self.entrants[self.incumbent].requested))
         baselines = sum(1 for entrant in self.entrants.values() if entrant.baseline and not entrant.dropped)
-        return missing * (1 + baselines)
+        return missing * (1 + baselines * self.pair_baselines)
 
     def pooled(self, name: str) -> float | None:
         """``name``'s aggregate objective over every seed it has run (None: none yet)."""
@@ -212,6 +216,8 @@ class Race:
         self._pair_baselines(entrant.requested)
 
     def _pair_baselines(self, seeds: list[int]) -> None:
+        if not self.pair_baselines:
+            return
         for baseline in self.entrants.values():
             if baseline.baseline and not baseline.dropped:
                 missing = [seed for seed in seeds if seed not in baseline.requested]

@@ -117,6 +117,12 @@ class StrategyTuner(Tuner):
         self._refused: list[int] = []  # ids of requests answered "no more trials", to fill later
         self._send_trial = None  # NNI's dispatcher callback that sends a trial outside a request
 
+    @property
+    def finished(self) -> bool:
+        """Read by NNI's dispatcher (fixed by ``nni-rl-nas setup``) when the strategy has nothing to
+        propose: a finished one ends the experiment DONE once its trials end."""
+        return self.strategy is not None and self.strategy.finished()
+
     def started(self) -> SearchStrategy:
         if self.start_error is not None:
             raise self.start_error

@@ -107,8 +107,10 @@ def check_trial(trial: dict, metrics: list[dict], root: Path, min_curve_points: 
     # the web UI's columns are the architecture's choices and the searched hyperparameters
     shown = {k: v for k, v in parameters.items()
              if k not in ("architecture", "baseline", "proposal", "TRIAL_BUDGET", "load_checkpoint_dir",
-                          "save_checkpoint_dir")}
+                          "save_checkpoint_dir", "train_seeds", "verdict")}
     assert shown == {**record["architecture"], **record.get("hyperparameters", {})}
+    assert parameters.get("train_seeds", final["train_seeds"]) == final["train_seeds"] == \
+        record["result"]["train_seeds"], "the trial trained the seeds NNI shows for it"
     if record.get("hyperparameters"):  # searched ones (a classifier's task has none)
         assert record["task"]["hyperparameters"].items() >= record["hyperparameters"].items(), "the agent took them"
     assert final["baseline"] == bool(parameters.get("baseline")), "a baseline trial is marked as one in its result"

@@ -1,5 +1,6 @@
 """The shipped configs through the real nnictl (isolated by :mod:`tests.experiments`)."""
 
+import html
 import json
 import os
 import subprocess
@@ -154,6 +155,41 @@ def check_reports(experiment_id: str, port: int, root: Path, architectures: set[
     page = (out / "report.html").read_text()
     assert all(name in page for name in architectures), "the page names every trial (searches in their own table)"
     assert (out / "search_performance.png").stat().st_size > 0 and (out / "learning_curves.png").stat().st_size > 0
+
+
+def racing_cartpole(raw: dict) -> None:
+    raw["maxTrialNumber"] = 40  # a safety net: the finished tuner ends the experiment
+    raw["tuner"]["classArgs"].update(racing={"initial_seeds": 1, "max_seeds": 3, "answer_seeds": 2},
+                                     verdict={"test_seeds": 2}, baselines=["128-relu"])
+    raw["tuner"]["classArgs"]["task"].update(total_timesteps=4000, report_every=2000)
+
+
+def test_a_race_with_a_baseline_and_a_verdict_ends_done_and_its_summary_judges_the_answer(tmp_path):
+    """Every trial trains the seeds NNI shows for it, promotions only on seeds the incumbent ran, the
+    verdict's test seeds last; the tuner's end makes the experiment DONE; summary.json agrees."""
+    with start_experiment(tmp_path, "quick_cartpole.yml", racing_cartpole) as (experiment_id, port, root):
+        trials, metrics = finished_trials(experiment_id, port)
+        assert rest(port, "check-status")["status"] == "DONE", "the finished tuner ended the experiment"
+        finals = [check_trial(trial, metrics, root, min_curve_points=2)
+                  for trial in sorted(trials, key=lambda t: t["sequenceId"])]
+        shown = [json.loads(trial["hyperParameters"][0])["parameters"]["train_seeds"]
+                 for trial in sorted(trials, key=lambda t: t["sequenceId"])]
+        assert [final["train_seeds"] for final in finals] == shown, "NNI shows the seeds each trial trained"
+        search = [final for final in finals if not final["verdict"]]
+        assert all(seed < 3 for final in search for seed in final["train_seeds"])
+        assert [(final["architecture"], final["train_seeds"]) for final in finals if final["verdict"]][-1][1] == [1000, 1001]
+        assert {final["architecture"] for final in finals[-2:]} >= {"128-relu"}
+        from nni_rl_nas.cli import main
+
+        out = root / "report"
+        assert main(["report", experiment_id, "--experiments-dir", str(root.parent), "--out", str(out)]) == 0
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["baseline"] == "128-relu" and summary["seeds_used"] == "test" and summary["pairs"] == 2
+        assert summary["answer"] == next(final["architecture"] for final in finals if final["verdict"]
+                                         and not final["baseline"])
+        low, high = summary["difference"]["ci95"]
+        assert summary["verdict"] == ("better" if low > 0 else "worse" if high < 0 else "not distinguishable")
+        assert html.escape(summary["headline"]) in (out / "report.html").read_text()
 
 
 def test_enas_searches_then_retrains_the_derived_architectures(enas_experiment):

@@ -112,3 +112,11 @@ def test_racing_picks_better_architectures_than_one_seed_each_at_the_same_cost()
         scored = {name: means[name] + noise(name, 0, 94.0) for name in order[:40]}
         one_seed.append(means[max(scored, key=scored.get)])
     assert np.mean(raced) > np.mean(one_seed) + 5.0, (np.mean(raced), np.mean(one_seed))
+
+
+def test_unpaired_baselines_keep_their_initial_seeds():
+    race = Race(SEEDS, initial_seeds=1, answer_seeds=4, pair_baselines=False)
+    race.record("baseline", {seed: 0.0 for seed in race.enter("baseline", baseline=True)})
+    means = simulated_means(6, np.random.default_rng(3), 30.0)
+    run_race(race, means, 90.0, list(means), trainings=20)
+    assert race.entrants["baseline"].requested == [0] and len(race.entrants[race.answer].scores) >= 4

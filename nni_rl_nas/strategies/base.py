@@ -103,7 +103,7 @@ class SearchStrategy(ABC):
         racing, task = self.options.racing, self.spec.task
         initial, _, answer = racing.resolved(task.seed_count)
         self.race = Race(self.options.search_seeds(task), initial, answer, racing.rule, racing.confidence,
-                         racing.aggregate, racing.quantile)
+                         racing.aggregate, racing.quantile, racing.pair_baselines)
         self._points: dict[str, Point] = {}  # every architecture in the race, by name
         self._running_seeds: dict[int, list[int]] = {}  # trial id -> the seeds it trains
         self._running_verdicts: set[int] = set()
@@ -207,6 +207,11 @@ class SearchStrategy(ABC):
         if self._spent_env_steps + needed * self.spec.task.budget >= limit:
             return f"budget.env_steps {limit}: what is left is kept for the answer's {needed} remaining seed trainings"
         return None
+
+    def finished(self) -> bool:
+        """Nothing will ever be proposed again: the verdict's trials are all handed out, or the search
+        ended without a verdict to run (trials may still be running)."""
+        return self._verdict_left == []
 
     def trials_running(self) -> bool:
         """Whether any trial of this search is still running (a subclass adds its own kinds)."""
