@@ -319,8 +319,10 @@ def test_the_main_job_races_its_candidates_and_judges_its_answer_on_test_seeds(t
         trained = [final for final in finals if final["architecture"] != "ENAS search"]
         assert all(final["env_steps"] <= len(final["train_seeds"]) * 100_000 for final in trained), "capped by env steps"
         verdict = [final for final in trained if final["verdict"]]
+        test_seeds = list(range(1000, 1005))  # the config's verdict.test_seeds
         assert sorted((final["architecture"], final["train_seeds"]) for final in verdict) == sorted(
-            [(verdict[0]["architecture"], [1000, 1001, 1002]), ("256-relu_256-relu", [1000, 1001, 1002])])
+            [(next(final["architecture"] for final in verdict if not final["baseline"]), test_seeds),
+             ("256-relu_256-relu", test_seeds)])
         answer = next(final["architecture"] for final in verdict if not final["baseline"])
         assert answer in search["ranked"]
         raced = [final for final in trained if not final["verdict"] and final["architecture"] == answer]
@@ -333,7 +335,7 @@ def test_the_main_job_races_its_candidates_and_judges_its_answer_on_test_seeds(t
         assert {"answer", "baseline", "verdict", "difference", "probability_of_improvement", "seeds",
                 "signal"} <= set(summary)
         assert summary["answer"] == answer and summary["baseline"] == "256-relu_256-relu"
-        assert summary["seeds_used"] == "test" and summary["pairs"] == 3 and summary["seeds"][answer] == 3
+        assert summary["seeds_used"] == "test" and summary["pairs"] == 5 and summary["seeds"][answer] == 3
         low, high = summary["difference"]["ci95"]
         assert summary["verdict"] == ("better" if low > 0 else "worse" if high < 0 else "not distinguishable")
         assert 0 <= summary["probability_of_improvement"] <= 1

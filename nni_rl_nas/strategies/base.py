@@ -26,16 +26,16 @@ seeds it trains (``train_seeds``). A proposal first trains on the race's initial
 the race then asks for more seeds for the architectures that may be the answer, each request
 an ordinary trial, before the strategy is asked for a new proposal. The strategy learns from an
 architecture's first trial (:meth:`SearchStrategy.observe`); :meth:`SearchStrategy.known_objective`
-gives its aggregate over every seed it has run since. When the search has ended, the race's
-answer and each baseline train once more on the verdict's test seeds (``verdict`` trials),
-which nothing learns from.
+gives its aggregate over every seed it has run since. The verdict's trials train on its test
+seeds, and nothing learns from them: each baseline's whenever a trial slot would otherwise stay
+idle (it needs no answer), the race's answer once the search has ended.
 
 Cost budget (``budget: {env_steps: N, wall_clock_s: T}``, any strategy): once the env steps of
 finished trials (search trials included) or the search's wall-clock reach it, the strategy
 proposes no new architecture; running trials finish. A new architecture is not proposed either
 when the env steps left would not cover the seeds the race's answer still needs (at the task's
-budget per seed), so the answer's top-up and the verdict's test seeds run after the budget. Both
-count across resumes.
+budget per seed), so the answer's top-up may run past the budget by at most those. The verdict's
+test-seed trials are outside it. Both count across resumes.
 """
 
 from __future__ import annotations
@@ -107,7 +107,9 @@ class SearchStrategy(ABC):
         self._points: dict[str, Point] = {}  # every architecture in the race, by name
         self._running_seeds: dict[int, list[int]] = {}  # trial id -> the seeds it trains
         self._running_verdicts: set[int] = set()
-        self._verdict_left: list[str] | None = None  # None: the verdict has not begun
+        self._verdict_left: list[str] | None = None  # the answer's verdict trial; None: the search goes on
+        # the baselines' test-seed trials, which need no answer: they fill trial slots the search leaves idle
+        self._verdict_baselines = list(self.options.baselines) if self.options.verdict.test_seeds else []
         logger.info("%s over %s points: %s", type(self).__name__, self.size, self.search_space.nni_search_space())
 
     @classmethod
@@ -181,6 +183,9 @@ class SearchStrategy(ABC):
                 details = self.proposal_details(trial_id)
                 return self._issue(trial_id, architecture, self.race.enter(name), proposal=details)
             reason = reason or f"{type(self).__name__} has no architecture left to propose"
+        if self._verdict_baselines:
+            name = self._verdict_baselines.pop(0)
+            return self._issue(trial_id, self._points[name], self.options.verdict.seeds(), baseline=True, verdict=True)
         if not self.trials_running():
             parameters = self._after_search(trial_id)
             if parameters is not None:
@@ -211,7 +216,7 @@ class SearchStrategy(ABC):
     def finished(self) -> bool:
         """Nothing will ever be proposed again: the verdict's trials are all handed out, or the search
         ended without a verdict to run (trials may still be running)."""
-        return self._verdict_left == []
+        return self._verdict_left == [] and not self._verdict_baselines
 
     def trials_running(self) -> bool:
         """Whether any trial of this search is still running (a subclass adds its own kinds)."""
@@ -226,15 +231,12 @@ class SearchStrategy(ABC):
                                baseline=self.race.entrants[request[0]].baseline)
         if self._verdict_left is None:
             answer, seeds = self.race.answer, self.options.verdict.seeds()
-            baselines = [name for name, entrant in self.race.entrants.items() if entrant.baseline and not entrant.dropped]
-            self._verdict_left = [answer, *baselines] if answer and seeds else []
+            self._verdict_left = [answer] if answer and seeds else []
             if self._verdict_left:
-                logger.info("search ended with answer %s: it and the baselines train on the test seeds %s", answer, seeds)
+                logger.info("search ended with answer %s: it trains on the test seeds %s", answer, seeds)
         if not self._verdict_left:
             return None
-        name = self._verdict_left.pop(0)
-        return self._issue(trial_id, self._points[name], self.options.verdict.seeds(),
-                           baseline=self.race.entrants[name].baseline, verdict=True)
+        return self._issue(trial_id, self._points[self._verdict_left.pop(0)], self.options.verdict.seeds(), verdict=True)
 
     def proposal_details(self, trial_id: int) -> dict[str, Any]:
         """What the strategy expected of the trial it just proposed (plain data), which the trial's
@@ -242,8 +244,10 @@ class SearchStrategy(ABC):
         return {}
 
     def tell(self, trial_id: int | None, parameters: dict[str, Any], result: dict[str, Any]) -> None:
-        """Trial ``trial_id`` (None: unknown to this run) reported its final ``result``."""
-        self._spent_env_steps += int(result.get("env_steps") or 0)
+        """Trial ``trial_id`` (None: unknown to this run) reported its final ``result``. A verdict
+        trial's env steps are the verdict's, outside the search's budget."""
+        if not (trial_id in self._running_verdicts or (isinstance(parameters, dict) and parameters.get(VERDICT_KEY))):
+            self._spent_env_steps += int(result.get("env_steps") or 0)
         self.record_result(trial_id, parameters, result)
 
     def tell_end(self, trial_id: int, success: bool) -> None:
@@ -348,6 +352,7 @@ class SearchStrategy(ABC):
             "running_seeds": self._running_seeds,
             "running_verdicts": sorted(self._running_verdicts),
             "verdict_left": self._verdict_left,
+            "verdict_baselines": self._verdict_baselines,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -364,3 +369,4 @@ class SearchStrategy(ABC):
         self._running_seeds = {int(trial_id): list(seeds) for trial_id, seeds in state["running_seeds"].items()}
         self._running_verdicts = set(state["running_verdicts"])
         self._verdict_left = None if state["verdict_left"] is None else list(state["verdict_left"])
+        self._verdict_baselines = list(state["verdict_baselines"])
