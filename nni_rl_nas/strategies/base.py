@@ -219,8 +219,9 @@ class SearchStrategy(ABC):
         return self._verdict_left == [] and not self._verdict_baselines
 
     def trials_running(self) -> bool:
-        """Whether any trial of this search is still running (a subclass adds its own kinds)."""
-        return bool(self._running)
+        """Whether any trial of the search is still running (a subclass adds its own kinds); a
+        verdict trial is not the search's: the answer's may start beside a baseline's."""
+        return any(trial_id not in self._running_verdicts for trial_id in self._running)
 
     def _after_search(self, trial_id: int) -> dict[str, Any] | None:
         """Nothing runs and nothing is left to propose: the race finishes, then the verdict's trials."""

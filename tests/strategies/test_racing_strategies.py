@@ -135,3 +135,16 @@ def test_bad_racing_and_verdict_options_are_refused_naming_the_field(options, me
 def test_racing_is_refused_for_a_dataset_task():
     with pytest.raises(ConfigError, match="tuner.classArgs.racing: seeds are an RL agent's"):
         RandomSearch(space={"family": "cnn"}, task={"dataset": "digits"}, racing={"max_seeds": 3})
+
+
+def test_the_answers_test_seeds_start_beside_a_running_baseline_verdict():
+    options = {**RACING, "racing": {"initial_seeds": 1, "max_seeds": 1}}
+    strategy = RandomSearch(**ARGS, **options, seed=1, budget={"env_steps": 1500})
+    for trial_id in (0, 1):  # the baseline's seed 0, then one architecture's: the budget is spent
+        parameters = strategy.ask(trial_id)
+        strategy.tell(trial_id, parameters, simulated_trial(parameters))
+        strategy.tell_end(trial_id, success=True)
+    baseline = strategy.ask(2)  # still running when the next slot asks
+    answer = strategy.ask(3)
+    assert baseline["verdict"] and baseline["baseline"]
+    assert answer["verdict"] and answer["architecture"] == strategy.race.answer and strategy.finished()
