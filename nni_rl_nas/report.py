@@ -192,7 +192,7 @@ def line_plot(series: list[tuple[str, list, list, str]], xlabel: str, ylabel: st
 def plot_search(rows: list[TrialRow]) -> bytes:
     """Each finished trial's score in launch order, and the best score so far (baselines apart)."""
     scored = [(row.sequence, row.score) for row in rows if row.score is not None and not row.is_search
-              and not row.baseline]
+              and not row.baseline and not row.verdict]
     sequence, scores = (list(column) for column in zip(*scored)) if scored else ([], [])
     best = [max(scores[:i + 1]) for i in range(len(scores))]
     series = [("trial score", sequence, scores, "o"), ("best so far", sequence, best, "-")] if scored else []
@@ -237,26 +237,34 @@ def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]
     return front
 
 
-def plot_pareto(rows: list[TrialRow]) -> bytes:
-    """Score against the network's parameters, one point per trained architecture, the frontier marked."""
+def plot_pareto(summary: dict[str, Any]) -> bytes:
+    """Score against the network's parameters, one point per architecture (its search seeds
+    pooled), the frontier marked; the baselines as stars, and where the verdict trained them, the
+    answer's and the baselines' test-seed means as open circles."""
     figure, axis = _figure()
-    trained = [row for row in ranked(rows) if finite_number((row.result or {}).get("parameters"))]
-    points = [(float(row.result["parameters"]), row.score) for row in trained]
-    searched = [point for point, row in zip(points, trained) if not row.baseline]
+    rows = [row for row in summary["architectures"] if row["search"] and finite_number(row["parameters"])]
+    points = [(float(row["parameters"]), row["search"]["aggregate"]) for row in rows]
+    searched = [point for point, row in zip(points, rows) if not row["baseline"]]
     if searched:
-        axis.scatter(*zip(*searched), s=16, label="architectures")
+        axis.scatter(*zip(*searched), s=16, label="architectures (search seeds)")
     front = pareto_front(points)
     if front:
         axis.step(*zip(*front), where="post", color="C3", label="Pareto frontier")
-    for (parameters, score), row in zip(points, trained):
-        if row.baseline:
-            axis.scatter([parameters], [score], marker="*", s=120, color="C2", label=f"baseline {row.architecture}")
-        elif (parameters, score) in front:
-            axis.annotate(row.architecture, (parameters, score), fontsize=6, xytext=(3, 3), textcoords="offset points")
-    if points:
+    for (parameters, score), row in zip(points, rows):
+        if row["baseline"]:
+            axis.scatter([parameters], [score], marker="*", s=120, color="C2", label=f"baseline {row['architecture']}")
+        elif (parameters, score) in front or row["answer"]:
+            axis.annotate(row["architecture"] + (" (answer)" if row["answer"] else ""), (parameters, score), fontsize=6,
+                          xytext=(3, 3), textcoords="offset points")
+    tested = [(float(row["parameters"]), row["test"]["mean"]) for row in summary["architectures"]
+              if row["test"] and finite_number(row["parameters"])]
+    if tested:
+        axis.scatter(*zip(*tested), s=40, facecolors="none", edgecolors="k", label="test seeds (verdict)")
+    if points or tested:
         axis.set_xscale("log")
         axis.legend(fontsize=7)
-    axis.set(xlabel="parameters (log scale)", ylabel="score", title="Score against network size")
+    axis.set(xlabel="parameters (log scale)", ylabel=f"score ({summary['aggregate']} over seeds)",
+             title="Score against network size")
     return _png(figure)
 
 
@@ -528,8 +536,9 @@ def write_report(rows: list[TrialRow], title: str, out: Path, top_k: int = 5,
     import matplotlib
 
     matplotlib.use("Agg")
+    summary = experiment_summary(rows, race)
     images = {"search_performance.png": plot_search(rows), "learning_curves.png": plot_curves(rows, top_k),
-              "pareto.png": plot_pareto(rows)}
+              "pareto.png": plot_pareto(summary)}
     if any(row.is_search and row.curve for row in rows):
         images["controller_progress.png"] = plot_searches(rows)
     controllers = controller_series(rows, controller_progress or [])
@@ -537,7 +546,6 @@ def write_report(rows: list[TrialRow], title: str, out: Path, top_k: int = 5,
         images["controller_probabilities.png"] = plot_controller_probabilities(controllers)
     for name, data in images.items():
         write_atomically(out / name, lambda target, data=data: target.write_bytes(data))
-    summary = experiment_summary(rows, race)
     write_json(out / SUMMARY_FILE, summary)
     page = render_html(title, rows, images, summary)
     write_atomically(out / "report.html", lambda target: target.write_text(page))
