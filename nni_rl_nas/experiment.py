@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import ipaddress
+import os
 import re
 import shlex
 from dataclasses import dataclass, fields
@@ -41,7 +43,7 @@ from .algorithms import algorithm
 from .algorithms.hyperparameters import SEARCHED_TYPES, agent_value, values_to_check
 from .engines import ENGINES
 from .envs import Preprocessing, is_image, registry_id
-from .nni_patches import NNIInstallationError, require_nni_fixes
+from .nni_patches import DEFAULT_WEB_HOST, WEB_HOST_VARIABLE, NNIInstallationError, require_nni_fixes
 from .errors import (ConfigError, check_choice, check_non_negative_int, check_positive_int, check_positive_number,
                      did_you_mean, is_number, lookup, parse_section, refuse_unknown_keys)
 from .options import SEARCHED_KEY, TUNER_MODULE, StrategyOptions, options_of
@@ -438,6 +440,32 @@ def _check_training_service(service: Any, where: str) -> None:
         _refuse_unknown_nni_keys(machine, RemoteMachineConfig, f"{where}.machineList[{index}]")
 
 
+def check_web_host(raw: dict[str, Any], environment: dict[str, str] | None = None) -> None:
+    """Trials on other machines report to the NNI manager's address (``nniManagerIp``, else this
+    machine's); once ``nni-rl-nas setup`` has put the web server on loopback they could not reach
+    it, and the experiment would wait for them forever. Refuse such a config unless the
+    environment names the address to listen on (:data:`nni_rl_nas.nni_patches.WEB_HOST_VARIABLE`)."""
+    environment = os.environ if environment is None else environment
+    services = raw.get("trainingService") or {}
+    platforms = {service.get("platform") for service in (services if isinstance(services, list) else [services])
+                 if isinstance(service, dict)}
+    manager = str(raw.get("nniManagerIp") or "")
+    reaches_elsewhere = platforms - {"local"} and not (manager and ipaddress_is_loopback(manager))
+    if reaches_elsewhere and not environment.get(WEB_HOST_VARIABLE):
+        raise ConfigError(f"trainingService: {sorted(platforms - {'local'})[0]} trials report back to "
+                          f"{manager or 'this machine'}, but the web server listens on {DEFAULT_WEB_HOST} only "
+                          f"(`nni-rl-nas setup`); fix: run nnictl with {WEB_HOST_VARIABLE}=0.0.0.0 (or the address "
+                          "the workers reach) in its environment, behind a firewall: the web UI has no login")
+
+
+def ipaddress_is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost."""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _check_nni_fields(path: Path, raw: dict[str, Any]) -> None:
     """NNI's own schema, with a did-you-mean for typos, plus: the trial command must re-read this very file."""
     _refuse_unknown_nni_keys(raw, ExperimentConfig, str(path))
@@ -448,6 +476,7 @@ def _check_nni_fields(path: Path, raw: dict[str, Any]) -> None:
     for index, service in enumerate(services) if isinstance(services, list) else [(None, services)]:
         _check_training_service(service, "trainingService" + (f"[{index}]" if index is not None else ""))
     _check_nni_values(raw)
+    check_web_host(raw)
     try:
         ExperimentConfig.load(str(path))  # its validate() would also demand the remote machines' SSH keys here
     except Exception as error:  # NNI raises AttributeError/ValueError/AssertionError for schema errors

@@ -41,6 +41,12 @@ on the scores) leaves it at TUNER_NO_MORE_TRIAL forever, with every trial ended.
 tuner say that it has finished (its ``finished`` attribute, sent with its "no more trials"), and
 the manager then ends the experiment DONE once the trials it submitted have ended.
 
+**The web UI listens on loopback.** NNI 3.0's web server, and with it the REST API that can
+read the logs, stop the experiment, kill trials and change the search space, listens on every
+interface with no login. The fix binds it to 127.0.0.1 unless the environment of ``nnictl``
+names another address in ``NNI_RL_NAS_WEB_HOST`` (``0.0.0.0``: every interface, as NNI did;
+needed when trials on other machines report to this one).
+
 **Validation at ``nnictl create``.** NNI 3.0 never calls the ``ClassArgsValidator`` that a
 registered algorithm names. The fix makes ``nnictl create`` call it, with the config file,
 before anything starts: a bad config is refused with the validator's message and exit status 1,
@@ -306,8 +312,20 @@ FINISHED_TUNER_ENDS_EXPERIMENT = SourcePatch(
                 (this.tunerFinished === true && this.waitingTrials.length === 0)) {"""),
     ),
 )
+WEB_HOST_VARIABLE, DEFAULT_WEB_HOST = "NNI_RL_NAS_WEB_HOST", "127.0.0.1"
+_LOOPBACK_MARKER = "/* nni-rl-nas: the web server listens on loopback unless asked */"
+WEB_UI_ON_LOOPBACK = SourcePatch(
+    name="web UI on loopback",
+    relative_path="rest_server/index.js",
+    marker=_LOOPBACK_MARKER,
+    replacements=(
+        ("""        this.server = app.listen(this.port);""",
+         f"""        {_LOOPBACK_MARKER}
+        this.server = app.listen(this.port, process.env.{WEB_HOST_VARIABLE} || '{DEFAULT_WEB_HOST}');"""),
+    ),
+)
 NNI_FIXES = (PARAMETER_DISPATCH, TUNER_CONNECT_TIMEOUT, TRIAL_END_STATUS, TUNER_ERROR_STATUS, TRIALS_END_ON_ERROR,
-             DISPATCHER_REPORTS_ERRORS, VALIDATION_AT_CREATE, FINISHED_TUNER_SAYS_SO, FINISHED_TUNER_ENDS_EXPERIMENT)
+             DISPATCHER_REPORTS_ERRORS, VALIDATION_AT_CREATE, FINISHED_TUNER_SAYS_SO, FINISHED_TUNER_ENDS_EXPERIMENT, WEB_UI_ON_LOOPBACK)
 
 
 def require_nni_fixes() -> None:

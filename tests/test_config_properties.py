@@ -47,6 +47,12 @@ def check_refused_or_accepted(config: str, path: Path_, value: Any, folder: Path
         assert any(name in str(error) for name in names_for(path)), f"{path} = {value!r}: no field named: {error}"
 
 
+@pytest.fixture(autouse=True)
+def web_host_for_remote_workers(monkeypatch):
+    """remote_quick_cartpole.yml's workers report to another address than loopback."""
+    monkeypatch.setenv("NNI_RL_NAS_WEB_HOST", "0.0.0.0")
+
+
 @pytest.mark.parametrize("config", SHIPPED)
 def test_a_field_changed_to_a_bad_value_is_refused_naming_it(config, tmp_path_factory):
     folder = tmp_path_factory.mktemp("configs")
