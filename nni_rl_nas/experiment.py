@@ -300,17 +300,56 @@ class ExperimentFile:
         return self.spec.strategy_options
 
 
-def read_yaml(path: Path) -> Any:
-    """The YAML at ``path``; a syntax error names the file, line and column and what was expected."""
+class StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping: PyYAML keeps the last one
+    without a word, so a config that says ``trialConcurrency: 7`` and later ``trialConcurrency: 1``
+    would run with 1."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise ConfigError(f"{key_node.start_mark.name}:{line}: key {key!r} appears twice in one mapping (lines "
+                                  f"{seen[key]} and {line}); the second would silently win; fix: keep one of them")
+            seen.setdefault(key, line)
+        return super().construct_mapping(node, deep)
+
+
+def read_text(path: Path) -> str:
+    """The file as UTF-8 text; anything else is refused in one line naming the file."""
     try:
-        return yaml.safe_load(path.read_text())
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"config file {str(path)!r} does not exist; fix: pass the path of an experiment YAML") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {str(path)!r} is a folder; fix: pass the path of an experiment YAML") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(f"{path}: saved as UTF-16, not UTF-8 text; fix: save it as UTF-8")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {error.start} is {data[error.start:error.start + 1]!r}); "
+                          "fix: save it as UTF-8, or pass the experiment YAML") from None
+
+
+def read_yaml(path: Path) -> Any:
+    """The YAML at ``path``, read strictly: UTF-8 text, no key twice; a syntax error names the file,
+    line and column and what was expected."""
+    loader = StrictLoader(read_text(path))
+    loader.name = str(path)  # the marks of its errors name the file
+    try:
+        return loader.get_single_data()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         raise ConfigError(f"{where}: not valid YAML: {error.problem} {error.context or ''}".rstrip()
                           + "; fix: correct the YAML there (indent with spaces, not tabs)") from None
+    except yaml.YAMLError as error:  # e.g. a control character PyYAML's reader refuses
+        raise ConfigError(f"{path}: not valid YAML: {str(error).splitlines()[0]}; fix: an experiment YAML") from None
+    finally:
+        loader.dispose()
 
 
 def strategy_name(tuner: dict[str, Any]) -> str:
@@ -328,7 +367,12 @@ def load_experiment(path: str | Path, check_registration: bool = True) -> Experi
     """Read and validate an nnictl experiment YAML completely, without starting anything."""
     path = Path(path)
     raw = read_yaml(path)
-    if not isinstance(raw, dict) or not isinstance(raw.get("tuner"), dict):
+    if raw is None:
+        raise ConfigError(f"{path}: empty; fix: an experiment YAML (experiment_configs/quick_cartpole.yml is a small one)")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: holds a {type(raw).__name__}, not a mapping of experiment fields; fix: an "
+                          "experiment YAML (experiment_configs/quick_cartpole.yml is a small one)")
+    if not isinstance(raw.get("tuner"), dict):
         raise ConfigError(f"{path}: no tuner section; fix: add tuner: {{name: RlNasRandom, classArgs: ...}}")
     _check_nni_fields(path, raw)
     tuner = raw["tuner"]

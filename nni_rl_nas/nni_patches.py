@@ -52,6 +52,11 @@ registered algorithm names. The fix makes ``nnictl create`` call it, with the co
 before anything starts: a bad config is refused with the validator's message and exit status 1,
 and no experiment is created.
 
+**Configs read strictly at ``nnictl create``.** NNI 3.0 reads the YAML before anything checks it:
+a file that is not UTF-8 text ends in a ``UnicodeDecodeError`` traceback, and an empty one, or
+one holding a list, in an ``AttributeError``. The fix refuses each in one line naming the file
+and the fix, exit status 1; our validator then refuses a key given twice.
+
 Each fix replaces exact snippets of NNI 3.0's file; any other content is left alone and
 reported, so a different NNI version fails loudly instead of being mis-patched.
 """
@@ -312,6 +317,41 @@ FINISHED_TUNER_ENDS_EXPERIMENT = SourcePatch(
                 (this.tunerFinished === true && this.waitingTrials.length === 0)) {"""),
     ),
 )
+_STRICT_READ_MARKER = "# nni-rl-nas: a config that is not UTF-8 text or not a mapping is refused in one line"
+CONFIGS_READ_STRICTLY = SourcePatch(
+    name="configs read strictly at nnictl create",
+    relative_path="tools/nnictl/launcher.py",
+    package="nni",
+    marker=_STRICT_READ_MARKER,
+    replacements=(
+        ("""    with config_file.open(encoding='utf_8') as config:
+        config_content = yaml.safe_load(config)
+""", f"""    config_content = _read_config_strictly(config_file)
+"""),
+        ("""def resume_experiment(args):""", f"""def _read_config_strictly(config_file):
+    {_STRICT_READ_MARKER}
+    def refuse(problem):
+        _logger.error(f'{{config_file}}: {{problem}}')
+        exit(1)
+    data = config_file.read_bytes()
+    if data.startswith((b'\\xff\\xfe', b'\\xfe\\xff')):
+        refuse('saved as UTF-16, not UTF-8 text; fix: save it as UTF-8')
+    try:
+        content = yaml.safe_load(data.decode('utf_8'))
+    except UnicodeDecodeError as error:
+        refuse(f'not UTF-8 text (byte {{error.start}} is {{data[error.start:error.start + 1]!r}}); fix: save it as UTF-8')
+    except yaml.YAMLError as error:
+        refuse(f'not valid YAML: {{" ".join(str(error).split())}}; fix: correct the YAML there')
+    if content is None:
+        refuse('empty; fix: an experiment YAML')
+    if not isinstance(content, dict):
+        refuse(f'holds a {{type(content).__name__}}, not a mapping of experiment fields; fix: an experiment YAML')
+    return content
+
+
+def resume_experiment(args):"""),
+    ),
+)
 WEB_HOST_VARIABLE, DEFAULT_WEB_HOST = "NNI_RL_NAS_WEB_HOST", "127.0.0.1"
 _LOOPBACK_MARKER = "/* nni-rl-nas: the web server listens on loopback unless asked */"
 WEB_UI_ON_LOOPBACK = SourcePatch(
@@ -325,7 +365,8 @@ WEB_UI_ON_LOOPBACK = SourcePatch(
     ),
 )
 NNI_FIXES = (PARAMETER_DISPATCH, TUNER_CONNECT_TIMEOUT, TRIAL_END_STATUS, TUNER_ERROR_STATUS, TRIALS_END_ON_ERROR,
-             DISPATCHER_REPORTS_ERRORS, VALIDATION_AT_CREATE, FINISHED_TUNER_SAYS_SO, FINISHED_TUNER_ENDS_EXPERIMENT, WEB_UI_ON_LOOPBACK)
+             DISPATCHER_REPORTS_ERRORS, VALIDATION_AT_CREATE, FINISHED_TUNER_SAYS_SO, FINISHED_TUNER_ENDS_EXPERIMENT, WEB_UI_ON_LOOPBACK,
+             CONFIGS_READ_STRICTLY)
 
 
 def require_nni_fixes() -> None:

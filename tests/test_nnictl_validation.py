@@ -126,10 +126,36 @@ def plain(text: str) -> str:
 @pytest.mark.parametrize("base, edit, message", CASES, ids=[edit.__name__ for _, edit, _ in CASES])
 def test_validate_and_nnictl_create_refuse_a_bad_config_before_anything_runs(tmp_path, base, edit, message, capsys,
                                                                               monkeypatch):
-    config = write_config(tmp_path, base, edit)
+    check_refused_everywhere(write_config(tmp_path, base, edit), message, tmp_path, capsys, monkeypatch)
+
+
+# configs that are not what YAML parsing alone would catch: (what, the file's bytes from quick_cartpole.yml's text, message)
+FILE_CASES = [
+    ("duplicate key", lambda text: text.replace("trialConcurrency: 2", "trialConcurrency: 7\ntrialConcurrency: 2").encode(),
+     r"key 'trialConcurrency' appears twice in one mapping \(lines \d+ and \d+\); the second would silently win; "
+     r"fix: keep one of them"),
+    ("UTF-16", lambda text: text.encode("utf-16"), r"saved as UTF-16, not UTF-8 text; fix: save it as UTF-8"),
+    ("binary", lambda text: bytes(range(128, 256)), r"not UTF-8 text \(byte 0 is b'\\x80'\); fix: save it as UTF-8"),
+    ("empty", lambda text: b"", r"empty; fix: an experiment YAML"),
+    ("a list", lambda text: b"- trialConcurrency: 2\n", r"holds a list, not a mapping of experiment fields; fix: an "
+                                                      r"experiment YAML"),
+]
+
+
+@pytest.mark.parametrize("content, message", [case[1:] for case in FILE_CASES], ids=[case[0] for case in FILE_CASES])
+def test_a_config_file_read_strictly_is_refused_in_one_line_naming_it(tmp_path, content, message, capsys, monkeypatch):
+    config = write_config(tmp_path, "quick_cartpole.yml", lambda raw: None)
+    config.write_bytes(content(config.read_text()))
+    check_refused_everywhere(config, re.escape(str(config)) + r".*" + message, tmp_path, capsys, monkeypatch)
+
+
+def check_refused_everywhere(config: Path, message: str, tmp_path, capsys, monkeypatch) -> None:
+    """`nni-rl-nas validate` exits 2 and `nnictl create` 1, each with ``message`` and no traceback; no
+    experiment is left anywhere."""
     monkeypatch.setenv("HOME", str(tmp_path))
     assert main(["validate", str(config)]) == 2  # the command's exit status (tests/test_cli.py runs it as a process)
-    assert re.search(message, capsys.readouterr().err)
+    err = capsys.readouterr().err
+    assert re.search(message, err) and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
 
     env = {**os.environ, "HOME": str(tmp_path)}
 
