@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 from nni.assessor import AssessResult
 
+from .errors import ConfigError, is_number
 from .options import TRAIN_SEEDS_KEY
 from .seed_statistics import reliability, variance_components
 from .strategies.base import ARCHITECTURE_NAME_KEY
@@ -180,11 +181,88 @@ class SyntheticLandscape:
 
 
 def load_landscape(folder: Path) -> Landscape:
+    """The landscape in ``folder``, checked: records are untrusted (tables get downloaded and
+    shared), so a header or a record that is not what ``benchmarks/landscape.py`` writes is refused
+    in one line naming the file, the line and the fix."""
     folder = Path(folder)
-    header = json.loads((folder / LANDSCAPE_FILE).read_text())
-    records_path = folder / RECORDS_FILE
-    records = [json.loads(line) for line in records_path.read_text().splitlines()] if records_path.exists() else []
+    header_path, records_path = folder / LANDSCAPE_FILE, folder / RECORDS_FILE
+    header = _read_json(header_path, header_path.read_bytes() if header_path.exists() else None)
+    _check(header_path, _header_problem(header))
+    records = []
+    for number, line in enumerate(records_path.read_bytes().splitlines() if records_path.exists() else [], start=1):
+        where = f"{records_path}:{number}"
+        record = _read_json(where, line)
+        _check(where, _record_problem(record, header))
+        records.append(record)
     return Landscape(header, records)
+
+
+REGENERATE = "fix: regenerate the landscape (python benchmarks/landscape.py generate), or remove what is damaged"
+
+
+def _read_json(where: Path | str, data: bytes | None) -> Any:
+    if data is None:
+        raise ConfigError(f"{where}: missing; {REGENERATE}")
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ConfigError(f"{where}: not JSON ({str(error).splitlines()[0]}); {REGENERATE}") from None
+
+
+def _check(where: Path | str, problem: str | None) -> None:
+    if problem:
+        raise ConfigError(f"{where}: {problem}; {REGENERATE}")
+
+
+def _is_count(value: Any, least: int = 0) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def _header_problem(header: Any) -> str | None:
+    if not isinstance(header, dict):
+        return "not a mapping"
+    for key in ("env", "algorithm"):
+        if not isinstance(header.get(key), str):
+            return f"{key}: got {header.get(key)!r}, not a name"
+    if not isinstance(header.get("space"), dict):
+        return "space: not a mapping"
+    seeds = header.get("seeds")
+    if not isinstance(seeds, list) or not seeds or not all(_is_count(seed) for seed in seeds) or len(set(seeds)) < len(seeds):
+        return f"seeds: got {seeds!r}, not a list of distinct whole numbers"
+    if not _is_count(header.get("budget"), 1):
+        return f"budget: got {header.get('budget')!r}, not env steps"
+    rules = header.get("rules")
+    if not isinstance(rules, dict) or not rules or not all(isinstance(rule, dict) for rule in rules.values()):
+        return "rules: not a mapping of score rules"
+    return None
+
+
+def _record_problem(record: Any, header: dict[str, Any]) -> str | None:
+    if not isinstance(record, dict):
+        return "not a mapping"
+    if not isinstance(record.get("architecture"), str):
+        return f"architecture: got {record.get('architecture')!r}"
+    if record.get("seed") not in header["seeds"] or not _is_count(record.get("seed")):
+        return f"seed: got {record.get('seed')!r}, not one of the header's seeds"
+    if not _is_count(record.get("budget"), 1):
+        return f"budget: got {record.get('budget')!r}"
+    for key in ("parameters", "wall_clock_s"):
+        if not is_number(record.get(key)) or record[key] < 0:
+            return f"{key}: got {record.get(key)!r}, not a number >= 0"
+    scores, solved_at = record.get("scores"), record.get("solved_at")
+    if not isinstance(solved_at, dict) or not all(value is None or _is_count(value) for value in solved_at.values()):
+        return "solved_at: not a mapping of env steps"
+    if not isinstance(scores, dict) or not all(isinstance(scores.get(rule), dict) and is_number(scores[rule].get("value"))
+                                               for rule in header["rules"]):
+        return f"scores: not a finite value for each of the rules {sorted(header['rules'])}"
+    curve = record.get("curve")
+    if not isinstance(curve, list) or not curve or not all(
+            isinstance(point, dict) and _is_count(point.get("env_steps")) and is_number(point.get("wall_clock_s"))
+            and (point.get("greedy_return") is None or is_number(point.get("greedy_return"))) for point in curve):
+        return "curve: not a list of points with env_steps, wall_clock_s and greedy_return"
+    if not isinstance(record.get("baseline", False), bool):
+        return f"baseline: got {record.get('baseline')!r}"
+    return None
 
 
 class TrialStopped(Exception):

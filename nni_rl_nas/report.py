@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import logging
 import math
 import sys
 import urllib.request
@@ -33,6 +34,8 @@ from .records import ENDED_WITHOUT_SCORE, failure_reason, open_database, resolve
 from .verdict import SeedScores, architecture_rows, headline, pool, summarize_experiment
 
 SUMMARY_FILE = "summary.json"
+
+logger = logging.getLogger(__name__)
 
 
 def finite_number(value: Any) -> float | None:
@@ -68,15 +71,26 @@ class TrialRow:
         return self.phase == SEARCH_PHASE
 
 
-def _metric(data: str) -> dict[str, Any]:
-    """NNI stores a metric as a JSON string of our JSON dict (twice encoded)."""
-    value = json.loads(data)
-    value = json.loads(value) if isinstance(value, str) else value
+def _metric(data: Any) -> dict[str, Any] | None:
+    """NNI stores a metric as a JSON string of our JSON dict (twice encoded); None when the record
+    holds no JSON (records are untrusted: it is skipped, with a warning)."""
+    try:
+        value = json.loads(data)
+        value = json.loads(value) if isinstance(value, str) else value
+    except (TypeError, ValueError):
+        logger.warning("report: skipped a metric record that holds no JSON: %.80r", data)
+        return None
     return value if isinstance(value, dict) else {"default": value}
 
 
-def _parameters(parameters_json: str | None) -> dict[str, Any]:
-    return json.loads(parameters_json)["parameters"] if parameters_json else {}
+def _parameters(parameters_json: Any) -> dict[str, Any]:
+    """The parameters NNI gave a trial; {} when the record holds none that can be read."""
+    try:
+        parameters = json.loads(parameters_json)["parameters"] if parameters_json else {}
+    except (TypeError, ValueError, KeyError, IndexError):
+        logger.warning("report: skipped trial parameters that hold no JSON mapping: %.80r", parameters_json)
+        return {}
+    return parameters if isinstance(parameters, dict) else {}
 
 
 def _describe(row: TrialRow, parameters_json: str | None) -> None:
@@ -129,14 +143,17 @@ def read_rest_api(port: int, host: str = "127.0.0.1") -> list[TrialRow]:
 def _add_metric(row: TrialRow, kind: str, data: str, sequence: int | None) -> None:
     """Add one record, in the order NNI stored them. A trial that NNI reran on resume reports its
     curve again from sequence 0, beside the killed run's points: the rerun's curve replaces them."""
+    metric = _metric(data)
+    if metric is None:
+        return
     if kind == "FINAL":
-        row.result = _metric(data)
+        row.result = metric
         if row.named_by_result and isinstance(row.result.get("architecture"), str):
             row.architecture = row.result["architecture"]
     elif kind == "PERIODICAL":
         if sequence is not None and sequence <= row.last_point:
             row.curve = []
-        row.curve.append(_metric(data))
+        row.curve.append(metric)
         row.last_point = sequence if sequence is not None else row.last_point + 1
 
 
@@ -210,12 +227,13 @@ def plot_curves(rows: list[TrialRow], top_k: int) -> bytes:
     x_key = "env_steps" if any(row.curve and "env_steps" in row.curve[0] for row in top) else "epoch"
     figure, axis = _figure()
     for row in top:
-        points = [point for point in row.curve if finite_number(point.get("default")) is not None]
-        xs = [point.get(x_key) for point in points]
+        points = [point for point in row.curve if finite_number(point.get("default")) is not None
+                  and finite_number(point.get(x_key)) is not None]  # records are untrusted: numbers only
+        xs = [point[x_key] for point in points]
         line, = axis.plot(xs, [point["default"] for point in points], ".-",
                           label=row.architecture + (" (baseline)" if row.baseline else ""))
-        spreads = [[value for value in point.get("seed_defaults") or [] if finite_number(value) is not None]
-                   for point in points]
+        spreads = [[value for value in point.get("seed_defaults") if finite_number(value) is not None]
+                   if isinstance(point.get("seed_defaults"), list) else [] for point in points]
         if points and all(len(values) > 1 for values in spreads):
             means, stds = np.array([np.mean(v) for v in spreads]), np.array([np.std(v) for v in spreads])
             axis.fill_between(xs, means - stds, means + stds, color=line.get_color(), alpha=0.15)

@@ -49,6 +49,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..errors import is_number
 from ..experiment import parse_class_args
 from ..options import BASELINE_KEY, PROPOSAL_KEY, TRAIN_SEEDS_KEY, VERDICT_KEY, StrategyOptions
 from ..racing import Race
@@ -371,3 +372,37 @@ class SearchStrategy(ABC):
         self._running_verdicts = set(state["running_verdicts"])
         self._verdict_left = None if state["verdict_left"] is None else list(state["verdict_left"])
         self._verdict_baselines = list(state["verdict_baselines"])
+        self.check_restored()
+
+    def check_restored(self) -> None:
+        """Refuse a restored state whose parts do not fit together (a damaged or foreign file that
+        still unpickles): the tuner then falls back to the state before it, rather than fail at a
+        later trial. Raises ValueError naming the part."""
+        def require(condition: bool, part: str) -> None:
+            if not condition:
+                raise ValueError(f"the saved {part} does not fit the rest of the state")
+
+        def is_whole(value: Any) -> bool:
+            return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+        def is_point(name: Any, point: Any) -> bool:
+            return isinstance(name, str) and isinstance(point, dict) and self.name_of(point) == name
+
+        require(all(isinstance(record.name, str) and isinstance(record.architecture, dict)
+                    and (record.score is None or isinstance(record.score, float))
+                    and all(is_whole(seed) for seed in record.seeds) for record in self.history), "history")
+        require(all(is_point(name, point) for name, point in self._points.items()), "points")
+        require(all(is_whole(trial_id) and isinstance(point, dict) for trial_id, point in self._running.items()),
+                "running trials")
+        require(set(self._running_seeds) <= set(self._running) and all(
+            seeds and all(is_whole(seed) for seed in seeds) for seeds in self._running_seeds.values()), "trial seeds")
+        require(self._running_baselines | self._running_verdicts <= set(self._running), "running baselines")
+        require(set(self.race.entrants) <= set(self._points) and self.race.incumbent in {None, *self.race.entrants}
+                and all(name in self.race.entrants for name, _ in self.race.queue), "race")
+        require(all(isinstance(name, str) and name in self._points
+                    for name in [*(self._verdict_left or []), *self._verdict_baselines]), "verdict")
+        for name in self._baselines_left:
+            require(isinstance(name, str), "baselines")
+            self.search_space.parse_name(name)
+        require(all(is_number(value) and value >= 0 for value in (self._spent_env_steps, self._earlier_seconds)),
+                "spent budget")
