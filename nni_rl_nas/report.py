@@ -315,7 +315,7 @@ def controller_series(rows: list[TrialRow], controller_progress: list[dict]) -> 
         series.append(("policy-gradient controller", "trials finished",
                        [update.get("trials") for update in controller_progress],
                        [probabilities_of(update.get("top_probabilities")) for update in controller_progress]))
-    return series
+    return [entry for entry in series if any(entry[3])]  # a controller with no readable probability has no map
 
 
 def plot_controller_probabilities(series: list[tuple[str, str, list, list]]) -> bytes:

@@ -511,3 +511,27 @@ def yaml_trials(edit, config_name: str) -> int:
     if edit:
         edit(raw)
     return raw["maxTrialNumber"]
+
+
+@pytest.mark.slow
+def test_two_experiments_at_once_from_one_checkout_end_done_with_their_results_apart(tmp_path):
+    """Two configs of this checkout, two ports, two working folders: both reach DONE, every trial
+    trained the architecture NNI shows for it, and neither experiment holds the other's trials."""
+    def renamed(name: str):
+        def edit(raw: dict) -> None:
+            raw["experimentName"] = name
+            raw["tuner"]["classArgs"]["task"].update(total_timesteps=6000, report_every=2000)
+        return edit
+
+    # one HOME and one experimentWorkingDirectory, as one user running two experiments
+    with start_experiment(tmp_path, "quick_cartpole.yml", renamed("first")) as (first, first_port, first_root), \
+            start_experiment(tmp_path, "quick_enas_cartpole.yml", renamed("second")) as (
+                second, second_port, second_root):
+        assert first != second and first_port != second_port
+        for experiment_id, port, root, count in ((first, first_port, first_root, 4), (second, second_port, second_root, 6)):
+            trials, metrics = finished_trials(experiment_id, port)
+            assert rest(port, "check-status")["status"] == "DONE" and len(trials) == count
+            for trial in trials:
+                check_trial(trial, metrics, root, min_curve_points=1)
+            assert {path.parent.name for path in root.glob("environments/*/trials/*/trial.json")} == {
+                trial["trialJobId"] for trial in trials}, "each experiment's trials, and only they, are in its folder"
