@@ -52,11 +52,11 @@ def write_config(out: Path, settings: argparse.Namespace) -> Path:
 
 def train(settings: argparse.Namespace) -> None:
     """Train the random architectures; each finished trial is appended to ``trials.json`` at once."""
-    from nni_rl_nas.strategies import RandomSearch
+    from nni_rl_nas.strategies import RandomStrategy
     from nni_rl_nas.strategies.driver import drive
 
     config = write_config(settings.out, settings)
-    strategy = RandomSearch(**yaml.safe_load(config.read_text())["tuner"]["classArgs"])
+    strategy = RandomStrategy(**yaml.safe_load(config.read_text())["tuner"]["classArgs"])
     finished: list[dict] = []
 
     def keep(trial) -> None:

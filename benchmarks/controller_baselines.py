@@ -39,13 +39,13 @@ def search(class_args: dict, baseline: str, seed: int, trials: int, accuracy_cac
     import torch
 
     from nni_rl_nas.training.supervised import train_classifier
-    from nni_rl_nas.strategies import PolicyGradient
+    from nni_rl_nas.strategies import PolicyGradientStrategy
     from nni_rl_nas.strategies.driver import drive
 
     options = copy.deepcopy(class_args)
     options["seed"] = seed
     options["controller"]["baseline"] = baseline
-    strategy = PolicyGradient(**options)
+    strategy = PolicyGradientStrategy(**options)
     task = strategy.spec.task
 
     def train(parameters: dict) -> dict:

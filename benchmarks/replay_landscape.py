@@ -42,9 +42,9 @@ TOP = 5
 
 
 def our_strategy(name: str, seed: int, landscape, trial_seeds: int) -> object:
-    from nni_rl_nas.strategies import GridSearch, PolicyGradient, RandomSearch
+    from nni_rl_nas.strategies import GridStrategy, PolicyGradientStrategy, RandomStrategy
 
-    strategy = {"random": RandomSearch, "grid": GridSearch, "policy_gradient": PolicyGradient}[name]
+    strategy = {"random": RandomStrategy, "grid": GridStrategy, "policy_gradient": PolicyGradientStrategy}[name]
     return strategy(space=landscape.header["space"], task={"env": landscape.header["env"], "seeds": trial_seeds},
                     seed=seed)
 

@@ -57,13 +57,13 @@ LANDSCAPES = ("lunar", "synthetic")
 
 
 def build_strategy(name: str, seed: int, space: dict, protocol: dict, budget: int):
-    from nni_rl_nas.strategies import NniTunerStrategy, PolicyGradient, RandomSearch
+    from nni_rl_nas.strategies import NniTunerStrategy, PolicyGradientStrategy, RandomStrategy
 
     common = {"space": space, "task": {"env": "LunarLander-v3", "total_timesteps": 100_000}, "seed": seed,
               "racing": protocol, "baselines": [BASELINE], "budget": {"env_steps": budget}}
     if name == "tpe":
         return NniTunerStrategy(**common, algorithm="TPE")
-    return {"random": RandomSearch, "policy_gradient": PolicyGradient}[name](**common)
+    return {"random": RandomStrategy, "policy_gradient": PolicyGradientStrategy}[name](**common)
 
 
 def landscape_for(kind: str, search_seed: int):

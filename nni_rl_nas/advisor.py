@@ -35,10 +35,18 @@ from .options import LOAD_CHECKPOINT_KEY, SAVE_CHECKPOINT_KEY, AdvisorOptions, B
 from .tuner import StrategyStartError, require_fixes_at_start, start_error
 
 
+# NNI's advisors by our short name, filled as the subclasses of SpaceAdvisor are defined
+ADVISORS: dict[str, type[SpaceAdvisor]] = {}
+
+
 class SpaceAdvisor:
     """Reads this project's classArgs for the NNI advisor that follows it in the class's bases."""
 
     options_class: ClassVar[type[AdvisorOptions]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        ADVISORS[cls.options_class.strategy] = cls
 
     def __init__(self, **class_args: Any) -> None:
         require_fixes_at_start()
@@ -104,6 +112,3 @@ class RlNasBohb(SpaceAdvisor, BOHB):
         # generator, which is this advisor's alone: NNI runs it in a process of its own
         self.search_space.seed(self.seed)
         np.random.seed(self.seed)
-
-
-ADVISORS = {advisor.options_class.strategy: advisor for advisor in (RlNasHyperband, RlNasBohb)}

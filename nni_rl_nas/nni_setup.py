@@ -20,10 +20,15 @@ def apply_fixes() -> list[tuple[SourcePatch, bool]]:
     return [(fix, fix.apply()) for fix in NNI_FIXES]
 
 
+def registered_classes() -> dict[str, str]:
+    """Each strategy's short name and the class NNI builds for it: our tuner, or our advisor."""
+    return {**{name: f"{TUNER_MODULE}.{name}" for name in TUNERS},
+            **{name: f"{advisor.__module__}.{advisor.__name__}" for name, advisor in ADVISORS.items()}}
+
+
 def register_strategies() -> list[str]:
     """Register every strategy's tuner (or advisor) and validator under the strategy's short name."""
-    classes = {**{name: f"{TUNER_MODULE}.{name}" for name in TUNERS},
-               **{name: f"{advisor.__module__}.{advisor.__name__}" for name, advisor in ADVISORS.items()}}
+    classes = registered_classes()
     for name, class_name in classes.items():
         register_algo_meta(AlgoMeta(name=name, alias=None, class_name=class_name, accept_class_args=True,
                                     class_args=None, validator_class_name=f"nni_rl_nas.validator.{validator_name(name)}",

@@ -5,7 +5,8 @@ dataclass below is what parsing (:meth:`StrategyOptions.parse`), validation (``c
 values, ``check_experiment`` for how they pair with the space and the task), the strategy
 itself, the search trials of ENAS and DARTS and ``nni-rl-nas strategies`` (the docs) all read:
 adding an option is adding one field. :data:`STRATEGY_OPTIONS` names them by the short name a
-config gives as ``tuner: {name: ...}``.
+config gives as ``tuner: {name: ...}``; a subclass that names its ``strategy`` is registered there
+by being defined (the subclass is the registration, as in Optuna).
 
 Plain data only: the trial process reads a search's options from here without importing the
 tuner side.
@@ -214,9 +215,19 @@ class VerdictSettings:
         return list(range(self.first_test_seed, self.first_test_seed + self.test_seeds))
 
 
+# every strategy's options by its short name, filled as the subclasses below are defined
+STRATEGY_OPTIONS: dict[str, type[StrategyOptions]] = {}
+
+
 @dataclass(frozen=True)
 class StrategyOptions:
-    """Options every strategy takes. A subclass adds its own fields and names its strategy."""
+    """Options every strategy takes. A subclass adds its own fields and names its strategy, which
+    registers it in :data:`STRATEGY_OPTIONS`."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "strategy" in cls.__dict__:
+            STRATEGY_OPTIONS[cls.strategy] = cls
 
     strategy: ClassVar[str]  # the short name a config uses (``tuner: {name: ...}``)
     # the NNI search space types of the hyperparameters it searches beside the architecture
@@ -676,13 +687,6 @@ class BohbOptions(AdvisorOptions):
             raise ConfigError(f"tuner.classArgs.min_points_in_model: got {self.min_points_in_model}, but BOHB's model "
                               f"needs more results than the search space's {dimensions} dimensions; fix: at least "
                               f"{dimensions + 1}, or null")
-
-
-STRATEGY_OPTIONS: dict[str, type[StrategyOptions]] = {
-    options.strategy: options
-    for options in (RandomOptions, GridOptions, PolicyGradientOptions, ProgressiveOptions, EnasOptions, DartsOptions,
-                    NniTunerOptions, HyperbandOptions, BohbOptions)
-}
 
 
 def options_of(strategy: str) -> type[StrategyOptions]:

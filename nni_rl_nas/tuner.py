@@ -55,6 +55,7 @@ from nni.tuner import Tuner
 from .experiment import check_search_space
 from .files import write_atomically, write_json
 from .nni_patches import NNIInstallationError, require_nni_fixes
+from .options import STRATEGY_OPTIONS
 from .records import CONTROLLER_PROGRESS_FILE, RACE_FILE, database_of_checkpoint, submitted_parameter_ids
 from .strategies import STRATEGIES, NothingToPropose, SearchStrategy
 
@@ -266,5 +267,6 @@ def tuner_class(strategy: type[SearchStrategy]) -> type[StrategyTuner]:
                                           "__doc__": f"NNI tuner of {strategy.__name__} (registered as {name})."})
 
 
-TUNERS: dict[str, type[StrategyTuner]] = {name: tuner_class(strategy) for name, strategy in STRATEGIES.items()}
+TUNERS: dict[str, type[StrategyTuner]] = {name: tuner_class(STRATEGIES[name]) for name in STRATEGY_OPTIONS
+                                           if name in STRATEGIES}
 globals().update(TUNERS)  # nni_rl_nas.tuner.<short name>, the class NNI's registry and className: configs name

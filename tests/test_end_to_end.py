@@ -238,7 +238,7 @@ def test_stop_then_resume_trains_every_architecture_once_and_restores_the_strate
     built = sorted(check_trial(trial, metrics, root)["architecture"] for trial in trials)
     assert built == ["16-relu", "16-tanh", "64-relu", "64-tanh"], "each architecture trained once across the resume"
     dispatcher_log = (root / "log" / "dispatcher.log").read_text()
-    assert "resume: restored RandomSearch" in dispatcher_log
+    assert "resume: restored RandomStrategy" in dispatcher_log
 
 
 def test_a_resume_with_no_readable_state_fails_naming_the_file_and_leaves_no_trial_running(quick_experiment, tmp_path):

@@ -17,7 +17,7 @@ from nni_rl_nas.files import append_json_lines, write_json
 from nni_rl_nas.experiment import parse_class_args
 from nni_rl_nas.landscape import (LANDSCAPE_FILE, RECORDS_FILE, LandscapeTrials, SyntheticLandscape, TrialStopped,
                                   load_landscape, replay_search)
-from nni_rl_nas.strategies import NniTunerStrategy, PolicyGradient
+from nni_rl_nas.strategies import NniTunerStrategy, PolicyGradientStrategy
 from nni_rl_nas.strategies.driver import drive
 from tests.conftest import class_args
 
@@ -57,8 +57,8 @@ def landscape_of(out: Path, folder: Path) -> None:
     append_json_lines(folder / RECORDS_FILE, records)
 
 
-def policy_gradient(arguments: dict, space) -> PolicyGradient:
-    return PolicyGradient(**arguments)
+def policy_gradient(arguments: dict, space) -> PolicyGradientStrategy:
+    return PolicyGradientStrategy(**arguments)
 
 
 def tpe(arguments: dict, space) -> NniTunerStrategy:
@@ -143,7 +143,7 @@ def test_a_synthetic_twin_keeps_the_recorded_spreads_and_gives_exact_truths(tmp_
              for activation in ("relu", "tanh") for second in (8, 16, 32, 64)}
     append_json_lines(tmp_path / RECORDS_FILE, [
         {"architecture": name, "seed": seed, "budget": 1000, "parameters": 42, "solved_at": {}, "wall_clock_s": 1.0,
-         "scores": {"mean_return": {"value": float(mean + rng.normal(0, 90))}}, "curve": []}
+         "scores": {"mean_return": {"value": float(mean + rng.normal(0, 90))}}, "curve": [{"env_steps": 1000, "greedy_return": 0.0, "wall_clock_s": 1.0}]}
         for name, mean in means.items() for seed in range(10)])
     twin = SyntheticLandscape(load_landscape(tmp_path), seed=3, search_seeds=8)
     scores = [[twin.score(name, seed) for seed in range(200)] for name in means]

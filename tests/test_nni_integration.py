@@ -6,7 +6,7 @@ from nni_rl_nas import nni_patches
 from nni_rl_nas.nni_patches import (DISPATCHER_REPORTS_ERRORS, PARAMETER_DISPATCH, TRIAL_END_STATUS,
                                     TUNER_CONNECT_TIMEOUT, TUNER_ERROR_STATUS, VALIDATION_AT_CREATE,
                                     NNIInstallationError)
-from nni_rl_nas.strategies import RandomSearch
+from nni_rl_nas.strategies import RandomStrategy
 from nni_rl_nas.tuner import TUNERS
 
 ORIGINAL = (
@@ -79,7 +79,7 @@ def test_installed_nni_has_the_fixes_and_tuners_refuse_to_run_without_them(tmp_p
         TUNERS["RlNasRandom"](space={"family": "mlp"}, task={"env": "CartPole-v1"})
     shutil.copy(unfixed, tmp_path / "kept.js")
     # the NNI-free strategy itself needs no fix: benchmarks and tests drive it without NNI
-    assert RandomSearch(space={"family": "mlp"}, task={"env": "CartPole-v1"}).ask(0)
+    assert RandomStrategy(space={"family": "mlp"}, task={"env": "CartPole-v1"}).ask(0)
 
 
 def test_a_tuner_that_cannot_start_fails_at_its_first_command_with_the_reason_on_one_line():

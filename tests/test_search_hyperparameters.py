@@ -10,7 +10,7 @@ import pytest
 from nni_rl_nas.errors import ConfigError
 from nni_rl_nas.experiment import parse_class_args
 from nni_rl_nas.resources import estimate_trial_memory
-from nni_rl_nas.strategies import GridSearch, NniTunerStrategy, RandomSearch
+from nni_rl_nas.strategies import GridStrategy, NniTunerStrategy, RandomStrategy
 from nni_rl_nas.training import seeds
 from nni_rl_nas.trial import run_trial
 from tests.conftest import class_args
@@ -57,23 +57,23 @@ def test_an_nni_tuner_proposes_every_label_inside_its_range():
 
 
 def test_our_strategies_search_choices_of_hyperparameters_with_the_architecture():
-    grid = GridSearch(space=SPACE, task=TASK, search_hyperparameters=CHOICES)
+    grid = GridStrategy(space=SPACE, task=TASK, search_hyperparameters=CHOICES)
     assert grid.size == 4 * 2 * 3
     names = []
     while (point := grid.propose(len(names))) is not None:
         names.append(grid.name_of(point))
     assert len(set(names)) == 24 and "16-relu | learning_rate=0.0001, train_freq=16" in names
-    random_search = RandomSearch(space=SPACE, task=TASK, search_hyperparameters=CHOICES, seed=3)
+    random_search = RandomStrategy(space=SPACE, task=TASK, search_hyperparameters=CHOICES, seed=3)
     drawn = [random_search.propose(trial_id) for trial_id in range(24)]
     assert {random_search.name_of(point) for point in drawn} == set(names)
     assert random_search.propose(24) is None
 
 
 def test_a_baseline_trains_with_the_tasks_hyperparameters_unless_its_name_sets_them():
-    strategy = RandomSearch(space=SPACE, task=TASK, search_hyperparameters=CHOICES,
-                            baselines=["32-relu", "16-relu | learning_rate=0.001"])
+    strategy = RandomStrategy(space=SPACE, task=TASK, search_hyperparameters=CHOICES,
+                              baselines=["32-relu", "16-relu | learning_rate=0.001"])
     assert strategy.ask(0) == {"layer1_width": 32, "layer1_activation": "relu", "architecture": "32-relu",
-                               "baseline": True}
+                               "baseline": True, "train_seeds": [0]}
     assert strategy.ask(1)["learning_rate"] == 0.001
 
 

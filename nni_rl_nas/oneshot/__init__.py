@@ -7,8 +7,7 @@ result, whose ``top_k`` (and optional ``ranked``, most likely first) name the de
 
 from __future__ import annotations
 
-from ..options import DartsOptions, EnasOptions
-from .darts import run_darts_search
-from .enas import run_enas_search
+from . import darts, enas  # noqa: F401 (their searches register on import)
+from .registry import SEARCHES
 
-SEARCHES = {EnasOptions.strategy: run_enas_search, DartsOptions.strategy: run_darts_search}
+__all__ = ["SEARCHES"]

@@ -40,6 +40,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from ..algorithms import algorithm, build_agent
 from ..files import write_atomically, write_json
 from ..options import SEARCH_TRIAL_SCORE, DartsOptions
+from .registry import search_of
 from ..spaces.darts import OPS_PER_NODE, ZERO, input_label, op_label
 from ..specs import TaskSpec
 from ..training.curve import check_finite_weights, over_time
@@ -349,6 +350,7 @@ def genotype_settled_at(curve: list[dict[str, Any]]) -> int:
     return settled["env_steps"]
 
 
+@search_of(DartsOptions)
 def run_darts_search(task: TaskSpec, space, build_space: Callable[[], torch.nn.Module], settings: DartsOptions,
                      output_dir: Path, device: str) -> dict:
     """The DARTS search trial: returns its final result, the derived genotype first."""

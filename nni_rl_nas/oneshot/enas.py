@@ -34,6 +34,7 @@ from ..algorithms import NetworkFactory, build_agent
 from ..controller import TOP_SHOWN, Reinforce, architecture_of, build_controller, most_likely
 from ..files import write_atomically, write_json
 from ..options import SEARCH_TRIAL_SCORE, EnasOptions
+from .registry import search_of
 from ..spaces import Architecture, ArchitectureSpace, search_choices
 from ..specs import TaskSpec
 from ..training.curve import TrainingDiverged, check_finite_weights, over_time
@@ -200,6 +201,7 @@ class ChildSwitchingCallback(BaseCallback):
         })
 
 
+@search_of(EnasOptions)
 def run_enas_search(task: TaskSpec, space: ArchitectureSpace, build_space: Callable[[], ArchitectureSpace], settings: EnasOptions,
                     output_dir: Path, device: str) -> dict:
     """The ENAS search trial: returns its final result (the top-k derived architectures first)."""

@@ -5,21 +5,16 @@
 
 from __future__ import annotations
 
-from .base import NothingToPropose, SearchStrategy, TrialRecord
+from .base import STRATEGIES, NothingToPropose, SearchStrategy, TrialRecord
 from .darts import DartsStrategy
-from .enas import ENAS
-from .grid_search import GridSearch
+from .enas import EnasStrategy
+from .grid_search import GridStrategy
 from .nni_tuner import NniTunerStrategy
-from .policy_gradient import PolicyGradient
-from .progressive import Progressive
-from .random_search import RandomSearch
+from .policy_gradient import PolicyGradientStrategy
+from .progressive import ProgressiveStrategy
+from .random_search import RandomStrategy
 
-STRATEGIES: dict[str, type[SearchStrategy]] = {
-    strategy.strategy_name(): strategy
-    for strategy in (RandomSearch, GridSearch, PolicyGradient, Progressive, ENAS, DartsStrategy, NniTunerStrategy)
-}
 
-__all__ = ["DartsStrategy", "ENAS", "GridSearch", "NniTunerStrategy", "NothingToPropose", "PolicyGradient", "Progressive",
-           "RandomSearch",
-           "STRATEGIES",
-           "SearchStrategy", "TrialRecord"]
+__all__ = ["DartsStrategy", "EnasStrategy", "GridStrategy", "NniTunerStrategy", "NothingToPropose",
+           "PolicyGradientStrategy", "ProgressiveStrategy", "RandomStrategy", "STRATEGIES", "SearchStrategy",
+           "TrialRecord"]

@@ -16,7 +16,8 @@ Lifecycle of a trial, as any driver runs it (NNI through :mod:`nni_rl_nas.tuner`
 4. Every trial's end reaches :meth:`SearchStrategy.tell_end`; one that ended without a result
    (crash, kill, timeout) calls the hook :meth:`SearchStrategy.observe_failure`.
 
-A subclass implements :meth:`propose`; ``observe``, ``observe_failure`` and
+A subclass names its options (``options_class``), which registers it (:data:`STRATEGIES`), and
+implements :meth:`propose`; ``observe``, ``observe_failure`` and
 ``proposal_details`` are optional hooks that do nothing by default. Results are kept as data in
 :attr:`SearchStrategy.history`, and the whole state (``state_dict``: tensors and plain data) is
 what a resumed search restores.
@@ -78,8 +79,18 @@ class TrialRecord:
     verdict: bool = False  # a verdict trial, on the test seeds: shown in the report, learnt from by nothing
 
 
+# every strategy by its short name, filled as the subclasses that name their options are defined
+STRATEGIES: dict[str, type[SearchStrategy]] = {}
+
+
 class SearchStrategy(ABC):
     options_class: ClassVar[type[StrategyOptions]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass that names its options class is registered under its strategy's short name."""
+        super().__init_subclass__(**kwargs)
+        if "options_class" in cls.__dict__:
+            STRATEGIES[cls.options_class.strategy] = cls
 
     def __init__(self, space: dict[str, Any] | None = None, task: dict[str, Any] | None = None,
                  **options: Any) -> None:

@@ -13,5 +13,5 @@ from ..options import EnasOptions
 from .two_phase import TwoPhaseStrategy
 
 
-class ENAS(TwoPhaseStrategy):
+class EnasStrategy(TwoPhaseStrategy):
     options_class = EnasOptions

@@ -9,7 +9,7 @@ from ..search_space import Point
 from .base import SearchStrategy
 
 
-class GridSearch(SearchStrategy):
+class GridStrategy(SearchStrategy):
     options_class = GridOptions
 
     def __init__(self, space=None, task=None, **options) -> None:

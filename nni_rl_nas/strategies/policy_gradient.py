@@ -25,7 +25,7 @@ from .base import SearchStrategy, TrialRecord
 logger = logging.getLogger(__name__)
 
 
-class PolicyGradient(SearchStrategy):
+class PolicyGradientStrategy(SearchStrategy):
     options_class = PolicyGradientOptions
 
     def __init__(self, space=None, task=None, **options) -> None:

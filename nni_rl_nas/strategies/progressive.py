@@ -37,7 +37,7 @@ from .base import SearchStrategy, TrialRecord
 logger = logging.getLogger(__name__)
 
 
-class Progressive(SearchStrategy):
+class ProgressiveStrategy(SearchStrategy):
     options_class = ProgressiveOptions
 
     def __init__(self, space=None, task=None, **options) -> None:

@@ -9,7 +9,7 @@ from .base import SearchStrategy
 MAX_DRAWS = 10_000
 
 
-class RandomSearch(SearchStrategy):
+class RandomStrategy(SearchStrategy):
     """Uniform over the space, without repeats; done once every architecture has been proposed."""
 
     options_class = RandomOptions

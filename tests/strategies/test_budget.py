@@ -6,7 +6,7 @@ from nni import NoMoreTrialError
 
 from nni_rl_nas.errors import ConfigError
 from nni_rl_nas.options import RandomOptions
-from nni_rl_nas.strategies import ENAS, NothingToPropose, RandomSearch
+from nni_rl_nas.strategies import EnasStrategy, NothingToPropose, RandomStrategy
 from nni_rl_nas.tuner import TUNERS
 
 ARGS = {"space": {"family": "mlp"}, "task": {"env": "LunarLander-v3"}}
@@ -41,11 +41,11 @@ def test_an_env_step_budget_stops_new_trials_once_finished_trials_spent_it(tmp_p
 
 def test_a_wall_clock_budget_counts_time_before_a_resume(tmp_path, monkeypatch):
     monkeypatch.setenv("NNI_CHECKPOINT_DIRECTORY", str(tmp_path))
-    strategy = RandomSearch(**ARGS, budget={"wall_clock_s": 3600})
+    strategy = RandomStrategy(**ARGS, budget={"wall_clock_s": 3600})
     finish(strategy, 0, 1000)
     state = strategy.state_dict()
     state["spent"]["wall_clock_s"] = 3599.0  # as if the search had run an hour before its stop
-    resumed = RandomSearch(**ARGS, budget={"wall_clock_s": 3600})
+    resumed = RandomStrategy(**ARGS, budget={"wall_clock_s": 3600})
     resumed.load_state_dict(state)
     resumed.ask(1)
     resumed._clock -= 2  # two more seconds of this run
@@ -54,7 +54,7 @@ def test_a_wall_clock_budget_counts_time_before_a_resume(tmp_path, monkeypatch):
 
 
 def test_search_trials_count_toward_the_budget():
-    enas = ENAS(**ARGS, top_k=1, budget={"env_steps": 50_000})
+    enas = EnasStrategy(**ARGS, top_k=1, budget={"env_steps": 50_000})
     search = enas.ask(0)
     enas.tell(0, search, {"default": 9.0, "top_k": ["64-relu_64-relu"], "env_steps": 50_000})
     with pytest.raises(NothingToPropose, match="budget.env_steps"):
@@ -69,4 +69,4 @@ def test_a_bad_budget_is_refused_with_the_field_and_the_fix(budget, message):
     with pytest.raises(ConfigError, match=message):
         RandomOptions.parse({"budget": budget})
     with pytest.raises(ConfigError, match=message):
-        RandomSearch(**ARGS, budget=budget)
+        RandomStrategy(**ARGS, budget=budget)

@@ -3,13 +3,13 @@
 import pytest
 
 from nni_rl_nas.errors import ConfigError
-from nni_rl_nas.strategies import NothingToPropose, ENAS
+from nni_rl_nas.strategies import NothingToPropose, EnasStrategy
 
 ARGS = {"space": {"family": "mlp"}, "task": {"env": "LunarLander-v3"}}
 
 
 def test_search_trials_first_then_the_derived_architectures_each_once():
-    enas = ENAS(**ARGS, seed=7, searches=2, top_k=2)
+    enas = EnasStrategy(**ARGS, seed=7, searches=2, top_k=2)
     first, second = enas.ask(0), enas.ask(1)
     assert (first["phase"], first["search_seed"]) == ("search", 7)
     assert (second["phase"], second["search_seed"]) == ("search", 8)
@@ -32,7 +32,7 @@ def test_search_trials_first_then_the_derived_architectures_each_once():
 
 
 def test_retrain_results_are_recorded_and_search_results_are_not_scores():
-    enas = ENAS(**ARGS, top_k=1)
+    enas = EnasStrategy(**ARGS, top_k=1)
     search = enas.ask(0)
     enas.tell(0, search, {"default": 99.0, "top_k": ["1024-relu_256-relu"]})
     retrain = enas.ask(1)
@@ -42,7 +42,7 @@ def test_retrain_results_are_recorded_and_search_results_are_not_scores():
 
 
 def test_a_failed_search_ends_the_search_without_crashing_the_strategy():
-    enas = ENAS(**ARGS)
+    enas = EnasStrategy(**ARGS)
     enas.ask(0)
     enas.tell_end(0, success=False)
     with pytest.raises(NothingToPropose):
@@ -52,12 +52,12 @@ def test_a_failed_search_ends_the_search_without_crashing_the_strategy():
 
 def test_bad_search_options_are_refused():
     with pytest.raises(ConfigError, match="tuner.classArgs.searches: got 0"):
-        ENAS(**ARGS, searches=0)
+        EnasStrategy(**ARGS, searches=0)
     with pytest.raises(ConfigError, match="tuner.classArgs.child_steps: got 0"):
-        ENAS(**ARGS, child_steps=0)
+        EnasStrategy(**ARGS, child_steps=0)
     with pytest.raises(ConfigError, match=r"tuner.classArgs.search_timesteps: got 500; fix: a whole number >= child_steps \(1000\)"):
-        ENAS(**ARGS, child_steps=1000, search_timesteps=500)
+        EnasStrategy(**ARGS, child_steps=1000, search_timesteps=500)
     with pytest.raises(ConfigError, match="tuner.classArgs.search_max_seconds: got -1"):
-        ENAS(**ARGS, search_max_seconds=-1)
+        EnasStrategy(**ARGS, search_max_seconds=-1)
     with pytest.raises(ConfigError, match="controller: unknown key"):
-        ENAS(**ARGS, controller={"learningrate": 0.1})
+        EnasStrategy(**ARGS, controller={"learningrate": 0.1})

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from nni_rl_nas.errors import ConfigError
-from nni_rl_nas.strategies import NothingToPropose, PolicyGradient
+from nni_rl_nas.strategies import NothingToPropose, PolicyGradientStrategy
 from nni_rl_nas.controller import (ArchitectureController, ControllerSettings, Reinforce, architecture_of,
                                    decisions_of)
 
@@ -31,7 +31,7 @@ def q_network_parameters(architecture) -> int:
 
 def search(seed, concurrency=2, **options):
     """Run the strategy as NNI would until it stops or TRIALS trials finished; return it and the trial count."""
-    strategy = PolicyGradient(**ARGS, seed=seed, **options)
+    strategy = PolicyGradientStrategy(**ARGS, seed=seed, **options)
     rng = np.random.default_rng(seed)
     running, next_id, finished = {}, 0, 0
     for _ in range(concurrency):
@@ -82,15 +82,15 @@ def test_with_a_cost_penalty_the_controller_concentrates_on_the_best_small_netwo
 
 def test_a_bad_cost_penalty_is_refused_naming_the_field():
     with pytest.raises(ConfigError, match=r"tuner.classArgs.cost.per_tenfold: got -1; fix: a number >= 0"):
-        PolicyGradient(**ARGS, cost={"per_tenfold": -1})
+        PolicyGradientStrategy(**ARGS, cost={"per_tenfold": -1})
     with pytest.raises(ConfigError, match="cost: unknown key 'weight'"):
-        PolicyGradient(**ARGS, cost={"weight": 1})
+        PolicyGradientStrategy(**ARGS, cost={"weight": 1})
 
 
 def gradient_signals(baseline: str, samples: int = 200, seed: int = 0) -> np.ndarray:
     """Per-sample REINFORCE gradients advantage * grad log p(a) of one fixed controller."""
     torch.manual_seed(seed)
-    strategy = PolicyGradient(**ARGS, seed=seed)
+    strategy = PolicyGradientStrategy(**ARGS, seed=seed)
     reinforce = Reinforce(strategy.controller, ControllerSettings(baseline=baseline, entropy_weight=0.0))
     generator, rng = torch.Generator().manual_seed(seed), np.random.default_rng(seed)
     signals = []
@@ -109,12 +109,12 @@ def test_ema_baseline_lowers_the_variance_of_the_policy_gradient_signal():
 
 
 def test_failed_trials_are_ignored_or_scored_as_configured():
-    ignoring = PolicyGradient(**ARGS, controller={"samples_per_update": 1})
+    ignoring = PolicyGradientStrategy(**ARGS, controller={"samples_per_update": 1})
     parameters = ignoring.ask(0)
     ignoring.tell_end(0, success=False)
     assert ignoring.reinforce.advantages == [] and ignoring.failed_scores == {}
 
-    penalising = PolicyGradient(**ARGS, controller={"samples_per_update": 1}, failure_score=-1.0)
+    penalising = PolicyGradientStrategy(**ARGS, controller={"samples_per_update": 1}, failure_score=-1.0)
     parameters = penalising.ask(0)
     penalising.tell_end(0, success=False)
     assert penalising.failed_scores == {parameters["architecture"]: -1.0}
@@ -128,13 +128,13 @@ def test_controller_log_probabilities_sum_to_one_over_a_small_space():
 
 def test_bad_controller_options_are_refused():
     with pytest.raises(ConfigError, match="controller.baseline: got 'average'"):
-        PolicyGradient(**ARGS, controller={"baseline": "average"})
+        PolicyGradientStrategy(**ARGS, controller={"baseline": "average"})
     with pytest.raises(ConfigError, match="controller: unknown key 'lr'; fix: use one of"):
-        PolicyGradient(**ARGS, controller={"lr": 0.1})
+        PolicyGradientStrategy(**ARGS, controller={"lr": 0.1})
 
 
 def test_the_critic_learns_to_predict_the_score_of_each_decision_state():
-    strategy = PolicyGradient(**ARGS, controller={"baseline": "critic", "samples_per_update": 1, "learning_rate": 0.01})
+    strategy = PolicyGradientStrategy(**ARGS, controller={"baseline": "critic", "samples_per_update": 1, "learning_rate": 0.01})
     generator = torch.Generator().manual_seed(0)
     for _ in range(150):
         strategy.reinforce.observe(strategy.controller.sample(generator), 0.7)
@@ -145,8 +145,8 @@ def test_the_critic_learns_to_predict_the_score_of_each_decision_state():
 
 
 def test_l2_regularisation_adds_lambda_times_the_squared_weights():
-    plain = PolicyGradient(**ARGS, seed=0)
-    regularised = PolicyGradient(**ARGS, seed=0, controller={"l2_weight": 0.01})
+    plain = PolicyGradientStrategy(**ARGS, seed=0)
+    regularised = PolicyGradientStrategy(**ARGS, seed=0, controller={"l2_weight": 0.01})
     batch = [(plain.controller.sample(torch.Generator().manual_seed(1)), 0.5)]
     squared = sum((p.detach() ** 2).sum() for p in plain.controller.parameters())
     difference = regularised.reinforce.surrogate_loss(batch) - plain.reinforce.surrogate_loss(batch)

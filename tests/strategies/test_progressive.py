@@ -12,7 +12,7 @@ from nni_rl_nas.errors import ConfigError
 from nni_rl_nas.options import PredictorSettings
 from nni_rl_nas.predictor import ArchitectureEncoder, EnsemblePredictor
 from nni_rl_nas.ranking import rank_correlation
-from nni_rl_nas.strategies import Progressive
+from nni_rl_nas.strategies import ProgressiveStrategy
 from nni_rl_nas.strategies.driver import drive
 from nni_rl_nas.tuner import TUNERS
 
@@ -31,7 +31,7 @@ def noisy_trial(parameters: dict) -> dict:
 
 
 def grow(seed: int = 0, **options):
-    strategy = Progressive(**ARGS, seed=seed, **options)
+    strategy = ProgressiveStrategy(**ARGS, seed=seed, **options)
     with ThreadPoolExecutor(2) as pool:
         finished = drive(strategy, noisy_trial, pool, concurrency=2)
     return strategy, finished
@@ -69,8 +69,8 @@ def test_the_predictor_picks_expansions_better_than_the_average_expansion():
 
 
 def test_the_ensemble_ranks_deeper_architectures_it_has_not_seen_from_shallower_scores():
-    space = Progressive(**ARGS, beam=2).space
-    choices = {label: list(values) for label, values in Progressive(**ARGS, beam=2).choices.items()}
+    space = ProgressiveStrategy(**ARGS, beam=2).space
+    choices = {label: list(values) for label, values in ProgressiveStrategy(**ARGS, beam=2).choices.items()}
     encoder = ArchitectureEncoder(choices, [space.layer_labels(layer) for layer in (1, 2, 3)])
     rng = np.random.default_rng(0)
 
@@ -148,18 +148,18 @@ def test_requests_refused_between_levels_are_filled_when_the_next_level_starts()
 ])
 def test_a_space_that_cannot_grow_and_bad_options_are_refused(space, options, message):
     with pytest.raises(ConfigError, match=message):
-        Progressive(space=space, **{"task": ARGS["task"], **options})
+        ProgressiveStrategy(space=space, **{"task": ARGS["task"], **options})
 
 
 def test_enas_refuses_a_searched_depth():
-    from nni_rl_nas.strategies import ENAS
+    from nni_rl_nas.strategies import EnasStrategy
 
     with pytest.raises(ConfigError, match=r"space.depth: RlNasEnas shares one supernet of a fixed depth"):
-        ENAS(space=SPACE, task={"env": "CartPole-v1"})
+        EnasStrategy(space=SPACE, task={"env": "CartPole-v1"})
 
 
 def test_an_impala_encoder_grows_by_stages():
-    strategy = Progressive(space={"family": "impala", "stages": [1, 2], "channels": [16, 32], "blocks": [0, 1]},
+    strategy = ProgressiveStrategy(space={"family": "impala", "stages": [1, 2], "channels": [16, 32], "blocks": [0, 1]},
                            task={"env": "MinAtar/Breakout-v1", "algorithm": "ppo"}, beam=1)
     with ThreadPoolExecutor(2) as pool:
         finished = drive(strategy, lambda parameters: {"default": float(len(parameters["architecture"])),

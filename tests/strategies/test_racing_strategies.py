@@ -8,7 +8,7 @@ import pytest
 
 from nni_rl_nas.errors import ConfigError
 from nni_rl_nas.landscape import InlineExecutor
-from nni_rl_nas.strategies import STRATEGIES, RandomSearch
+from nni_rl_nas.strategies import STRATEGIES, RandomStrategy
 from nni_rl_nas.strategies.driver import drive
 
 SPACE = {"family": "mlp", "depth": 2, "widths": [16, 32, 64, 128], "activations": ["relu", "tanh"]}
@@ -88,7 +88,7 @@ def test_racing_works_with_two_trials_at_a_time():
 
 
 def test_the_baselines_test_seeds_fill_an_idle_slot_and_cost_no_search_budget():
-    strategy = RandomSearch(**ARGS, **RACING, seed=1, budget={"env_steps": 500})
+    strategy = RandomStrategy(**ARGS, **RACING, seed=1, budget={"env_steps": 500})
     first = strategy.ask(0)  # the baseline's search seed
     strategy.tell(0, first, simulated_trial(first))  # 1000 env steps: the search may propose nothing more
     idle = strategy.ask(1)
@@ -99,12 +99,12 @@ def test_the_baselines_test_seeds_fill_an_idle_slot_and_cost_no_search_budget():
 
 def test_a_search_resumed_mid_race_ends_as_the_uninterrupted_one():
     whole, trials = searched("RlNasRandom")
-    interrupted = RandomSearch(**ARGS, **RACING, seed=1, budget={"env_steps": 40_000})
+    interrupted = RandomStrategy(**ARGS, **RACING, seed=1, budget={"env_steps": 40_000})
     for trial_id, parameters in enumerate(trials[:9]):  # one at a time, as drive ran them
         assert interrupted.ask(trial_id) == parameters
         interrupted.tell(trial_id, parameters, simulated_trial(parameters))
         interrupted.tell_end(trial_id, success=True)
-    resumed = RandomSearch(**ARGS, **RACING, seed=1, budget={"env_steps": 40_000})
+    resumed = RandomStrategy(**ARGS, **RACING, seed=1, budget={"env_steps": 40_000})
     resumed.load_state_dict(interrupted.state_dict())
     rest = drive(resumed, simulated_trial, InlineExecutor(), concurrency=1)
     assert [trial.parameters for trial in rest] == trials[9:]
@@ -129,17 +129,17 @@ def test_the_budget_is_kept_for_the_answers_top_up():
 ])
 def test_bad_racing_and_verdict_options_are_refused_naming_the_field(options, message):
     with pytest.raises(ConfigError, match=message):
-        RandomSearch(**ARGS, **options)
+        RandomStrategy(**ARGS, **options)
 
 
 def test_racing_is_refused_for_a_dataset_task():
     with pytest.raises(ConfigError, match="tuner.classArgs.racing: seeds are an RL agent's"):
-        RandomSearch(space={"family": "cnn"}, task={"dataset": "digits"}, racing={"max_seeds": 3})
+        RandomStrategy(space={"family": "cnn"}, task={"dataset": "digits"}, racing={"max_seeds": 3})
 
 
 def test_the_answers_test_seeds_start_beside_a_running_baseline_verdict():
     options = {**RACING, "racing": {"initial_seeds": 1, "max_seeds": 1}}
-    strategy = RandomSearch(**ARGS, **options, seed=1, budget={"env_steps": 1500})
+    strategy = RandomStrategy(**ARGS, **options, seed=1, budget={"env_steps": 1500})
     for trial_id in (0, 1):  # the baseline's seed 0, then one architecture's: the budget is spent
         parameters = strategy.ask(trial_id)
         strategy.tell(trial_id, parameters, simulated_trial(parameters))

@@ -15,7 +15,7 @@ import torch
 from nni import NoMoreTrialError
 
 from nni_rl_nas.records import CONTROLLER_PROGRESS_FILE
-from nni_rl_nas.strategies import ENAS, GridSearch, PolicyGradient, RandomSearch
+from nni_rl_nas.strategies import EnasStrategy, GridStrategy, PolicyGradientStrategy, RandomStrategy
 from nni_rl_nas.tuner import PREVIOUS_STATE_FILE, STATE_FILE, TUNERS, StrategyStartError
 
 ARGS = {"space": {"family": "mlp", "widths": [16, 64, 256], "activations": ["relu", "tanh"]},
@@ -49,9 +49,9 @@ def run(strategy, parameter_ids, finish: int, nni_records: list) -> dict:
 
 
 @pytest.mark.parametrize("strategy_class, options", [
-    (RandomSearch, {}),
-    (GridSearch, {}),
-    (PolicyGradient, {"controller": {"samples_per_update": 2}}),
+    (RandomStrategy, {}),
+    (GridStrategy, {}),
+    (PolicyGradientStrategy, {"controller": {"samples_per_update": 2}}),
 ])
 def test_a_resumed_strategy_keeps_its_state_and_never_retrains_a_finished_architecture(
         strategy_class, options, tmp_path, monkeypatch):
@@ -63,7 +63,7 @@ def test_a_resumed_strategy_keeps_its_state_and_never_retrains_a_finished_archit
     resumed = tuner(strategy_class, **ARGS, seed=3, **options)
     resumed.load_checkpoint()
     assert [r.name for r in resumed.strategy.history] == [r.name for r in before.strategy.history]
-    if isinstance(before.strategy, PolicyGradient):
+    if isinstance(before.strategy, PolicyGradientStrategy):
         for saved, restored in zip(before.strategy.controller.parameters(), resumed.strategy.controller.parameters()):
             assert torch.equal(saved, restored)
         assert resumed.strategy.reinforce.baseline == before.strategy.reinforce.baseline
@@ -84,11 +84,11 @@ def test_a_resumed_strategy_keeps_its_state_and_never_retrains_a_finished_archit
 
 def test_a_resumed_enas_neither_repeats_its_searches_nor_loses_the_derived_queue(tmp_path, monkeypatch):
     monkeypatch.setenv("NNI_CHECKPOINT_DIRECTORY", str(tmp_path))
-    before = tuner(ENAS, **ARGS, searches=2, top_k=2)
+    before = tuner(EnasStrategy, **ARGS, searches=2, top_k=2)
     nni_records = []
     interrupted = run(before, range(2), finish=1, nni_records=nni_records)  # search 0 done, search 1 running
 
-    resumed = tuner(ENAS, **ARGS, searches=2, top_k=2)
+    resumed = tuner(EnasStrategy, **ARGS, searches=2, top_k=2)
     resumed.load_checkpoint()
     resumed.import_data(nni_records)
     assert [resumed.generate_parameters(i)["architecture"] for i in (10, 11)] == ["64-relu_64-relu", "16-tanh_256-relu"]
@@ -101,7 +101,7 @@ def test_a_resumed_enas_neither_repeats_its_searches_nor_loses_the_derived_queue
 
 def test_without_a_saved_state_the_results_are_replayed(tmp_path, monkeypatch):
     monkeypatch.setenv("NNI_CHECKPOINT_DIRECTORY", str(tmp_path))
-    resumed = tuner(PolicyGradient, **ARGS, controller={"samples_per_update": 1})
+    resumed = tuner(PolicyGradientStrategy, **ARGS, controller={"samples_per_update": 1})
     resumed.load_checkpoint()  # nothing saved: an experiment from before the state existed
     records = [{"parameter": {"layer1_width": w, "layer1_activation": "relu", "layer2_width": 16,
                               "layer2_activation": "tanh", "architecture": f"{w}-relu_16-tanh"},
@@ -128,7 +128,7 @@ def nni_database(experiment, submitted: list[dict]) -> None:
     connection.close()
 
 
-@pytest.mark.parametrize("strategy_class, options", [(RandomSearch, {}), (ENAS, {"searches": 3, "top_k": 1})])
+@pytest.mark.parametrize("strategy_class, options", [(RandomStrategy, {}), (EnasStrategy, {"searches": 3, "top_k": 1})])
 def test_proposals_nni_had_not_submitted_at_the_stop_are_proposed_again_and_booked_as_themselves(
         strategy_class, options, tmp_path, monkeypatch):
     checkpoint = tmp_path / "checkpoint"
@@ -146,7 +146,7 @@ def test_proposals_nni_had_not_submitted_at_the_stop_are_proposed_again_and_book
     value = {"default": 1.0, "top_k": ["64-relu_64-relu"], "ranked": ["64-relu_64-relu"]}
     resumed.receive_trial_result(7, proposed[2], value)
     resumed.trial_end(7, success=True)
-    if isinstance(resumed.strategy, ENAS):
+    if isinstance(resumed.strategy, EnasStrategy):
         assert 2 not in resumed.strategy._searches_running and len(resumed.strategy._searches_finished) == 1
     else:
         assert resumed.strategy.history[-1].parameter_id == 2 and resumed.strategy.history[-1].score == 1.0
@@ -160,10 +160,10 @@ def damage(path) -> None:
 
 def test_a_damaged_state_resumes_from_the_state_before_it_with_a_warning(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("NNI_CHECKPOINT_DIRECTORY", str(tmp_path))
-    before = tuner(RandomSearch, **ARGS, seed=3)
+    before = tuner(RandomStrategy, **ARGS, seed=3)
     run(before, range(3), finish=3, nni_records=[])
     damage(tmp_path / STATE_FILE)
-    resumed = tuner(RandomSearch, **ARGS, seed=3)
+    resumed = tuner(RandomStrategy, **ARGS, seed=3)
     resumed.load_checkpoint()
     assert len(resumed.strategy.history) == 3
     assert 2 in resumed._issued, "the state before the last event, trial 2's end"
@@ -172,18 +172,18 @@ def test_a_damaged_state_resumes_from_the_state_before_it_with_a_warning(tmp_pat
 
 def test_when_no_state_is_readable_the_resume_fails_naming_the_file_and_the_fix(tmp_path, monkeypatch):
     monkeypatch.setenv("NNI_CHECKPOINT_DIRECTORY", str(tmp_path))
-    run(tuner(RandomSearch, **ARGS, seed=3), range(3), finish=3, nni_records=[])
+    run(tuner(RandomStrategy, **ARGS, seed=3), range(3), finish=3, nni_records=[])
     damage(tmp_path / STATE_FILE)
     damage(tmp_path / PREVIOUS_STATE_FILE)
     with pytest.raises(StrategyStartError, match=rf"resume: no readable strategy state: {tmp_path / STATE_FILE} .* "
                                                  r"fix: delete .*strategy_state\*.pt to resume from NNI's records"):
-        tuner(RandomSearch, **ARGS, seed=3).load_checkpoint()
+        tuner(RandomStrategy, **ARGS, seed=3).load_checkpoint()
 
 
 def test_events_from_nni_s_two_dispatcher_threads_never_race_the_saved_state(tmp_path, monkeypatch):
     """NNI runs trial ends on its assessor thread, beside the thread that asks and receives."""
     monkeypatch.setenv("NNI_CHECKPOINT_DIRECTORY", str(tmp_path))
-    shared = tuner(RandomSearch, **ARGS, seed=3)
+    shared = tuner(RandomStrategy, **ARGS, seed=3)
     shared.generate_parameters(0)
     errors = []
 
@@ -200,6 +200,6 @@ def test_events_from_nni_s_two_dispatcher_threads_never_race_the_saved_state(tmp
     for thread in threads:
         thread.join()
     assert errors == []
-    resumed = tuner(RandomSearch, **ARGS, seed=3)
+    resumed = tuner(RandomStrategy, **ARGS, seed=3)
     resumed.load_checkpoint()
     assert 0 in resumed._issued
