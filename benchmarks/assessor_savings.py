@@ -40,11 +40,23 @@ SOLVED = 200.0
 
 def write_config(out: Path, settings: argparse.Namespace) -> Path:
     space = {"family": "mlp", "depth": 2, "widths": settings.widths, "activations": ["sigmoid", "relu"]}
-    task = {"env": "LunarLander-v3", "seed": 0, "seeds": 1, "total_timesteps": settings.trial_timesteps,
-            "report_every": 10000, "eval_episodes": 10, "score": {"rule": "mean_return", "episodes": 30}}
-    config = {"trialCommand": "nni-rl-nas trial experiment.yml", "trialCodeDirectory": ".", "trialConcurrency": 1,
-              "searchSpace": {}, "trainingService": {"platform": "local"},
-              "tuner": {"name": "RlNasRandom", "classArgs": {"seed": settings.seed, "space": space, "task": task}}}
+    task = {
+        "env": "LunarLander-v3",
+        "seed": 0,
+        "seeds": 1,
+        "total_timesteps": settings.trial_timesteps,
+        "report_every": 10000,
+        "eval_episodes": 10,
+        "score": {"rule": "mean_return", "episodes": 30},
+    }
+    config = {
+        "trialCommand": "nni-rl-nas trial experiment.yml",
+        "trialCodeDirectory": ".",
+        "trialConcurrency": 1,
+        "searchSpace": {},
+        "trainingService": {"platform": "local"},
+        "tuner": {"name": "RlNasRandom", "classArgs": {"seed": settings.seed, "space": space, "task": task}},
+    }
     out.mkdir(parents=True, exist_ok=True)
     (out / "experiment.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     return out / "experiment.yml"
@@ -64,16 +76,25 @@ def train(settings: argparse.Namespace) -> None:
             print(f"trial {trial.parameter_id} failed: {trial.error}", flush=True)
             return
         record = json.loads((settings.out / trial.parameters["architecture"] / "trial.json").read_text())
-        finished.append({"architecture": record["result"]["architecture"], "result": record["result"],
-                         "curve": record["curve"]})
+        finished.append(
+            {"architecture": record["result"]["architecture"], "result": record["result"], "curve": record["curve"]}
+        )
         write_json(settings.out / "trials.json", finished)
-        print(f"{len(finished)}/{settings.trials} {record['result']['architecture']}: final "
-              f"{record['result']['default']:.1f}, curve {[round(p['default']) for p in record['curve']]}", flush=True)
+        print(
+            f"{len(finished)}/{settings.trials} {record['result']['architecture']}: final "
+            f"{record['result']['default']:.1f}, curve {[round(p['default']) for p in record['curve']]}",
+            flush=True,
+        )
 
     with ProcessPoolExecutor(settings.workers) as pool:
-        drive(strategy, functools.partial(one_trial, config, settings.out), pool, settings.workers,
-              keep_proposing=lambda: len(strategy.history) + len(strategy.running_names()) < settings.trials,
-              on_finish=keep)
+        drive(
+            strategy,
+            functools.partial(one_trial, config, settings.out),
+            pool,
+            settings.workers,
+            keep_proposing=lambda: len(strategy.history) + len(strategy.running_names()) < settings.trials,
+            on_finish=keep,
+        )
 
 
 @dataclass
@@ -122,17 +143,24 @@ def summarize(trials: list[dict]) -> None:
     total = sum(trial["result"]["env_steps"] for trial in trials)
     solvers = sum(score >= SOLVED for score in scores)
     points = max(len(trial["curve"]) for trial in trials)
-    print(f"\n{len(trials)} trials, {total} env steps without an assessor; best final {max(scores):.1f}; "
-          f"{solvers} solving (final greedy mean >= {SOLVED:.0f} over 30 episodes)")
-    print(f"{'assessor':<28}{'stopped':>8}{'env steps':>11}{'saved':>8}{'best kept':>11}{'best lost':>11}{'solvers kept':>14}")
+    print(
+        f"\n{len(trials)} trials, {total} env steps without an assessor; best final {max(scores):.1f}; "
+        f"{solvers} solving (final greedy mean >= {SOLVED:.0f} over 30 episodes)"
+    )
+    print(
+        f"{'assessor':<28}{'stopped':>8}{'env steps':>11}{'saved':>8}{'best kept':>11}{'best lost':>11}"
+        f"{'solvers kept':>14}"
+    )
     for name, make in assessors(points).items():
         with warnings.catch_warnings():  # Curvefitting's curve fits overflow on returns that swing by hundreds
             warnings.simplefilter("ignore")
             outcome = replay(trials, make())
         best_kept = max(outcome.kept_scores, default=float("nan"))
-        print(f"{name:<28}{outcome.stopped:>8}{outcome.env_steps:>11}{1 - outcome.env_steps / total:>8.1%}"
-              f"{best_kept:>11.1f}{max(scores) - best_kept:>11.1f}"
-              f"{sum(s >= SOLVED for s in outcome.kept_scores):>9}/{solvers}")
+        print(
+            f"{name:<28}{outcome.stopped:>8}{outcome.env_steps:>11}{1 - outcome.env_steps / total:>8.1%}"
+            f"{best_kept:>11.1f}{max(scores) - best_kept:>11.1f}"
+            f"{sum(s >= SOLVED for s in outcome.kept_scores):>9}/{solvers}"
+        )
 
 
 def main() -> None:
@@ -141,8 +169,13 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--widths", type=int, nargs="+", default=[64, 128, 256],
-                        help="layer widths; the seed space's 1024/2048 take hours a trial on one CPU core")
+    parser.add_argument(
+        "--widths",
+        type=int,
+        nargs="+",
+        default=[64, 128, 256],
+        help="layer widths; the seed space's 1024/2048 take hours a trial on one CPU core",
+    )
     parser.add_argument("--trial-timesteps", type=int, default=100000)
     parser.add_argument("--replay-only", action="store_true", help="replay the curves already in OUT/trials.json")
     args = parser.parse_args()

@@ -37,41 +37,72 @@ BUDGETS = {"LunarLander-v3": 100_000, "CartPole-v1": 50_000}  # rl-baselines3-zo
 ENGINES = ("sb3", "batched")
 
 
-def train(engine: str, env: str, steps: int, seeds: int, report_every: int, eval_episodes: int,
-          architecture: str = ARCHITECTURE, device: str = "cpu") -> dict:
+def train(
+    engine: str,
+    env: str,
+    steps: int,
+    seeds: int,
+    report_every: int,
+    eval_episodes: int,
+    architecture: str = ARCHITECTURE,
+    device: str = "cpu",
+) -> dict:
     """One trial's training of ``seeds`` agents with ``engine``; the per-seed results."""
     import torch
 
-    from nni_rl_nas.experiment import parse_class_args
     from nni_rl_nas.algorithms import NetworkFactory
+    from nni_rl_nas.experiment import parse_class_args
     from nni_rl_nas.training.seeds import train_over_seeds
 
     logging.getLogger("nni").setLevel(logging.WARNING)  # NNI's standalone mode prints every intermediate result
     torch.set_num_threads(1)
     score = {} if eval_episodes else {"solved_on": "training_episodes", "episodes": 1}
-    spec = parse_class_args({"space": {"family": "mlp"}, "task": {
-        "env": env, "engine": engine, "seeds": seeds, "total_timesteps": steps, "report_every": report_every,
-        "eval_episodes": eval_episodes, "score": score}})
+    spec = parse_class_args(
+        {
+            "space": {"family": "mlp"},
+            "task": {
+                "env": env,
+                "engine": engine,
+                "seeds": seeds,
+                "total_timesteps": steps,
+                "report_every": report_every,
+                "eval_episodes": eval_episodes,
+                "score": score,
+            },
+        }
+    )
     space = spec.build_space()
-    fields, curve, _ = train_over_seeds(spec.task, NetworkFactory(space, space.parse_architecture_name(architecture)),
-                                        device)
-    return {"engine": engine, "env": env, "seed_scores": fields["seed_scores"], "env_steps": fields["env_steps"],
-            "training_s": fields["training_s"], "steps_per_s": fields["env_steps"] / fields["training_s"],
-            "curve": [{"env_steps": point["env_steps"], "seed_returns": point["seed_defaults"]} for point in curve]}
+    fields, curve, _ = train_over_seeds(
+        spec.task, NetworkFactory(space, space.parse_architecture_name(architecture)), device
+    )
+    return {
+        "engine": engine,
+        "env": env,
+        "seed_scores": fields["seed_scores"],
+        "env_steps": fields["env_steps"],
+        "training_s": fields["training_s"],
+        "steps_per_s": fields["env_steps"] / fields["training_s"],
+        "curve": [{"env_steps": point["env_steps"], "seed_returns": point["seed_defaults"]} for point in curve],
+    }
 
 
 def throughput(args: argparse.Namespace) -> None:
     rates: dict[str, list[float]] = {engine: [] for engine in ENGINES}
     for repeat in range(args.repeats):
-        for engine in ENGINES[repeat % 2:] + ENGINES[:repeat % 2]:  # alternate which goes first
-            result = train(engine, "LunarLander-v3", args.steps, args.seeds, args.steps, 0, args.architecture,
-                           args.device)
+        for engine in ENGINES[repeat % 2 :] + ENGINES[: repeat % 2]:  # alternate which goes first
+            result = train(
+                engine, "LunarLander-v3", args.steps, args.seeds, args.steps, 0, args.architecture, args.device
+            )
             rates[engine].append(result["steps_per_s"])
-        print(f"repeat {repeat + 1}/{args.repeats}: " + ", ".join(f"{k}: {v[-1]:.0f}" for k, v in rates.items()),
-              flush=True)
+        print(
+            f"repeat {repeat + 1}/{args.repeats}: " + ", ".join(f"{k}: {v[-1]:.0f}" for k, v in rates.items()),
+            flush=True,
+        )
     reference = statistics.median(rates["sb3"])
-    print(f"\nLunarLander-v3 DQN {args.architecture}, {args.seeds} seeds x {args.steps} env steps, one torch thread, "
-          f"on {args.device}, median of {args.repeats}")
+    print(
+        f"\nLunarLander-v3 DQN {args.architecture}, {args.seeds} seeds x {args.steps} env steps, one torch thread, "
+        f"on {args.device}, median of {args.repeats}"
+    )
     print(f"{'':<40}{'env steps/s':>12}{'ratio':>8}")
     labels = {"sb3": f"{args.seeds} sequential SB3 runs", "batched": f"batched trainer, S = {args.seeds}"}
     for engine, label in labels.items():
@@ -113,14 +144,20 @@ def print_learning(results: dict) -> None:
         print(f"\n{env}, DQN {ARCHITECTURE}, {seeds} seeds; mean greedy return +- std across seeds")
         print(f"{'env steps':>10}{'SB3':>20}{'batched':>20}")
         for reference, candidate in zip(sb3["curve"], batched["curve"]):
-            print(f"{reference['env_steps']:>10}{spread(reference['seed_returns']):>20}"
-                  f"{spread(candidate['seed_returns']):>20}")
+            print(
+                f"{reference['env_steps']:>10}{spread(reference['seed_returns']):>20}"
+                f"{spread(candidate['seed_returns']):>20}"
+            )
         print(f"{'score':>10}{spread(sb3['seed_scores']):>20}{spread(batched['seed_scores']):>20}")
-        print(f"{'steps/s':>10}{sb3['steps_per_s']:>20.0f}{batched['steps_per_s']:>20.0f}"
-              "  (the engines ran side by side: see the throughput mode for speed)")
-        print(f"batched inside SB3's spread: final score {checks[env]['final_score']}, "
-              f"curve average {checks[env]['curve_average']} "
-              f"({spread(curve_averages(sb3)).strip()} vs {spread(curve_averages(batched)).strip()})")
+        print(
+            f"{'steps/s':>10}{sb3['steps_per_s']:>20.0f}{batched['steps_per_s']:>20.0f}"
+            "  (the engines ran side by side: see the throughput mode for speed)"
+        )
+        print(
+            f"batched inside SB3's spread: final score {checks[env]['final_score']}, "
+            f"curve average {checks[env]['curve_average']} "
+            f"({spread(curve_averages(sb3)).strip()} vs {spread(curve_averages(batched)).strip()})"
+        )
 
 
 def learning(args: argparse.Namespace) -> None:
@@ -128,8 +165,17 @@ def learning(args: argparse.Namespace) -> None:
     if not args.replay_only:
         jobs = [(engine, env) for env in args.envs for engine in ENGINES]
         with ProcessPoolExecutor(args.workers) as pool:
-            done = list(pool.map(train, *zip(*[(engine, env, BUDGETS.get(env, args.steps), args.seeds,
-                                                 args.report_every, 10) for engine, env in jobs])))
+            done = list(
+                pool.map(
+                    train,
+                    *zip(
+                        *[
+                            (engine, env, BUDGETS.get(env, args.steps), args.seeds, args.report_every, 10)
+                            for engine, env in jobs
+                        ]
+                    ),
+                )
+            )
         results: dict = {}
         for result in done:
             results.setdefault(result["env"], {})[result["engine"]] = result

@@ -20,13 +20,21 @@ import yaml
 
 
 def experiment_yaml(directory: Path, seed: int, budget: int | None) -> Path:
-    task = {"env": "LunarLander-v3", "seed": seed, "seeds": 1, "report_every": 10000,
-            "score": {"rule": "solved_then_eval", "episodes": 100, "stop_on_solve": True}}
+    task = {
+        "env": "LunarLander-v3",
+        "seed": seed,
+        "seeds": 1,
+        "report_every": 10000,
+        "score": {"rule": "solved_then_eval", "episodes": 100, "stop_on_solve": True},
+    }
     if budget:
         task["total_timesteps"] = budget
     config = {
-        "trialCommand": "nni-rl-nas trial calibrate.yml", "trialCodeDirectory": ".", "searchSpace": {},
-        "trialConcurrency": 1, "trainingService": {"platform": "local"},
+        "trialCommand": "nni-rl-nas trial calibrate.yml",
+        "trialCodeDirectory": ".",
+        "searchSpace": {},
+        "trialConcurrency": 1,
+        "trainingService": {"platform": "local"},
         "tuner": {"name": "RlNasGrid", "classArgs": {"space": {"family": "mlp"}, "task": task}},
     }
     path = directory / "calibrate.yml"
@@ -52,8 +60,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     with ProcessPoolExecutor(args.workers) as pool:
-        results = list(pool.map(one_seed, [args.architecture] * len(args.seeds), args.seeds,
-                                [args.budget] * len(args.seeds)))
+        results = list(
+            pool.map(one_seed, [args.architecture] * len(args.seeds), args.seeds, [args.budget] * len(args.seeds))
+        )
     from nni_rl_nas.experiment import parse_class_args
 
     budget = args.budget or parse_class_args({"task": {"env": "LunarLander-v3"}}).task.budget
@@ -61,7 +70,9 @@ def main() -> None:
     print(f"{'seed':>4} {'solved at':>10} {'score':>8} {'mean return (other seeds)':>26} {'wall clock s':>13}")
     for r in results:
         mean = "-" if r["mean_return"] is None else f"{r['mean_return']:.1f} +- {r['std_return']:.1f}"
-        print(f"{r['seed']:>4} {str(r['solved_at'] or '-'):>10} {r['default']:>8.4g} {mean:>26} {r['wall_clock_s']:>13}")
+        print(
+            f"{r['seed']:>4} {str(r['solved_at'] or '-'):>10} {r['default']:>8.4g} {mean:>26} {r['wall_clock_s']:>13}"
+        )
     print(f"solved on {sum(r['solved'] for r in results)} of {len(results)} seeds")
     print(json.dumps(results))
 

@@ -38,15 +38,30 @@ SPACE = {"family": "mlp", "depth": 2, "widths": [64, 128, 256, 1024, 2048], "act
 STRATEGY_OPTIONS = {
     "random": ("RlNasRandom", {}),
     "policy_gradient": ("RlNasPolicyGradient", {"controller": {"samples_per_update": 3}}),
-    "enas": ("RlNasEnas", {"searches": 1, "top_k": 3, "child_steps": 1000, "search_eval_episodes": 3,
-                           "controller": {"samples_per_update": 3}}),
+    "enas": (
+        "RlNasEnas",
+        {
+            "searches": 1,
+            "top_k": 3,
+            "child_steps": 1000,
+            "search_eval_episodes": 3,
+            "controller": {"samples_per_update": 3},
+        },
+    ),
 }
 
 
 def task(seed: int, settings: argparse.Namespace) -> dict:
-    return {"env": "LunarLander-v3", "seed": seed, "seeds": 1, "report_every": 10000, "eval_episodes": 10,
-            "total_timesteps": settings.trial_timesteps, "max_trial_seconds": settings.max_trial_seconds,
-            "score": {"rule": "mean_return", "episodes": 30, "stop_on_solve": True}}
+    return {
+        "env": "LunarLander-v3",
+        "seed": seed,
+        "seeds": 1,
+        "report_every": 10000,
+        "eval_episodes": 10,
+        "total_timesteps": settings.trial_timesteps,
+        "max_trial_seconds": settings.max_trial_seconds,
+        "score": {"rule": "mean_return", "episodes": 30, "stop_on_solve": True},
+    }
 
 
 def write_config(directory: Path, strategy: str, seed: int, settings: argparse.Namespace) -> Path:
@@ -54,10 +69,12 @@ def write_config(directory: Path, strategy: str, seed: int, settings: argparse.N
     if strategy == "enas":
         options = {**options, "search_timesteps": settings.search_timesteps, "search_max_seconds": 4 * 3600}
     config = {
-        "trialCommand": "nni-rl-nas trial experiment.yml", "trialCodeDirectory": ".", "trialConcurrency": 1,
-        "searchSpace": {}, "trainingService": {"platform": "local"},
-        "tuner": {"name": name, "classArgs": {"seed": seed, **options, "space": SPACE,
-                                              "task": task(seed, settings)}},
+        "trialCommand": "nni-rl-nas trial experiment.yml",
+        "trialCodeDirectory": ".",
+        "trialConcurrency": 1,
+        "searchSpace": {},
+        "trainingService": {"platform": "local"},
+        "tuner": {"name": name, "classArgs": {"seed": seed, **options, "space": SPACE, "task": task(seed, settings)}},
     }
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "experiment.yml"
@@ -98,19 +115,34 @@ def drive_strategy(strategy_name: str, settings: argparse.Namespace) -> dict:
             print(f"{strategy_name}: trial {trial.parameter_id} failed: {trial.error}", flush=True)
             return
         spent = (log[-1]["spent_env_steps"] if log else 0) + trial.result["env_steps"]
-        entry = {"parameter_id": trial.parameter_id, "architecture": trial.result["architecture"],
-                 "score": trial.result["default"], "solved": bool(trial.result.get("solved")),
-                 "env_steps": trial.result["env_steps"], "spent_env_steps": spent,
-                 "wall_clock_s": round(time.monotonic() - started, 1), "capped": trial.result.get("capped"),
-                 "result": trial.result}
+        entry = {
+            "parameter_id": trial.parameter_id,
+            "architecture": trial.result["architecture"],
+            "score": trial.result["default"],
+            "solved": bool(trial.result.get("solved")),
+            "env_steps": trial.result["env_steps"],
+            "spent_env_steps": spent,
+            "wall_clock_s": round(time.monotonic() - started, 1),
+            "capped": trial.result.get("capped"),
+            "result": trial.result,
+        }
         log.append(entry)
         save({"strategy": strategy_name, "env_step_budget": settings.env_steps, "trials": log})
-        print(f"{strategy_name}: {entry['architecture']} score {entry['score']:.1f} solved {entry['solved']} "
-              f"env steps {entry['env_steps']} (spent {spent}) at {entry['wall_clock_s']} s", flush=True)
+        print(
+            f"{strategy_name}: {entry['architecture']} score {entry['score']:.1f} solved {entry['solved']} "
+            f"env steps {entry['env_steps']} (spent {spent}) at {entry['wall_clock_s']} s",
+            flush=True,
+        )
 
     with ProcessPoolExecutor(settings.workers) as pool:
-        drive(strategy, functools.partial(one_trial, config, directory), pool, settings.workers,
-              keep_proposing=lambda: not log or log[-1]["spent_env_steps"] < settings.env_steps, on_finish=record)
+        drive(
+            strategy,
+            functools.partial(one_trial, config, directory),
+            pool,
+            settings.workers,
+            keep_proposing=lambda: not log or log[-1]["spent_env_steps"] < settings.env_steps,
+            on_finish=record,
+        )
     result = {"strategy": strategy_name, "env_step_budget": settings.env_steps, "trials": log}
     save(result)
     return result
@@ -125,7 +157,7 @@ def controller_curve(strategy_name: str, log: list[dict], directory: Path) -> li
     if strategy_name == "policy_gradient":
         batch = STRATEGY_OPTIONS["policy_gradient"][1]["controller"]["samples_per_update"]
         scores = [entry["score"] for entry in log]
-        return [float(np.mean(scores[i:i + batch])) for i in range(0, len(scores) - batch + 1, batch)]
+        return [float(np.mean(scores[i : i + batch])) for i in range(0, len(scores) - batch + 1, batch)]
     return []
 
 
@@ -165,10 +197,14 @@ def summarize(out: Path, grid_budget: int) -> None:
     architecture within the equal budget and its rescoring."""
     records = [json.loads(path.read_text()) for path in sorted(out.glob("*/log.json"))]
     budget = equal_budget(records)
-    print(f"\nLunarLander-v3, 100 architectures. Equal budget: {budget:,} env steps (the least any strategy "
-          f"spent); exhaustive grid would spend {grid_budget:,} (100 x the full per-trial budget).")
-    print(f"{'strategy':<16}{'spent':>10}{'trials':>7}{'capped':>7}{'1st solve: env steps':>22}{'wall s':>8}"
-          f"{'grid/that':>10}  {'best within budget':<22}{'rescored return':>18}{'seeds solved':>13}")
+    print(
+        f"\nLunarLander-v3, 100 architectures. Equal budget: {budget:,} env steps (the least any strategy "
+        f"spent); exhaustive grid would spend {grid_budget:,} (100 x the full per-trial budget)."
+    )
+    print(
+        f"{'strategy':<16}{'spent':>10}{'trials':>7}{'capped':>7}{'1st solve: env steps':>22}{'wall s':>8}"
+        f"{'grid/that':>10}  {'best within budget':<22}{'rescored return':>18}{'seeds solved':>13}"
+    )
     for record in records:
         log = record["trials"]
         first = next((entry for entry in log if entry["solved"]), None)
@@ -181,10 +217,14 @@ def summarize(out: Path, grid_budget: int) -> None:
         spread = f"{np.mean(returns):.1f} +- {np.std(returns):.1f}" if returns else "-"
         solved = f"{sum(bool(r['solved']) for r in rescored)}/{len(rescored)}" if rescored else "-"
         capped = sum(bool(entry["capped"]) for entry in log)
-        print(f"{record['strategy']:<16}{log[-1]['spent_env_steps'] if log else 0:>10,}{len(log):>7}{capped:>7}"
-              f"{first_steps:>22}{first_seconds:>8}{ratio:>10}  {record.get('best', '-'):<22}{spread:>18}{solved:>13}")
-    print("* past the equal budget. Env steps count every trial that finished before the solving one, "
-          "plus the solving trial's own.")
+        print(
+            f"{record['strategy']:<16}{log[-1]['spent_env_steps'] if log else 0:>10,}{len(log):>7}{capped:>7}"
+            f"{first_steps:>22}{first_seconds:>8}{ratio:>10}  {record.get('best', '-'):<22}{spread:>18}{solved:>13}"
+        )
+    print(
+        "* past the equal budget. Env steps count every trial that finished before the solving one, "
+        "plus the solving trial's own."
+    )
     plot_controllers(records, out / "controller_performance.png")
 
 
@@ -213,9 +253,13 @@ def main() -> None:
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGY_OPTIONS), choices=list(STRATEGY_OPTIONS))
     parser.add_argument("--env-steps", type=int, default=1_000_000, help="env-step budget of each strategy")
     parser.add_argument("--workers", type=int, default=2, help="trials at a time (one per core)")
-    parser.add_argument("--max-trial-seconds", type=float, default=600.0,
-                        help="per-trial wall-clock cap (trials past it are scored as they stand, marked capped); "
-                             "ENAS's search is bounded by --search-timesteps instead")
+    parser.add_argument(
+        "--max-trial-seconds",
+        type=float,
+        default=600.0,
+        help="per-trial wall-clock cap (trials past it are scored as they stand, marked capped); "
+        "ENAS's search is bounded by --search-timesteps instead",
+    )
     parser.add_argument("--trial-timesteps", type=int, help="env steps per trial (default: the shipped budget)")
     parser.add_argument("--search-timesteps", type=int, default=100_000, help="env steps of the ENAS search")
     parser.add_argument("--rescore-seeds", type=int, nargs="*", default=[1, 2, 3])

@@ -38,9 +38,9 @@ def search(class_args: dict, baseline: str, seed: int, trials: int, accuracy_cac
     """One policy-gradient search of ``trials`` children; returns its reward signal and accuracies."""
     import torch
 
-    from nni_rl_nas.training.supervised import train_classifier
     from nni_rl_nas.strategies import PolicyGradientStrategy
     from nni_rl_nas.strategies.driver import drive
+    from nni_rl_nas.training.supervised import train_classifier
 
     options = copy.deepcopy(class_args)
     options["seed"] = seed
@@ -60,9 +60,15 @@ def search(class_args: dict, baseline: str, seed: int, trials: int, accuracy_cac
         finished = drive(strategy, train, executor, keep_proposing=lambda: len(strategy.history) < trials)
     accuracies = [trial.result["default"] for trial in finished if trial.result]
     signal = np.asarray(strategy.reinforce.advantages)
-    return {"baseline": baseline, "seed": seed, "reward_std": float(signal.std()),
-            "reward_rms": float(np.sqrt((signal ** 2).mean())), "best_accuracy": max(accuracies),
-            "last10_accuracy": float(np.mean(accuracies[-10:])), "trials": len(accuracies)}
+    return {
+        "baseline": baseline,
+        "seed": seed,
+        "reward_std": float(signal.std()),
+        "reward_rms": float(np.sqrt((signal**2).mean())),
+        "best_accuracy": max(accuracies),
+        "last10_accuracy": float(np.mean(accuracies[-10:])),
+        "trials": len(accuracies),
+    }
 
 
 def compare(class_args: dict, seeds: list[int], trials: int) -> list[dict]:
@@ -75,12 +81,14 @@ def print_table(runs: list[dict]) -> None:
     for baseline in BASELINES:
         rows = [run for run in runs if run["baseline"] == baseline]
 
-        def cell(key: str) -> str:
+        def cell(key: str, rows: list = rows) -> str:
             values = [row[key] for row in rows]
             return f"{np.mean(values):.4f} +- {np.std(values):.4f}"
 
-        print(f"{baseline:<10}{cell('reward_std'):>20}{cell('reward_rms'):>20}{cell('best_accuracy'):>20}"
-              f"{cell('last10_accuracy'):>20}")
+        print(
+            f"{baseline:<10}{cell('reward_std'):>20}{cell('reward_rms'):>20}{cell('best_accuracy'):>20}"
+            f"{cell('last10_accuracy'):>20}"
+        )
     print(f"(mean +- std over seeds {sorted({run['seed'] for run in runs})}, {runs[0]['trials']} children each)")
 
 

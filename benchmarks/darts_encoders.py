@@ -61,10 +61,16 @@ class NatureCnn10(nn.Module):
     def __init__(self, in_channels: int) -> None:
         super().__init__()
         self.layers = nn.Sequential(
-            nn.Conv2d(in_channels, 32, 3, stride=1, padding=1), nn.ReLU(),
-            nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(64, 64, 3, stride=1, padding=1), nn.ReLU(), nn.Flatten(),
-            nn.Linear(64 * 5 * 5, 512), nn.ReLU())
+            nn.Conv2d(in_channels, 32, 3, stride=1, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(32, 64, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(64, 64, 3, stride=1, padding=1),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(64 * 5 * 5, 512),
+            nn.ReLU(),
+        )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.layers(images)
@@ -84,11 +90,22 @@ class NatureFactory:
 def spec_for(space: dict, game: str, steps: int, seed: int, report_every: int | None = None, algorithm: str = "ppo"):
     from nni_rl_nas.experiment import parse_class_args
 
-    return parse_class_args({"space": space, "task": {
-        "env": f"MinAtar/{game}-v1", "algorithm": algorithm, "total_timesteps": steps, "seed": seed, "seeds": 1,
-        "report_every": report_every or steps // 4, "eval_episodes": 5,
-        "score": {"rule": "mean_return", "episodes": 20},
-        **({"hyperparameters": {"train_freq": 4}} if algorithm == "dqn" else {})}})  # as darts_minatar_dqn.yml
+    return parse_class_args(
+        {
+            "space": space,
+            "task": {
+                "env": f"MinAtar/{game}-v1",
+                "algorithm": algorithm,
+                "total_timesteps": steps,
+                "seed": seed,
+                "seeds": 1,
+                "report_every": report_every or steps // 4,
+                "eval_episodes": 5,
+                "score": {"rule": "mean_return", "episodes": 20},
+                **({"hyperparameters": {"train_freq": 4}} if algorithm == "dqn" else {}),
+            },
+        }
+    )  # as darts_minatar_dqn.yml
 
 
 def train(encoder: str, architecture: str, game: str, steps: int, seed: int) -> dict:
@@ -98,25 +115,54 @@ def train(encoder: str, architecture: str, game: str, steps: int, seed: int) -> 
 
     spec = spec_for(IMPALA if encoder == "impala" else SPACE, game, steps, seed)
     built = spec.build_space()
-    factory = (NatureFactory(spec.task.make_env().observation_space.shape[0]) if encoder == "nature"
-               else NetworkFactory(built, built.parse_architecture_name(architecture)))
+    factory = (
+        NatureFactory(spec.task.make_env().observation_space.shape[0])
+        if encoder == "nature"
+        else NetworkFactory(built, built.parse_architecture_name(architecture))
+    )
     started = time.monotonic()
     fields, curve, _ = train_over_seeds(spec.task, factory, "cpu")
-    return {"architecture": architecture, "seed": seed, "score": fields["default"],
-            "wall_clock_s": round(time.monotonic() - started, 1), "parameters": fields["parameters"],
-            "curve": [(point["env_steps"], point["default"]) for point in curve]}
+    return {
+        "architecture": architecture,
+        "seed": seed,
+        "score": fields["default"],
+        "wall_clock_s": round(time.monotonic() - started, 1),
+        "parameters": fields["parameters"],
+        "curve": [(point["env_steps"], point["default"]) for point in curve],
+    }
 
 
-def search(game: str, steps: int, search_steps: int, arch_lr: float, temperature: float, schedule: str,
-           selection: str, decided_by: float, algorithm: str = "ppo") -> dict:
+def search(
+    game: str,
+    steps: int,
+    search_steps: int,
+    arch_lr: float,
+    temperature: float,
+    schedule: str,
+    selection: str,
+    decided_by: float,
+    algorithm: str = "ppo",
+) -> dict:
     from nni_rl_nas.oneshot.darts import run_darts_search
     from nni_rl_nas.options import DartsOptions
 
     spec = spec_for(SPACE, game, steps, 0, report_every=search_steps // 20, algorithm=algorithm)
     with tempfile.TemporaryDirectory() as folder:
-        result = run_darts_search(spec.task, spec.build_space(), spec.build_space, DartsOptions(
-            search_timesteps=search_steps, arch_learning_rate=arch_lr, temperature=temperature,
-            arch_learning_rate_schedule=schedule, selection=selection, decided_by=decided_by), Path(folder), "cpu")
+        result = run_darts_search(
+            spec.task,
+            spec.build_space(),
+            spec.build_space,
+            DartsOptions(
+                search_timesteps=search_steps,
+                arch_learning_rate=arch_lr,
+                temperature=temperature,
+                arch_learning_rate_schedule=schedule,
+                selection=selection,
+                decided_by=decided_by,
+            ),
+            Path(folder),
+            "cpu",
+        )
         record = json.loads((Path(folder) / "darts_search.json").read_text())
     return {**result, "curve": record["curve"], "operation_weights": record["operation_weights"]}
 
@@ -152,8 +198,11 @@ def step_costs(game: str, genotype: str, steps: int, repeats: int) -> dict:
         started = time.perf_counter()
         agent.learn(steps)
         derived.append((time.perf_counter() - started) / agent.num_timesteps)
-    return {"supernet_s_per_step": supernet, "derived_s_per_step": derived,
-            "ratio": statistics.median(supernet) / statistics.median(derived)}
+    return {
+        "supernet_s_per_step": supernet,
+        "derived_s_per_step": derived,
+        "ratio": statistics.median(supernet) / statistics.median(derived),
+    }
 
 
 def genotype_at(search_unit: dict, fraction: float) -> str:
@@ -169,8 +218,13 @@ def darts_units(selection: str) -> dict[str, str]:
     """Names of the units that depend on a DARTS search, per selection: discretising the weights
     at the end keeps the plain names its runs were first recorded under."""
     suffix = "" if selection == "weights" else f"_{selection}"
-    return {"search": "search" + suffix, "retrain": "darts" + suffix, "ablation": "ablation" + suffix,
-            "cost": "cost" + suffix, "dqn_search": "dqn_search" + suffix}
+    return {
+        "search": "search" + suffix,
+        "retrain": "darts" + suffix,
+        "ablation": "ablation" + suffix,
+        "cost": "cost" + suffix,
+        "dqn_search": "dqn_search" + suffix,
+    }
 
 
 class Units:
@@ -215,7 +269,9 @@ def ready_units(units: Units, args) -> dict[str, tuple]:
         want(f"{game}/{darts['search']}", ("search", game, args.steps, args.search_steps, *settings))
     for game in args.games:
         for index in range(args.random_genotypes):
-            want(f"{game}/random_search/{index}", ("train", "random", random_genotype(game, index), game, args.steps, 0))
+            want(
+                f"{game}/random_search/{index}", ("train", "random", random_genotype(game, index), game, args.steps, 0)
+            )
         for seed in seeds:
             want(f"{game}/impala/{seed}", ("train", "impala", IMPALA_CNN, game, args.steps, seed))
             want(f"{game}/nature/{seed}", ("train", "nature", NATURE, game, args.steps, seed))
@@ -226,8 +282,10 @@ def ready_units(units: Units, args) -> dict[str, tuple]:
             if game == args.games[0]:
                 for fraction in args.ablation:
                     for seed in seeds:
-                        want(f"{game}/{darts['ablation']}_{fraction:g}/{seed}",
-                             ("train", "darts", genotype_at(found, fraction), game, args.steps, seed))
+                        want(
+                            f"{game}/{darts['ablation']}_{fraction:g}/{seed}",
+                            ("train", "darts", genotype_at(found, fraction), game, args.steps, seed),
+                        )
             want(f"{game}/{darts['cost']}", ("step_costs", game, found["derived"], args.cost_steps, 3))
         tried = [units.get(f"{game}/random_search/{index}") for index in range(args.random_genotypes)]
         if all(tried):
@@ -235,8 +293,10 @@ def ready_units(units: Units, args) -> dict[str, tuple]:
             for seed in seeds:
                 want(f"{game}/random/{seed}", ("train", "random", pick, game, args.steps, seed))
     # darts_minatar_dqn.yml's search, for its entropy: the same settings with DQN's TD loss
-    want(f"{args.games[0]}/{darts['dqn_search']}", ("search", args.games[0], args.steps, args.search_steps, *settings,
-                                                    "dqn"))
+    want(
+        f"{args.games[0]}/{darts['dqn_search']}",
+        ("search", args.games[0], args.steps, args.search_steps, *settings, "dqn"),
+    )
     return todo
 
 
@@ -271,12 +331,22 @@ def summarise(args) -> tuple[dict, str]:
     units = Units(args.out)
     seeds = range(1, args.seeds + 1)
     darts = darts_units(args.selection)
-    summary: dict = {"games": {}, "settings": {"space": SPACE, "agent_env_steps": args.steps,
-                                               "search_env_steps": args.search_steps, "arch_learning_rate": args.arch_lr,
-                                               "temperature": args.temperature, "arch_learning_rate_schedule": args.schedule,
-                                               "selection": args.selection, "decided_by": args.decided_by,
-                                               "seeds": list(seeds), "random_genotypes": args.random_genotypes},
-                     "other_selections": {}}
+    summary: dict = {
+        "games": {},
+        "settings": {
+            "space": SPACE,
+            "agent_env_steps": args.steps,
+            "search_env_steps": args.search_steps,
+            "arch_learning_rate": args.arch_lr,
+            "temperature": args.temperature,
+            "arch_learning_rate_schedule": args.schedule,
+            "selection": args.selection,
+            "decided_by": args.decided_by,
+            "seeds": list(seeds),
+            "random_genotypes": args.random_genotypes,
+        },
+        "other_selections": {},
+    }
     others = [selection for selection in SELECTIONS if selection != args.selection]
 
     def scores_of(game: str, unit: str) -> list[float]:
@@ -286,8 +356,11 @@ def summarise(args) -> tuple[dict, str]:
     for game in args.games:
         scores = {encoder: scores_of(game, darts["retrain"] if encoder == "darts" else encoder) for encoder in ENCODERS}
         summary["games"][game] = scores
-        lines += [f"\n## MinAtar/{game}-v1, PPO, {args.steps} env steps per agent, seeds {list(seeds)}",
-                  "| encoder | mean greedy return (20 episodes) over seeds | per seed | parameters |", "|---|---|---|---|"]
+        lines += [
+            f"\n## MinAtar/{game}-v1, PPO, {args.steps} env steps per agent, seeds {list(seeds)}",
+            "| encoder | mean greedy return (20 episodes) over seeds | per seed | parameters |",
+            "|---|---|---|---|",
+        ]
         rows = [(darts["retrain"], f"DARTS-derived ({args.selection} selection)", scores["darts"])]
         for selection in others:
             unit = darts_units(selection)["retrain"]
@@ -295,12 +368,16 @@ def summarise(args) -> tuple[dict, str]:
             if values:
                 summary["other_selections"].setdefault(selection, {})[game] = values
                 rows.append((unit, f"DARTS-derived ({selection} selection)", values))
-        rows += [(encoder, label, scores[encoder]) for encoder, label in
-                 zip(ENCODERS[1:], ("IMPALA-CNN", "random search's pick", NATURE))]
+        rows += [
+            (encoder, label, scores[encoder])
+            for encoder, label in zip(ENCODERS[1:], ("IMPALA-CNN", "random search's pick", NATURE))
+        ]
         for unit, label, values in rows:
             first = units.get(f"{game}/{unit}/1")
-            lines.append(f"| {label} | {spread(values)} | {[round(v, 2) for v in values]} | "
-                         f"{first['parameters'] if first else '-'} |")
+            lines.append(
+                f"| {label} | {spread(values)} | {[round(v, 2) for v in values]} | "
+                f"{first['parameters'] if first else '-'} |"
+            )
         for selection in (args.selection, *others):
             found = units.get(f"{game}/{darts_units(selection)['search']}")
             if not found:
@@ -308,43 +385,62 @@ def summarise(args) -> tuple[dict, str]:
             if selection == args.selection:
                 entropies.append(found["entropy_ratio"])
             decisions = "; decided " + ", ".join(f"{d['node']} at {d['env_steps']}" for d in found.get("decisions", []))
-            lines.append(f"\nDARTS search ({selection} selection): {found['env_steps']} env steps, "
-                         f"{found['wall_clock_s']:.0f} s; final mean edge entropy {found['arch_entropy']:.3f} = "
-                         f"{found['entropy_ratio']:.2f} x log({round(math.exp(found['max_entropy']))}); genotype unchanged "
-                         f"since {found['genotype_settled_at']} env steps{decisions if found.get('decisions') else ''}; "
-                         f"supernet greedy return {found['supernet_return']:.2f}; derived `{found['derived']}`")
+            lines.append(
+                f"\nDARTS search ({selection} selection): {found['env_steps']} env steps, "
+                f"{found['wall_clock_s']:.0f} s; final mean edge entropy {found['arch_entropy']:.3f} = "
+                f"{found['entropy_ratio']:.2f} x log({round(math.exp(found['max_entropy']))}); genotype unchanged "
+                f"since {found['genotype_settled_at']} env steps{decisions if found.get('decisions') else ''}; "
+                f"supernet greedy return {found['supernet_return']:.2f}; derived `{found['derived']}`"
+            )
         found, cost = units.get(f"{game}/{darts['search']}"), units.get(f"{game}/{darts['cost']}")
         if cost and found:
             search_cost = cost["ratio"] * found["env_steps"] / args.steps
             ratios.append(search_cost)
-            lines.append(f"search cost ({args.selection} selection): a supernet PPO env step costs {cost['ratio']:.2f}x "
-                         f"a derived agent's (medians of 3 alternating runs of {args.cost_steps} steps: "
-                         f"{1e3 * statistics.median(cost['supernet_s_per_step']):.2f} vs "
-                         f"{1e3 * statistics.median(cost['derived_s_per_step']):.2f} ms), so the search costs "
-                         f"{search_cost:.2f}x one agent's training; random search's search trained {args.random_genotypes} "
-                         f"agents, {'at least as much' if args.random_genotypes >= search_cost else 'less'} compute")
+            lines.append(
+                f"search cost ({args.selection} selection): a supernet PPO env step costs {cost['ratio']:.2f}x "
+                f"a derived agent's (medians of 3 alternating runs of {args.cost_steps} steps: "
+                f"{1e3 * statistics.median(cost['supernet_s_per_step']):.2f} vs "
+                f"{1e3 * statistics.median(cost['derived_s_per_step']):.2f} ms), so the search costs "
+                f"{search_cost:.2f}x one agent's training; random search's search trained {args.random_genotypes} "
+                f"agents, {'at least as much' if args.random_genotypes >= search_cost else 'less'} compute"
+            )
         tried = [units.get(f"{game}/random_search/{i}") for i in range(args.random_genotypes)]
         if all(tried):
             lines.append(f"random search's seed-0 scores: {[round(run['score'], 2) for run in tried]}")
         if game == args.games[0] and found:
-            lines.append(f"\nAblation ({args.selection} selection): the genotype discretised at a fraction of the "
-                         "search, retrained on the same seeds")
+            lines.append(
+                f"\nAblation ({args.selection} selection): the genotype discretised at a fraction of the "
+                "search, retrained on the same seeds"
+            )
             lines.append("| fraction of the search | genotype | mean greedy return |\n|---|---|---|")
             ablation = {}
             for fraction in args.ablation + [1.0]:
                 unit = darts["retrain"] if fraction == 1.0 else f"{darts['ablation']}_{fraction:g}"
                 ablation[f"{fraction:g}"] = scores_of(game, unit)
-                lines.append(f"| {fraction:g} | `{genotype_at(found, fraction)}` | {spread(ablation[f'{fraction:g}'])} |")
+                lines.append(
+                    f"| {fraction:g} | `{genotype_at(found, fraction)}` | {spread(ablation[f'{fraction:g}'])} |"
+                )
             summary["ablation"] = {"game": game, "selection": args.selection, "scores": ablation}
     dqn = units.get(f"{args.games[0]}/{darts['dqn_search']}")
     if dqn:
         entropies.append(dqn["entropy_ratio"])
-        summary["dqn_search"] = {key: dqn[key] for key in ("derived", "entropy_ratio", "genotype_settled_at", "env_steps",
-                                                           "wall_clock_s", "supernet_return")}
-        lines.append(f"\nDQN search ({args.games[0]}, darts_minatar_dqn.yml's settings, {args.selection} selection): "
-                     f"{dqn['env_steps']} env steps, {dqn['wall_clock_s']:.0f} s, final entropy "
-                     f"{dqn['entropy_ratio']:.2f} x log(ops), genotype unchanged since {dqn['genotype_settled_at']} env "
-                     f"steps, derived `{dqn['derived']}`")
+        summary["dqn_search"] = {
+            key: dqn[key]
+            for key in (
+                "derived",
+                "entropy_ratio",
+                "genotype_settled_at",
+                "env_steps",
+                "wall_clock_s",
+                "supernet_return",
+            )
+        }
+        lines.append(
+            f"\nDQN search ({args.games[0]}, darts_minatar_dqn.yml's settings, {args.selection} selection): "
+            f"{dqn['env_steps']} env steps, {dqn['wall_clock_s']:.0f} s, final entropy "
+            f"{dqn['entropy_ratio']:.2f} x log(ops), genotype unchanged since {dqn['genotype_settled_at']} env "
+            f"steps, derived `{dqn['derived']}`"
+        )
     summary["search_cost_ratio"] = max(ratios) if ratios else None
     summary["final_entropy_ratio"] = max(entropies) if entropies else None
     return summary, "\n".join(lines)
@@ -359,8 +455,12 @@ def main() -> None:
     parser.add_argument("--arch-lr", type=float, default=0.1, help="Adam's rate on the architecture weights")
     parser.add_argument("--temperature", type=float, default=0.2)
     parser.add_argument("--schedule", default="linear", help="the architecture learning rate's schedule")
-    parser.add_argument("--selection", default="sequential", choices=SELECTIONS,
-                        help="how the search derives its genotype (DartsOptions.selection)")
+    parser.add_argument(
+        "--selection",
+        default="sequential",
+        choices=SELECTIONS,
+        help="how the search derives its genotype (DartsOptions.selection)",
+    )
     parser.add_argument("--decided-by", type=float, default=0.75, help="sequential selection's last decision")
     parser.add_argument("--random-genotypes", type=int, default=3)
     parser.add_argument("--ablation", type=float, nargs="*", default=[0.25, 0.5])

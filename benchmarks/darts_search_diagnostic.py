@@ -27,8 +27,15 @@ from nni_rl_nas.options import DartsOptions
 
 SPACE = {"family": "darts", "wiring": "macro", "channels": [16, 32, 32], "nodes": 3, "normal_cells": 2}
 SEARCH_SEED = 100
-KEPT = ("env_steps", "greedy_return", "training_return", "arch_entropy", "genotype", "wall_clock_s",
-        "operation_weights")
+KEPT = (
+    "env_steps",
+    "greedy_return",
+    "training_return",
+    "arch_entropy",
+    "genotype",
+    "wall_clock_s",
+    "operation_weights",
+)
 
 
 def main() -> None:
@@ -42,17 +49,40 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    spec = parse_class_args({"space": SPACE, "task": {
-        "env": f"MinAtar/{args.game}-v1", "algorithm": "ppo", "total_timesteps": args.steps, "seed": SEARCH_SEED,
-        "seeds": 1, "report_every": args.steps // 10, "eval_episodes": 5}})
-    settings = DartsOptions(search_timesteps=args.steps, arch_learning_rate=args.arch_lr, temperature=args.temperature,
-                            seed=SEARCH_SEED, search_eval_episodes=1, arch_learning_rate_schedule=args.schedule,
-                            arch_warmup=args.warmup)
+    spec = parse_class_args(
+        {
+            "space": SPACE,
+            "task": {
+                "env": f"MinAtar/{args.game}-v1",
+                "algorithm": "ppo",
+                "total_timesteps": args.steps,
+                "seed": SEARCH_SEED,
+                "seeds": 1,
+                "report_every": args.steps // 10,
+                "eval_episodes": 5,
+            },
+        }
+    )
+    settings = DartsOptions(
+        search_timesteps=args.steps,
+        arch_learning_rate=args.arch_lr,
+        temperature=args.temperature,
+        seed=SEARCH_SEED,
+        search_eval_episodes=1,
+        arch_learning_rate_schedule=args.schedule,
+        arch_warmup=args.warmup,
+    )
     with tempfile.TemporaryDirectory() as folder:
         result = run_darts_search(spec.task, spec.build_space(), spec.build_space, settings, Path(folder), "cpu")
         record = json.loads((Path(folder) / "darts_search.json").read_text())
-    write_json(args.out, {"settings": vars(args) | {"out": str(args.out)}, "result": result,
-                          "curve": [{key: point[key] for key in KEPT} for point in record["curve"]]})
+    write_json(
+        args.out,
+        {
+            "settings": vars(args) | {"out": str(args.out)},
+            "result": result,
+            "curve": [{key: point[key] for key in KEPT} for point in record["curve"]],
+        },
+    )
     for point in record["curve"]:
         print(point["env_steps"], round(point["arch_entropy"], 3), point["greedy_return"], point["genotype"])
 

@@ -15,9 +15,13 @@ from pathlib import Path
 from nni_rl_nas.oneshot.darts import discretise
 
 RESULTS = Path(__file__).resolve().parent / "results" / "darts_minatar"
-SEARCHES = {"Breakout (PPO)": "units/Breakout__search.json", "SpaceInvaders (PPO)": "units/SpaceInvaders__search.json",
-            "Asterix (PPO)": "units/Asterix__search.json", "Seaquest (PPO)": "diagnostics/seaquest_shipped.json",
-            "Breakout (DQN)": "units/Breakout__dqn_search.json"}
+SEARCHES = {
+    "Breakout (PPO)": "units/Breakout__search.json",
+    "SpaceInvaders (PPO)": "units/SpaceInvaders__search.json",
+    "Asterix (PPO)": "units/Asterix__search.json",
+    "Seaquest (PPO)": "diagnostics/seaquest_shipped.json",
+    "Breakout (DQN)": "units/Breakout__dqn_search.json",
+}
 DECAYS = (0.0, 0.5, 0.7, 0.8, 0.9)
 
 
@@ -25,9 +29,14 @@ def settled_at(points: list[tuple[int, dict]], decay: float) -> tuple[int, dict]
     """(the env steps from which the averaged genotype stayed the final one, that genotype)."""
     average, genotypes = None, []
     for env_steps, weights in points:
-        average = weights if average is None else {
-            edge: {op: decay * average[edge][op] + (1 - decay) * weight for op, weight in ops.items()}
-            for edge, ops in weights.items()}
+        average = (
+            weights
+            if average is None
+            else {
+                edge: {op: decay * average[edge][op] + (1 - decay) * weight for op, weight in ops.items()}
+                for edge, ops in weights.items()
+            }
+        )
         genotypes.append((env_steps, discretise(average)))
     final, settled = genotypes[-1][1], genotypes[-1][0]
     for env_steps, genotype in reversed(genotypes):
@@ -41,8 +50,11 @@ def main() -> None:
     print("search                 last report  " + "  ".join(f"decay {decay}" for decay in DECAYS))
     for name, path in SEARCHES.items():
         record = json.loads((RESULTS / path).read_text())
-        points = [(point["env_steps"], point["operation_weights"]) for point in record["curve"]
-                  if point.get("operation_weights")]
+        points = [
+            (point["env_steps"], point["operation_weights"])
+            for point in record["curve"]
+            if point.get("operation_weights")
+        ]
         settled = [settled_at(points, decay)[0] for decay in DECAYS]
         print(f"{name:22s} {points[-1][0]:11,d}  " + "  ".join(f"{steps:9,d}" for steps in settled))
 

@@ -65,8 +65,12 @@ REPORT_EVERY, CURVE_EPISODES = 10_000, 10
 RULES = {
     "mean_return": {"rule": "mean_return", "episodes": 100},
     "solved_then_eval": {"rule": "solved_then_eval", "solved_on": "greedy_eval", "episodes": 100, "scale": 30},
-    "solved_then_eval_training": {"rule": "solved_then_eval", "solved_on": "training_episodes", "episodes": 100,
-                                  "scale": 30},
+    "solved_then_eval_training": {
+        "rule": "solved_then_eval",
+        "solved_on": "training_episodes",
+        "episodes": 100,
+        "scale": 30,
+    },
 }
 
 
@@ -74,9 +78,21 @@ def landscape_spec(budget: int, space: dict = SPACE):
     """The experiment spec each agent trains under: the shipped LunarLander DQN settings, batched."""
     from nni_rl_nas.experiment import parse_class_args
 
-    return parse_class_args({"space": space, "task": {
-        "env": ENV, "algorithm": "dqn", "engine": "batched", "seeds": len(SEEDS), "total_timesteps": budget,
-        "report_every": REPORT_EVERY, "eval_episodes": CURVE_EPISODES, "score": RULES["solved_then_eval"]}})
+    return parse_class_args(
+        {
+            "space": space,
+            "task": {
+                "env": ENV,
+                "algorithm": "dqn",
+                "engine": "batched",
+                "seeds": len(SEEDS),
+                "total_timesteps": budget,
+                "report_every": REPORT_EVERY,
+                "eval_episodes": CURVE_EPISODES,
+                "score": RULES["solved_then_eval"],
+            },
+        }
+    )
 
 
 def units(space) -> list[list[str]]:
@@ -96,8 +112,12 @@ def units(space) -> list[list[str]]:
 def baseline_space(architecture: str) -> dict:
     """A space holding only ``architecture`` (``256-relu_256-relu``: widths [256], activations [relu])."""
     layers = [layer.split("-") for layer in architecture.split("_")]
-    return {"family": "mlp", "depth": len(layers), "widths": sorted({int(width) for width, _ in layers}),
-            "activations": sorted({activation for _, activation in layers})}
+    return {
+        "family": "mlp",
+        "depth": len(layers),
+        "widths": sorted({int(width) for width, _ in layers}),
+        "activations": sorted({activation for _, activation in layers}),
+    }
 
 
 def train_unit(architectures: list[str], seeds: list[int], budget: int, baseline: bool = False) -> list[dict]:
@@ -106,16 +126,20 @@ def train_unit(architectures: list[str], seeds: list[int], budget: int, baseline
 
     from nni_rl_nas.algorithms import NetworkFactory
     from nni_rl_nas.training.batched_dqn import BatchedDQN
-    from nni_rl_nas.training.scoring import CURVE_BLOCK, TEST_BLOCK, SOLVE_CHECK_BLOCK, solved_in_training
+    from nni_rl_nas.training.scoring import CURVE_BLOCK, SOLVE_CHECK_BLOCK, TEST_BLOCK, solved_in_training
 
     torch.set_num_threads(1)
-    machine = f"{platform.machine()} {os.cpu_count()} cores, torch {torch.__version__}, {len(architectures) * len(seeds)}-agent trainer"
+    machine = (
+        f"{platform.machine()} {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"{len(architectures) * len(seeds)}-agent trainer"
+    )
     spec = landscape_spec(budget, baseline_space(architectures[0]) if baseline else SPACE)
     space, task = spec.build_space(), spec.task
     names = [name for name in architectures for _ in seeds]
     agent_seeds = [seed for _ in architectures for seed in seeds]
-    trainer = BatchedDQN(task, [NetworkFactory(space, space.parse_architecture_name(name)) for name in names],
-                         agent_seeds, "cpu")
+    trainer = BatchedDQN(
+        task, [NetworkFactory(space, space.parse_architecture_name(name)) for name in names], agent_seeds, "cpu"
+    )
     agents = range(len(names))
     threshold, window = task.solve_threshold, task.score.solve_window
     episode_returns: list[list[float]] = [[] for _ in agents]
@@ -127,8 +151,12 @@ def train_unit(architectures: list[str], seeds: list[int], budget: int, baseline
         """Score the agents that just passed ``rule``'s solve check, with the weights they have now."""
         returns = trainer.greedy_returns(passed, RULES[rule]["episodes"], TEST_BLOCK)
         for agent, agent_returns in zip(passed, returns):
-            solved[rule][agent] = {"env_steps": trainer.num_timesteps, "value": agent_returns.mean() / RULES[rule]["scale"],
-                                   "mean_return": agent_returns.mean(), "std_return": agent_returns.std()}
+            solved[rule][agent] = {
+                "env_steps": trainer.num_timesteps,
+                "value": agent_returns.mean() / RULES[rule]["scale"],
+                "mean_return": agent_returns.mean(),
+                "std_return": agent_returns.std(),
+            }
 
     while trainer.num_timesteps < task.budget:
         for agent, episode_return in trainer.step():
@@ -137,23 +165,34 @@ def train_unit(architectures: list[str], seeds: list[int], budget: int, baseline
             continue
         evaluation_started = time.monotonic()
         greedy = trainer.greedy_returns(agents, task.eval_episodes, CURVE_BLOCK).mean(axis=1)
-        candidates = [agent for agent in agents if solved["solved_then_eval"][agent] is None and greedy[agent] >= threshold]
+        candidates = [
+            agent for agent in agents if solved["solved_then_eval"][agent] is None and greedy[agent] >= threshold
+        ]
         if candidates:
             checks = trainer.greedy_returns(candidates, window, SOLVE_CHECK_BLOCK).mean(axis=1)
             passed = [agent for agent, check in zip(candidates, checks) if check >= threshold]
             if passed:
                 score("solved_then_eval", passed)
-        passed = [agent for agent in agents if solved["solved_then_eval_training"][agent] is None
-                  and solved_in_training(episode_returns[agent], window, threshold)]
+        passed = [
+            agent
+            for agent in agents
+            if solved["solved_then_eval_training"][agent] is None
+            and solved_in_training(episode_returns[agent], window, threshold)
+        ]
         if passed:
             score("solved_then_eval_training", passed)
         evaluating += time.monotonic() - evaluation_started
         for agent in agents:
             recent = episode_returns[agent][-100:]
-            curves[agent].append({"env_steps": trainer.num_timesteps, "greedy_return": float(greedy[agent]),
-                                  "training_return": float(np.mean(recent)) if recent else None,
-                                  "episodes": len(episode_returns[agent]),
-                                  "wall_clock_s": round((time.monotonic() - started) / len(names), 3)})
+            curves[agent].append(
+                {
+                    "env_steps": trainer.num_timesteps,
+                    "greedy_return": float(greedy[agent]),
+                    "training_return": float(np.mean(recent)) if recent else None,
+                    "episodes": len(episode_returns[agent]),
+                    "wall_clock_s": round((time.monotonic() - started) / len(names), 3),
+                }
+            )
     # the table's own protocol since its first seeds: training never stops on solving here, so no
     # decision chose the final weights these episodes score
     final = trainer.greedy_returns(agents, RULES["mean_return"]["episodes"], SOLVE_CHECK_BLOCK)
@@ -161,21 +200,43 @@ def train_unit(architectures: list[str], seeds: list[int], budget: int, baseline
     parameters = sum(value.numel() for value in trainer.agent_network(0).values())
     records = []
     for agent, (name, seed) in enumerate(zip(names, agent_seeds)):
-        scores = {"mean_return": {"value": final[agent].mean(), "mean_return": final[agent].mean(),
-                                  "std_return": final[agent].std()}}
+        scores = {
+            "mean_return": {
+                "value": final[agent].mean(),
+                "mean_return": final[agent].mean(),
+                "std_return": final[agent].std(),
+            }
+        }
         at_solve = {rule: by_agent[agent] for rule, by_agent in solved.items()}
         for rule, scored in at_solve.items():
-            scores[rule] = ({key: value for key, value in scored.items() if key != "env_steps"} if scored else
-                            {"value": spec.task.score.unsolved_score, "mean_return": None, "std_return": None})
-        records.append(json.loads(json.dumps({
-            "architecture": name, "seed": seed, "budget": task.budget, "parameters": parameters, "baseline": baseline,
-            "solved_at": {rule: scored and scored["env_steps"] for rule, scored in at_solve.items()},
-            "scores": scores, "curve": curves[agent],
-            # the unit's agents trained together: each is charged an equal share of its time
-            "wall_clock_s": round(elapsed / len(names), 2), "unit_agents": len(names),
-            "unit_training_s": round(elapsed - evaluating, 1), "unit_evaluation_s": round(evaluating, 1),
-            "machine": machine,
-        }, default=float)))
+            scores[rule] = (
+                {key: value for key, value in scored.items() if key != "env_steps"}
+                if scored
+                else {"value": spec.task.score.unsolved_score, "mean_return": None, "std_return": None}
+            )
+        records.append(
+            json.loads(
+                json.dumps(
+                    {
+                        "architecture": name,
+                        "seed": seed,
+                        "budget": task.budget,
+                        "parameters": parameters,
+                        "baseline": baseline,
+                        "solved_at": {rule: scored and scored["env_steps"] for rule, scored in at_solve.items()},
+                        "scores": scores,
+                        "curve": curves[agent],
+                        # the unit's agents trained together: each is charged an equal share of its time
+                        "wall_clock_s": round(elapsed / len(names), 2),
+                        "unit_agents": len(names),
+                        "unit_training_s": round(elapsed - evaluating, 1),
+                        "unit_evaluation_s": round(evaluating, 1),
+                        "machine": machine,
+                    },
+                    default=float,
+                )
+            )
+        )
     return records
 
 
@@ -184,16 +245,28 @@ def generate(args: argparse.Namespace) -> None:
 
     logging.getLogger("nni").setLevel(logging.WARNING)
     spec = landscape_spec(args.budget)
-    header = {"env": ENV, "algorithm": "dqn", "space": SPACE, "seeds": list(SEEDS), "budget": args.budget,
-              "report_every": REPORT_EVERY, "curve_episodes": CURVE_EPISODES, "rules": RULES,
-              "solve_threshold": spec.task.solve_threshold, "hyperparameters": spec.task.algorithm_hyperparameters,
-              "command": "python benchmarks/landscape.py generate"}
+    header = {
+        "env": ENV,
+        "algorithm": "dqn",
+        "space": SPACE,
+        "seeds": list(SEEDS),
+        "budget": args.budget,
+        "report_every": REPORT_EVERY,
+        "curve_episodes": CURVE_EPISODES,
+        "rules": RULES,
+        "solve_threshold": spec.task.solve_threshold,
+        "hyperparameters": spec.task.algorithm_hyperparameters,
+        "command": "python benchmarks/landscape.py generate",
+    }
     header_path = args.out / LANDSCAPE_FILE
     if header_path.exists():
         check_same_landscape(json.loads(header_path.read_text()), json.loads(json.dumps(header)), header_path)
     write_json(header_path, header)
-    done = {(record["architecture"], record["seed"]) for record in load_landscape(args.out).records} if (
-        args.out / RECORDS_FILE).exists() else set()
+    done = (
+        {(record["architecture"], record["seed"]) for record in load_landscape(args.out).records}
+        if (args.out / RECORDS_FILE).exists()
+        else set()
+    )
     every_unit = [(unit, False) for unit in units(spec.build_space())] + [([name], True) for name in BASELINES]
     # a unit partly recorded (older seeds, or another machine ran some of its architectures) trains only the rest
     todo = []
@@ -202,24 +275,30 @@ def generate(args: argparse.Namespace) -> None:
         seeds = [seed for seed in SEEDS if any((name, seed) not in done for name in wanted)]
         if seeds:
             todo.append((wanted, seeds, baseline))
-    with ProcessPoolExecutor(args.workers) as pool, tqdm(total=len(every_unit), initial=len(every_unit) - len(todo),
-                                                         unit="unit", desc="landscape") as progress:
+    with (
+        ProcessPoolExecutor(args.workers) as pool,
+        tqdm(total=len(every_unit), initial=len(every_unit) - len(todo), unit="unit", desc="landscape") as progress,
+    ):
         futures = {pool.submit(train_unit, unit, seeds, args.budget, baseline): unit for unit, seeds, baseline in todo}
         for future in as_completed(futures):
             records = [record for record in future.result() if (record["architecture"], record["seed"]) not in done]
             append_json_lines(args.out / RECORDS_FILE, records)
             progress.update()
-            progress.write(f"{' '.join(futures[future])}: {records[0]['unit_training_s']:.0f} s training, "
-                           f"{records[0]['unit_evaluation_s']:.0f} s evaluating; best mean_return "
-                           f"{max(record['scores']['mean_return']['value'] for record in records):.1f}")
+            progress.write(
+                f"{' '.join(futures[future])}: {records[0]['unit_training_s']:.0f} s training, "
+                f"{records[0]['unit_evaluation_s']:.0f} s evaluating; best mean_return "
+                f"{max(record['scores']['mean_return']['value'] for record in records):.1f}"
+            )
 
 
 def check_same_landscape(recorded: dict, wanted: dict, path: Path) -> None:
     """The folder's landscape may only gain seeds: every other setting must match what it recorded."""
-    grows = wanted["seeds"][:len(recorded["seeds"])] == recorded["seeds"]
+    grows = wanted["seeds"][: len(recorded["seeds"])] == recorded["seeds"]
     if not grows or {**recorded, "seeds": None} != {**wanted, "seeds": None}:
-        raise SystemExit(f"{path} describes another landscape (budget, space, seeds or settings differ); "
-                         "fix: --out a new folder, or delete it to start over")
+        raise SystemExit(
+            f"{path} describes another landscape (budget, space, seeds or settings differ); "
+            "fix: --out a new folder, or delete it to start over"
+        )
 
 
 def throughput(args: argparse.Namespace) -> None:
@@ -235,10 +314,15 @@ def throughput(args: argparse.Namespace) -> None:
     logging.getLogger("nni").setLevel(logging.WARNING)
     spec = landscape_spec(args.steps)
     space = spec.build_space()
-    chosen = [unit for unit in units(space) if len({part.split("-")[0] for part in unit[0].split("_")}) == 1
-              and unit[0].split("-")[0] in args.widths]
-    print(f"{ENV} DQN, shipped settings, every activation x {args.seeds} seeds per unit, {args.steps} env steps per "
-          f"agent, one torch thread, median of {args.repeats}")
+    chosen = [
+        unit
+        for unit in units(space)
+        if len({part.split("-")[0] for part in unit[0].split("_")}) == 1 and unit[0].split("-")[0] in args.widths
+    ]
+    print(
+        f"{ENV} DQN, shipped settings, every activation x {args.seeds} seeds per unit, {args.steps} env steps per "
+        f"agent, one torch thread, median of {args.repeats}"
+    )
     print(f"{'unit':<10}{'agents':>7}{'sequential SB3':>16}{'batched':>10}{'ratio':>8}")
     for unit in chosen:
         agents = [(name, seed) for name in unit for seed in range(args.seeds)]
@@ -280,8 +364,11 @@ def main() -> None:
     make.add_argument("--workers", type=int, default=2, help="units at a time (one per core)")
     make.add_argument("--budget", type=int, default=BUDGET, help="env steps per agent")
     make.add_argument("--out", type=Path, default=OUT)
-    make.add_argument("--architectures", nargs="+", help="train only these (of the space or the baselines), e.g. to "
-                                                         "split the work between machines")
+    make.add_argument(
+        "--architectures",
+        nargs="+",
+        help="train only these (of the space or the baselines), e.g. to split the work between machines",
+    )
     speed = modes.add_parser("throughput")
     speed.add_argument("--steps", type=int, default=3000, help="env steps per agent")
     speed.add_argument("--repeats", type=int, default=1)

@@ -38,24 +38,53 @@ import statistics
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from nni_rl_nas.files import write_json
 from searches import Units, one_trial, spread, write_config
+
+from nni_rl_nas.files import write_json
 
 OUT = Path(__file__).resolve().parent / "results" / "progressive_comparison"
 TASKS = {
     "digits": {
-        "space": {"family": "cnn", "depth": [1, 2, 3], "filter_sizes": [1, 3, 5], "strides": [1, 2],
-                  "kernels": [8, 16, 32]},
-        "task": {"dataset": "digits", "epochs": 10, "batch_size": 64, "learning_rate": 0.003,
-                 "validation_fraction": 0.2},
-        "beam": 3, "trials": 24, "search_seeds": [0, 1, 2, 3, 4], "retrain_seeds": [100, 101, 102],
+        "space": {
+            "family": "cnn",
+            "depth": [1, 2, 3],
+            "filter_sizes": [1, 3, 5],
+            "strides": [1, 2],
+            "kernels": [8, 16, 32],
+        },
+        "task": {
+            "dataset": "digits",
+            "epochs": 10,
+            "batch_size": 64,
+            "learning_rate": 0.003,
+            "validation_fraction": 0.2,
+        },
+        "beam": 3,
+        "trials": 24,
+        "search_seeds": [0, 1, 2, 3, 4],
+        "retrain_seeds": [100, 101, 102],
     },
     "lunar": {
-        "space": {"family": "mlp", "depth": [1, 2, 3, 4], "widths": [32, 64, 128, 256], "activations": ["relu", "tanh"]},
-        "task": {"env": "LunarLander-v3", "algorithm": "dqn", "engine": "batched", "seeds": 1,
-                 "total_timesteps": 100_000, "report_every": 10000, "eval_episodes": 5,
-                 "score": {"rule": "mean_return", "episodes": 30}},
-        "beam": 2, "trials": 14, "search_seeds": [0, 1, 2], "retrain_seeds": [1000, 1001, 1002],
+        "space": {
+            "family": "mlp",
+            "depth": [1, 2, 3, 4],
+            "widths": [32, 64, 128, 256],
+            "activations": ["relu", "tanh"],
+        },
+        "task": {
+            "env": "LunarLander-v3",
+            "algorithm": "dqn",
+            "engine": "batched",
+            "seeds": 1,
+            "total_timesteps": 100_000,
+            "report_every": 10000,
+            "eval_episodes": 5,
+            "score": {"rule": "mean_return", "episodes": 30},
+        },
+        "beam": 2,
+        "trials": 14,
+        "search_seeds": [0, 1, 2],
+        "retrain_seeds": [1000, 1001, 1002],
     },
 }
 STRATEGIES = {"progressive": "RlNasProgressive", "random": "RlNasRandom", "policy_gradient": "RlNasPolicyGradient"}
@@ -63,8 +92,11 @@ STRATEGIES = {"progressive": "RlNasProgressive", "random": "RlNasRandom", "polic
 
 def class_args(task: str, strategy: str, seed: int) -> dict:
     settings = TASKS[task]
-    options = {"progressive": {"beam": settings["beam"]}, "random": {},
-               "policy_gradient": {"controller": {"samples_per_update": 3}}}[strategy]
+    options = {
+        "progressive": {"beam": settings["beam"]},
+        "random": {},
+        "policy_gradient": {"controller": {"samples_per_update": 3}},
+    }[strategy]
     return {"seed": seed, **options, "space": settings["space"], "task": {**settings["task"], "seed": seed}}
 
 
@@ -77,14 +109,32 @@ def run_search(task: str, strategy: str, seed: int, settings: argparse.Namespace
     config = write_config(settings.out / "runs" / f"{task}_{strategy}_{seed}", STRATEGIES[strategy], args)
     search = STRATEGY_CLASSES[STRATEGIES[strategy]](**args)
     with ProcessPoolExecutor(settings.workers) as pool:  # trials finished or running, against the cap
-        finished = drive(search, functools.partial(one_trial, config), pool, settings.workers,
-                         keep_proposing=lambda: len(search.history) + len(search.running_names()) < TASKS[task]["trials"])
-    trials = [{"name": trial.result["architecture"], "score": trial.result["default"],
-               "level": trial.result.get("level"), "predicted_score": trial.result.get("predicted_score"),
-               "point": {key: value for key, value in trial.parameters.items() if key not in ("architecture", "proposal")}}
-              for trial in finished if trial.result is not None]
-    return {"task": task, "strategy": strategy, "seed": seed, "trials": trials, "failed": len(finished) - len(trials),
-            "levels": getattr(search, "levels", None)}
+        finished = drive(
+            search,
+            functools.partial(one_trial, config),
+            pool,
+            settings.workers,
+            keep_proposing=lambda: len(search.history) + len(search.running_names()) < TASKS[task]["trials"],
+        )
+    trials = [
+        {
+            "name": trial.result["architecture"],
+            "score": trial.result["default"],
+            "level": trial.result.get("level"),
+            "predicted_score": trial.result.get("predicted_score"),
+            "point": {key: value for key, value in trial.parameters.items() if key not in ("architecture", "proposal")},
+        }
+        for trial in finished
+        if trial.result is not None
+    ]
+    return {
+        "task": task,
+        "strategy": strategy,
+        "seed": seed,
+        "trials": trials,
+        "failed": len(finished) - len(trials),
+        "levels": getattr(search, "levels", None),
+    }
 
 
 def run_retrain(task: str, name: str, point: dict, settings: argparse.Namespace) -> dict:
@@ -126,7 +176,10 @@ def run_all(settings: argparse.Namespace) -> None:
         for task in settings.tasks:
             for seed in TASKS[task]["search_seeds"]:
                 for strategy in STRATEGIES:
-                    search = units.ensure(f"{task}/{strategy}/{seed}", lambda: run_search(task, strategy, seed, settings))
+                    search = units.ensure(
+                        f"{task}/{strategy}/{seed}",
+                        lambda task=task, strategy=strategy, seed=seed: run_search(task, strategy, seed, settings),
+                    )
                     pick = best(search)
                     unit = retrain_unit(task, pick["name"])
                     if units.get(unit) is None and unit not in retrains:
@@ -140,8 +193,10 @@ def ordered_pairs(trials: list[dict]) -> tuple[int, int]:
     and all of them. Unlike a rank correlation this is defined for a beam of 2."""
     predicted = [trial for trial in trials if trial["predicted_score"] is not None]
     pairs = list(itertools.combinations(predicted, 2))
-    right = sum((first["predicted_score"] - second["predicted_score"]) * (first["score"] - second["score"]) > 0
-                for first, second in pairs)
+    right = sum(
+        (first["predicted_score"] - second["predicted_score"]) * (first["score"] - second["score"]) > 0
+        for first, second in pairs
+    )
     return right, len(pairs)
 
 
@@ -161,34 +216,58 @@ def report(settings: argparse.Namespace) -> None:
             searches = units.matching(f"{task}__{strategy}__*")
             if not searches:
                 continue
-            retrained = [statistics.mean(unit["scores"]) for unit in
-                         (units.get(retrain_unit(task, best(search)["name"])) for search in searches) if unit]
-            best_so_far = {n: [max(trial["score"] for trial in search["trials"][:n]) for search in searches]
-                           for n in checkpoints}
+            retrained = [
+                statistics.mean(unit["scores"])
+                for unit in (units.get(retrain_unit(task, best(search)["name"])) for search in searches)
+                if unit
+            ]
+            best_so_far = {
+                n: [max(trial["score"] for trial in search["trials"][:n]) for search in searches] for n in checkpoints
+            }
             correlations, pairs = {}, {}
             for search in searches:
                 for level in search["levels"] or []:
                     if level["rank_correlation"] is not None:
                         correlations.setdefault(level["level"], []).append(level["rank_correlation"])
-                    right, total = ordered_pairs([trial for trial in search["trials"] if trial["level"] == level["level"]])
+                    right, total = ordered_pairs(
+                        [trial for trial in search["trials"] if trial["level"] == level["level"]]
+                    )
                     if total:
                         counts = pairs.setdefault(level["level"], [0, 0])
                         counts[0], counts[1] = counts[0] + right, counts[1] + total
             summary.setdefault(task, {})[strategy] = {
                 "picks": [best(search)["name"] for search in searches],
-                "search_best": [best(search)["score"] for search in searches], "retrained": retrained,
-                "best_so_far": best_so_far, "rank_correlation_by_level": correlations,
-                "pairs_ordered_right_by_level": pairs}
-            rows.append(f"| {strategy} | {len(searches)} | "
-                        + " | ".join(spread(best_so_far[n], digits) for n in checkpoints)
-                        + f" | {spread(retrained, digits)} | "
-                        + (", ".join(predictor_cell(level, correlations.get(level), right, total)
-                                     for level, (right, total) in sorted(pairs.items())) or "-") + " |")
+                "search_best": [best(search)["score"] for search in searches],
+                "retrained": retrained,
+                "best_so_far": best_so_far,
+                "rank_correlation_by_level": correlations,
+                "pairs_ordered_right_by_level": pairs,
+            }
+            rows.append(
+                f"| {strategy} | {len(searches)} | "
+                + " | ".join(spread(best_so_far[n], digits) for n in checkpoints)
+                + f" | {spread(retrained, digits)} | "
+                + (
+                    ", ".join(
+                        predictor_cell(level, correlations.get(level), right, total)
+                        for level, (right, total) in sorted(pairs.items())
+                    )
+                    or "-"
+                )
+                + " |"
+            )
         if rows:
-            lines += [f"## {task}", "",
-                      "| strategy | searches | " + " | ".join(f"best after {n} trials" for n in checkpoints)
-                      + f" | pick retrained on seeds {task_settings['retrain_seeds']} | predictor: pairs of a level's trials ordered right (mean rank correlation) |",
-                      "| --- | --- | " + " | ".join("---" for _ in checkpoints) + " | --- | --- |", *rows, ""]
+            lines += [
+                f"## {task}",
+                "",
+                "| strategy | searches | "
+                + " | ".join(f"best after {n} trials" for n in checkpoints)
+                + f" | pick retrained on seeds {task_settings['retrain_seeds']} | predictor: pairs of a level's trials "
+                "ordered right (mean rank correlation) |",
+                "| --- | --- | " + " | ".join("---" for _ in checkpoints) + " | --- | --- |",
+                *rows,
+                "",
+            ]
     write_json(settings.out / "summary.json", summary)
     (settings.out / "report.md").write_text("\n".join(lines))
     print("\n".join(lines))

@@ -45,8 +45,9 @@ def our_strategy(name: str, seed: int, landscape, trial_seeds: int) -> object:
     from nni_rl_nas.strategies import GridStrategy, PolicyGradientStrategy, RandomStrategy
 
     strategy = {"random": RandomStrategy, "grid": GridStrategy, "policy_gradient": PolicyGradientStrategy}[name]
-    return strategy(space=landscape.header["space"], task={"env": landscape.header["env"], "seeds": trial_seeds},
-                    seed=seed)
+    return strategy(
+        space=landscape.header["space"], task={"env": landscape.header["env"], "seeds": trial_seeds}, seed=seed
+    )
 
 
 def nni_tuner(name: str, seed: int, landscape, trial_seeds: int) -> object:
@@ -57,15 +58,17 @@ def nni_tuner(name: str, seed: int, landscape, trial_seeds: int) -> object:
     random.seed(seed)
     np.random.seed(seed)
     algorithm = name.removeprefix("nni:")
-    return NniTunerStrategy(space=landscape.header["space"], task={"env": landscape.header["env"], "seeds": trial_seeds},
-                            seed=seed,
-                            algorithm=algorithm,
-                            algorithm_args={"population_size": 8} if algorithm == "Evolution" else None)
+    return NniTunerStrategy(
+        space=landscape.header["space"],
+        task={"env": landscape.header["env"], "seeds": trial_seeds},
+        seed=seed,
+        algorithm=algorithm,
+        algorithm_args={"population_size": 8} if algorithm == "Evolution" else None,
+    )
 
 
 STRATEGIES = {name: functools.partial(our_strategy, name) for name in ("random", "grid", "policy_gradient")}
-STRATEGIES.update({name: functools.partial(nni_tuner, name) for name in (
-    "nni:Random", "nni:TPE", "nni:Evolution")})
+STRATEGIES.update({name: functools.partial(nni_tuner, name) for name in ("nni:Random", "nni:TPE", "nni:Evolution")})
 ASSESSORS = {"": None, "+Medianstop": 3}  # suffix -> Medianstop's start_step
 
 
@@ -103,11 +106,16 @@ def run_searches(name: str, assessor_start: int | None, settings: argparse.Names
             kept = within(log, budget)
             chosen = pick(kept)
             by_budget[budget] = {
-                "pick": chosen, "true_score": landscape.true_score(chosen, settings.rule) if chosen else None,
-                "top": chosen in top, "trials": len(kept),
-                "beats_default": None if default is None or not chosen else landscape.true_score(
-                    chosen, settings.rule) > default, "stopped": sum(trial.result is None for trial in kept),
-                "wall_clock_s": round(sum(trial.wall_clock_s for trial in kept), 1)}
+                "pick": chosen,
+                "true_score": landscape.true_score(chosen, settings.rule) if chosen else None,
+                "top": chosen in top,
+                "trials": len(kept),
+                "beats_default": None
+                if default is None or not chosen
+                else landscape.true_score(chosen, settings.rule) > default,
+                "stopped": sum(trial.result is None for trial in kept),
+                "wall_clock_s": round(sum(trial.wall_clock_s for trial in kept), 1),
+            }
         searches.append({"seed": seed, "task_seed": task_seed, "by_budget": by_budget})
     return searches
 
@@ -124,47 +132,67 @@ def summarize(rows: dict[str, list[dict]], budgets: list[int]) -> dict:
         for budget in budgets:
             picks = [search["by_budget"][str(budget)] for search in searches]
             scores = [p["true_score"] for p in picks if p["true_score"] is not None]
-            half = stats.t.ppf(0.975, len(scores) - 1) * np.std(scores, ddof=1) / np.sqrt(len(scores)) if len(
-                scores) > 1 else float("nan")
+            half = (
+                stats.t.ppf(0.975, len(scores) - 1) * np.std(scores, ddof=1) / np.sqrt(len(scores))
+                if len(scores) > 1
+                else float("nan")
+            )
             hits = sum(p["top"] for p in picks)
             beats = [p["beats_default"] for p in picks if p["beats_default"] is not None]
             table.setdefault(name, {})[budget] = {
-                "expected_true_score": float(np.mean(scores)) if scores else None, "ci95": float(half),
-                "p_top": hits / len(picks), "p_top_ci95": wilson(hits, len(picks)),
+                "expected_true_score": float(np.mean(scores)) if scores else None,
+                "ci95": float(half),
+                "p_top": hits / len(picks),
+                "p_top_ci95": wilson(hits, len(picks)),
                 "p_beats_default": sum(beats) / len(beats) if beats else None,
                 "trials": float(np.mean([p["trials"] for p in picks])),
                 "stopped": float(np.mean([p["stopped"] for p in picks])),
-                "wall_clock_h": float(np.mean([p["wall_clock_s"] for p in picks])) / 3600, "searches": len(picks)}
+                "wall_clock_h": float(np.mean([p["wall_clock_s"] for p in picks])) / 3600,
+                "searches": len(picks),
+            }
     return table
 
 
 def print_table(table: dict, landscape, settings: argparse.Namespace) -> None:
     ranking = landscape.ranking(settings.rule)
     print(f"\n{landscape.describe()}")
-    print(f"score rule {settings.rule}, {settings.trial_seeds} seed(s) per trial; best architecture "
-          f"{ranking[0][0]} ({ranking[0][1]:.1f}), 5th {ranking[TOP - 1][1]:.1f}, median "
-          f"{np.median([score for _, score in ranking]):.1f}; {settings.search_seeds} searches per row")
+    print(
+        f"score rule {settings.rule}, {settings.trial_seeds} seed(s) per trial; best architecture "
+        f"{ranking[0][0]} ({ranking[0][1]:.1f}), 5th {ranking[TOP - 1][1]:.1f}, median "
+        f"{np.median([score for _, score in ranking]):.1f}; {settings.search_seeds} searches per row"
+    )
     for name in landscape.baselines:
-        print(f"baseline {name}: {landscape.true_score(name, settings.rule):.1f} (P(beats): the pick's true score is "
-              "higher than the best baseline's)")
-    print(f"{'strategy':<34}{'env steps':>10}{'E[true score of pick]':>24}{'P(top-5)':>20}{'P(beats)':>9}"
-          f"{'trials':>8}{'stopped':>8}{'charged h':>10}")
+        print(
+            f"baseline {name}: {landscape.true_score(name, settings.rule):.1f} (P(beats): the pick's true score is "
+            "higher than the best baseline's)"
+        )
+    print(
+        f"{'strategy':<34}{'env steps':>10}{'E[true score of pick]':>24}{'P(top-5)':>20}{'P(beats)':>9}"
+        f"{'trials':>8}{'stopped':>8}{'charged h':>10}"
+    )
     for name, by_budget in table.items():
         for budget, row in by_budget.items():
             low, high = row["p_top_ci95"]
-            score = f"{row['expected_true_score']:.1f} +- {row['ci95']:.1f}" if row["expected_true_score"] is not None \
+            score = (
+                f"{row['expected_true_score']:.1f} +- {row['ci95']:.1f}"
+                if row["expected_true_score"] is not None
                 else "-"
+            )
             beats = "-" if row["p_beats_default"] is None else f"{row['p_beats_default']:.2f}"
-            print(f"{name:<34}{budget:>10,}{score:>24}{row['p_top']:>8.2f} [{low:.2f}, {high:.2f}]{beats:>9}"
-                  f"{row['trials']:>8.1f}{row['stopped']:>8.1f}{row['wall_clock_h']:>10.2f}")
+            print(
+                f"{name:<34}{budget:>10,}{score:>24}{row['p_top']:>8.2f} [{low:.2f}, {high:.2f}]{beats:>9}"
+                f"{row['trials']:>8.1f}{row['stopped']:>8.1f}{row['wall_clock_h']:>10.2f}"
+            )
 
 
 def markdown(table: dict) -> str:
     """The table for the README: per strategy and budget, E[true score of the pick] +- 95% CI, P(top-5)
     and, where the landscape has baselines, P(the pick beats the best baseline)."""
     budgets = list(next(iter(table.values())))
-    lines = ["| strategy | " + " | ".join(f"{int(budget) / 1e6:g}M env steps" for budget in budgets) + " |",
-             "| --- |" + " --- |" * len(budgets)]
+    lines = [
+        "| strategy | " + " | ".join(f"{int(budget) / 1e6:g}M env steps" for budget in budgets) + " |",
+        "| --- |" + " --- |" * len(budgets),
+    ]
     for name, by_budget in table.items():
         cells = []
         for row in by_budget.values():
@@ -187,7 +215,7 @@ def plot(table: dict, path: Path, rule: str, baselines: dict[str, float]) -> Non
         means = np.array([row["expected_true_score"] for row in by_budget.values()], dtype=float)
         halves = np.array([row["ci95"] for row in by_budget.values()], dtype=float)
         color = plt.cm.tab20(2 * hues.index(name.split("+")[0]) + ("+" in name))
-        line, = axis.plot(budgets, means, marker="o", label=name, linestyle="--" if "+" in name else "-", color=color)
+        (line,) = axis.plot(budgets, means, marker="o", label=name, linestyle="--" if "+" in name else "-", color=color)
         axis.fill_between(budgets, means - halves, means + halves, color=line.get_color(), alpha=0.1)
     for name, score in baselines.items():
         axis.axhline(score, color="black", linestyle=":", label=f"baseline {name}")
@@ -225,16 +253,27 @@ def main() -> None:
             if suffix and args.no_assessor:
                 continue
             rows[name + suffix] = json.loads(json.dumps(run_searches(name, start, args, landscape)))
-            print(f"{name + suffix}: {args.search_seeds} searches replayed ({time.monotonic() - started:.0f} s)",
-                  flush=True)
+            print(
+                f"{name + suffix}: {args.search_seeds} searches replayed ({time.monotonic() - started:.0f} s)",
+                flush=True,
+            )
     table = summarize(rows, args.budgets)
-    write_json(out / "comparison.json", {"settings": {key: str(value) if isinstance(value, Path) else value
-                                                      for key, value in vars(args).items()},
-                                         "table": table, "searches": rows})
+    write_json(
+        out / "comparison.json",
+        {
+            "settings": {key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()},
+            "table": table,
+            "searches": rows,
+        },
+    )
     print_table(table, landscape, args)
     write_atomically(out / "comparison.md", lambda target: target.write_text(markdown(table)))
-    plot(table, out / "comparison.png", args.rule,
-         {name: landscape.true_score(name, args.rule) for name in landscape.baselines})
+    plot(
+        table,
+        out / "comparison.png",
+        args.rule,
+        {name: landscape.true_score(name, args.rule) for name in landscape.baselines},
+    )
     print(f"{time.monotonic() - started:.0f} s in all")
 
 

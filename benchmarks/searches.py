@@ -17,9 +17,14 @@ from nni_rl_nas.files import write_json
 
 def write_config(directory: Path, name: str, class_args: dict) -> Path:
     """An experiment YAML for strategy ``name``: what a trial reads its task and space from."""
-    config = {"trialCommand": "nni-rl-nas trial experiment.yml", "trialCodeDirectory": ".", "trialConcurrency": 1,
-              "searchSpace": {}, "trainingService": {"platform": "local"},
-              "tuner": {"name": name, "classArgs": class_args}}
+    config = {
+        "trialCommand": "nni-rl-nas trial experiment.yml",
+        "trialCodeDirectory": ".",
+        "trialConcurrency": 1,
+        "searchSpace": {},
+        "trainingService": {"platform": "local"},
+        "tuner": {"name": name, "classArgs": class_args},
+    }
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "experiment.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))

@@ -27,7 +27,6 @@ in one atomic write when its searches end, and a cell already there is skipped.
 from __future__ import annotations
 
 import argparse
-import functools
 import itertools
 import json
 import logging
@@ -59,8 +58,14 @@ LANDSCAPES = ("lunar", "synthetic")
 def build_strategy(name: str, seed: int, space: dict, protocol: dict, budget: int):
     from nni_rl_nas.strategies import NniTunerStrategy, PolicyGradientStrategy, RandomStrategy
 
-    common = {"space": space, "task": {"env": "LunarLander-v3", "total_timesteps": 100_000}, "seed": seed,
-              "racing": protocol, "baselines": [BASELINE], "budget": {"env_steps": budget}}
+    common = {
+        "space": space,
+        "task": {"env": "LunarLander-v3", "total_timesteps": 100_000},
+        "seed": seed,
+        "racing": protocol,
+        "baselines": [BASELINE],
+        "budget": {"env_steps": budget},
+    }
     if name == "tpe":
         return NniTunerStrategy(**common, algorithm="TPE")
     return {"random": RandomStrategy, "policy_gradient": PolicyGradientStrategy}[name](**common)
@@ -75,8 +80,11 @@ def landscape_for(kind: str, search_seed: int):
 
 def test_score(landscape, kind: str, name: str) -> float:
     """The answer's score where no search looked: the truth (synthetic) or the test seeds' mean."""
-    return landscape.true_score(name, RULE) if kind == "synthetic" else landscape.true_score(name, RULE,
-                                                                                        landscape.test_seeds)
+    return (
+        landscape.true_score(name, RULE)
+        if kind == "synthetic"
+        else landscape.true_score(name, RULE, landscape.test_seeds)
+    )
 
 
 def one_search(kind: str, strategy: str, protocol: str, budget: int, search_seed: int) -> dict:
@@ -100,11 +108,24 @@ def one_search(kind: str, strategy: str, protocol: str, budget: int, search_seed
     difference = paired_difference([mine[s] for s in shared], [theirs[s] for s in shared])
     said = verdict(difference["ci95"])
     answer_test, baseline_test = test_score(landscape, kind, answer), test_score(landscape, kind, BASELINE)
-    return {"landscape": kind, "strategy": strategy, "protocol": protocol, "budget": budget, "search_seed": search_seed,
-            "answer": answer, "answer_seeds": len(mine), "trials": len(log), "architectures": len(search.race.entrants) - 1,
-            "env_steps": trials.spent_env_steps, "test_score": answer_test, "baseline_test_score": baseline_test,
-            "search_verdict": said, "search_difference": difference["mean"], "search_ci95": difference["ci95"],
-            "test_agrees": answer_test > baseline_test}
+    return {
+        "landscape": kind,
+        "strategy": strategy,
+        "protocol": protocol,
+        "budget": budget,
+        "search_seed": search_seed,
+        "answer": answer,
+        "answer_seeds": len(mine),
+        "trials": len(log),
+        "architectures": len(search.race.entrants) - 1,
+        "env_steps": trials.spent_env_steps,
+        "test_score": answer_test,
+        "baseline_test_score": baseline_test,
+        "search_verdict": said,
+        "search_difference": difference["mean"],
+        "search_ci95": difference["ci95"],
+        "test_agrees": answer_test > baseline_test,
+    }
 
 
 def cell_key(record: dict) -> tuple:
@@ -119,7 +140,9 @@ def run_cell(kind: str, strategy: str, protocol: str, budget: int, search_seeds:
 
 def mean_interval(values: list[float]) -> tuple[float, float]:
     values = np.asarray(values, dtype=float)
-    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else np.nan
+    half = (
+        stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else np.nan
+    )
     return float(values.mean()), float(half)
 
 
@@ -132,32 +155,53 @@ def summarize(records: list[dict]) -> dict:
         mean, half = mean_interval([search["test_score"] for search in searches])
         better = [search for search in searches if search["search_verdict"] == "better"]
         table.setdefault(kind, {}).setdefault(strategy, {}).setdefault(protocol, {})[str(budget)] = {
-            "searches": len(searches), "expected_test_score": mean, "ci95_half_width": half,
-            "p_shortfall": float(np.mean([search["test_score"] < search["baseline_test_score"] - SHORTFALL
-                                          for search in searches])),
+            "searches": len(searches),
+            "expected_test_score": mean,
+            "ci95_half_width": half,
+            "p_shortfall": float(
+                np.mean([search["test_score"] < search["baseline_test_score"] - SHORTFALL for search in searches])
+            ),
             "said_better": len(better),
             "precision": float(np.mean([search["test_agrees"] for search in better])) if better else None,
             "trials": float(np.mean([search["trials"] for search in searches])),
             "architectures": float(np.mean([search["architectures"] for search in searches])),
             "answer_seeds": float(np.mean([search["answer_seeds"] for search in searches])),
-            "baseline_test_score": float(np.mean([search["baseline_test_score"] for search in searches]))}
+            "baseline_test_score": float(np.mean([search["baseline_test_score"] for search in searches])),
+        }
     return table
 
 
 def markdown(table: dict, search_seeds: int, command: str) -> str:
-    lines = [f"# Seed protocols: one seed per trial, three, or racing ({search_seeds} search seeds per cell)", "",
-             f"Command: `{command}`", "",
-             "Each cell: expected test score of the answer ± 95% half-width | P(answer's test score < baseline's "
-             f"- {SHORTFALL:.0f}) | searches whose own paired interval said `better` (precision: share the test seeds "
-             "or the truth agree with).", ""]
+    lines = [
+        f"# Seed protocols: one seed per trial, three, or racing ({search_seeds} search seeds per cell)",
+        "",
+        f"Command: `{command}`",
+        "",
+        "Each cell: expected test score of the answer ± 95% half-width | P(answer's test score < baseline's "
+        f"- {SHORTFALL:.0f}) | searches whose own paired interval said `better` (precision: share the test seeds "
+        "or the truth agree with).",
+        "",
+    ]
     for kind, strategies in table.items():
-        baseline = np.mean([cell["baseline_test_score"] for protocols in strategies.values()
-                            for budgets in protocols.values() for cell in budgets.values()])
-        what = ("recorded landscape; answers judged on test seeds 5-9" if kind == "lunar"
-                else "semi-synthetic landscape; answers judged by their exact true mean")
-        lines += [f"## {kind}: {what} (baseline {BASELINE}: {baseline:.1f})", "",
-                  "| strategy | protocol | " + " | ".join(f"{int(budget) / 1e6:g}M env steps" for budget in BUDGETS) + " |",
-                  "| --- | --- | " + " | ".join("---" for _ in BUDGETS) + " |"]
+        baseline = np.mean(
+            [
+                cell["baseline_test_score"]
+                for protocols in strategies.values()
+                for budgets in protocols.values()
+                for cell in budgets.values()
+            ]
+        )
+        what = (
+            "recorded landscape; answers judged on test seeds 5-9"
+            if kind == "lunar"
+            else "semi-synthetic landscape; answers judged by their exact true mean"
+        )
+        lines += [
+            f"## {kind}: {what} (baseline {BASELINE}: {baseline:.1f})",
+            "",
+            "| strategy | protocol | " + " | ".join(f"{int(budget) / 1e6:g}M env steps" for budget in BUDGETS) + " |",
+            "| --- | --- | " + " | ".join("---" for _ in BUDGETS) + " |",
+        ]
         for strategy, protocols in strategies.items():
             for protocol, budgets in protocols.items():
                 cells = []
@@ -167,8 +211,10 @@ def markdown(table: dict, search_seeds: int, command: str) -> str:
                         cells.append("")
                         continue
                     precision = "" if cell["precision"] is None else f" ({cell['precision']:.2f})"
-                    cells.append(f"{cell['expected_test_score']:.1f} ± {cell['ci95_half_width']:.1f} | "
-                                 f"{cell['p_shortfall']:.2f} | {cell['said_better']}{precision}")
+                    cells.append(
+                        f"{cell['expected_test_score']:.1f} ± {cell['ci95_half_width']:.1f} | "
+                        f"{cell['p_shortfall']:.2f} | {cell['said_better']}{precision}"
+                    )
                 lines.append(f"| {strategy} | {protocol} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
@@ -188,8 +234,9 @@ def plot(table: dict, out: Path) -> None:
                 xs = [budget / 1e6 for budget in BUDGETS if str(budget) in budgets]
                 ys = [budgets[str(budget)]["expected_test_score"] for budget in BUDGETS if str(budget) in budgets]
                 axis.plot(xs, ys, style, color=color, marker="o", label=f"{strategy}, {protocol}")
-        axis.set(xscale="log", xlabel="search budget (M env steps)", ylabel="expected test score of the answer",
-                 title=kind)
+        axis.set(
+            xscale="log", xlabel="search budget (M env steps)", ylabel="expected test score of the answer", title=kind
+        )
         axis.legend(fontsize=6)
     figure.tight_layout()
     write_atomically(out / "plot.png", lambda target: figure.savefig(target, dpi=110))
@@ -198,8 +245,17 @@ def plot(table: dict, out: Path) -> None:
 def report(out: Path, search_seeds: int, command: str) -> None:
     records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     table = summarize(records)
-    write_json(out / "summary.json", {"search_seeds": search_seeds, "budgets": BUDGETS, "protocols": PROTOCOLS,
-                                      "baseline": BASELINE, "shortfall": SHORTFALL, "table": table})
+    write_json(
+        out / "summary.json",
+        {
+            "search_seeds": search_seeds,
+            "budgets": BUDGETS,
+            "protocols": PROTOCOLS,
+            "baseline": BASELINE,
+            "shortfall": SHORTFALL,
+            "table": table,
+        },
+    )
     write_atomically(out / "table.md", lambda target: target.write_text(markdown(table, search_seeds, command)))
     plot(table, out)
 
@@ -213,18 +269,22 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
-    command = "python benchmarks/seed_protocols.py" + (f" --search-seeds {args.search_seeds}"
-                                                       if args.search_seeds != 20 else "")
+    command = "python benchmarks/seed_protocols.py" + (
+        f" --search-seeds {args.search_seeds}" if args.search_seeds != 20 else ""
+    )
     results = args.out / "results.jsonl"
     if not args.report_only:
         done = {cell_key(json.loads(line)) for line in results.read_text().splitlines()} if results.exists() else set()
-        cells = [cell for cell in itertools.product(args.landscapes, args.strategies, PROTOCOLS, BUDGETS)
-                 if cell not in done]
+        cells = [
+            cell for cell in itertools.product(args.landscapes, args.strategies, PROTOCOLS, BUDGETS) if cell not in done
+        ]
         started = time.monotonic()
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         with ProcessPoolExecutor(args.workers) as pool:
-            futures = {pool.submit(run_cell, *cell, args.search_seeds): cell for cell in
-                       sorted(cells, key=lambda cell: -cell[3])}
+            futures = {
+                pool.submit(run_cell, *cell, args.search_seeds): cell
+                for cell in sorted(cells, key=lambda cell: -cell[3])
+            }
             for future in as_completed(futures):
                 append_json_lines(results, future.result())
                 print(f"{' '.join(map(str, futures[future]))}: done ({time.monotonic() - started:.0f} s)", flush=True)

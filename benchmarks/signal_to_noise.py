@@ -37,7 +37,7 @@ TARGET_RELIABILITY = 0.8
 def second_half_of_curve(record: dict) -> float:
     """The mean greedy return over the second half of a record's curve (its later report points)."""
     points = [point["greedy_return"] for point in record["curve"]]
-    return float(np.mean(points[len(points) // 2:]))
+    return float(np.mean(points[len(points) // 2 :]))
 
 
 def lunar_tasks() -> dict[str, list[list[float]]]:
@@ -49,35 +49,48 @@ def lunar_tasks() -> dict[str, list[list[float]]]:
 
 def minatar_tasks() -> dict[str, list[list[float]]]:
     summary = json.loads((RESULTS / "darts_minatar" / "summary.json").read_text())
-    return {f"MinAtar {game} PPO encoders": [list(scores) for scores in encoders.values()]
-            for game, encoders in summary["games"].items()}
+    return {
+        f"MinAtar {game} PPO encoders": [list(scores) for scores in encoders.values()]
+        for game, encoders in summary["games"].items()
+    }
 
 
 def row(task: str, groups: list[list[float]]) -> dict:
     components = variance_components(groups)
-    icc, between, within = (components[key] for key in ("intraclass_correlation", "between_architectures_sd",
-                                                         "between_seeds_sd"))
+    icc, between, within = (
+        components[key] for key in ("intraclass_correlation", "between_architectures_sd", "between_seeds_sd")
+    )
     seeds = sorted({len(group) for group in groups})
     needed = None if not icc else math.ceil(TARGET_RELIABILITY * (1 - icc) / ((1 - TARGET_RELIABILITY) * icc))
-    return {"task": task, "architectures": len(groups), "seeds": seeds, "between_architectures_sd": between,
-            "between_seeds_sd": within, "intraclass_correlation": icc,
-            "reliability": {str(k): reliability(icc, k) if icc else 0.0 for k in (1, 3, 10)},
-            "seeds_for_reliability_0.8": needed,
-            "paired_seeds_to_tell_one_sd_apart": seeds_needed(math.sqrt(2) * within, between) if between else None}
+    return {
+        "task": task,
+        "architectures": len(groups),
+        "seeds": seeds,
+        "between_architectures_sd": between,
+        "between_seeds_sd": within,
+        "intraclass_correlation": icc,
+        "reliability": {str(k): reliability(icc, k) if icc else 0.0 for k in (1, 3, 10)},
+        "seeds_for_reliability_0.8": needed,
+        "paired_seeds_to_tell_one_sd_apart": seeds_needed(math.sqrt(2) * within, between) if between else None,
+    }
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| task | architectures x seeds | sd between architectures | sd between seeds | ICC | reliability of "
-             "1 / 3 / 10 seeds | seeds for reliability 0.8 | paired seeds to tell 1 sd apart |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| task | architectures x seeds | sd between architectures | sd between seeds | ICC | reliability of "
+        "1 / 3 / 10 seeds | seeds for reliability 0.8 | paired seeds to tell 1 sd apart |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for entry in rows:
         reliabilities = " / ".join(f"{value:.2f}" for value in entry["reliability"].values())
         needed = entry["seeds_for_reliability_0.8"]
         apart = entry["paired_seeds_to_tell_one_sd_apart"]
-        lines.append(f"| {entry['task']} | {entry['architectures']} x {'/'.join(map(str, entry['seeds']))} | "
-                     f"{entry['between_architectures_sd']:.2f} | {entry['between_seeds_sd']:.2f} | "
-                     f"{entry['intraclass_correlation']:.2f} | {reliabilities} | {needed if needed else 'never'} | "
-                     f"{apart if apart else 'never'} |")
+        lines.append(
+            f"| {entry['task']} | {entry['architectures']} x {'/'.join(map(str, entry['seeds']))} | "
+            f"{entry['between_architectures_sd']:.2f} | {entry['between_seeds_sd']:.2f} | "
+            f"{entry['intraclass_correlation']:.2f} | {reliabilities} | {needed if needed else 'never'} | "
+            f"{apart if apart else 'never'} |"
+        )
     return "\n".join(lines) + "\n"
 
 

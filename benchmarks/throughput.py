@@ -39,14 +39,23 @@ def training_rate(steps: int, threads: int = 1, seed: int = 0) -> float:
     """Env steps/s of one trial's training loop (its agent and callback), in this process."""
     import torch
 
-    from nni_rl_nas.experiment import parse_class_args
     from nni_rl_nas.algorithms import NetworkFactory, build_agent
+    from nni_rl_nas.experiment import parse_class_args
     from nni_rl_nas.training.curve import LearningCurve, LearningCurveCallback
 
     torch.set_num_threads(threads)
-    task = parse_class_args({"task": {"env": "LunarLander-v3", "seed": seed, "total_timesteps": steps,
-                                      "eval_episodes": 0, "report_every": steps,
-                                      "score": {"solved_on": "training_episodes"}}}).task
+    task = parse_class_args(
+        {
+            "task": {
+                "env": "LunarLander-v3",
+                "seed": seed,
+                "total_timesteps": steps,
+                "eval_episodes": 0,
+                "report_every": steps,
+                "score": {"solved_on": "training_episodes"},
+            }
+        }
+    ).task
     space = parse_class_args({"task": {"env": task.env}}).build_space()
     agent = build_agent(task, NetworkFactory(space, space.parse_architecture_name("64-relu_64-relu")), "cpu")
     started = time.perf_counter()
@@ -74,10 +83,12 @@ def main() -> None:
     rates: dict[str, list[float]] = {name: [] for name in measures}
     names = list(measures)
     for repeat in range(args.repeats):
-        for name in names[repeat % len(names):] + names[:repeat % len(names)]:  # rotate the order
+        for name in names[repeat % len(names) :] + names[: repeat % len(names)]:  # rotate the order
             rates[name].append(measures[name]())
-        print(f"repeat {repeat + 1}/{args.repeats}: " + ", ".join(f"{k}: {v[-1]:.0f}" for k, v in rates.items()),
-              flush=True)
+        print(
+            f"repeat {repeat + 1}/{args.repeats}: " + ", ".join(f"{k}: {v[-1]:.0f}" for k, v in rates.items()),
+            flush=True,
+        )
     reference = statistics.median(rates["one trial, 1 torch thread"])
     print(f"\nLunarLander-v3 DQN 64-relu_64-relu, {args.steps} env steps per trial, median of {args.repeats}")
     print(f"{'':<48}{'env steps/s':>12}{'ratio':>8}")

@@ -34,7 +34,6 @@ from .experiment import check_search_space, parse_class_args
 from .options import LOAD_CHECKPOINT_KEY, SAVE_CHECKPOINT_KEY, AdvisorOptions, BohbOptions, HyperbandOptions
 from .tuner import StrategyStartError, require_fixes_at_start, start_error
 
-
 # NNI's advisors by our short name, filled as the subclasses of SpaceAdvisor are defined
 ADVISORS: dict[str, type[SpaceAdvisor]] = {}
 
@@ -82,8 +81,10 @@ class SpaceAdvisor:
             return job
         bracket, round_, number = str(job["parameter_id"]).split("_")
         configuration = Path(root) / "configs" / f"{bracket}_{number}"
-        folders = {SAVE_CHECKPOINT_KEY: str(configuration / round_),
-                   LOAD_CHECKPOINT_KEY: str(configuration / str(max(int(round_) - 1, 0)))}
+        folders = {
+            SAVE_CHECKPOINT_KEY: str(configuration / round_),
+            LOAD_CHECKPOINT_KEY: str(configuration / str(max(int(round_) - 1, 0))),
+        }
         return {**job, "parameters": {**job["parameters"], **folders}}  # the advisor's own record stays as it was
 
     def is_created_in_previous_exp(self, param_id: Any) -> bool:

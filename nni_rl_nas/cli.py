@@ -103,13 +103,21 @@ def _report(args: argparse.Namespace) -> int:
         rows = read_database(database)
     folder = resolve_folder(args.experiment, root)
     explain_failures(rows, folder if folder.is_dir() else None)
-    progress(f"read {len(rows)} trials, {sum(len(r.curve) for r in rows)} intermediate results, "
-             f"{sum(r.reason is not None for r in rows)} without a score; plotting ...")
+    progress(
+        f"read {len(rows)} trials, {sum(len(r.curve) for r in rows)} intermediate results, "
+        f"{sum(r.reason is not None for r in rows)} without a score; plotting ..."
+    )
     default_out = folder / "report" if folder.is_dir() else Path(f"report-{Path(args.experiment).name}")
     out = Path(args.out) if args.out else default_out
     here = folder.is_dir()
-    page = write_report(rows, f"nni-rl-nas report: experiment {Path(args.experiment).name}", out, args.top_k,
-                        controller_progress_of(folder) if here else [], race_of(folder) if here else {})
+    page = write_report(
+        rows,
+        f"nni-rl-nas report: experiment {Path(args.experiment).name}",
+        out,
+        args.top_k,
+        controller_progress_of(folder) if here else [],
+        race_of(folder) if here else {},
+    )
     progress(f"wrote {page} and {page.with_name('summary.json')}")
     return 0
 
@@ -117,7 +125,9 @@ def _report(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nni-rl-nas", description="Neural architecture search for RL agents on NNI.")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("setup", help="fix NNI 3.0's trial parameter dispatch and register the strategies (once per environment)")
+    commands.add_parser(
+        "setup", help="fix NNI 3.0's trial parameter dispatch and register the strategies (once per environment)"
+    )
     commands.add_parser("spaces", help="list the model space families and their sizes")
     commands.add_parser("strategies", help="list the strategies and their options with defaults")
     validate = commands.add_parser("validate", help="check experiment YAMLs without starting anything")
@@ -131,19 +141,33 @@ def main(argv: list[str] | None = None) -> int:
     play.add_argument("--episodes", type=int, default=5)
     play.add_argument("--seed", type=int, default=0, help="seed of the first episode")
     play.add_argument("--video", help="write the episodes to this MP4 file")
-    play.add_argument("--env-module", action="append", default=[],
-                      help="a module the trial's env id names (module:EnvId) that you trust: play imports it")
+    play.add_argument(
+        "--env-module",
+        action="append",
+        default=[],
+        help="a module the trial's env id names (module:EnvId) that you trust: play imports it",
+    )
     report = commands.add_parser("report", help="write an HTML report with plots of an experiment's trials")
     report.add_argument("experiment", help="an experiment id or folder")
     report.add_argument("--experiments-dir", help="where experiment ids are looked up (default ~/nni-experiments)")
     report.add_argument("--port", type=int, help="read a running experiment from its REST API on this port")
-    report.add_argument("--out", help="output folder (default: the experiment's folder/report, or report-<experiment> "
-                                      "where that folder is not on this machine)")
+    report.add_argument(
+        "--out",
+        help="output folder (default: the experiment's folder/report, or report-<experiment> "
+        "where that folder is not on this machine)",
+    )
     report.add_argument("--top-k", type=int, default=5, help="architectures whose learning curves are plotted")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    handler = {"setup": _setup, "spaces": _spaces, "strategies": _strategies, "validate": _validate, "trial": _trial, "play": _play,
-               "report": _report}[args.command]
+    handler = {
+        "setup": _setup,
+        "spaces": _spaces,
+        "strategies": _strategies,
+        "validate": _validate,
+        "trial": _trial,
+        "play": _play,
+        "report": _report,
+    }[args.command]
     try:
         return handler(args)
     except ConfigError as error:

@@ -91,8 +91,9 @@ MAX_ENUMERATED = 10_000  # spaces up to this size are ranked exactly; larger one
 TOP_SHOWN = 5  # architectures whose probabilities a controller strategy records at each update
 
 
-def most_likely(controller: ArchitectureController, choices: dict[str, list], k: int,
-                generator: torch.Generator) -> list[tuple[dict, float]]:
+def most_likely(
+    controller: ArchitectureController, choices: dict[str, list], k: int, generator: torch.Generator
+) -> list[tuple[dict, float]]:
     """The k architectures the controller finds most likely, with their probabilities, best first."""
     sizes = [len(values) for values in choices.values()]
     if math.prod(sizes) <= MAX_ENUMERATED:
@@ -163,12 +164,14 @@ class Reinforce:
             if values is None:
                 loss = -signal * log_probs.sum()
             else:
-                loss = (-(self.critic_advantages(signal, values) * log_probs).sum()
-                        + self.settings.critic_weight * ((signal - values) ** 2).sum())
+                loss = (
+                    -(self.critic_advantages(signal, values) * log_probs).sum()
+                    + self.settings.critic_weight * ((signal - values) ** 2).sum()
+                )
             losses.append(loss - self.settings.entropy_weight * entropies.sum())
         loss = torch.stack(losses).mean()
         if self.settings.l2_weight:
-            loss = loss + self.settings.l2_weight * sum((p ** 2).sum() for p in self.controller.parameters())
+            loss = loss + self.settings.l2_weight * sum((p**2).sum() for p in self.controller.parameters())
         return loss
 
     def update(self, batch: list[tuple[list[int], float]]) -> None:
@@ -178,8 +181,13 @@ class Reinforce:
 
     def state_dict(self) -> dict:
         """The controller, its optimizer, the baseline and the unfinished batch: tensors and plain data."""
-        return {"controller": self.controller.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "baseline": self.baseline, "batch": self.batch, "advantages": self.advantages}
+        return {
+            "controller": self.controller.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "baseline": self.baseline,
+            "batch": self.batch,
+            "advantages": self.advantages,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.controller.load_state_dict(state["controller"])

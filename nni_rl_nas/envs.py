@@ -31,8 +31,12 @@ def register_minatar() -> None:
             env_id = f"MinAtar/{game}-{version}"
             if env_id not in gym.registry:
                 module_name = "space_invaders" if game == "SpaceInvaders" else game.lower()
-                gym.register(env_id, entry_point="minatar.gym:BaseEnv", max_episode_steps=MINATAR_MAX_EPISODE_STEPS,
-                             kwargs={"game": module_name, "use_minimal_action_set": minimal})
+                gym.register(
+                    env_id,
+                    entry_point="minatar.gym:BaseEnv",
+                    max_episode_steps=MINATAR_MAX_EPISODE_STEPS,
+                    kwargs={"game": module_name, "use_minimal_action_set": minimal},
+                )
 
 
 register_minatar()
@@ -57,8 +61,11 @@ def preprocess(env: gym.Env, steps: Preprocessing) -> gym.Env:
     if not is_image(env.observation_space):
         return env
     if env.observation_space.dtype == np.bool_:  # MinAtar's object channels, as the bytes the wrappers read
-        env = TransformObservation(env, lambda observation: observation.astype(np.uint8) * 255,
-                                   gym.spaces.Box(0, 255, shape=env.observation_space.shape, dtype=np.uint8))
+        env = TransformObservation(
+            env,
+            lambda observation: observation.astype(np.uint8) * 255,
+            gym.spaces.Box(0, 255, shape=env.observation_space.shape, dtype=np.uint8),
+        )
     if steps.grayscale:
         env = GrayscaleObservation(env, keep_dim=True)
     if steps.resize:

@@ -25,7 +25,9 @@ def did_you_mean(word: str, known: list[str]) -> str:
 def refuse_unknown_keys(given: dict[str, Any], allowed: list[str], where: str) -> None:
     for key in given:
         if key not in allowed:
-            raise ConfigError(f"{where}: unknown key {key!r}; {did_you_mean(str(key), allowed)}fix: use one of {allowed}")
+            raise ConfigError(
+                f"{where}: unknown key {key!r}; {did_you_mean(str(key), allowed)}fix: use one of {allowed}"
+            )
 
 
 def parse_section(cls, data: Any, where: str, exclude: tuple[str, ...] = ()):

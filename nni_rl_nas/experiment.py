@@ -43,15 +43,33 @@ from .algorithms import algorithm
 from .algorithms.hyperparameters import SEARCHED_TYPES, agent_value, values_to_check
 from .engines import ENGINES
 from .envs import Preprocessing, is_image, registry_id
+from .errors import (
+    ConfigError,
+    check_choice,
+    check_non_negative_int,
+    check_positive_int,
+    check_positive_number,
+    did_you_mean,
+    is_number,
+    lookup,
+    parse_section,
+    refuse_unknown_keys,
+)
 from .nni_patches import DEFAULT_WEB_HOST, WEB_HOST_VARIABLE, NNIInstallationError, require_nni_fixes
-from .errors import (ConfigError, check_choice, check_non_negative_int, check_positive_int, check_positive_number,
-                     did_you_mean, is_number, lookup, parse_section, refuse_unknown_keys)
 from .options import SEARCHED_KEY, TUNER_MODULE, StrategyOptions, options_of
 from .resources import MemoryEstimate, check_memory
 from .search_space import SearchSpace
 from .spaces import SPACE_FAMILIES, search_choices
-from .specs import (DATASETS, SCORE_RULES, SOLVED_ON, ClassificationTaskSpec, ExperimentSpec, ScoreSpec, SpaceSpec,
-                    TaskSpec)
+from .specs import (
+    DATASETS,
+    SCORE_RULES,
+    SOLVED_ON,
+    ClassificationTaskSpec,
+    ExperimentSpec,
+    ScoreSpec,
+    SpaceSpec,
+    TaskSpec,
+)
 
 
 def _check_env_id(env_id: Any) -> None:
@@ -65,14 +83,18 @@ def _check_env_id(env_id: Any) -> None:
         try:
             importlib.import_module(module)
         except ImportError as error:
-            raise ConfigError(f"task.env: cannot import {module!r} for {env_id!r} ({error}); fix: put the module "
-                              "that registers the env on PYTHONPATH, or install its package") from None
+            raise ConfigError(
+                f"task.env: cannot import {module!r} for {env_id!r} ({error}); fix: put the module "
+                "that registers the env on PYTHONPATH, or install its package"
+            ) from None
     try:
         gym.spec(name)
     except gym.error.Error as error:
-        raise ConfigError(f"task.env: unknown env id {env_id!r} ({error}); {did_you_mean(name, list(gym.registry))}"
-                          "fix: a registered gymnasium id such as 'LunarLander-v3' or 'CartPole-v1', "
-                          "or module:EnvId for an env that module registers") from None
+        raise ConfigError(
+            f"task.env: unknown env id {env_id!r} ({error}); {did_you_mean(name, list(gym.registry))}"
+            "fix: a registered gymnasium id such as 'LunarLander-v3' or 'CartPole-v1', "
+            "or module:EnvId for an env that module registers"
+        ) from None
 
 
 def _check_preprocessing(steps: Preprocessing) -> None:
@@ -85,14 +107,18 @@ def _check_preprocessing(steps: Preprocessing) -> None:
 def _check_images(task: TaskSpec, observation_space: gym.Space) -> None:
     """Preprocessing applies to image observations only."""
     if task.preprocess != Preprocessing() and not is_image(observation_space):
-        raise ConfigError(f"task.preprocess: {task.env!r} has no image observations ({observation_space}); "
-                          "fix: remove task.preprocess")
+        raise ConfigError(
+            f"task.preprocess: {task.env!r} has no image observations ({observation_space}); "
+            "fix: remove task.preprocess"
+        )
 
 
 def _check_device(device: Any) -> None:
     if not (isinstance(device, str) and re.fullmatch(r"auto|cpu|cuda(:\d+)?", device)):
-        raise ConfigError(f"task.device: got {device!r}; fix: auto (cuda when NNI assigns the trial a GPU, "
-                          "else cpu), cpu, cuda or cuda:N")
+        raise ConfigError(
+            f"task.device: got {device!r}; fix: auto (cuda when NNI assigns the trial a GPU, "
+            "else cpu), cpu, cuda or cuda:N"
+        )
 
 
 def _parse_space(data: Any) -> SpaceSpec:
@@ -139,12 +165,16 @@ def _check_rl_task(task: TaskSpec) -> None:
     _check_preprocessing(task.preprocess)
     check_non_negative_int(task.seed, "task.seed")
     if not isinstance(task.double_q, bool) or (task.double_q and task.algorithm != "dqn"):
-        raise ConfigError(f"task.double_q: got {task.double_q!r} with algorithm {task.algorithm!r}; "
-                          "fix: true only with algorithm dqn, else false")
+        raise ConfigError(
+            f"task.double_q: got {task.double_q!r} with algorithm {task.algorithm!r}; "
+            "fix: true only with algorithm dqn, else false"
+        )
     check_non_negative_int(task.eval_episodes, "task.eval_episodes")
     if score.solved_on == "greedy_eval" and task.eval_episodes == 0:
-        raise ConfigError("task.eval_episodes: 0, but task.score.solved_on is greedy_eval, which needs periodic "
-                          "greedy evaluations; fix: eval_episodes >= 1, or solved_on: training_episodes")
+        raise ConfigError(
+            "task.eval_episodes: 0, but task.score.solved_on is greedy_eval, which needs periodic "
+            "greedy evaluations; fix: eval_episodes >= 1, or solved_on: training_episodes"
+        )
     if not isinstance(task.hyperparameters, dict):
         raise ConfigError(f"task.hyperparameters: got {task.hyperparameters!r}; fix: a mapping of algorithm options")
     if not isinstance(task.env_kwargs, dict):
@@ -160,15 +190,19 @@ def _parse_rl_task(data: dict[str, Any]) -> tuple[TaskSpec, gym.Space, int | Non
     _check_rl_task(task)
     task = dataclasses.replace(task, defaults=entry.defaults_for(task.env))
     if task.score.rule == "solved_then_eval" and task.solve_threshold is None:
-        raise ConfigError(f"task.score.threshold: {task.env!r} declares no reward_threshold; "
-                          "fix: set task.score.threshold to the return that counts as solved")
+        raise ConfigError(
+            f"task.score.threshold: {task.env!r} declares no reward_threshold; "
+            "fix: set task.score.threshold to the return that counts as solved"
+        )
     entry.check_hyperparameters(task.algorithm_hyperparameters)
     check_choice(task.engine, tuple(ENGINES), "task.engine")
     try:
         env = task.make_env()  # what the network reads: the observations after preprocessing
     except Exception as error:  # gymnasium raises whatever the env's constructor raises
-        raise ConfigError(f"task.env_kwargs: {task.env!r} cannot be made with {task.env_kwargs} ({error!r}); "
-                          "fix: arguments that the env's constructor takes") from None
+        raise ConfigError(
+            f"task.env_kwargs: {task.env!r} cannot be made with {task.env_kwargs} ({error!r}); "
+            "fix: arguments that the env's constructor takes"
+        ) from None
     try:
         _check_images(task, env.unwrapped.observation_space)
         entry.check_actions(env.action_space, task.env)
@@ -186,8 +220,10 @@ def _parse_task(data: Any) -> tuple[TaskSpec | ClassificationTaskSpec, gym.Space
     if "dataset" in data:
         return _parse_classification_task(data)
     if "env" not in data:
-        raise ConfigError("task.env: missing; fix: name a gymnasium env id (env: LunarLander-v3), "
-                          f"or a dataset for image classification (dataset: one of {list(DATASETS)})")
+        raise ConfigError(
+            "task.env: missing; fix: name a gymnasium env id (env: LunarLander-v3), "
+            f"or a dataset for image classification (dataset: one of {list(DATASETS)})"
+        )
     return _parse_rl_task(data)
 
 
@@ -208,8 +244,10 @@ def parse_class_args(class_args: Any, strategy: str | None = None) -> Experiment
     if searched:
         check_searched_hyperparameters(spec, space)
     if spec.is_rl and space.part == "classifier":
-        raise ConfigError(f"space.family: {space_spec.family!r} is the image-classifier space (task.dataset); fix: "
-                          "darts or impala for the image encoder of an RL agent, mlp for its dense layers")
+        raise ConfigError(
+            f"space.family: {space_spec.family!r} is the image-classifier space (task.dataset); fix: "
+            "darts or impala for the image encoder of an RL agent, mlp for its dense layers"
+        )
     if spec.is_rl:
         ENGINES[task.engine].check(task.engine, task, space.part)
     if strategy_options is not None:
@@ -224,14 +262,17 @@ def check_searched_hyperparameters(spec: ExperimentSpec, space) -> None:
     values the agent (and the engine) takes, of types the strategy searches."""
     where, searched = f"tuner.classArgs.{SEARCHED_KEY}", spec.searched_hyperparameters
     if not spec.is_rl:
-        raise ConfigError(f"{where}: {spec.source()} trains a classifier, which has no agent hyperparameters; "
-                          "fix: remove it")
+        raise ConfigError(
+            f"{where}: {spec.source()} trains a classifier, which has no agent hyperparameters; fix: remove it"
+        )
     example = "{learning_rate: {_type: loguniform, _value: [0.0001, 0.001]}}"
     try:
         validate_search_space(searched, list(SEARCHED_TYPES), raise_exception=True)
     except ValueError as error:
-        raise ConfigError(f"{where}: {error}; fix: NNI's search space format, e.g. {example}, with _type one of "
-                          f"{list(SEARCHED_TYPES)}") from None
+        raise ConfigError(
+            f"{where}: {error}; fix: NNI's search space format, e.g. {example}, with _type one of "
+            f"{list(SEARCHED_TYPES)}"
+        ) from None
     clash = sorted(set(searched) & set(search_choices(space)))
     if clash:
         raise ConfigError(f"{where}: {clash} are also labels of the space's choices; fix: rename the space's labels")
@@ -240,24 +281,30 @@ def check_searched_hyperparameters(spec: ExperimentSpec, space) -> None:
     for name, entry_spec in searched.items():
         for value in values_to_check(entry_spec):
             try:
-                ENGINES[spec.task.engine].check(spec.task.engine, spec.task.with_hyperparameters(
-                    {name: agent_value(name, value)}), space.part)
+                ENGINES[spec.task.engine].check(
+                    spec.task.engine, spec.task.with_hyperparameters({name: agent_value(name, value)}), space.part
+                )
             except ConfigError as error:
-                raise ConfigError(f"{where}.{name}: {entry_spec['_type']} {entry_spec['_value']} gives {value!r}: "
-                                  f"{error}") from None
+                raise ConfigError(
+                    f"{where}.{name}: {entry_spec['_type']} {entry_spec['_value']} gives {value!r}: {error}"
+                ) from None
     options = spec.strategy_options
     if options is None:
         return
     types, tuner = options.hyperparameter_types, "RlNasNniTuner (e.g. algorithm: TPE), which searches every type"
     for name, entry_spec in searched.items():
         if types is not None and not types:
-            raise ConfigError(f"{where}.{name}: {options.strategy} searches no hyperparameters: "
-                              f"{options.searches_no_hyperparameters_because}; fix: set it in task.hyperparameters, "
-                              f"or search it with RlNasRandom, RlNasGrid, RlNasPolicyGradient (choice) or {tuner}")
+            raise ConfigError(
+                f"{where}.{name}: {options.strategy} searches no hyperparameters: "
+                f"{options.searches_no_hyperparameters_because}; fix: set it in task.hyperparameters, "
+                f"or search it with RlNasRandom, RlNasGrid, RlNasPolicyGradient (choice) or {tuner}"
+            )
         if types is not None and entry_spec["_type"] not in types:
-            raise ConfigError(f"{where}.{name}: {options.strategy} searches {list(types)} hyperparameters, got "
-                              f"{entry_spec['_type']!r}; fix: a choice of values ({{_type: choice, _value: [...]}}), "
-                              f"or {tuner}")
+            raise ConfigError(
+                f"{where}.{name}: {options.strategy} searches {list(types)} hyperparameters, got "
+                f"{entry_spec['_type']!r}; fix: a choice of values ({{_type: choice, _value: [...]}}), "
+                f"or {tuner}"
+            )
 
 
 def check_baselines(baselines: Any, spec: ExperimentSpec) -> None:
@@ -274,14 +321,17 @@ def check_baselines(baselines: Any, spec: ExperimentSpec) -> None:
             point = search_space.parse_name(name)
             search_space.check_hyperparameters(point)
         except ValueError as error:
-            raise ConfigError(f"{where}: {name!r} is no architecture of this space ({error}); fix: name one the space "
-                              f"holds, {widen}") from None
+            raise ConfigError(
+                f"{where}: {name!r} is no architecture of this space ({error}); fix: name one the space holds, {widen}"
+            ) from None
         architecture, _ = search_space.split(point)
         choices = spec.holding([architecture]).meta_search_space.architecture_choices
         outside = {label: value for label, value in architecture.items() if value not in choices.get(label, [])}
         if outside:
-            raise ConfigError(f"{where}: {name!r} is no architecture of this space (it chooses {outside}, the space "
-                              f"offers {search_space.architecture_choices}); fix: name one the space holds, {widen}")
+            raise ConfigError(
+                f"{where}: {name!r} is no architecture of this space (it chooses {outside}, the space "
+                f"offers {search_space.architecture_choices}); fix: name one the space holds, {widen}"
+            )
 
 
 @dataclass(frozen=True)
@@ -311,8 +361,10 @@ class StrictLoader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
             if isinstance(key, (str, int, float, bool)) and key in seen:
-                raise ConfigError(f"{key_node.start_mark.name}:{line}: key {key!r} appears twice in one mapping (lines "
-                                  f"{seen[key]} and {line}); the second would silently win; fix: keep one of them")
+                raise ConfigError(
+                    f"{key_node.start_mark.name}:{line}: key {key!r} appears twice in one mapping (lines "
+                    f"{seen[key]} and {line}); the second would silently win; fix: keep one of them"
+                )
             seen.setdefault(key, line)
         return super().construct_mapping(node, deep)
 
@@ -322,7 +374,9 @@ def read_text(path: Path) -> str:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"config file {str(path)!r} does not exist; fix: pass the path of an experiment YAML") from None
+        raise ConfigError(
+            f"config file {str(path)!r} does not exist; fix: pass the path of an experiment YAML"
+        ) from None
     except IsADirectoryError:
         raise ConfigError(f"config file {str(path)!r} is a folder; fix: pass the path of an experiment YAML") from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -330,8 +384,10 @@ def read_text(path: Path) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {error.start} is {data[error.start:error.start + 1]!r}); "
-                          "fix: save it as UTF-8, or pass the experiment YAML") from None
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {error.start} is {data[error.start : error.start + 1]!r}); "
+            "fix: save it as UTF-8, or pass the experiment YAML"
+        ) from None
 
 
 def read_yaml(path: Path) -> Any:
@@ -344,8 +400,10 @@ def read_yaml(path: Path) -> Any:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: not valid YAML: {error.problem} {error.context or ''}".rstrip()
-                          + "; fix: correct the YAML there (indent with spaces, not tabs)") from None
+        raise ConfigError(
+            f"{where}: not valid YAML: {error.problem} {error.context or ''}".rstrip()
+            + "; fix: correct the YAML there (indent with spaces, not tabs)"
+        ) from None
     except yaml.YAMLError as error:  # e.g. a control character PyYAML's reader refuses
         raise ConfigError(f"{path}: not valid YAML: {str(error).splitlines()[0]}; fix: an experiment YAML") from None
     finally:
@@ -357,8 +415,10 @@ def strategy_name(tuner: dict[str, Any]) -> str:
     if tuner.get("className"):
         module, _, name = str(tuner["className"]).rpartition(".")
         if module != TUNER_MODULE:
-            raise ConfigError(f"tuner.className: got {tuner['className']!r}; fix: {TUNER_MODULE}.<strategy>, "
-                              f"e.g. {TUNER_MODULE}.RlNasRandom")
+            raise ConfigError(
+                f"tuner.className: got {tuner['className']!r}; fix: {TUNER_MODULE}.<strategy>, "
+                f"e.g. {TUNER_MODULE}.RlNasRandom"
+            )
         return options_of(name).strategy
     return options_of(tuner.get("name")).strategy
 
@@ -368,10 +428,14 @@ def load_experiment(path: str | Path, check_registration: bool = True) -> Experi
     path = Path(path)
     raw = read_yaml(path)
     if raw is None:
-        raise ConfigError(f"{path}: empty; fix: an experiment YAML (experiment_configs/quick_cartpole.yml is a small one)")
+        raise ConfigError(
+            f"{path}: empty; fix: an experiment YAML (experiment_configs/quick_cartpole.yml is a small one)"
+        )
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: holds a {type(raw).__name__}, not a mapping of experiment fields; fix: an "
-                          "experiment YAML (experiment_configs/quick_cartpole.yml is a small one)")
+        raise ConfigError(
+            f"{path}: holds a {type(raw).__name__}, not a mapping of experiment fields; fix: an "
+            "experiment YAML (experiment_configs/quick_cartpole.yml is a small one)"
+        )
     if not isinstance(raw.get("tuner"), dict):
         raise ConfigError(f"{path}: no tuner section; fix: add tuner: {{name: RlNasRandom, classArgs: ...}}")
     _check_nni_fields(path, raw)
@@ -391,18 +455,24 @@ def relation_warnings(spec: ExperimentSpec) -> tuple[str, ...]:
         return ()
     task, warnings = spec.task, []
     if task.report_every > task.budget:
-        warnings.append(f"task.report_every ({task.report_every}) exceeds the budget ({task.budget} env steps per "
-                        "agent): the learning curve gets no point before the end, so assessors cannot stop a "
-                        "trial early; fix: report_every at most a fifth of the budget")
+        warnings.append(
+            f"task.report_every ({task.report_every}) exceeds the budget ({task.budget} env steps per "
+            "agent): the learning curve gets no point before the end, so assessors cannot stop a "
+            "trial early; fix: report_every at most a fifth of the budget"
+        )
     learning_starts = algorithm(task.algorithm).setting(task.algorithm_hyperparameters, "learning_starts")
     if learning_starts is not None and learning_starts >= task.budget:
-        warnings.append(f"task.hyperparameters.learning_starts ({learning_starts}) is not below the budget "
-                        f"({task.budget} env steps per agent): the agent never trains; fix: a smaller learning_starts "
-                        "or a larger total_timesteps")
+        warnings.append(
+            f"task.hyperparameters.learning_starts ({learning_starts}) is not below the budget "
+            f"({task.budget} env steps per agent): the agent never trains; fix: a smaller learning_starts "
+            "or a larger total_timesteps"
+        )
     if task.max_trial_seconds is not None:
-        warnings.append(f"task.max_trial_seconds ({task.max_trial_seconds}) caps trials by wall-clock: how far a "
-                        "trial gets then depends on the machine's load, so scores are not comparable across runs; "
-                        "fix: cap by env steps (total_timesteps) where results are compared")
+        warnings.append(
+            f"task.max_trial_seconds ({task.max_trial_seconds}) caps trials by wall-clock: how far a "
+            "trial gets then depends on the machine's load, so scores are not comparable across runs; "
+            "fix: cap by env steps (total_timesteps) where results are compared"
+        )
     return tuple(warnings)
 
 
@@ -410,8 +480,11 @@ def trials_on_this_machine(raw: dict[str, Any]) -> int:
     """How many trials at once need this machine's memory: ``trialConcurrency`` on the local training
     service; none on other services, whose machines this one cannot see (then nothing is checked)."""
     services = raw.get("trainingService") or {}
-    platforms = [service.get("platform") for service in (services if isinstance(services, list) else [services])
-                 if isinstance(service, dict)]
+    platforms = [
+        service.get("platform")
+        for service in (services if isinstance(services, list) else [services])
+        if isinstance(service, dict)
+    ]
     return raw["trialConcurrency"] if platforms and all(platform == "local" for platform in platforms) else 0
 
 
@@ -423,8 +496,10 @@ def _check_setup(name: str | None) -> None:
     except NNIInstallationError as error:
         raise ConfigError(f"tuner: {error}") from None
     if name and get_algo_meta(name) is None:
-        raise ConfigError(f"tuner.name: {name!r} is not registered with NNI in this Python environment; "
-                          "fix: run `nni-rl-nas setup` (again after installing a new version)")
+        raise ConfigError(
+            f"tuner.name: {name!r} is not registered with NNI in this Python environment; "
+            "fix: run `nni-rl-nas setup` (again after installing a new version)"
+        )
 
 
 def check_search_space(search_space: Any, searched: SearchSpace) -> None:
@@ -433,8 +508,10 @@ def check_search_space(search_space: Any, searched: SearchSpace) -> None:
     expected = searched.nni_search_space()
     if search_space not in ({}, expected):
         block = yaml.safe_dump({"searchSpace": expected}, default_flow_style=None, sort_keys=False)
-        raise ConfigError(f"searchSpace: does not match tuner.classArgs.space and {SEARCHED_KEY} "
-                          f"(got {search_space!r}); fix: replace it with\n{block}")
+        raise ConfigError(
+            f"searchSpace: does not match tuner.classArgs.space and {SEARCHED_KEY} "
+            f"(got {search_space!r}); fix: replace it with\n{block}"
+        )
 
 
 def _nni_keys(config_class) -> dict[str, str]:
@@ -460,8 +537,11 @@ def _check_nni_values(raw: dict[str, Any]) -> None:
     check_positive_int(raw.get("maxTrialNumber"), "maxTrialNumber", none_means="no limit")
     for name in ("maxTrialDuration", "maxExperimentDuration"):
         value = raw.get(name)
-        if value is not None and not (isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?[smhd]", value.strip())
-                                      and float(value.strip()[:-1]) > 0):
+        if value is not None and not (
+            isinstance(value, str)
+            and re.fullmatch(r"\d+(\.\d+)?[smhd]", value.strip())
+            and float(value.strip()[:-1]) > 0
+        ):
             raise ConfigError(f"{name}: got {value!r}; fix: a positive duration such as '30m' (units s, m, h, d)")
 
 
@@ -478,8 +558,10 @@ def _check_training_service(service: Any, where: str) -> None:
     _refuse_unknown_nni_keys(service, config_class, where)
     machines = service.get("machineList", [])
     if not isinstance(machines, list) or not all(isinstance(machine, dict) for machine in machines):
-        raise ConfigError(f"{where}.machineList: got {machines!r}; fix: a list of machines, each a mapping "
-                          "{host: ..., user: ..., sshKeyFile: ...}")
+        raise ConfigError(
+            f"{where}.machineList: got {machines!r}; fix: a list of machines, each a mapping "
+            "{host: ..., user: ..., sshKeyFile: ...}"
+        )
     for index, machine in enumerate(machines):
         _refuse_unknown_nni_keys(machine, RemoteMachineConfig, f"{where}.machineList[{index}]")
 
@@ -491,15 +573,20 @@ def check_web_host(raw: dict[str, Any], environment: dict[str, str] | None = Non
     environment names the address to listen on (:data:`nni_rl_nas.nni_patches.WEB_HOST_VARIABLE`)."""
     environment = os.environ if environment is None else environment
     services = raw.get("trainingService") or {}
-    platforms = {service.get("platform") for service in (services if isinstance(services, list) else [services])
-                 if isinstance(service, dict)}
+    platforms = {
+        service.get("platform")
+        for service in (services if isinstance(services, list) else [services])
+        if isinstance(service, dict)
+    }
     manager = str(raw.get("nniManagerIp") or "")
     reaches_elsewhere = platforms - {"local"} and not (manager and ipaddress_is_loopback(manager))
     if reaches_elsewhere and not environment.get(WEB_HOST_VARIABLE):
-        raise ConfigError(f"trainingService: {sorted(platforms - {'local'})[0]} trials report back to "
-                          f"{manager or 'this machine'}, but the web server listens on {DEFAULT_WEB_HOST} only "
-                          f"(`nni-rl-nas setup`); fix: run nnictl with {WEB_HOST_VARIABLE}=0.0.0.0 (or the address "
-                          "the workers reach) in its environment, behind a firewall: the web UI has no login")
+        raise ConfigError(
+            f"trainingService: {sorted(platforms - {'local'})[0]} trials report back to "
+            f"{manager or 'this machine'}, but the web server listens on {DEFAULT_WEB_HOST} only "
+            f"(`nni-rl-nas setup`); fix: run nnictl with {WEB_HOST_VARIABLE}=0.0.0.0 (or the address "
+            "the workers reach) in its environment, behind a firewall: the web UI has no login"
+        )
 
 
 def ipaddress_is_loopback(host: str) -> bool:
@@ -524,7 +611,9 @@ def _check_nni_fields(path: Path, raw: dict[str, Any]) -> None:
     try:
         ExperimentConfig.load(str(path))  # its validate() would also demand the remote machines' SSH keys here
     except Exception as error:  # NNI raises AttributeError/ValueError/AssertionError for schema errors
-        raise ConfigError(f"{path}: NNI rejects the experiment config: {error!r}; fix: see NNI's config reference") from None
+        raise ConfigError(
+            f"{path}: NNI rejects the experiment config: {error!r}; fix: see NNI's config reference"
+        ) from None
     finally:
         unset_base_path()  # NNI leaves it set when loading fails, which breaks every later load
     if "searchSpaceFile" in raw:

@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
     """Write through a temporary file in the same directory, then rename: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)  # writers that go by the extension
+    handle, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix
+    )  # writers that go by the extension
     os.close(handle)
     os.chmod(temporary, 0o644)  # mkstemp creates 0600; results are meant to be read by others
     try:
@@ -26,7 +29,6 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
 
 def write_json(path: Path, data: Any) -> None:
     write_atomically(path, lambda target: target.write_text(json.dumps(data, indent=2, default=str)))
-
 
 
 def append_json_lines(path: Path, records: list[Any]) -> None:

@@ -77,19 +77,21 @@ class Landscape:
     @property
     def search_seeds(self) -> list[int]:
         """The first half of the seeds: the only ones a replayed search sees."""
-        return self.seeds[:(len(self.seeds) + 1) // 2]
+        return self.seeds[: (len(self.seeds) + 1) // 2]
 
     @property
     def test_seeds(self) -> list[int]:
         """The second half: they judge a search's pick, and no search sees them."""
-        return self.seeds[(len(self.seeds) + 1) // 2:]
+        return self.seeds[(len(self.seeds) + 1) // 2 :]
 
     def record(self, architecture: str, seed: int) -> dict[str, Any]:
         try:
             return self._by_seed[(architecture, seed)]
         except KeyError:
-            raise ValueError(f"the landscape holds no record of {architecture} on seed {seed}; fix: generate it "
-                             "(benchmarks/landscape.py generate resumes)") from None
+            raise ValueError(
+                f"the landscape holds no record of {architecture} on seed {seed}; fix: generate it "
+                "(benchmarks/landscape.py generate resumes)"
+            ) from None
 
     def seed_scores(self, architecture: str, rule: str, seeds: list[int] | None = None) -> list[float]:
         """``architecture``'s score on each of ``seeds`` (None: every seed recorded)."""
@@ -112,9 +114,11 @@ class Landscape:
         env_steps = sum(record["budget"] for record in self.records)
         core_seconds = sum(record["wall_clock_s"] for record in self.records)
         baselines = f" and {len(self.baselines)} baseline(s)" if self.baselines else ""
-        return (f"{self.header['env']} {self.header['algorithm'].upper()}: {len(self.by_architecture)} architectures"
-                f"{baselines} x {'/'.join(map(str, sorted(seeds)))} seeds, {self.header['budget']:,} env steps each; "
-                f"{env_steps:,} env steps in all, {core_seconds / 3600:.1f} core-hours")
+        return (
+            f"{self.header['env']} {self.header['algorithm'].upper()}: {len(self.by_architecture)} architectures"
+            f"{baselines} x {'/'.join(map(str, sorted(seeds)))} seeds, {self.header['budget']:,} env steps each; "
+            f"{env_steps:,} env steps in all, {core_seconds / 3600:.1f} core-hours"
+        )
 
 
 class SyntheticLandscape:
@@ -133,12 +137,17 @@ class SyntheticLandscape:
     serves rules and replays that read final scores only.
     """
 
-    def __init__(self, recorded: Landscape, rule: str = "mean_return", seed: int = 0, search_seeds: int = 5,
-                 test_seeds: int = 50) -> None:
+    def __init__(
+        self, recorded: Landscape, rule: str = "mean_return", seed: int = 0, search_seeds: int = 5, test_seeds: int = 50
+    ) -> None:
         self.recorded, self.rule, self.seed = recorded, rule, seed
         self.search_seeds, self.test_seeds = list(range(search_seeds)), list(range(10_000, 10_000 + test_seeds))
-        self.header = {**recorded.header, "seeds": self.search_seeds + self.test_seeds, "rules": {rule: recorded.header[
-            "rules"][rule]}, "synthetic": {"truth_seed": seed}}
+        self.header = {
+            **recorded.header,
+            "seeds": self.search_seeds + self.test_seeds,
+            "rules": {rule: recorded.header["rules"][rule]},
+            "synthetic": {"truth_seed": seed},
+        }
         self.records: list[dict[str, Any]] = []
         groups = {name: recorded.seed_scores(name, rule) for name in recorded.by_architecture}
         components = variance_components(list(groups.values()))
@@ -152,8 +161,13 @@ class SyntheticLandscape:
         for name in recorded.baselines:
             scores = recorded.seed_scores(name, rule)
             self.truth[name] = float(np.mean(scores) + rng.normal(0, within / np.sqrt(len(scores))))
-        self.residuals = np.concatenate([(np.asarray(scores) - np.mean(scores)) * np.sqrt(len(scores) / (len(scores) - 1))
-                                         for scores in groups.values() if len(scores) > 1])
+        self.residuals = np.concatenate(
+            [
+                (np.asarray(scores) - np.mean(scores)) * np.sqrt(len(scores) / (len(scores) - 1))
+                for scores in groups.values()
+                if len(scores) > 1
+            ]
+        )
         self.names = list(self.truth)
         self.by_architecture = {name: [] for name in recorded.by_architecture}
         self.baselines = {name: [] for name in recorded.baselines}
@@ -175,9 +189,16 @@ class SyntheticLandscape:
         """A record shaped as a recorded one: the seed's score, the network's recorded size and cost."""
         recorded = (self.recorded.by_architecture.get(architecture) or self.recorded.baselines[architecture])[0]
         value, budget = self.score(architecture, seed), recorded["budget"]
-        return {"architecture": architecture, "seed": seed, "budget": budget, "parameters": recorded["parameters"],
-                "solved_at": {}, "scores": {self.rule: {"value": value}}, "wall_clock_s": recorded["wall_clock_s"],
-                "curve": [{"env_steps": budget, "greedy_return": value, "wall_clock_s": recorded["wall_clock_s"]}]}
+        return {
+            "architecture": architecture,
+            "seed": seed,
+            "budget": budget,
+            "parameters": recorded["parameters"],
+            "solved_at": {},
+            "scores": {self.rule: {"value": value}},
+            "wall_clock_s": recorded["wall_clock_s"],
+            "curve": [{"env_steps": budget, "greedy_return": value, "wall_clock_s": recorded["wall_clock_s"]}],
+        }
 
 
 def load_landscape(folder: Path) -> Landscape:
@@ -227,7 +248,12 @@ def _header_problem(header: Any) -> str | None:
     if not isinstance(header.get("space"), dict):
         return "space: not a mapping"
     seeds = header.get("seeds")
-    if not isinstance(seeds, list) or not seeds or not all(_is_count(seed) for seed in seeds) or len(set(seeds)) < len(seeds):
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or not all(_is_count(seed) for seed in seeds)
+        or len(set(seeds)) < len(seeds)
+    ):
         return f"seeds: got {seeds!r}, not a list of distinct whole numbers"
     if not _is_count(header.get("budget"), 1):
         return f"budget: got {header.get('budget')!r}, not env steps"
@@ -252,13 +278,22 @@ def _record_problem(record: Any, header: dict[str, Any]) -> str | None:
     scores, solved_at = record.get("scores"), record.get("solved_at")
     if not isinstance(solved_at, dict) or not all(value is None or _is_count(value) for value in solved_at.values()):
         return "solved_at: not a mapping of env steps"
-    if not isinstance(scores, dict) or not all(isinstance(scores.get(rule), dict) and is_number(scores[rule].get("value"))
-                                               for rule in header["rules"]):
+    if not isinstance(scores, dict) or not all(
+        isinstance(scores.get(rule), dict) and is_number(scores[rule].get("value")) for rule in header["rules"]
+    ):
         return f"scores: not a finite value for each of the rules {sorted(header['rules'])}"
     curve = record.get("curve")
-    if not isinstance(curve, list) or not curve or not all(
-            isinstance(point, dict) and _is_count(point.get("env_steps")) and is_number(point.get("wall_clock_s"))
-            and (point.get("greedy_return") is None or is_number(point.get("greedy_return"))) for point in curve):
+    if (
+        not isinstance(curve, list)
+        or not curve
+        or not all(
+            isinstance(point, dict)
+            and _is_count(point.get("env_steps"))
+            and is_number(point.get("wall_clock_s"))
+            and (point.get("greedy_return") is None or is_number(point.get("greedy_return")))
+            for point in curve
+        )
+    ):
         return "curve: not a list of points with env_steps, wall_clock_s and greedy_return"
     if not isinstance(record.get("baseline", False), bool):
         return f"baseline: got {record.get('baseline')!r}"
@@ -290,8 +325,15 @@ class LandscapeTrials:
     steps to its solve, as a trial that stops there would be.
     """
 
-    def __init__(self, landscape: Landscape, rule: str, task_seed: int = 0, stop_on_solve: bool = False,
-                 assessor: Any = None, first_test_seed: int = 1000) -> None:
+    def __init__(
+        self,
+        landscape: Landscape,
+        rule: str,
+        task_seed: int = 0,
+        stop_on_solve: bool = False,
+        assessor: Any = None,
+        first_test_seed: int = 1000,
+    ) -> None:
         if rule not in landscape.header["rules"]:
             raise ValueError(f"rule {rule!r}: the landscape holds {sorted(landscape.header['rules'])}")
         if stop_on_solve and rule not in landscape.records[0]["solved_at"]:
@@ -309,12 +351,16 @@ class LandscapeTrials:
         search, test = self.landscape.search_seeds, self.landscape.test_seeds
         if seed >= self.first_test_seed:
             if seed - self.first_test_seed >= len(test):
-                raise ValueError(f"test seed {seed}: the landscape holds {len(test)} test seeds; fix: verdict.test_seeds "
-                                 f"at most {len(test)}")
+                raise ValueError(
+                    f"test seed {seed}: the landscape holds {len(test)} test seeds; fix: verdict.test_seeds "
+                    f"at most {len(test)}"
+                )
             return test[seed - self.first_test_seed]
         if seed >= len(search):
-            raise ValueError(f"search seed {seed}: the landscape holds {len(search)} search seeds; fix: racing.max_seeds "
-                             f"at most {len(search)}")
+            raise ValueError(
+                f"search seed {seed}: the landscape holds {len(search)} search seeds; fix: racing.max_seeds "
+                f"at most {len(search)}"
+            )
         return search[(self.task_seed + seed) % len(search)]
 
     def seed_records(self, architecture: str, seeds: list[int]) -> list[dict[str, Any]]:
@@ -325,15 +371,24 @@ class LandscapeTrials:
         seeds = list(parameters.get(TRAIN_SEEDS_KEY) or [0])
         records = self.seed_records(architecture, seeds)
         ends = [self._end(record) for record in records]
-        points = [[point for point in record["curve"] if point["env_steps"] <= end] for record, end in zip(records, ends)]
+        points = [
+            [point for point in record["curve"] if point["env_steps"] <= end] for record, end in zip(records, ends)
+        ]
         if self.assessor is not None:
             self._assess(architecture, points)
         values = [record["scores"][self.rule]["value"] for record in records]
         solved = [record["solved_at"].get(self.rule) is not None for record in records]
         result = {
-            "default": float(np.mean(values)), "architecture": architecture, "score_std": float(np.std(values)),
-            "seed_scores": values, "seeds": len(records), TRAIN_SEEDS_KEY: seeds, "score_rule": self.rule,
-            "solved": all(solved), "solved_seeds": sum(solved), "env_steps": sum(ends),
+            "default": float(np.mean(values)),
+            "architecture": architecture,
+            "score_std": float(np.std(values)),
+            "seed_scores": values,
+            "seeds": len(records),
+            TRAIN_SEEDS_KEY: seeds,
+            "score_rule": self.rule,
+            "solved": all(solved),
+            "solved_seeds": sum(solved),
+            "env_steps": sum(ends),
             "wall_clock_s": round(sum(seed_points[-1]["wall_clock_s"] for seed_points in points), 2),
             "parameters": records[0]["parameters"],
         }
@@ -376,6 +431,7 @@ class InlineExecutor(Executor):
 def replay_search(search: Any, trials: LandscapeTrials, env_step_budget: int) -> list[ReplayedTrial]:
     """Drive ``search`` against the landscape, one trial at a time, until its trials have cost
     ``env_step_budget`` env steps (the trial that crosses it finishes) or it has nothing to propose."""
-    drive(search, trials, InlineExecutor(), concurrency=1,
-          keep_proposing=lambda: trials.spent_env_steps < env_step_budget)
+    drive(
+        search, trials, InlineExecutor(), concurrency=1, keep_proposing=lambda: trials.spent_env_steps < env_step_budget
+    )
     return trials.log

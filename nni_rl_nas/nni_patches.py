@@ -100,8 +100,9 @@ class SourcePatch:
         if self.marker in source:
             return False
         if any(source.count(original) != 1 for original, _ in self.replacements):
-            raise NNIInstallationError(f"{path} is not NNI 3.0's; the {self.name} fix only knows that version. "
-                                       "fix: pip install nni==3.0")
+            raise NNIInstallationError(
+                f"{path} is not NNI 3.0's; the {self.name} fix only knows that version. fix: pip install nni==3.0"
+            )
         for original, fixed in self.replacements:
             source = source.replace(original, fixed)
         write_atomically(path, lambda target: target.write_text(source))
@@ -115,15 +116,20 @@ PARAMETER_DISPATCH = SourcePatch(
     relative_path="training_service/v3/compat.js",
     marker=_DISPATCH_MARKER,
     replacements=(
-        ("""        if (trialId === null) {
+        (
+            """        if (trialId === null) {
             this.parameters.push(form.hyperParameters.value);
-        }""", f"""        {_DISPATCH_MARKER}
+        }""",
+            f"""        {_DISPATCH_MARKER}
         const newTrialId = (0, require("common/utils").uniqueString)(5);
         if (trialId === null) {{
             this.allocatedParameters.set(newTrialId, form.hyperParameters.value);
-        }}"""),
-        ("""trialId = await this.v3.createTrial(envId, this.config.trialCommand, 'trial_code', form.sequenceId);""",
-         """trialId = await this.v3.createTrial(envId, this.config.trialCommand, 'trial_code', form.sequenceId, newTrialId);"""),
+        }}""",
+        ),
+        (
+            """trialId = await this.v3.createTrial(envId, this.config.trialCommand, 'trial_code', form.sequenceId);""",
+            """trialId = await this.v3.createTrial(envId, this.config.trialCommand, 'trial_code', form.sequenceId, newTrialId);""",
+        ),
     ),
 )
 
@@ -133,10 +139,14 @@ TUNER_CONNECT_TIMEOUT = SourcePatch(
     relative_path="core/tuner_command_channel.js",
     marker=_TIMEOUT_MARKER,
     replacements=(
-        ("const msg = 'Tuner did not connect in 10 seconds. Please check tuner (dispatcher) log.';",
-         "const msg = 'Tuner did not connect in 120 seconds. Please check tuner (dispatcher) log.';"),
-        ("            }, 10000);\n            return this.connect.promise;",
-         f"            }}, 120000); {_TIMEOUT_MARKER}\n            return this.connect.promise;"),
+        (
+            "const msg = 'Tuner did not connect in 10 seconds. Please check tuner (dispatcher) log.';",
+            "const msg = 'Tuner did not connect in 120 seconds. Please check tuner (dispatcher) log.';",
+        ),
+        (
+            "            }, 10000);\n            return this.connect.promise;",
+            f"            }}, 120000); {_TIMEOUT_MARKER}\n            return this.connect.promise;",
+        ),
     ),
 )
 _END_STATUS_MARKER = "/* nni-rl-nas: stops flagged before they are sent */"
@@ -145,24 +155,33 @@ TRIAL_END_STATUS = SourcePatch(
     relative_path="training_service/v3/compat.js",
     marker=_END_STATUS_MARKER,
     replacements=(
-        ("""    async cancelTrialJob(trialJobId, isEarlyStopped) {
-        try {""", f"""    async cancelTrialJob(trialJobId, isEarlyStopped) {{
+        (
+            """    async cancelTrialJob(trialJobId, isEarlyStopped) {
+        try {""",
+            f"""    async cancelTrialJob(trialJobId, isEarlyStopped) {{
         {_END_STATUS_MARKER}
         this.trialJobs[trialJobId].isEarlyStopped = Boolean(isEarlyStopped);
         this.trialJobs[trialJobId].stopRequested = true;
-        try {{"""),
-        ("""    async cleanUp() {
-        try {""", """    async cleanUp() {
+        try {{""",
+        ),
+        (
+            """    async cleanUp() {
+        try {""",
+            """    async cleanUp() {
         this.stopping = true;
-        try {"""),
-        ("""            else {
+        try {""",
+        ),
+        (
+            """            else {
                 trial.status = 'USER_CANCELED';
-            }""", """            else if (trial.stopRequested || this.stopping) {
+            }""",
+            """            else if (trial.stopRequested || this.stopping) {
                 trial.status = 'USER_CANCELED';
             }
             else {
                 trial.status = 'FAILED';
-            }"""),
+            }""",
+        ),
     ),
 )
 _TUNER_ERROR_MARKER = "/* nni-rl-nas: the tuner's error in the experiment status */"
@@ -171,10 +190,12 @@ TUNER_ERROR_STATUS = SourcePatch(
     relative_path="core/nnimanager.js",
     marker=_TUNER_ERROR_MARKER,
     replacements=(
-        ("""            this.criticalError(new Error('Dispatcher stream error, tuner may have crashed.'));""",
-         f"""            {_TUNER_ERROR_MARKER}
+        (
+            """            this.criticalError(new Error('Dispatcher stream error, tuner may have crashed.'));""",
+            f"""            {_TUNER_ERROR_MARKER}
             const lines = String(error.message || '').trim().split('\\n');
-            this.criticalError(new Error('Tuner failed: ' + (lines[lines.length - 1] || 'it may have crashed')));"""),
+            this.criticalError(new Error('Tuner failed: ' + (lines[lines.length - 1] || 'it may have crashed')));""",
+        ),
     ),
 )
 _FAILED_EXPERIMENT_MARKER = "/* nni-rl-nas: trials end when the experiment fails */"
@@ -183,10 +204,12 @@ TRIALS_END_ON_ERROR = SourcePatch(
     relative_path="core/nnimanager.js",
     marker=_FAILED_EXPERIMENT_MARKER,
     replacements=(
-        ("""            await (0, utils_1.delay)(1000 * this.pollInterval);
+        (
+            """            await (0, utils_1.delay)(1000 * this.pollInterval);
         }
     }
-    storeExperimentProfile() {""", f"""            await (0, utils_1.delay)(1000 * this.pollInterval);
+    storeExperimentProfile() {""",
+            f"""            await (0, utils_1.delay)(1000 * this.pollInterval);
         }}
         if (this.status.status === 'ERROR') {{
             await this.endTrialsOfFailedExperiment();
@@ -214,7 +237,8 @@ TRIALS_END_ON_ERROR = SourcePatch(
             }}
         }}
     }}
-    storeExperimentProfile() {{"""),
+    storeExperimentProfile() {{""",
+        ),
     ),
 )
 _WORKER_ERROR_MARKER = "# nni-rl-nas: a tuner's exception is reported to the NNI manager"
@@ -224,14 +248,17 @@ DISPATCHER_REPORTS_ERRORS = SourcePatch(
     package="nni",
     marker=_WORKER_ERROR_MARKER,
     replacements=(
-        ("""                except Exception as e:
+        (
+            """                except Exception as e:
                     _logger.exception(e)
                     self.worker_exceptions.append(e)
-                    break""", f"""                except Exception as e:
+                    break""",
+            f"""                except Exception as e:
                     _logger.exception(e)
                     self.worker_exceptions.append(e)
                     self.report_error(__import__('traceback').format_exc())  {_WORKER_ERROR_MARKER}
-                    break"""),
+                    break""",
+        ),
     ),
 )
 _CREATE_MARKER = "# nni-rl-nas: the registered ClassArgsValidator checks the config before anything starts"
@@ -241,13 +268,18 @@ VALIDATION_AT_CREATE = SourcePatch(
     package="nni",
     marker=_CREATE_MARKER,
     replacements=(
-        ("""    else:
+        (
+            """    else:
         config = ExperimentConfig.load(config_file)
-""", f"""    else:
+""",
+            f"""    else:
         _validate_with_registered_validator(config_file)  {_CREATE_MARKER}
         config = ExperimentConfig.load(config_file)
-"""),
-        ("""def resume_experiment(args):""", f"""def _validate_with_registered_validator(config_file):
+""",
+        ),
+        (
+            """def resume_experiment(args):""",
+            f"""def _validate_with_registered_validator(config_file):
     {_CREATE_MARKER}: the tuner's meta is found by
     # its name or its className; a validator with validate_experiment_file(path) reads the whole file.
     import importlib
@@ -272,7 +304,8 @@ VALIDATION_AT_CREATE = SourcePatch(
             return
 
 
-def resume_experiment(args):"""),
+def resume_experiment(args):""",
+        ),
     ),
 )
 _FINISHED_MARKER = "nni-rl-nas: a finished tuner ends the experiment"
@@ -282,9 +315,11 @@ FINISHED_TUNER_SAYS_SO = SourcePatch(
     package="nni",
     marker=_FINISHED_MARKER,
     replacements=(
-        ("""            self.send(CommandType.NoMoreTrialJobs, _pack_parameter(ids[0], ''))""",
-         f"""            finished = 'finished' if getattr(self.tuner, 'finished', False) is True else ''  # {_FINISHED_MARKER}
-            self.send(CommandType.NoMoreTrialJobs, _pack_parameter(ids[0], finished))"""),
+        (
+            """            self.send(CommandType.NoMoreTrialJobs, _pack_parameter(ids[0], ''))""",
+            f"""            finished = 'finished' if getattr(self.tuner, 'finished', False) is True else ''  # {_FINISHED_MARKER}
+            self.send(CommandType.NoMoreTrialJobs, _pack_parameter(ids[0], finished))""",
+        ),
     ),
 )
 FINISHED_TUNER_ENDS_EXPERIMENT = SourcePatch(
@@ -292,12 +327,14 @@ FINISHED_TUNER_ENDS_EXPERIMENT = SourcePatch(
     relative_path="core/nnimanager.js",
     marker=f"/* {_FINISHED_MARKER} */",
     replacements=(
-        ("""            case commands_1.NO_MORE_TRIAL_JOBS: {
+        (
+            """            case commands_1.NO_MORE_TRIAL_JOBS: {
                 if (!['ERROR', 'STOPPING', 'STOPPED'].includes(this.status.status)) {
                     this.setStatus('TUNER_NO_MORE_TRIAL');
                 }
                 break;
-            }""", f"""            case commands_1.NO_MORE_TRIAL_JOBS: {{
+            }""",
+            f"""            case commands_1.NO_MORE_TRIAL_JOBS: {{
                 if (!['ERROR', 'STOPPING', 'STOPPED'].includes(this.status.status)) {{
                     this.setStatus('TUNER_NO_MORE_TRIAL');
                 }}
@@ -309,12 +346,15 @@ FINISHED_TUNER_ENDS_EXPERIMENT = SourcePatch(
                     this.log.warning(`Unreadable no-more-trials command: ${{content}}`);
                 }}
                 break;
-            }}"""),
-        ("""            if (this.experimentProfile.execDuration > this.maxDuration ||
+            }}""",
+        ),
+        (
+            """            if (this.experimentProfile.execDuration > this.maxDuration ||
                 this.currSubmittedTrialNum >= this.maxTrialNum) {""",
-         """            if (this.experimentProfile.execDuration > this.maxDuration ||
+            """            if (this.experimentProfile.execDuration > this.maxDuration ||
                 this.currSubmittedTrialNum >= this.maxTrialNum ||
-                (this.tunerFinished === true && this.waitingTrials.length === 0)) {"""),
+                (this.tunerFinished === true && this.waitingTrials.length === 0)) {""",
+        ),
     ),
 )
 _STRICT_READ_MARKER = "# nni-rl-nas: a config that is not UTF-8 text or not a mapping is refused in one line"
@@ -324,11 +364,16 @@ CONFIGS_READ_STRICTLY = SourcePatch(
     package="nni",
     marker=_STRICT_READ_MARKER,
     replacements=(
-        ("""    with config_file.open(encoding='utf_8') as config:
+        (
+            """    with config_file.open(encoding='utf_8') as config:
         config_content = yaml.safe_load(config)
-""", f"""    config_content = _read_config_strictly(config_file)
-"""),
-        ("""def resume_experiment(args):""", f"""def _read_config_strictly(config_file):
+""",
+            """    config_content = _read_config_strictly(config_file)
+""",
+        ),
+        (
+            """def resume_experiment(args):""",
+            f"""def _read_config_strictly(config_file):
     {_STRICT_READ_MARKER}
     def refuse(problem):
         _logger.error(f'{{config_file}}: {{problem}}')
@@ -349,7 +394,8 @@ CONFIGS_READ_STRICTLY = SourcePatch(
     return content
 
 
-def resume_experiment(args):"""),
+def resume_experiment(args):""",
+        ),
     ),
 )
 WEB_HOST_VARIABLE, DEFAULT_WEB_HOST = "NNI_RL_NAS_WEB_HOST", "127.0.0.1"
@@ -359,14 +405,26 @@ WEB_UI_ON_LOOPBACK = SourcePatch(
     relative_path="rest_server/index.js",
     marker=_LOOPBACK_MARKER,
     replacements=(
-        ("""        this.server = app.listen(this.port);""",
-         f"""        {_LOOPBACK_MARKER}
-        this.server = app.listen(this.port, process.env.{WEB_HOST_VARIABLE} || '{DEFAULT_WEB_HOST}');"""),
+        (
+            """        this.server = app.listen(this.port);""",
+            f"""        {_LOOPBACK_MARKER}
+        this.server = app.listen(this.port, process.env.{WEB_HOST_VARIABLE} || '{DEFAULT_WEB_HOST}');""",
+        ),
     ),
 )
-NNI_FIXES = (PARAMETER_DISPATCH, TUNER_CONNECT_TIMEOUT, TRIAL_END_STATUS, TUNER_ERROR_STATUS, TRIALS_END_ON_ERROR,
-             DISPATCHER_REPORTS_ERRORS, VALIDATION_AT_CREATE, FINISHED_TUNER_SAYS_SO, FINISHED_TUNER_ENDS_EXPERIMENT, WEB_UI_ON_LOOPBACK,
-             CONFIGS_READ_STRICTLY)
+NNI_FIXES = (
+    PARAMETER_DISPATCH,
+    TUNER_CONNECT_TIMEOUT,
+    TRIAL_END_STATUS,
+    TUNER_ERROR_STATUS,
+    TRIALS_END_ON_ERROR,
+    DISPATCHER_REPORTS_ERRORS,
+    VALIDATION_AT_CREATE,
+    FINISHED_TUNER_SAYS_SO,
+    FINISHED_TUNER_ENDS_EXPERIMENT,
+    WEB_UI_ON_LOOPBACK,
+    CONFIGS_READ_STRICTLY,
+)
 
 
 def require_nni_fixes() -> None:

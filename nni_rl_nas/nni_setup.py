@@ -22,16 +22,28 @@ def apply_fixes() -> list[tuple[SourcePatch, bool]]:
 
 def registered_classes() -> dict[str, str]:
     """Each strategy's short name and the class NNI builds for it: our tuner, or our advisor."""
-    return {**{name: f"{TUNER_MODULE}.{name}" for name in TUNERS},
-            **{name: f"{advisor.__module__}.{advisor.__name__}" for name, advisor in ADVISORS.items()}}
+    return {
+        **{name: f"{TUNER_MODULE}.{name}" for name in TUNERS},
+        **{name: f"{advisor.__module__}.{advisor.__name__}" for name, advisor in ADVISORS.items()},
+    }
 
 
 def register_strategies() -> list[str]:
     """Register every strategy's tuner (or advisor) and validator under the strategy's short name."""
     classes = registered_classes()
     for name, class_name in classes.items():
-        register_algo_meta(AlgoMeta(name=name, alias=None, class_name=class_name, accept_class_args=True,
-                                    class_args=None, validator_class_name=f"nni_rl_nas.validator.{validator_name(name)}",
-                                    algo_type="tuner", is_advisor=name in ADVISORS, is_builtin=False,
-                                    nni_version="3.0"))
+        register_algo_meta(
+            AlgoMeta(
+                name=name,
+                alias=None,
+                class_name=class_name,
+                accept_class_args=True,
+                class_args=None,
+                validator_class_name=f"nni_rl_nas.validator.{validator_name(name)}",
+                algo_type="tuner",
+                is_advisor=name in ADVISORS,
+                is_builtin=False,
+                nni_version="3.0",
+            )
+        )
     return list(classes)

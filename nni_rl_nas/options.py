@@ -19,8 +19,17 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .errors import (ConfigError, check_choice, check_non_negative_int, check_non_negative_number, check_positive_int,
-                     check_positive_number, did_you_mean, is_number, parse_section)
+from .errors import (
+    ConfigError,
+    check_choice,
+    check_non_negative_int,
+    check_non_negative_number,
+    check_positive_int,
+    check_positive_number,
+    did_you_mean,
+    is_number,
+    parse_section,
+)
 from .racing import RACING_RULES
 from .seed_statistics import AGGREGATES
 
@@ -91,8 +100,7 @@ class CostPenalty:
     search propose as before, and their trials are ranked by it.
     """
 
-    per_tenfold: float = option(0.0, "score a network ten times the size must gain to be preferred; 0: the "
-                                     "score alone")
+    per_tenfold: float = option(0.0, "score a network ten times the size must gain to be preferred; 0: the score alone")
 
     def check(self, where: str) -> None:
         check_non_negative_number(self.per_tenfold, f"{where}.per_tenfold")
@@ -106,8 +114,10 @@ class CostPenalty:
         if not self.active:
             return score
         if not is_number(parameters) or parameters < 1:
-            raise ValueError(f"tuner.classArgs.cost.per_tenfold is set but the trial's result gives parameters="
-                             f"{parameters!r}; the penalty needs the network's weight count")
+            raise ValueError(
+                f"tuner.classArgs.cost.per_tenfold is set but the trial's result gives parameters="
+                f"{parameters!r}; the penalty needs the network's weight count"
+            )
         return score - self.per_tenfold * math.log10(parameters)
 
 
@@ -147,20 +157,30 @@ class RacingSettings:
 
     initial_seeds: int | None = option(None, "search seeds a new architecture trains on first; null: task.seeds")
     max_seeds: int | None = option(None, "most search seeds an architecture earns; null: initial_seeds (no racing)")
-    answer_seeds: int | None = option(None, "search seeds the answer rests on at least (the race tops it up when the "
-                                            "search ends); null: max_seeds")
-    rule: str = option("t_test", "when a challenger is dropped: t_test, once a one-sided paired t-test at confidence "
-                                 "shows it worse than the incumbent; aggregate, as soon as its aggregate on the shared "
-                                 "seeds is lower (SMAC's rule)")
+    answer_seeds: int | None = option(
+        None, "search seeds the answer rests on at least (the race tops it up when the search ends); null: max_seeds"
+    )
+    rule: str = option(
+        "t_test",
+        "when a challenger is dropped: t_test, once a one-sided paired t-test at confidence "
+        "shows it worse than the incumbent; aggregate, as soon as its aggregate on the shared "
+        "seeds is lower (SMAC's rule)",
+    )
     confidence: float = option(0.8, "rule t_test: the one-sided confidence that drops a challenger")
-    aggregate: str = option("mean", "what an architecture's seeds are ranked by: mean, iqm (interquartile mean, "
-                                    "robust to a collapsed seed) or quantile (a lower quantile: for agents that must "
-                                    "work on every seed)")
+    aggregate: str = option(
+        "mean",
+        "what an architecture's seeds are ranked by: mean, iqm (interquartile mean, "
+        "robust to a collapsed seed) or quantile (a lower quantile: for agents that must "
+        "work on every seed)",
+    )
     quantile: float = option(0.25, "aggregate quantile: which quantile")
-    pair_baselines: bool = option(True, "baselines train on every search seed a contender does, so that any "
-                                        "architecture compares with them on paired seeds; false: on their initial "
-                                        "seeds only (cheaper: the verdict's test seeds then compare the answer with "
-                                        "them)")
+    pair_baselines: bool = option(
+        True,
+        "baselines train on every search seed a contender does, so that any "
+        "architecture compares with them on paired seeds; false: on their initial "
+        "seeds only (cheaper: the verdict's test seeds then compare the answer with "
+        "them)",
+    )
 
     def resolved(self, task_seeds: int) -> tuple[int, int, int]:
         """(initial, max, answer) seeds, the nulls resolved against the task's seeds per trial."""
@@ -184,11 +204,15 @@ class RacingSettings:
         """The seed counts, resolved, must nest: initial <= answer <= max."""
         initial, most, answer = self.resolved(task_seeds)
         if initial > most:
-            raise ConfigError(f"{where}.max_seeds: got {most}, below initial_seeds {initial}; fix: max_seeds >= "
-                              "initial_seeds, or null for no racing")
+            raise ConfigError(
+                f"{where}.max_seeds: got {most}, below initial_seeds {initial}; fix: max_seeds >= "
+                "initial_seeds, or null for no racing"
+            )
         if not initial <= answer <= most:
-            raise ConfigError(f"{where}.answer_seeds: got {answer}; fix: a number from initial_seeds ({initial}) to "
-                              f"max_seeds ({most})")
+            raise ConfigError(
+                f"{where}.answer_seeds: got {answer}; fix: a number from initial_seeds ({initial}) to "
+                f"max_seeds ({most})"
+            )
 
     @property
     def active(self) -> bool:
@@ -203,8 +227,11 @@ class VerdictSettings:
     seeds that no search trial used (``first_test_seed`` ...); the report's verdict, the paired
     difference against each baseline and its interval, reads those trials alone."""
 
-    test_seeds: int = option(0, "test seeds of the verdict trials; 0: no verdict trials (the report then compares "
-                                "on the search seeds and says that its interval is optimistic)")
+    test_seeds: int = option(
+        0,
+        "test seeds of the verdict trials; 0: no verdict trials (the report then compares "
+        "on the search seeds and says that its interval is optimistic)",
+    )
     first_test_seed: int = option(1000, "the first test seed; the test seeds must not overlap the search seeds")
 
     def check(self, where: str) -> None:
@@ -236,15 +263,21 @@ class StrategyOptions:
     searches_no_hyperparameters_because: ClassVar[str] = ""
     seed: int = option(0, "the strategy's random seed")
     budget: Budget = option(Budget, "what the whole search may spend; no new trial once spent")
-    baselines: tuple[str, ...] = option((), "architectures (names such as 256-relu_256-relu) trained first, under "
-                                            "the task every trial trains under, and marked as baselines: the "
-                                            "hand-picked networks a search's answer is shown against; the "
-                                            "strategy does not learn from them")
+    baselines: tuple[str, ...] = option(
+        (),
+        "architectures (names such as 256-relu_256-relu) trained first, under "
+        "the task every trial trains under, and marked as baselines: the "
+        "hand-picked networks a search's answer is shown against; the "
+        "strategy does not learn from them",
+    )
     cost: CostPenalty = option(CostPenalty, "weigh each network's score against its size (parameters)")
-    racing: RacingSettings = option(RacingSettings, "race architectures on paired search seeds: more seeds for those "
-                                                    "that may be the answer")
-    verdict: VerdictSettings = option(VerdictSettings, "train the answer and the baselines on fresh test seeds "
-                                                       "once the search ends, for an unbiased verdict")
+    racing: RacingSettings = option(
+        RacingSettings, "race architectures on paired search seeds: more seeds for those that may be the answer"
+    )
+    verdict: VerdictSettings = option(
+        VerdictSettings,
+        "train the answer and the baselines on fresh test seeds once the search ends, for an unbiased verdict",
+    )
 
     @classmethod
     def parse(cls, options: dict[str, Any]) -> StrategyOptions:
@@ -255,14 +288,17 @@ class StrategyOptions:
         allowed = [f.name for f in fields(cls)]
         for key in options:
             if key not in allowed:
-                raise ConfigError(f"{where}: unknown option {key!r} for {cls.strategy}; {did_you_mean(str(key), allowed)}"
-                                  f"fix: use space, task or one of {allowed}")
+                raise ConfigError(
+                    f"{where}: unknown option {key!r} for {cls.strategy}; {did_you_mean(str(key), allowed)}"
+                    f"fix: use space, task or one of {allowed}"
+                )
         values = dict(options)
         for option_field in fields(cls):
             nested = option_field.default_factory
             if option_field.name in values and dataclasses.is_dataclass(nested):
-                values[option_field.name] = parse_section(nested, values[option_field.name] or {},
-                                                          f"{where}.{option_field.name}")
+                values[option_field.name] = parse_section(
+                    nested, values[option_field.name] or {}, f"{where}.{option_field.name}"
+                )
         parsed = cls(**values)
         parsed.check()
         return parsed
@@ -281,19 +317,29 @@ class StrategyOptions:
     def check_seeds(self, spec: ExperimentSpec) -> None:
         """Racing and the verdict need an RL task, nesting seed counts, and test seeds apart from the search's."""
         if not spec.is_rl:
-            given = next((name for name, section in (("racing", self.racing.active), ("verdict", self.verdict.test_seeds))
-                          if section), None)
+            given = next(
+                (
+                    name
+                    for name, section in (("racing", self.racing.active), ("verdict", self.verdict.test_seeds))
+                    if section
+                ),
+                None,
+            )
             if given:
-                raise ConfigError(f"tuner.classArgs.{given}: seeds are an RL agent's; {spec.source()} trains one "
-                                  "classifier per trial; fix: remove it")
+                raise ConfigError(
+                    f"tuner.classArgs.{given}: seeds are an RL agent's; {spec.source()} trains one "
+                    "classifier per trial; fix: remove it"
+                )
             return
         self.racing.check_against(spec.task.seed_count, "tuner.classArgs.racing")
         search = set(self.search_seeds(spec.task))
         overlap = sorted(search.intersection(self.verdict.seeds()))
         if overlap:
-            raise ConfigError(f"tuner.classArgs.verdict.first_test_seed: test seeds {overlap[0]}.. overlap the search "
-                              f"seeds {min(search)}..{max(search)} (task.seed and racing.max_seeds); fix: a "
-                              f"first_test_seed above {max(search)}")
+            raise ConfigError(
+                f"tuner.classArgs.verdict.first_test_seed: test seeds {overlap[0]}.. overlap the search "
+                f"seeds {min(search)}..{max(search)} (task.seed and racing.max_seeds); fix: a "
+                f"first_test_seed above {max(search)}"
+            )
 
     def search_seeds(self, task) -> list[int]:
         """The seeds search trials may train on, in the order the race hands them out."""
@@ -337,15 +383,18 @@ class PolicyGradientOptions(RedrawOptions):
 
     strategy: ClassVar[str] = "RlNasPolicyGradient"
     controller: ControllerSettings = option(ControllerSettings, "the controller and its REINFORCE update")
-    failure_score: float | None = option(None, "what the controller learns from a trial that ended without a "
-                                               "score; null: nothing")
+    failure_score: float | None = option(
+        None, "what the controller learns from a trial that ended without a score; null: nothing"
+    )
 
     def check(self) -> None:
         super().check()
         self.controller.check("tuner.classArgs.controller")
         if self.failure_score is not None and not is_number(self.failure_score):
-            raise ConfigError(f"tuner.classArgs.failure_score: got {self.failure_score!r}; fix: a number, or null "
-                              "to learn nothing from failed trials")
+            raise ConfigError(
+                f"tuner.classArgs.failure_score: got {self.failure_score!r}; fix: a number, or null "
+                "to learn nothing from failed trials"
+            )
 
 
 @dataclass(frozen=True)
@@ -363,8 +412,10 @@ class PredictorSettings:
         for name in ("members", "hidden_size", "epochs"):
             check_positive_int(getattr(self, name), f"{where}.{name}")
         if self.members < 2:
-            raise ConfigError(f"{where}.members: got {self.members!r}; fix: at least 2, so the ensemble's spread "
-                              "measures its uncertainty")
+            raise ConfigError(
+                f"{where}.members: got {self.members!r}; fix: at least 2, so the ensemble's spread "
+                "measures its uncertainty"
+            )
         check_positive_number(self.learning_rate, f"{where}.learning_rate")
         check_non_negative_number(self.optimism, f"{where}.optimism")
 
@@ -381,11 +432,13 @@ class ProgressiveOptions(StrategyOptions):
 
     strategy: ClassVar[str] = "RlNasProgressive"
     hyperparameter_types: ClassVar[tuple[str, ...]] = ()
-    searches_no_hyperparameters_because: ClassVar[str] = "it grows architectures one layer at a time, and a " \
-                                                         "hyperparameter is no layer"
+    searches_no_hyperparameters_because: ClassVar[str] = (
+        "it grows architectures one layer at a time, and a hyperparameter is no layer"
+    )
     beam: int = option(4, "architectures expanded at each depth, and expansions trained per depth")
-    first_level: int | None = option(None, "architectures of the smallest depth trained first (a random sample); "
-                                           "null: all of them")
+    first_level: int | None = option(
+        None, "architectures of the smallest depth trained first (a random sample); null: all of them"
+    )
     predictor: PredictorSettings = option(PredictorSettings, "the score predictor that ranks expansions")
 
     def check(self) -> None:
@@ -396,14 +449,18 @@ class ProgressiveOptions(StrategyOptions):
 
     def check_experiment(self, spec: ExperimentSpec, space_part: str) -> None:
         if spec.space.family not in GROWING_FAMILIES:
-            raise ConfigError(f"space.family: RlNasProgressive grows a network one layer at a time, and the "
-                              f"{spec.space.family!r} family has no depth to grow; fix: family mlp or cnn with "
-                              "depth: [1, 2, 3, 4], impala with stages: [1, 2, 3], or another strategy for this space")
+            raise ConfigError(
+                f"space.family: RlNasProgressive grows a network one layer at a time, and the "
+                f"{spec.space.family!r} family has no depth to grow; fix: family mlp or cnn with "
+                "depth: [1, 2, 3, 4], impala with stages: [1, 2, 3], or another strategy for this space"
+            )
         key = GROWING_FAMILIES[spec.space.family]
         depth = spec.space.options.get(key)
         if not isinstance(depth, list) or len(depth) < 2:
-            raise ConfigError(f"space.{key}: RlNasProgressive grows the network from the smallest to the largest, "
-                              f"got {depth!r}; fix: a list, e.g. {key}: [1, 2, 3]")
+            raise ConfigError(
+                f"space.{key}: RlNasProgressive grows the network from the smallest to the largest, "
+                f"got {depth!r}; fix: a list, e.g. {key}: [1, 2, 3]"
+            )
 
 
 @dataclass(frozen=True)
@@ -418,26 +475,32 @@ class TwoPhaseOptions(StrategyOptions):
     search_max_seconds: float | None = option(None, "wall-clock cap of one search; null: task.max_trial_seconds")
     search_eval_episodes: int = option(5, "greedy episodes that score the shared-weight agent")
     hyperparameter_types: ClassVar[tuple[str, ...]] = ()
-    searches_no_hyperparameters_because: ClassVar[str] = "its search trains one supernet under one set of " \
-                                                         "hyperparameters for all architectures"
+    searches_no_hyperparameters_because: ClassVar[str] = (
+        "its search trains one supernet under one set of hyperparameters for all architectures"
+    )
 
     def check(self) -> None:
         super().check()
         check_positive_int(self.searches, "tuner.classArgs.searches")
         check_positive_int(self.search_eval_episodes, "tuner.classArgs.search_eval_episodes")
         check_positive_int(self.search_timesteps, "tuner.classArgs.search_timesteps", none_means="the task's budget")
-        check_positive_number(self.search_max_seconds, "tuner.classArgs.search_max_seconds",
-                              none_means="task.max_trial_seconds")
+        check_positive_number(
+            self.search_max_seconds, "tuner.classArgs.search_max_seconds", none_means="task.max_trial_seconds"
+        )
 
     def check_experiment(self, spec: ExperimentSpec, space_part: str) -> None:
         if not spec.is_rl:
-            raise ConfigError(f"tuner.name: {self.strategy} trains RL agents with shared weights and needs an RL task "
-                              f"(task.env), got {spec.source()}; fix: RlNasPolicyGradient, RlNasRandom or RlNasGrid "
-                              "for a dataset task")
+            raise ConfigError(
+                f"tuner.name: {self.strategy} trains RL agents with shared weights and needs an RL task "
+                f"(task.env), got {spec.source()}; fix: RlNasPolicyGradient, RlNasRandom or RlNasGrid "
+                "for a dataset task"
+            )
         if spec.task.algorithm not in self.algorithms:
-            raise ConfigError(f"task.algorithm: {self.strategy} trains its search with {list(self.algorithms)}, got "
-                              f"{spec.task.algorithm!r}; fix: one of those, or RlNasRandom / RlNasGrid / "
-                              "RlNasPolicyGradient, which train any algorithm")
+            raise ConfigError(
+                f"task.algorithm: {self.strategy} trains its search with {list(self.algorithms)}, got "
+                f"{spec.task.algorithm!r}; fix: one of those, or RlNasRandom / RlNasGrid / "
+                "RlNasPolicyGradient, which train any algorithm"
+            )
 
 
 @dataclass(frozen=True)
@@ -457,18 +520,24 @@ class EnasOptions(TwoPhaseOptions):
         check_positive_int(self.child_steps, "tuner.classArgs.child_steps")
         check_positive_int(self.top_k, "tuner.classArgs.top_k")
         if self.search_timesteps is not None and self.search_timesteps < self.child_steps:
-            raise ConfigError(f"tuner.classArgs.search_timesteps: got {self.search_timesteps!r}; fix: a whole number "
-                              f">= child_steps ({self.child_steps}), or null for the task's budget")
+            raise ConfigError(
+                f"tuner.classArgs.search_timesteps: got {self.search_timesteps!r}; fix: a whole number "
+                f">= child_steps ({self.child_steps}), or null for the task's budget"
+            )
 
     def check_experiment(self, spec: ExperimentSpec, space_part: str) -> None:
         super().check_experiment(spec, space_part)
         if space_part != "dense":
-            raise ConfigError(f"space.family: RlNasEnas shares the weights of the mlp space's dense layers, got "
-                              f"{spec.space.family!r}; fix: family mlp, or RlNasDarts for image encoders")
+            raise ConfigError(
+                f"space.family: RlNasEnas shares the weights of the mlp space's dense layers, got "
+                f"{spec.space.family!r}; fix: family mlp, or RlNasDarts for image encoders"
+            )
         if isinstance(spec.space.options.get("depth"), list):
-            raise ConfigError(f"space.depth: RlNasEnas shares one supernet of a fixed depth, got "
-                              f"{spec.space.options['depth']!r}; fix: one whole number, or a multi-trial strategy "
-                              "(RlNasProgressive, RlNasRandom, RlNasPolicyGradient) to search the depth")
+            raise ConfigError(
+                f"space.depth: RlNasEnas shares one supernet of a fixed depth, got "
+                f"{spec.space.options['depth']!r}; fix: one whole number, or a multi-trial strategy "
+                "(RlNasProgressive, RlNasRandom, RlNasPolicyGradient) to search the depth"
+            )
 
 
 ARCH_SCHEDULES = ("constant", "linear")
@@ -486,34 +555,50 @@ class DartsOptions(TwoPhaseOptions):
     arch_learning_rate: float = option(1e-2, "Adam's learning rate on the architecture weights")
     arch_weight_decay: float = option(1e-3, "weight decay of the architecture weights, as in DARTS")
     arch_learning_rate_schedule: str = option("constant", "constant, or linear: decays to 0 at the search's end")
-    arch_warmup: float = option(0.0, "fraction of the search's env steps that trains only the network weights, "
-                                     "the operation weights held uniform (NNI DARTS's warmup_epochs)")
-    temperature: float = option(1.0, "softmax temperature of the operation weights, softmax(alpha / T) as in "
-                                     "RL-DARTS; below 1 sharpens them")
-    selection: str = option("weights", "weights: discretise the operation weights at the search's end, as DARTS "
-                                       "does; sequential: decide one node at a time, the clearest first, and fix "
-                                       "it (SGAS), the last at decided_by")
-    decided_by: float = option(0.75, "selection sequential: the fraction of the search's env steps by which every "
-                                     "node is decided; the rest trains the network weights of the decided cell")
+    arch_warmup: float = option(
+        0.0,
+        "fraction of the search's env steps that trains only the network weights, "
+        "the operation weights held uniform (NNI DARTS's warmup_epochs)",
+    )
+    temperature: float = option(
+        1.0, "softmax temperature of the operation weights, softmax(alpha / T) as in RL-DARTS; below 1 sharpens them"
+    )
+    selection: str = option(
+        "weights",
+        "weights: discretise the operation weights at the search's end, as DARTS "
+        "does; sequential: decide one node at a time, the clearest first, and fix "
+        "it (SGAS), the last at decided_by",
+    )
+    decided_by: float = option(
+        0.75,
+        "selection sequential: the fraction of the search's env steps by which every "
+        "node is decided; the rest trains the network weights of the decided cell",
+    )
 
     def check(self) -> None:
         super().check()
         check_positive_number(self.arch_learning_rate, "tuner.classArgs.arch_learning_rate")
         if not is_number(self.arch_warmup) or not 0 <= self.arch_warmup < 1:
-            raise ConfigError(f"tuner.classArgs.arch_warmup: got {self.arch_warmup!r}; fix: a fraction from 0 (no "
-                              "warmup) up to, not including, 1")
+            raise ConfigError(
+                f"tuner.classArgs.arch_warmup: got {self.arch_warmup!r}; fix: a fraction from 0 (no "
+                "warmup) up to, not including, 1"
+            )
         check_choice(self.arch_learning_rate_schedule, ARCH_SCHEDULES, "tuner.classArgs.arch_learning_rate_schedule")
         check_positive_number(self.temperature, "tuner.classArgs.temperature")
         check_choice(self.selection, DARTS_SELECTIONS, "tuner.classArgs.selection")
         if not is_number(self.decided_by) or not self.arch_warmup < self.decided_by <= 1:
-            raise ConfigError(f"tuner.classArgs.decided_by: got {self.decided_by!r}; fix: a fraction after the "
-                              f"warmup ({self.arch_warmup}) and at most 1")
+            raise ConfigError(
+                f"tuner.classArgs.decided_by: got {self.decided_by!r}; fix: a fraction after the "
+                f"warmup ({self.arch_warmup}) and at most 1"
+            )
         check_non_negative_number(self.arch_weight_decay, "tuner.classArgs.arch_weight_decay")
 
     def check_experiment(self, spec: ExperimentSpec, space_part: str) -> None:
         if spec.space.family != "darts":
-            raise ConfigError(f"space.family: RlNasDarts searches DARTS cells, got {spec.space.family!r}; fix: "
-                              "family darts, or RlNasRandom / RlNasGrid / RlNasPolicyGradient for this space")
+            raise ConfigError(
+                f"space.family: RlNasDarts searches DARTS cells, got {spec.space.family!r}; fix: "
+                "family darts, or RlNasRandom / RlNasGrid / RlNasPolicyGradient for this space"
+            )
         super().check_experiment(spec, space_part)
 
 
@@ -526,9 +611,9 @@ NNI_OTHER_TUNERS = {
     "Metis": "it takes only numerical choices, and an architecture's choices include names",
     "GP": "it takes only numerical choices, and an architecture's choices include names",
     "Hyperband": "NNI runs it as an advisor that owns the dispatcher, not as a tuner that can be wrapped; "
-                 "tuner name RlNasHyperband runs it with budgets in env steps",
+    "tuner name RlNasHyperband runs it with budgets in env steps",
     "BOHB": "NNI runs it as an advisor that owns the dispatcher, not as a tuner that can be wrapped; "
-            "tuner name RlNasBohb runs it with budgets in env steps",
+    "tuner name RlNasBohb runs it with budgets in env steps",
     "Batch": "it proposes only the points a 'choice' search space lists one by one",
     "NetworkMorphism": "it grows Keras-style graphs of its own, not architectures of a model space",
     "PPO": "it needs NNI's mutable-layer search space format",
@@ -544,41 +629,58 @@ class NniTunerOptions(RedrawOptions):
     strategy: ClassVar[str] = "RlNasNniTuner"
     hyperparameter_types: ClassVar[None] = None
     algorithm: str = option("TPE", f"the NNI built-in tuner, by its builtinName: one of {list(NNI_POINT_TUNERS)}")
-    algorithm_args: dict | None = option(None, "that tuner's own classArgs (optimize_mode is always maximize; "
-                                               "seed, where the tuner takes one, is this strategy's seed)")
+    algorithm_args: dict | None = option(
+        None,
+        "that tuner's own classArgs (optimize_mode is always maximize; "
+        "seed, where the tuner takes one, is this strategy's seed)",
+    )
 
     def check(self) -> None:
         super().check()
         if self.algorithm in NNI_OTHER_TUNERS:
-            raise ConfigError(f"tuner.classArgs.algorithm: {self.algorithm!r} cannot drive trials here: "
-                              f"{NNI_OTHER_TUNERS[self.algorithm]}; fix: one of {list(NNI_POINT_TUNERS)}")
+            raise ConfigError(
+                f"tuner.classArgs.algorithm: {self.algorithm!r} cannot drive trials here: "
+                f"{NNI_OTHER_TUNERS[self.algorithm]}; fix: one of {list(NNI_POINT_TUNERS)}"
+            )
         check_choice(self.algorithm, NNI_POINT_TUNERS, "tuner.classArgs.algorithm")
         if not isinstance(self.algorithm_args or {}, dict):
-            raise ConfigError(f"tuner.classArgs.algorithm_args: got {self.algorithm_args!r}; fix: a mapping of "
-                              f"{self.algorithm}'s classArgs, or leave it out")
+            raise ConfigError(
+                f"tuner.classArgs.algorithm_args: got {self.algorithm_args!r}; fix: a mapping of "
+                f"{self.algorithm}'s classArgs, or leave it out"
+            )
         for key in ("optimize_mode", "seed"):
             if key in (self.algorithm_args or {}):
-                raise ConfigError(f"tuner.classArgs.algorithm_args.{key}: set by this strategy (optimize_mode "
-                                  "maximize: scores are returns or accuracies; seed: tuner.classArgs.seed); fix: "
-                                  f"remove it{', and set tuner.classArgs.seed' if key == 'seed' else ''}")
+                raise ConfigError(
+                    f"tuner.classArgs.algorithm_args.{key}: set by this strategy (optimize_mode "
+                    "maximize: scores are returns or accuracies; seed: tuner.classArgs.seed); fix: "
+                    f"remove it{', and set tuner.classArgs.seed' if key == 'seed' else ''}"
+                )
 
     def check_experiment(self, spec: ExperimentSpec, space_part: str) -> None:
         if self.algorithm != "PBT":
             return
         # PBT's trials continue each other's agents (nni_rl_nas/training/checkpoints.py)
         if not spec.is_rl:
-            raise ConfigError(f"tuner.classArgs.algorithm: PBT continues agents across generations and needs an RL "
-                              f"task (task.env), got {spec.source()}; fix: another tuner for a dataset task")
+            raise ConfigError(
+                f"tuner.classArgs.algorithm: PBT continues agents across generations and needs an RL "
+                f"task (task.env), got {spec.source()}; fix: another tuner for a dataset task"
+            )
         if spec.task.engine != "sb3":
-            raise ConfigError(f"task.engine: PBT continues agents from checkpoints, which the {spec.task.engine} "
-                              "engine does not write; fix: engine: sb3")
+            raise ConfigError(
+                f"task.engine: PBT continues agents from checkpoints, which the {spec.task.engine} "
+                "engine does not write; fix: engine: sb3"
+            )
         if self.racing.active or self.verdict.test_seeds:
-            raise ConfigError(f"tuner.classArgs.{'racing' if self.racing.active else 'verdict'}: PBT continues each "
-                              "member's agent on its own seed, so its answer is a lineage, not an architecture to train "
-                              "on other seeds; fix: remove it")
+            raise ConfigError(
+                f"tuner.classArgs.{'racing' if self.racing.active else 'verdict'}: PBT continues each "
+                "member's agent on its own seed, so its answer is a lineage, not an architecture to train "
+                "on other seeds; fix: remove it"
+            )
         if "buffer_size" in spec.searched_hyperparameters:
-            raise ConfigError("tuner.classArgs.search_hyperparameters.buffer_size: PBT continues an agent with its "
-                              "replay buffer, whose size cannot change; fix: set it in task.hyperparameters")
+            raise ConfigError(
+                "tuner.classArgs.search_hyperparameters.buffer_size: PBT continues an agent with its "
+                "replay buffer, whose size cannot change; fix: set it in task.hyperparameters"
+            )
 
 
 FIDELITY_KEY = "TRIAL_BUDGET"  # the parameter in which NNI's Hyperband and BOHB give a trial its budget
@@ -604,19 +706,31 @@ class AdvisorOptions(StrategyOptions):
     def check(self) -> None:
         super().check()
         # what the advisor proposes is NNI's alone
-        given = [name for name, is_given in (("baselines", bool(self.baselines)), ("budget", self.budget != Budget()),
-                                             ("cost", self.cost.active), ("racing", self.racing.active),
-                                             ("verdict", self.verdict != VerdictSettings())) if is_given]
+        given = [
+            name
+            for name, is_given in (
+                ("baselines", bool(self.baselines)),
+                ("budget", self.budget != Budget()),
+                ("cost", self.cost.active),
+                ("racing", self.racing.active),
+                ("verdict", self.verdict != VerdictSettings()),
+            )
+            if is_given
+        ]
         if given:
-            raise ConfigError(f"tuner.classArgs.{given[0]}: NNI's {self.advisor} advisor proposes every trial itself, "
-                              f"so {given[0]} cannot apply; fix: remove it, or use RlNasNniTuner")
+            raise ConfigError(
+                f"tuner.classArgs.{given[0]}: NNI's {self.advisor} advisor proposes every trial itself, "
+                f"so {given[0]} cannot apply; fix: remove it, or use RlNasNniTuner"
+            )
         if not isinstance(self.eta, int) or isinstance(self.eta, bool) or self.eta < 2:
             raise ConfigError(f"tuner.classArgs.eta: got {self.eta!r}; fix: a whole number >= 2")
 
     def check_experiment(self, spec: ExperimentSpec, space_part: str) -> None:
         if not spec.is_rl:
-            raise ConfigError(f"tuner.name: {self.strategy} maps its budgets to env steps and needs an RL task "
-                              f"(task.env), got {spec.source()}; fix: RlNasNniTuner for a dataset task")
+            raise ConfigError(
+                f"tuner.name: {self.strategy} maps its budgets to env steps and needs an RL task "
+                f"(task.env), got {spec.source()}; fix: RlNasNniTuner for a dataset task"
+            )
 
     def env_steps(self, fidelity: float, task_budget: int) -> int:
         """Env steps per agent of a trial that the advisor gives budget ``fidelity``."""
@@ -666,17 +780,23 @@ class BohbOptions(AdvisorOptions):
         return self.max_budget
 
     def advisor_args(self) -> dict[str, Any]:
-        return {"min_budget": self.min_budget, "max_budget": self.max_budget, "eta": self.eta,
-                "min_points_in_model": self.min_points_in_model, "random_fraction": self.random_fraction}
+        return {
+            "min_budget": self.min_budget,
+            "max_budget": self.max_budget,
+            "eta": self.eta,
+            "min_points_in_model": self.min_points_in_model,
+            "random_fraction": self.random_fraction,
+        }
 
     def check(self) -> None:
         super().check()
         check_positive_number(self.min_budget, "tuner.classArgs.min_budget")
         if not is_number(self.max_budget) or self.max_budget <= self.min_budget:
-            raise ConfigError(f"tuner.classArgs.max_budget: got {self.max_budget!r}; fix: a number above min_budget "
-                              f"({self.min_budget})")
-        check_positive_int(self.min_points_in_model, "tuner.classArgs.min_points_in_model",
-                           none_means="dimensions + 1")
+            raise ConfigError(
+                f"tuner.classArgs.max_budget: got {self.max_budget!r}; fix: a number above min_budget "
+                f"({self.min_budget})"
+            )
+        check_positive_int(self.min_points_in_model, "tuner.classArgs.min_points_in_model", none_means="dimensions + 1")
         if not is_number(self.random_fraction) or not 0 <= self.random_fraction <= 1:
             raise ConfigError(f"tuner.classArgs.random_fraction: got {self.random_fraction!r}; fix: a number in [0, 1]")
 
@@ -684,9 +804,11 @@ class BohbOptions(AdvisorOptions):
         super().check_experiment(spec, space_part)
         dimensions = len(spec.meta_search_space.labels)
         if self.min_points_in_model is not None and self.min_points_in_model <= dimensions:
-            raise ConfigError(f"tuner.classArgs.min_points_in_model: got {self.min_points_in_model}, but BOHB's model "
-                              f"needs more results than the search space's {dimensions} dimensions; fix: at least "
-                              f"{dimensions + 1}, or null")
+            raise ConfigError(
+                f"tuner.classArgs.min_points_in_model: got {self.min_points_in_model}, but BOHB's model "
+                f"needs more results than the search space's {dimensions} dimensions; fix: at least "
+                f"{dimensions + 1}, or null"
+            )
 
 
 def options_of(strategy: str) -> type[StrategyOptions]:
@@ -694,5 +816,7 @@ def options_of(strategy: str) -> type[StrategyOptions]:
     for name, options in STRATEGY_OPTIONS.items():
         if name.lower() == str(strategy).lower():
             return options
-    raise ConfigError(f"tuner.name: got {strategy!r}; {did_you_mean(str(strategy), list(STRATEGY_OPTIONS))}"
-                      f"fix: one of {list(STRATEGY_OPTIONS)}")
+    raise ConfigError(
+        f"tuner.name: got {strategy!r}; {did_you_mean(str(strategy), list(STRATEGY_OPTIONS))}"
+        f"fix: one of {list(STRATEGY_OPTIONS)}"
+    )

@@ -80,11 +80,17 @@ class EnsemblePredictor:
 
     def _initial_weights(self) -> dict[str, torch.Tensor]:
         members, hidden = self.settings.members, self.settings.hidden_size
-        shapes = {"w1": (members, self.inputs, hidden), "b1": (members, 1, hidden), "w2": (members, hidden, 1),
-                  "b2": (members, 1, 1)}
+        shapes = {
+            "w1": (members, self.inputs, hidden),
+            "b1": (members, 1, hidden),
+            "w2": (members, hidden, 1),
+            "b2": (members, 1, 1),
+        }
         # seeded, so a refit of the same scores gives the same members
-        return {name: (torch.randn(shape, generator=self.generator) * 0.1).requires_grad_()
-                for name, shape in shapes.items()}
+        return {
+            name: (torch.randn(shape, generator=self.generator) * 0.1).requires_grad_()
+            for name, shape in shapes.items()
+        }
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         """(members, rows, inputs) -> (members, rows) standardised predictions."""
@@ -113,8 +119,12 @@ class EnsemblePredictor:
         return predictions.mean(0).numpy(), predictions.std(0).numpy()
 
     def state_dict(self) -> dict:
-        return {"generator": self.generator.get_state(), "mean": self.mean, "scale": self.scale,
-                "weights": {name: weight.detach() for name, weight in self.weights.items()}}
+        return {
+            "generator": self.generator.get_state(),
+            "mean": self.mean,
+            "scale": self.scale,
+            "weights": {name: weight.detach() for name, weight in self.weights.items()},
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.generator.set_state(state["generator"])

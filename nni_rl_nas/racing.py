@@ -17,12 +17,13 @@ SMAC's intensification (Hutter et al.; ``smac/intensifier/intensifier.py``), for
   *finishes*: challengers earn no more seeds, and the incumbent is topped up to
   ``answer_seeds``, so the answer rests on at least that many seeds.
 
-``rule``: ``t_test`` drops a challenger once the one-sided ``confidence`` upper bound of its
-mean paired difference lies below 0 (:func:`.seed_statistics.shown_worse`), the spread of a
-difference taken from the seed noise pooled over every architecture raced so far, so that one
-pair far below drops a challenger but one unlucky seed does not; ``aggregate`` drops it as soon
-as its aggregate on the shared seeds is lower, as SMAC does. The race sees objectives (the score less any size penalty), per seed. Plain data
-in and out: the strategy base (:mod:`nni_rl_nas.strategies.base`) turns requests into trials.
+``rule``: ``t_test`` drops a challenger once the one-sided ``confidence`` upper bound of its mean
+paired difference lies below 0 (:func:`.seed_statistics.shown_worse`), the spread of a difference
+taken from the seed noise pooled over every architecture raced so far, so that one pair far below
+drops a challenger but one unlucky seed does not; ``aggregate`` drops it as soon as its aggregate on
+the shared seeds is lower, as SMAC does. The race sees objectives (the score less any size penalty),
+per seed. Plain data in and out: the strategy base (:mod:`nni_rl_nas.strategies.base`) turns
+requests into trials.
 """
 
 from __future__ import annotations
@@ -57,11 +58,21 @@ class Entrant:
 class Race:
     """The race's bookkeeping and decisions; :meth:`next_request` says what to train next."""
 
-    def __init__(self, seeds: Sequence[int], initial_seeds: int, answer_seeds: int, rule: str = "t_test",
-                 confidence: float = 0.8, aggregate_name: str = "mean", quantile: float = 0.25,
-                 pair_baselines: bool = True) -> None:
+    def __init__(
+        self,
+        seeds: Sequence[int],
+        initial_seeds: int,
+        answer_seeds: int,
+        rule: str = "t_test",
+        confidence: float = 0.8,
+        aggregate_name: str = "mean",
+        quantile: float = 0.25,
+        pair_baselines: bool = True,
+    ) -> None:
         if not 1 <= initial_seeds <= len(seeds) or not 1 <= answer_seeds <= len(seeds):
-            raise ValueError(f"initial_seeds {initial_seeds} and answer_seeds {answer_seeds} must lie in 1..{len(seeds)}")
+            raise ValueError(
+                f"initial_seeds {initial_seeds} and answer_seeds {answer_seeds} must lie in 1..{len(seeds)}"
+            )
         self.seeds, self.initial_seeds, self.answer_seeds = list(seeds), initial_seeds, answer_seeds
         self.rule, self.confidence, self.aggregate_name, self.quantile = rule, confidence, aggregate_name, quantile
         self.pair_baselines = pair_baselines
@@ -81,9 +92,9 @@ class Race:
         point proposed again (NNI's PBT continues a member, generation after generation) trains on
         the first seeds again, and its results replace the earlier ones."""
         if name in self.entrants:
-            return self.seeds[:self.initial_seeds]
+            return self.seeds[: self.initial_seeds]
         entrant = self.entrants[name] = Entrant(name, baseline)
-        first = self.seeds[:self.initial_seeds]
+        first = self.seeds[: self.initial_seeds]
         entrant.requested = list(first)
         if not baseline:
             self._pair_baselines(first)
@@ -118,8 +129,9 @@ class Race:
         if self.finishing:
             return
         self.finishing = True
-        self.queue = [(name, seeds) for name, seeds in self.queue
-                      if self.entrants[name].baseline or name == self.incumbent]
+        self.queue = [
+            (name, seeds) for name, seeds in self.queue if self.entrants[name].baseline or name == self.incumbent
+        ]
         self._top_up_incumbent()
 
     @property
@@ -128,7 +140,9 @@ class Race:
 
     def busy(self) -> bool:
         """Seeds are queued or still training for an architecture that is racing."""
-        return bool(self.queue) or any(not entrant.complete for entrant in self.entrants.values() if not entrant.dropped)
+        return bool(self.queue) or any(
+            not entrant.complete for entrant in self.entrants.values() if not entrant.dropped
+        )
 
     def seeds_to_finish(self) -> int:
         """Seed trainings the answer still needs to reach ``answer_seeds`` (with its baselines' pairs)."""
@@ -165,15 +179,18 @@ class Race:
             return  # decided once the incumbent's results on these seeds arrive
         shared = challenger.requested
         differences = [challenger.scores[seed] - incumbent.scores[seed] for seed in shared]
-        if self._shown_worse(differences, [challenger.scores[s] for s in shared], [incumbent.scores[s] for s in shared]):
+        if self._shown_worse(
+            differences, [challenger.scores[s] for s in shared], [incumbent.scores[s] for s in shared]
+        ):
             challenger.dropped = True
             self._end_round()
         elif len(challenger.requested) < len(incumbent.requested) and not self.finishing:
             count = min(2 * len(challenger.requested), len(incumbent.requested))
-            self._give(challenger, incumbent.requested[len(challenger.requested):count])
+            self._give(challenger, incumbent.requested[len(challenger.requested) : count])
         elif len(challenger.requested) >= len(incumbent.requested):
             if self._aggregate([challenger.scores[s] for s in shared]) > self._aggregate(
-                    [incumbent.scores[s] for s in shared]):
+                [incumbent.scores[s] for s in shared]
+            ):
                 incumbent.settled, self.incumbent = True, challenger.name
             else:
                 challenger.settled = True
@@ -188,8 +205,14 @@ class Race:
     def _waiting_challengers(self) -> None:
         """Decide the challengers whose seeds are in and were waiting on the incumbent's."""
         for entrant in list(self.entrants.values()):
-            if (entrant.name != self.incumbent and not entrant.baseline and not entrant.dropped and not entrant.settled
-                    and entrant.complete and self.incumbent is not None):
+            if (
+                entrant.name != self.incumbent
+                and not entrant.baseline
+                and not entrant.dropped
+                and not entrant.settled
+                and entrant.complete
+                and self.incumbent is not None
+            ):
                 self._challenge(entrant)
 
     def _end_round(self) -> None:
@@ -205,7 +228,7 @@ class Race:
         if self.incumbent is None:
             return
         incumbent = self.entrants[self.incumbent]
-        self._give(incumbent, self.seeds[len(incumbent.requested):self.answer_seeds])
+        self._give(incumbent, self.seeds[len(incumbent.requested) : self.answer_seeds])
 
     def _give(self, entrant: Entrant, seeds: list[int]) -> None:
         seeds = [seed for seed in seeds if seed not in entrant.requested]
@@ -227,13 +250,18 @@ class Race:
 
     def _best_contender(self) -> str | None:
         """After the incumbent fails: the contender with the most seeds in, best aggregate among them."""
-        contenders = [entrant for entrant in self.entrants.values()
-                      if not entrant.baseline and not entrant.dropped and entrant.scores]
+        contenders = [
+            entrant
+            for entrant in self.entrants.values()
+            if not entrant.baseline and not entrant.dropped and entrant.scores
+        ]
         if not contenders:
             return None
         most = max(len(entrant.scores) for entrant in contenders)
-        return max((entrant for entrant in contenders if len(entrant.scores) == most),
-                   key=lambda entrant: self._aggregate(list(entrant.scores.values()))).name
+        return max(
+            (entrant for entrant in contenders if len(entrant.scores) == most),
+            key=lambda entrant: self._aggregate(list(entrant.scores.values())),
+        ).name
 
     def _aggregate(self, values: list[float]) -> float:
         return aggregate(values, self.aggregate_name, self.quantile)
@@ -241,9 +269,12 @@ class Race:
     # -- state --------------------------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
-        return {"entrants": [dataclasses.asdict(entrant) for entrant in self.entrants.values()],
-                "incumbent": self.incumbent, "queue": [[name, list(seeds)] for name, seeds in self.queue],
-                "finishing": self.finishing}
+        return {
+            "entrants": [dataclasses.asdict(entrant) for entrant in self.entrants.values()],
+            "incumbent": self.incumbent,
+            "queue": [[name, list(seeds)] for name, seeds in self.queue],
+            "finishing": self.finishing,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.entrants = {}
@@ -256,8 +287,19 @@ class Race:
 
     def summary(self) -> dict[str, Any]:
         """Plain JSON for the report: the answer, and each architecture's seeds and standing."""
-        return {"answer": self.incumbent, "answer_seeds": self.answer_seeds, "max_seeds": self.max_seeds,
-                "rule": self.rule, "confidence": self.confidence, "aggregate": self.aggregate_name,
-                "architectures": {entrant.name: {"seeds": sorted(entrant.scores), "dropped": entrant.dropped,
-                                                 "baseline": entrant.baseline}
-                                  for entrant in self.entrants.values()}}
+        return {
+            "answer": self.incumbent,
+            "answer_seeds": self.answer_seeds,
+            "max_seeds": self.max_seeds,
+            "rule": self.rule,
+            "confidence": self.confidence,
+            "aggregate": self.aggregate_name,
+            "architectures": {
+                entrant.name: {
+                    "seeds": sorted(entrant.scores),
+                    "dropped": entrant.dropped,
+                    "baseline": entrant.baseline,
+                }
+                for entrant in self.entrants.values()
+            },
+        }

@@ -21,7 +21,7 @@ ENDED_WITHOUT_SCORE = ("FAILED", "EARLY_STOPPED", "USER_CANCELED", "SYS_CANCELED
 
 STATUS_REASONS = {
     "FAILED": "its process died without a Python error: a signal (SIGKILL, the out-of-memory killer) or a crash "
-              "in native code",
+    "in native code",
     "EARLY_STOPPED": "stopped by NNI as hopeless (the assessor) or for running past maxTrialDuration",
     "USER_CANCELED": "canceled from the web UI or nnictl, or by the experiment's stop",
     "SYS_CANCELED": "canceled by NNI: the experiment failed (its status says why) or the training service ended it",
@@ -102,7 +102,7 @@ def exception_line(stderr: str) -> str | None:
     headers = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
     if not headers:
         return None
-    return next((line for line in lines[headers[-1] + 1:] if line.strip() and not line[0].isspace()), None)
+    return next((line for line in lines[headers[-1] + 1 :] if line.strip() and not line[0].isspace()), None)
 
 
 def failure_reason(trial_id: str, status: str, experiment_folder: Path | None) -> str:

@@ -38,9 +38,11 @@ def trial_folders(target: str | Path, root: Path | None = None) -> list[Path]:
         return [path]
     folders = sorted(record.parent for record in path.glob(f"environments/*/trials/*/{TRIAL_RECORD}"))
     if not folders:
-        raise ConfigError(f"play: {str(target)!r} is neither a trial folder with {TRIAL_RECORD} nor an experiment "
-                          f"with finished trials (looked in {path}); fix: pass a trial folder, an experiment folder, "
-                          "or an experiment id with --experiments-dir")
+        raise ConfigError(
+            f"play: {str(target)!r} is neither a trial folder with {TRIAL_RECORD} nor an experiment "
+            f"with finished trials (looked in {path}); fix: pass a trial folder, an experiment folder, "
+            "or an experiment id with --experiments-dir"
+        )
     return folders
 
 
@@ -52,8 +54,10 @@ def read_record(folder: Path) -> dict:
         if not all(isinstance(record.get(key), dict) for key in ("result", "task", "space", "architecture")):
             raise ValueError("it lacks a result, task, space or architecture mapping")
     except (OSError, ValueError, AttributeError) as error:
-        raise ConfigError(f"play: {path} is not a trial record written by nni-rl-nas ({error!r}); "
-                          "fix: pass the folder of a finished trial") from None
+        raise ConfigError(
+            f"play: {path} is not a trial record written by nni-rl-nas ({error!r}); "
+            "fix: pass the folder of a finished trial"
+        ) from None
     return record
 
 
@@ -85,12 +89,16 @@ def load_agent(folder: Path, env_modules: Collection[str] = ()) -> LoadedAgent:
         task["hyperparameters"] = {**trained_with, **task.get("hyperparameters", {})}
         class_args = {"space": {"family": record["space"]["family"], **record["space"]["options"]}, "task": task}
     except (KeyError, TypeError, AttributeError) as error:
-        raise ConfigError(f"play: {path} is not a trial record written by nni-rl-nas (its task or space lacks "
-                          f"{error!r}); fix: pass the folder of a finished trial") from None
+        raise ConfigError(
+            f"play: {path} is not a trial record written by nni-rl-nas (its task or space lacks "
+            f"{error!r}); fix: pass the folder of a finished trial"
+        ) from None
     if module and module not in env_modules:
-        raise ConfigError(f"play: {path} names env {task['env']!r}, which needs module {module!r} "
-                          "imported; a result is untrusted input, so play imports no module it names; "
-                          f"fix: --env-module {module}, if you trust that module")
+        raise ConfigError(
+            f"play: {path} names env {task['env']!r}, which needs module {module!r} "
+            "imported; a result is untrusted input, so play imports no module it names; "
+            f"fix: --env-module {module}, if you trust that module"
+        )
     try:
         spec = parse_class_args(class_args)
         check_memory(spec, trials_at_once=1)  # a record may ask for a network no machine holds
@@ -106,9 +114,11 @@ def load_agent(folder: Path, env_modules: Collection[str] = ()) -> LoadedAgent:
         agent.policy.load_state_dict(weights)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, AttributeError) as error:
         reason = str(error).strip().splitlines()[0][:200]  # torch's own advice (weights_only=False) left out
-        raise ConfigError(f"play: {folder / WEIGHTS} is not the plain tensors of the architecture in "
-                          f"{TRIAL_RECORD} ({type(error).__name__}: {reason}); a result is untrusted input and is "
-                          "never unpickled; fix: the model.pt that an nni-rl-nas trial wrote beside it") from None
+        raise ConfigError(
+            f"play: {folder / WEIGHTS} is not the plain tensors of the architecture in "
+            f"{TRIAL_RECORD} ({type(error).__name__}: {reason}); a result is untrusted input and is "
+            "never unpickled; fix: the model.pt that an nni-rl-nas trial wrote beside it"
+        ) from None
     return LoadedAgent(agent, spec.task, space.architecture_name(architecture), folder)
 
 

@@ -115,7 +115,9 @@ def read_database(path: Path) -> list[TrialRow]:
             row.status = event if event not in ("ADD_RESUMED", "ADD_CUSTOMIZED") else row.status
             if data and not row.architecture:
                 _describe(row, data)
-        metrics = connection.execute("SELECT trialJobId, type, data, sequence FROM MetricData ORDER BY timestamp, sequence")
+        metrics = connection.execute(
+            "SELECT trialJobId, type, data, sequence FROM MetricData ORDER BY timestamp, sequence"
+        )
         for trial_id, kind, data, sequence in metrics:
             if trial_id in rows:
                 _add_metric(rows[trial_id], kind, data, sequence)
@@ -126,6 +128,7 @@ def read_database(path: Path) -> list[TrialRow]:
 
 def read_rest_api(port: int, host: str = "127.0.0.1") -> list[TrialRow]:
     """Trials from a running experiment's REST API."""
+
     def get(path: str):
         with urllib.request.urlopen(f"http://{host}:{port}/api/v1/nni/{path}", timeout=30) as response:
             return json.loads(response.read())
@@ -167,8 +170,10 @@ def explain_failures(rows: list[TrialRow], experiment_folder: Path | None) -> No
 def database_of(experiment: str, root: Path | None) -> Path:
     path = resolve_folder(experiment, root) / "db" / "nni.sqlite"
     if not path.exists():
-        raise ConfigError(f"report: no NNI database at {path}; fix: pass an experiment id with --experiments-dir "
-                          "(the config's experimentWorkingDirectory), an experiment folder, or --port of a running one")
+        raise ConfigError(
+            f"report: no NNI database at {path}; fix: pass an experiment id with --experiments-dir "
+            "(the config's experimentWorkingDirectory), an experiment folder, or --port of a running one"
+        )
     return path
 
 
@@ -190,8 +195,9 @@ def _png(figure) -> bytes:
     return buffer.getvalue()
 
 
-def line_plot(series: list[tuple[str, list, list, str]], xlabel: str, ylabel: str, title: str,
-              integer_x: bool = False) -> bytes:
+def line_plot(
+    series: list[tuple[str, list, list, str]], xlabel: str, ylabel: str, title: str, integer_x: bool = False
+) -> bytes:
     """One PNG: each series is (label, xs, ys, matplotlib format)."""
     from matplotlib.ticker import MaxNLocator
 
@@ -208,13 +214,24 @@ def line_plot(series: list[tuple[str, list, list, str]], xlabel: str, ylabel: st
 
 def plot_search(rows: list[TrialRow]) -> bytes:
     """Each finished trial's score in launch order, and the best score so far (baselines apart)."""
-    scored = [(row.sequence, row.score) for row in rows if row.score is not None and not row.is_search
-              and not row.baseline and not row.verdict]
+    scored = [
+        (row.sequence, row.score)
+        for row in rows
+        if row.score is not None and not row.is_search and not row.baseline and not row.verdict
+    ]
     sequence, scores = (list(column) for column in zip(*scored)) if scored else ([], [])
-    best = [max(scores[:i + 1]) for i in range(len(scores))]
+    best = [max(scores[: i + 1]) for i in range(len(scores))]
     series = [("trial score", sequence, scores, "o"), ("best so far", sequence, best, "-")] if scored else []
-    series += [(f"baseline {row.architecture}", [min(sequence, default=0), max(sequence, default=0)],
-                [row.score, row.score], "--") for row in rows if row.baseline and row.score is not None]
+    series += [
+        (
+            f"baseline {row.architecture}",
+            [min(sequence, default=0), max(sequence, default=0)],
+            [row.score, row.score],
+            "--",
+        )
+        for row in rows
+        if row.baseline and row.score is not None
+    ]
     return line_plot(series, "trial (launch order)", "score", "Search performance over trials", integer_x=True)
 
 
@@ -227,21 +244,35 @@ def plot_curves(rows: list[TrialRow], top_k: int) -> bytes:
     x_key = "env_steps" if any(row.curve and "env_steps" in row.curve[0] for row in top) else "epoch"
     figure, axis = _figure()
     for row in top:
-        points = [point for point in row.curve if finite_number(point.get("default")) is not None
-                  and finite_number(point.get(x_key)) is not None]  # records are untrusted: numbers only
+        points = [
+            point
+            for point in row.curve
+            if finite_number(point.get("default")) is not None and finite_number(point.get(x_key)) is not None
+        ]  # records are untrusted: numbers only
         xs = [point[x_key] for point in points]
-        line, = axis.plot(xs, [point["default"] for point in points], ".-",
-                          label=row.architecture + (" (baseline)" if row.baseline else ""))
-        spreads = [[value for value in point.get("seed_defaults") if finite_number(value) is not None]
-                   if isinstance(point.get("seed_defaults"), list) else [] for point in points]
+        (line,) = axis.plot(
+            xs,
+            [point["default"] for point in points],
+            ".-",
+            label=row.architecture + (" (baseline)" if row.baseline else ""),
+        )
+        spreads = [
+            [value for value in point.get("seed_defaults") if finite_number(value) is not None]
+            if isinstance(point.get("seed_defaults"), list)
+            else []
+            for point in points
+        ]
         if points and all(len(values) > 1 for values in spreads):
             means, stds = np.array([np.mean(v) for v in spreads]), np.array([np.std(v) for v in spreads])
             axis.fill_between(xs, means - stds, means + stds, color=line.get_color(), alpha=0.15)
     if top:
         axis.legend(fontsize=7)
     count = "the best architecture" if len(top) == 1 else f"the {len(top)} best architectures"
-    axis.set(xlabel=x_key.replace("_", " "), ylabel="result, mean over seeds (band: +- std)",
-             title=f"Learning curves of {count}")
+    axis.set(
+        xlabel=x_key.replace("_", " "),
+        ylabel="result, mean over seeds (band: +- std)",
+        title=f"Learning curves of {count}",
+    )
     return _png(figure)
 
 
@@ -272,26 +303,44 @@ def plot_pareto(summary: dict[str, Any]) -> bytes:
         if row["baseline"]:
             axis.scatter([parameters], [score], marker="*", s=120, color="C2", label=f"baseline {row['architecture']}")
         elif (parameters, score) in front or row["answer"]:
-            axis.annotate(row["architecture"] + (" (answer)" if row["answer"] else ""), (parameters, score), fontsize=6,
-                          xytext=(3, 3), textcoords="offset points")
-    tested = [(float(row["parameters"]), row["test"]["mean"]) for row in summary["architectures"]
-              if row["test"] and finite_number(row["parameters"])]
+            axis.annotate(
+                row["architecture"] + (" (answer)" if row["answer"] else ""),
+                (parameters, score),
+                fontsize=6,
+                xytext=(3, 3),
+                textcoords="offset points",
+            )
+    tested = [
+        (float(row["parameters"]), row["test"]["mean"])
+        for row in summary["architectures"]
+        if row["test"] and finite_number(row["parameters"])
+    ]
     if tested:
         axis.scatter(*zip(*tested), s=40, facecolors="none", edgecolors="k", label="test seeds (verdict)")
     if points or tested:
         axis.set_xscale("log")
         axis.legend(fontsize=7)
-    axis.set(xlabel="parameters (log scale)", ylabel=f"score ({summary['aggregate']} over seeds)",
-             title="Score against network size")
+    axis.set(
+        xlabel="parameters (log scale)",
+        ylabel=f"score ({summary['aggregate']} over seeds)",
+        title="Score against network size",
+    )
     return _png(figure)
 
 
 def plot_searches(rows: list[TrialRow]) -> bytes:
     """ENAS search trials: the mean return of each controller update's children, with the shared weights."""
-    series = [(row.architecture, [p.get("env_steps") for p in row.curve], [p["default"] for p in row.curve], ".-")
-              for row in rows if row.is_search]
-    return line_plot(series, "env steps", "mean return of the sampled children",
-                     "Controller performance over updates (shared weights)")
+    series = [
+        (row.architecture, [p.get("env_steps") for p in row.curve], [p["default"] for p in row.curve], ".-")
+        for row in rows
+        if row.is_search
+    ]
+    return line_plot(
+        series,
+        "env steps",
+        "mean return of the sampled children",
+        "Controller performance over updates (shared weights)",
+    )
 
 
 HEATMAP_ROWS = 15  # architectures a controller heatmap shows at most: those it ever found most likely
@@ -307,14 +356,25 @@ def probabilities_of(value: Any) -> dict[str, float]:
 def controller_series(rows: list[TrialRow], controller_progress: list[dict]) -> list[tuple[str, str, list, list]]:
     """Each controller's updates: (title, x label, xs, top probabilities at each). ENAS's controllers
     are in their search trials' intermediate results, the policy-gradient one in the strategy's file."""
-    series = [(f"{row.architecture} (trial {row.trial_id})", "env steps",
-               [point.get("env_steps") for point in row.curve],
-               [probabilities_of(point.get("top_probabilities")) for point in row.curve])
-              for row in rows if row.is_search and any("top_probabilities" in point for point in row.curve)]
+    series = [
+        (
+            f"{row.architecture} (trial {row.trial_id})",
+            "env steps",
+            [point.get("env_steps") for point in row.curve],
+            [probabilities_of(point.get("top_probabilities")) for point in row.curve],
+        )
+        for row in rows
+        if row.is_search and any("top_probabilities" in point for point in row.curve)
+    ]
     if controller_progress:
-        series.append(("policy-gradient controller", "trials finished",
-                       [update.get("trials") for update in controller_progress],
-                       [probabilities_of(update.get("top_probabilities")) for update in controller_progress]))
+        series.append(
+            (
+                "policy-gradient controller",
+                "trials finished",
+                [update.get("trials") for update in controller_progress],
+                [probabilities_of(update.get("top_probabilities")) for update in controller_progress],
+            )
+        )
     return [entry for entry in series if any(entry[3])]  # a controller with no readable probability has no map
 
 
@@ -333,8 +393,9 @@ def plot_controller_probabilities(series: list[tuple[str, str, list, list]]) -> 
         last = updates[-1] if updates else {}
         names = sorted(peak, key=lambda name: (last.get(name, -1.0), peak[name]), reverse=True)[:HEATMAP_ROWS]
         grid = np.array([[update.get(name, np.nan) for update in updates] for name in names]).reshape(len(names), -1)
-        image = axis.imshow(np.ma.masked_invalid(grid), aspect="auto", vmin=0, vmax=1, cmap="viridis",
-                            interpolation="nearest")
+        image = axis.imshow(
+            np.ma.masked_invalid(grid), aspect="auto", vmin=0, vmax=1, cmap="viridis", interpolation="nearest"
+        )
         image.cmap.set_bad("#eeeeee")
         axis.set_yticks(range(len(names)), names, fontsize=6)
         ticks = np.unique(np.linspace(0, max(len(xs) - 1, 0), min(len(xs), 8)).round().astype(int))
@@ -367,9 +428,12 @@ def cost(rows: list[TrialRow]) -> dict[str, Any]:
     statuses: dict[str, int] = {}
     for row in rows:
         statuses[row.status] = statuses.get(row.status, 0) + 1
-    return {"trials": len(rows), "by status": ", ".join(f"{status} {count}" for status, count in sorted(statuses.items())),
-            "env steps": int(sum(_amount(r.get("env_steps")) for r in finished)),
-            "trial wall-clock (s)": round(sum(_amount(r.get("wall_clock_s")) for r in finished), 1)}
+    return {
+        "trials": len(rows),
+        "by status": ", ".join(f"{status} {count}" for status, count in sorted(statuses.items())),
+        "env steps": int(sum(_amount(r.get("env_steps")) for r in finished)),
+        "trial wall-clock (s)": round(sum(_amount(r.get("wall_clock_s")) for r in finished), 1),
+    }
 
 
 def seed_scores(row: TrialRow) -> SeedScores | None:
@@ -380,17 +444,27 @@ def seed_scores(row: TrialRow) -> SeedScores | None:
     result = row.result
     scores = result.get("seed_scores", [row.score])
     seeds = result.get(TRAIN_SEEDS_KEY, list(range(len(scores))) if isinstance(scores, list) else None)
-    if not (isinstance(scores, list) and isinstance(seeds, list) and scores and len(scores) == len(seeds)
-            and all(finite_number(score) is not None for score in scores)
-            and all(isinstance(seed, int) and not isinstance(seed, bool) for seed in seeds)):
+    if not (
+        isinstance(scores, list)
+        and isinstance(seeds, list)
+        and scores
+        and len(scores) == len(seeds)
+        and all(finite_number(score) is not None for score in scores)
+        and all(isinstance(seed, int) and not isinstance(seed, bool) for seed in seeds)
+    ):
         return None
     objective = finite_number(result.get(OBJECTIVE_KEY))
     solved = result.get("solved_seeds")
-    return SeedScores(row.architecture, seeds, [float(score) for score in scores], row.baseline,
-                      row.verdict or result.get(VERDICT_KEY) is True,
-                      penalty=row.score - objective if objective is not None else 0.0,
-                      parameters=finite_number(result.get("parameters")),
-                      solved_seeds=int(solved) if isinstance(solved, int) and not isinstance(solved, bool) else 0)
+    return SeedScores(
+        row.architecture,
+        seeds,
+        [float(score) for score in scores],
+        row.baseline,
+        row.verdict or result.get(VERDICT_KEY) is True,
+        penalty=row.score - objective if objective is not None else 0.0,
+        parameters=finite_number(result.get("parameters")),
+        solved_seeds=int(solved) if isinstance(solved, int) and not isinstance(solved, bool) else 0,
+    )
 
 
 def result_fidelity(row: TrialRow) -> float:
@@ -435,18 +509,34 @@ def score_digits(rows: list[TrialRow]) -> int:
 
 def ranked_table(summary: dict[str, Any], digits: int) -> str:
     """One row per architecture, every search seed pooled; intervals beside the aggregates."""
-    header = ("architecture", "parameters", "search seeds", f"{summary['aggregate']} [95% CI]", "IQM", "sd",
-              "test seeds", "test mean [95% CI]", "solved seeds")
+    header = (
+        "architecture",
+        "parameters",
+        "search seeds",
+        f"{summary['aggregate']} [95% CI]",
+        "IQM",
+        "sd",
+        "test seeds",
+        "test mean [95% CI]",
+        "solved seeds",
+    )
     body = []
     for row in summary["architectures"]:
         search, test = row["search"] or {}, row["test"]
         role = " (answer)" if row["answer"] else " (baseline)" if row["baseline"] else ""
-        cells = [f"{row['architecture']}{role}", _number(row["parameters"], 0), str(search.get("seeds", 0)),
-                 _interval(search, "aggregate", digits), _number(search.get("iqm"), digits),
-                 _number(search.get("sd"), digits), str(test["seeds"]) if test else "",
-                 _interval(test, "mean", digits), str(row["solved_seeds"])]
+        cells = [
+            f"{row['architecture']}{role}",
+            _number(row["parameters"], 0),
+            str(search.get("seeds", 0)),
+            _interval(search, "aggregate", digits),
+            _number(search.get("iqm"), digits),
+            _number(search.get("sd"), digits),
+            str(test["seeds"]) if test else "",
+            _interval(test, "mean", digits),
+            str(row["solved_seeds"]),
+        ]
         body.append("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>")
-    return (f"<table><tr>{''.join(f'<th>{html.escape(name)}</th>' for name in header)}</tr>{''.join(body)}</table>")
+    return f"<table><tr>{''.join(f'<th>{html.escape(name)}</th>' for name in header)}</tr>{''.join(body)}</table>"
 
 
 def trial_kind(row: TrialRow) -> str:
@@ -454,17 +544,34 @@ def trial_kind(row: TrialRow) -> str:
 
 
 # result fields some strategies add, shown as columns when a trial has them: (field, column, digits; None: the score's)
-OPTIONAL_COLUMNS = ((OBJECTIVE_KEY, "objective", None), ("level", "level", 0), ("predicted_score", "predicted score", None),
-                    ("fidelity", "fidelity", 2), ("generation", "generation", 0))
+OPTIONAL_COLUMNS = (
+    (OBJECTIVE_KEY, "objective", None),
+    ("level", "level", 0),
+    ("predicted_score", "predicted score", None),
+    ("fidelity", "fidelity", 2),
+    ("generation", "generation", 0),
+)
 
 
 def trials_table(rows: list[TrialRow], digits: int) -> str:
     """Every finished trial: its seeds, its score, its seeds' scores, and the fields its strategy added
     (the objective when cost is weighed, a progressive level and its prediction, a budget's fidelity)."""
-    optional = [(key, name, digits if places is None else places) for key, name, places in OPTIONAL_COLUMNS
-                if any(key in (row.result or {}) for row in rows)]
-    header = ["trial", "architecture", "kind", "seeds", "score", *(name for _, name, _ in optional),
-              "seed scores", "env steps", "wall-clock (s)"]
+    optional = [
+        (key, name, digits if places is None else places)
+        for key, name, places in OPTIONAL_COLUMNS
+        if any(key in (row.result or {}) for row in rows)
+    ]
+    header = [
+        "trial",
+        "architecture",
+        "kind",
+        "seeds",
+        "score",
+        *(name for _, name, _ in optional),
+        "seed scores",
+        "env steps",
+        "wall-clock (s)",
+    ]
     body = []
     for row in rows:
         if row.score is None or row.is_search:
@@ -472,11 +579,17 @@ def trials_table(rows: list[TrialRow], digits: int) -> str:
         result = row.result
         seeds = result.get(TRAIN_SEEDS_KEY)
         scores = result.get("seed_scores")
-        cells = [row.trial_id, row.architecture, trial_kind(row),
-                 ", ".join(map(str, seeds)) if isinstance(seeds, list) else "", _number(row.score, digits),
-                 *(_number(result.get(key), places) for key, _, places in optional),
-                 ", ".join(_number(score, digits) for score in scores) if isinstance(scores, list) else "",
-                 _number(result.get("env_steps"), 0), _number(result.get("wall_clock_s"), 0)]
+        cells = [
+            row.trial_id,
+            row.architecture,
+            trial_kind(row),
+            ", ".join(map(str, seeds)) if isinstance(seeds, list) else "",
+            _number(row.score, digits),
+            *(_number(result.get(key), places) for key, _, places in optional),
+            ", ".join(_number(score, digits) for score in scores) if isinstance(scores, list) else "",
+            _number(result.get("env_steps"), 0),
+            _number(result.get("wall_clock_s"), 0),
+        ]
         body.append("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>")
     return f"<table><tr>{''.join(f'<th>{html.escape(name)}</th>' for name in header)}</tr>{''.join(body)}</table>"
 
@@ -495,10 +608,17 @@ def levels(rows: list[TrialRow]) -> list[dict[str, Any]]:
         predicted = [row for row in order if is_number(row.result.get("predicted_score"))]
         objectives = [finite_number(row.result.get(OBJECTIVE_KEY)) for row in predicted]
         actual = [row.score if objective is None else objective for row, objective in zip(predicted, objectives)]
-        summary.append({"level": level, "trials": len(members), "best": order[0].architecture if order else None,
-                        "best score": order[0].score if order else None,
-                        "predictor rank correlation": rank_correlation([row.result["predicted_score"] for row in predicted],
-                                                                       actual)})
+        summary.append(
+            {
+                "level": level,
+                "trials": len(members),
+                "best": order[0].architecture if order else None,
+                "best score": order[0].score if order else None,
+                "predictor rank correlation": rank_correlation(
+                    [row.result["predicted_score"] for row in predicted], actual
+                ),
+            }
+        )
     return summary
 
 
@@ -511,43 +631,76 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def render_html(title: str, rows: list[TrialRow], images: dict[str, bytes], summary: dict[str, Any] | None = None) -> str:
+def render_html(
+    title: str, rows: list[TrialRow], images: dict[str, bytes], summary: dict[str, Any] | None = None
+) -> str:
     summary = summary or experiment_summary(rows)
     digits = score_digits(rows)
-    pictures = "".join(f'<h2>{html.escape(name)}</h2><img src="data:image/png;base64,{base64.b64encode(data).decode()}">'
-                       for name, data in images.items())
+    pictures = "".join(
+        f'<h2>{html.escape(name)}</h2><img src="data:image/png;base64,{base64.b64encode(data).decode()}">'
+        for name, data in images.items()
+    )
     spent = "".join(f"<li>{html.escape(k)}: {html.escape(str(v))}</li>" for k, v in cost(rows).items())
-    failed = "".join(f"<tr><td>{html.escape(row.trial_id)}</td><td>{html.escape(row.architecture)}</td>"
-                     f"<td>{html.escape(row.status)}</td>"
-                     f"<td style='text-align:left'>{html.escape(row.reason)}</td></tr>" for row in rows if row.reason)
-    searched = "".join(f"<tr><td>{html.escape(row.trial_id)}</td><td>{html.escape(row.architecture)}</td>"
-                       f"<td>{html.escape(str(row.result.get('children', '')))}</td>"
-                       f"<td>{html.escape(str(row.result.get('env_steps', '')))}</td>"
-                       f"<td style='text-align:left'>{html.escape(', '.join(map(str, row.result.get('top_k', []))))}</td>"
-                       "</tr>"
-                       for row in rows if row.is_search and row.result)
-    searches = (f"<h2>Weight-sharing searches</h2><table><tr><th>trial</th><th>search</th><th>children</th>"
-                f"<th>env steps</th><th>derived (most likely first)</th></tr>{searched}</table>" if searched else "")
-    level_rows = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(value))}</td>" for value in level.values()) + "</tr>"
-                         for level in levels(rows))
-    grown = (f"<h2>Progressive levels</h2><table><tr><th>level</th><th>trials</th><th>best</th><th>best score</th>"
-             f"<th>predictor's rank correlation</th></tr>{level_rows}</table>" if level_rows else "")
-    failures = (f"<h2>Trials without a score</h2><table><tr><th>trial</th><th>architecture</th><th>status</th>"
-                f"<th>reason</th></tr>{failed}</table>" if failed else "")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            "<style>body{font-family:sans-serif;margin:2em;max-width:1300px}table{border-collapse:collapse;"
-            "font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}"
-            "td:first-child,td:nth-child(2){text-align:left}img{max-width:100%}"
-            ".headline{font-size:16px;max-width:900px;line-height:1.4}</style></head><body>"
-            f"<h1>{html.escape(title)}</h1><p class='headline'>{html.escape(summary['headline'])}</p>"
-            f"<h2>Ranked architectures</h2>{ranked_table(summary, digits)}"
-            f"<h2>Search cost so far</h2><ul>{spent}</ul>{pictures}"
-            f"<h2>Trials</h2>{trials_table(rows, digits)}{searches}{grown}{failures}"
-            "</body></html>")
+    failed = "".join(
+        f"<tr><td>{html.escape(row.trial_id)}</td><td>{html.escape(row.architecture)}</td>"
+        f"<td>{html.escape(row.status)}</td>"
+        f"<td style='text-align:left'>{html.escape(row.reason)}</td></tr>"
+        for row in rows
+        if row.reason
+    )
+    searched = "".join(
+        f"<tr><td>{html.escape(row.trial_id)}</td><td>{html.escape(row.architecture)}</td>"
+        f"<td>{html.escape(str(row.result.get('children', '')))}</td>"
+        f"<td>{html.escape(str(row.result.get('env_steps', '')))}</td>"
+        f"<td style='text-align:left'>{html.escape(', '.join(map(str, row.result.get('top_k', []))))}</td>"
+        "</tr>"
+        for row in rows
+        if row.is_search and row.result
+    )
+    searches = (
+        f"<h2>Weight-sharing searches</h2><table><tr><th>trial</th><th>search</th><th>children</th>"
+        f"<th>env steps</th><th>derived (most likely first)</th></tr>{searched}</table>"
+        if searched
+        else ""
+    )
+    level_rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_cell(value))}</td>" for value in level.values()) + "</tr>"
+        for level in levels(rows)
+    )
+    grown = (
+        f"<h2>Progressive levels</h2><table><tr><th>level</th><th>trials</th><th>best</th><th>best score</th>"
+        f"<th>predictor's rank correlation</th></tr>{level_rows}</table>"
+        if level_rows
+        else ""
+    )
+    failures = (
+        f"<h2>Trials without a score</h2><table><tr><th>trial</th><th>architecture</th><th>status</th>"
+        f"<th>reason</th></tr>{failed}</table>"
+        if failed
+        else ""
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        "<style>body{font-family:sans-serif;margin:2em;max-width:1300px}table{border-collapse:collapse;"
+        "font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}"
+        "td:first-child,td:nth-child(2){text-align:left}img{max-width:100%}"
+        ".headline{font-size:16px;max-width:900px;line-height:1.4}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p class='headline'>{html.escape(summary['headline'])}</p>"
+        f"<h2>Ranked architectures</h2>{ranked_table(summary, digits)}"
+        f"<h2>Search cost so far</h2><ul>{spent}</ul>{pictures}"
+        f"<h2>Trials</h2>{trials_table(rows, digits)}{searches}{grown}{failures}"
+        "</body></html>"
+    )
 
 
-def write_report(rows: list[TrialRow], title: str, out: Path, top_k: int = 5,
-                 controller_progress: list[dict] | None = None, race: dict[str, Any] | None = None) -> Path:
+def write_report(
+    rows: list[TrialRow],
+    title: str,
+    out: Path,
+    top_k: int = 5,
+    controller_progress: list[dict] | None = None,
+    race: dict[str, Any] | None = None,
+) -> Path:
     """The report folder: ``report.html``, its plots and ``summary.json``. ``controller_progress``: a
     policy-gradient strategy's updates (:func:`nni_rl_nas.records.controller_progress_of`); ``race``:
     what its race recorded (:func:`nni_rl_nas.records.race_of`)."""
@@ -555,8 +708,11 @@ def write_report(rows: list[TrialRow], title: str, out: Path, top_k: int = 5,
 
     matplotlib.use("Agg")
     summary = experiment_summary(rows, race)
-    images = {"search_performance.png": plot_search(rows), "learning_curves.png": plot_curves(rows, top_k),
-              "pareto.png": plot_pareto(summary)}
+    images = {
+        "search_performance.png": plot_search(rows),
+        "learning_curves.png": plot_curves(rows, top_k),
+        "pareto.png": plot_pareto(summary),
+    }
     if any(row.is_search and row.curve for row in rows):
         images["controller_progress.png"] = plot_searches(rows)
     controllers = controller_series(rows, controller_progress or [])

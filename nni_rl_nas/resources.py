@@ -15,9 +15,10 @@ config's numbers, for one agent:
 
 Plus what any agent and any trial process take whatever the network. A trial holds one agent per
 seed (both engines keep every seed's agent), and on a local training service ``trialConcurrency``
-trials run at once. ``benchmarks/memory_estimate.py`` measured the constants below and compares
-the estimate with the memory agents take. More than the machine's available memory is
-refused with the estimate and the fix, before any trial starts. On other training services the trials run on machines this one cannot see: nothing is checked.
+trials run at once. ``benchmarks/memory_estimate.py`` measured the constants below and compares the
+estimate with the memory agents take. More than the machine's available memory is refused with the
+estimate and the fix, before any trial starts. On other training services the trials run on machines
+this one cannot see: nothing is checked.
 """
 
 from __future__ import annotations
@@ -40,11 +41,11 @@ from .specs import ExperimentSpec
 # multi-tensor Adam step and gradient clipping: a 2048x2 DQN Q-network took 10.3 times its weights.
 PARAMETER_COPIES = 11
 # an agent's env, SB3 objects and allocator slack: 12-13 MB measured with 16-unit layers
-AGENT_BYTES = 16 * 2 ** 20
+AGENT_BYTES = 16 * 2**20
 # a trial process with torch, NNI, SB3 and gymnasium imported and its space built: 471 MiB measured
-PROCESS_BYTES = 500 * 2 ** 20
+PROCESS_BYTES = 500 * 2**20
 FLOAT_BYTES = 4
-GB = 1024 ** 3
+GB = 1024**3
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,11 @@ class MemoryEstimate:
 
     def describe(self) -> str:
         agents = f"{self.agents} agents, one per task.seeds" if self.agents > 1 else "one agent"
-        return (f"largest architecture {self.largest!r}: {self.parameters:,} parameters, {gigabytes(self.network_bytes)} "
-                f"with training state and one batch; {self.buffer}: {gigabytes(self.buffer_bytes)}; one trial: "
-                f"{gigabytes(self.trial_bytes)} (its process and {agents})")
+        return (
+            f"largest architecture {self.largest!r}: {self.parameters:,} parameters, {gigabytes(self.network_bytes)} "
+            f"with training state and one batch; {self.buffer}: {gigabytes(self.buffer_bytes)}; one trial: "
+            f"{gigabytes(self.trial_bytes)} (its process and {agents})"
+        )
 
 
 def gigabytes(amount: int) -> str:
@@ -86,9 +89,13 @@ def available_memory() -> int:
 def _feature_map_elements(network: torch.nn.Module, batch: torch.Tensor) -> int:
     """Elements of every leaf module's output in one forward pass (on the meta device: no memory)."""
     counted = []
-    hooks = [module.register_forward_hook(lambda _, __, output: counted.append(
-                 output.numel() if isinstance(output, torch.Tensor) else 0))
-             for module in network.modules() if next(module.children(), None) is None]
+    hooks = [
+        module.register_forward_hook(
+            lambda _, __, output: counted.append(output.numel() if isinstance(output, torch.Tensor) else 0)
+        )
+        for module in network.modules()
+        if next(module.children(), None) is None
+    ]
     try:
         network(batch)
     finally:
@@ -105,12 +112,16 @@ def _buffer(spec: ExperimentSpec) -> tuple[int, str]:
     action = math.prod(spec.actions.shape or (1,)) * np.dtype(spec.actions.dtype).itemsize
     buffer_size = entry.setting(settings, "buffer_size")
     if buffer_size is not None:
-        return (int(buffer_size) * (2 * observation + action + 3 * FLOAT_BYTES),
-                f"replay buffer of {int(buffer_size):,} transitions (task.hyperparameters.buffer_size)")
+        return (
+            int(buffer_size) * (2 * observation + action + 3 * FLOAT_BYTES),
+            f"replay buffer of {int(buffer_size):,} transitions (task.hyperparameters.buffer_size)",
+        )
     steps = int(entry.setting(settings, "n_steps") or 0) * task.env_count
     observation_floats = math.prod(spec.inputs.shape or (1,)) * FLOAT_BYTES
-    return (steps * (observation_floats + action + 6 * FLOAT_BYTES),
-            f"rollout buffer of {steps:,} steps (task.hyperparameters.n_steps x task.n_envs)")
+    return (
+        steps * (observation_floats + action + 6 * FLOAT_BYTES),
+        f"rollout buffer of {steps:,} steps (task.hyperparameters.n_steps x task.n_envs)",
+    )
 
 
 def with_largest_hyperparameters(spec: ExperimentSpec) -> ExperimentSpec:
@@ -134,27 +145,39 @@ def estimate_trial_memory(spec: ExperimentSpec) -> MemoryEstimate:
         with torch.device("meta"):
             network = space.freeze(largest)
     except (RuntimeError, OverflowError) as error:  # on the meta device only a size can fail
-        raise ConfigError(f"space: its largest architecture {name!r} has layers too large for any tensor ({error}); "
-                          "fix: smaller widths, channels, kernels, filter sizes or features") from None
+        raise ConfigError(
+            f"space: its largest architecture {name!r} has layers too large for any tensor ({error}); "
+            "fix: smaller widths, channels, kernels, filter sizes or features"
+        ) from None
     parameters = sum(parameter.numel() for parameter in network.parameters())
     supernet = sum(parameter.numel() for parameter in space.parameters())
     if spec.is_rl:
         entry = algorithm(spec.task.algorithm)
         copies = entry.networks if space.part == "dense" else 1
-        batch_size, batch_field = int(entry.setting(spec.task.algorithm_hyperparameters, "batch_size") or 1), \
-            "task.hyperparameters.batch_size"
+        batch_size, batch_field = (
+            int(entry.setting(spec.task.algorithm_hyperparameters, "batch_size") or 1),
+            "task.hyperparameters.batch_size",
+        )
         buffer_bytes, buffer = _buffer(spec)
         options = spec.strategy_options
         agents = options.trial_seeds_at_most(spec.task.seed_count) if options else spec.task.seed_count
     else:
-        copies, batch_size, batch_field, buffer_bytes, buffer, agents = \
-            1, spec.task.batch_size, "task.batch_size", 0, "no buffer", 1
+        copies, batch_size, batch_field, buffer_bytes, buffer, agents = (
+            1,
+            spec.task.batch_size,
+            "task.batch_size",
+            0,
+            "no buffer",
+            1,
+        )
     shape = (get_flattened_obs_dim(spec.inputs),) if space.part == "dense" else spec.inputs.shape
     try:
         feature_maps = _feature_map_elements(network, torch.empty((batch_size, *shape), device="meta"))
     except (RuntimeError, OverflowError) as error:
-        raise ConfigError(f"{batch_field}: one batch of {batch_size:,} through {name!r} is too large for any tensor "
-                          f"({error}); fix: a smaller {batch_field}") from None
+        raise ConfigError(
+            f"{batch_field}: one batch of {batch_size:,} through {name!r} is too large for any tensor "
+            f"({error}); fix: a smaller {batch_field}"
+        ) from None
     network_bytes = FLOAT_BYTES * (PARAMETER_COPIES * copies * max(parameters, supernet) + 2 * copies * feature_maps)
     return MemoryEstimate(name, parameters, network_bytes, buffer_bytes, buffer, agents)
 
@@ -168,10 +191,17 @@ def check_memory(spec: ExperimentSpec, trials_at_once: int, available: int | Non
     available = available_memory() if available is None else available
     needed = estimate.trial_bytes * trials_at_once
     if needed > available:
-        at_once = f"; {trials_at_once} trials at once (trialConcurrency): {gigabytes(needed)}" if trials_at_once > 1 else ""
+        at_once = (
+            f"; {trials_at_once} trials at once (trialConcurrency): {gigabytes(needed)}" if trials_at_once > 1 else ""
+        )
         network_heavier = estimate.network_bytes >= estimate.buffer_bytes
-        fix = ("smaller choices in space (its widths or channels)" if network_heavier
-               else "a smaller task.hyperparameters.buffer_size or n_steps")
-        raise ConfigError(f"resources: {estimate.describe()}{at_once}; this machine has {gigabytes(available)} available; "
-                          f"fix: {fix}, fewer task.seeds (or racing.max_seeds, verdict.test_seeds), or a lower trialConcurrency")
+        fix = (
+            "smaller choices in space (its widths or channels)"
+            if network_heavier
+            else "a smaller task.hyperparameters.buffer_size or n_steps"
+        )
+        raise ConfigError(
+            f"resources: {estimate.describe()}{at_once}; this machine has {gigabytes(available)} available; "
+            f"fix: {fix}, fewer task.seeds (or racing.max_seeds, verdict.test_seeds), or a lower trialConcurrency"
+        )
     return estimate

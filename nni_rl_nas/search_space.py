@@ -63,8 +63,10 @@ class SearchSpace:
     def choices(self) -> dict[str, list]:
         """The labels that take one of a list of values, in order: the architecture's, then the
         hyperparameters searched as a ``choice`` (what this project's own strategies search)."""
-        return {**self.architecture_choices, **{name: list(spec["_value"]) for name, spec in self.hyperparameters.items()
-                                                if spec["_type"] == "choice"}}
+        return {
+            **self.architecture_choices,
+            **{name: list(spec["_value"]) for name, spec in self.hyperparameters.items() if spec["_type"] == "choice"},
+        }
 
     @property
     def labels(self) -> list[str]:
@@ -82,8 +84,10 @@ class SearchSpace:
     def split(self, point: Point) -> tuple[Architecture, dict[str, Any]]:
         """(the architecture's choices, the searched hyperparameters ``point`` sets); a baseline's
         point may set none of them."""
-        return ({label: plain(point[label]) for label in self.architecture_choices},
-                {name: plain(point[name]) for name in self.hyperparameters if name in point})
+        return (
+            {label: plain(point[label]) for label in self.architecture_choices},
+            {name: plain(point[name]) for name in self.hyperparameters if name in point},
+        )
 
     def name(self, point: Point) -> str:
         architecture, hyperparameters = self.split(point)
@@ -111,6 +115,7 @@ class SearchSpace:
         _, hyperparameters = self.split(point)
         for name, value in hyperparameters.items():
             if not within(self.hyperparameters[name], value):
-                raise ValueError(f"parameter {name}={value!r} is not one the search gives "
-                                 f"({self.hyperparameters[name]})")
+                raise ValueError(
+                    f"parameter {name}={value!r} is not one the search gives ({self.hyperparameters[name]})"
+                )
         return hyperparameters

@@ -48,14 +48,21 @@ def summarize(scores: Sequence[float], name: str = "mean", quantile: float = 0.2
     """Mean, interquartile mean, spread and the 95% stratified bootstrap interval of the aggregate
     ``name``; the interval is None for fewer than 2 seeds."""
     values = np.asarray(scores, dtype=float)
-    summary = {"seeds": len(values), "mean": float(values.mean()), "iqm": aggregate(values, "iqm"),
-               "sd": float(values.std(ddof=1)) if len(values) > 1 else None,
-               "aggregate": aggregate(values, name, quantile), "ci95": None}
+    summary = {
+        "seeds": len(values),
+        "mean": float(values.mean()),
+        "iqm": aggregate(values, "iqm"),
+        "sd": float(values.std(ddof=1)) if len(values) > 1 else None,
+        "aggregate": aggregate(values, name, quantile),
+        "ci95": None,
+    }
     if len(values) > 1 and np.ptp(values) > 0:
         np.random.seed(seed)  # rliable's bootstrap draws from numpy's global generator
         _, intervals = rly.get_interval_estimates(
-            {"scores": values.reshape(-1, 1)}, lambda runs: np.array([aggregate(runs, name, quantile)]),
-            reps=BOOTSTRAP_REPS)
+            {"scores": values.reshape(-1, 1)},
+            lambda runs: np.array([aggregate(runs, name, quantile)]),
+            reps=BOOTSTRAP_REPS,
+        )
         summary["ci95"] = [float(bound) for bound in intervals["scores"][:, 0]]
     elif len(values) > 1:
         summary["ci95"] = [summary["aggregate"]] * 2
@@ -71,11 +78,21 @@ def paired_difference(x: Sequence[float], y: Sequence[float], confidence: float 
     past their range), and with a collapsed seed among them t's normality fails; taking the
     wider of the two at each end keeps "better" for differences that both support."""
     differences = np.asarray(x, dtype=float) - np.asarray(y, dtype=float)
-    result = {"pairs": len(differences), "mean": float(differences.mean()) if len(differences) else None,
-              "sd": float(differences.std(ddof=1)) if len(differences) > 1 else None, "ci95": None}
+    result = {
+        "pairs": len(differences),
+        "mean": float(differences.mean()) if len(differences) else None,
+        "sd": float(differences.std(ddof=1)) if len(differences) > 1 else None,
+        "ci95": None,
+    }
     if len(differences) > 1 and np.ptp(differences) > 0:
-        bootstrap = stats.bootstrap((differences,), np.mean, confidence_level=confidence, n_resamples=BOOTSTRAP_REPS,
-                                    method="percentile", rng=np.random.default_rng(seed)).confidence_interval
+        bootstrap = stats.bootstrap(
+            (differences,),
+            np.mean,
+            confidence_level=confidence,
+            n_resamples=BOOTSTRAP_REPS,
+            method="percentile",
+            rng=np.random.default_rng(seed),
+        ).confidence_interval
         student = stats.ttest_1samp(differences, 0.0).confidence_interval(confidence)
         result["ci95"] = [float(min(bootstrap.low, student.low)), float(max(bootstrap.high, student.high))]
     elif len(differences) > 1:
@@ -100,8 +117,9 @@ def probability_of_improvement(x: Sequence[float], y: Sequence[float], seed: int
     if min(len(runs_x), len(runs_y)) < 2:
         return {"probability": probability, "ci95": None}
     np.random.seed(seed)
-    _, intervals = rly.get_interval_estimates({"pair": (runs_x, runs_y)}, metrics.probability_of_improvement,
-                                              reps=BOOTSTRAP_REPS)
+    _, intervals = rly.get_interval_estimates(
+        {"pair": (runs_x, runs_y)}, metrics.probability_of_improvement, reps=BOOTSTRAP_REPS
+    )
     return {"probability": probability, "ci95": [float(bound) for bound in np.ravel(intervals["pair"])]}
 
 
@@ -124,8 +142,9 @@ def seeds_needed(sd: float, difference: float) -> int | None:
     return max(2, math.ceil((z * sd / abs(difference)) ** 2))
 
 
-def shown_worse(differences: Sequence[float], confidence: float, seed_sd: float | None = None,
-                degrees: int = 0) -> bool:
+def shown_worse(
+    differences: Sequence[float], confidence: float, seed_sd: float | None = None, degrees: int = 0
+) -> bool:
     """Whether paired differences (challenger - incumbent) show the challenger worse: the one-sided
     ``confidence`` upper bound of their mean (Student's t) lies below 0.
 
@@ -164,18 +183,25 @@ def variance_components(groups: Sequence[Sequence[float]]) -> dict:
     None where fewer than 2 groups have 2 seeds."""
     groups = [np.asarray(group, dtype=float) for group in groups if len(group) >= 2]
     if len(groups) < 2:
-        return {"between_architectures_sd": None, "between_seeds_sd": None, "intraclass_correlation": None,
-                "architectures": len(groups)}
+        return {
+            "between_architectures_sd": None,
+            "between_seeds_sd": None,
+            "intraclass_correlation": None,
+            "architectures": len(groups),
+        }
     sizes = np.array([len(group) for group in groups])
     grand = np.concatenate(groups).mean()
     within = sum(((group - group.mean()) ** 2).sum() for group in groups) / (sizes.sum() - len(groups))
     between = sum(size * (group.mean() - grand) ** 2 for size, group in zip(sizes, groups)) / (len(groups) - 1)
-    typical_size = (sizes.sum() - (sizes ** 2).sum() / sizes.sum()) / (len(groups) - 1)
+    typical_size = (sizes.sum() - (sizes**2).sum() / sizes.sum()) / (len(groups) - 1)
     architectures = max(0.0, (between - within) / typical_size)
     total = architectures + within
-    return {"between_architectures_sd": float(math.sqrt(architectures)), "between_seeds_sd": float(math.sqrt(within)),
-            "intraclass_correlation": float(architectures / total) if total > 0 else None,
-            "architectures": len(groups)}
+    return {
+        "between_architectures_sd": float(math.sqrt(architectures)),
+        "between_seeds_sd": float(math.sqrt(within)),
+        "intraclass_correlation": float(architectures / total) if total > 0 else None,
+        "architectures": len(groups),
+    }
 
 
 def reliability(intraclass_correlation: float, seeds: int) -> float:

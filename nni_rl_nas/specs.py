@@ -102,8 +102,10 @@ class TaskSpec:
     def describe(self) -> str:
         seeds = f" x {self.seed_count} seeds" if self.seed_count > 1 else ""
         seeds += " (batched)" if self.engine == "batched" else ""
-        return (f"{self.algorithm}{' (double Q)' if self.double_q else ''} on {self.env}, {self.budget} env steps"
-                f"{seeds} per trial, score {self.score.rule}")
+        return (
+            f"{self.algorithm}{' (double Q)' if self.double_q else ''} on {self.env}, {self.budget} env steps"
+            f"{seeds} per trial, score {self.score.rule}"
+        )
 
     @property
     def solve_threshold(self) -> float | None:
@@ -224,5 +226,7 @@ class ExperimentSpec:
         except SpaceMismatchError as error:
             raise ConfigError(f"space (family {self.space.family!r}) vs {self.source()}: {error}") from None
         except (RuntimeError, OverflowError) as error:  # on the meta device only a size can fail: no tensor fits it
-            raise ConfigError(f"space: {self.space.options} has layers too large for any tensor ({error}); "
-                              "fix: smaller widths, channels, kernels, filter sizes or features") from None
+            raise ConfigError(
+                f"space: {self.space.options} has layers too large for any tensor ({error}); "
+                "fix: smaller widths, channels, kernels, filter sizes or features"
+            ) from None

@@ -24,8 +24,17 @@ from .algorithms.hyperparameters import agent_value
 from .experiment import ExperimentFile, load_experiment
 from .files import write_atomically, write_json
 from .oneshot import SEARCHES
-from .options import (BASELINE_KEY, FIDELITY_KEY, LOAD_CHECKPOINT_KEY, OBJECTIVE_KEY, PROPOSAL_KEY,
-                      SAVE_CHECKPOINT_KEY, SEARCH_PHASE, TRAIN_SEEDS_KEY, VERDICT_KEY)
+from .options import (
+    BASELINE_KEY,
+    FIDELITY_KEY,
+    LOAD_CHECKPOINT_KEY,
+    OBJECTIVE_KEY,
+    PROPOSAL_KEY,
+    SAVE_CHECKPOINT_KEY,
+    SEARCH_PHASE,
+    TRAIN_SEEDS_KEY,
+    VERDICT_KEY,
+)
 from .spaces import search_choices
 from .specs import ClassificationTaskSpec
 from .training.checkpoints import saved_env_steps
@@ -67,8 +76,10 @@ def pick_device(requested: str) -> str:
         return "cuda" if torch.cuda.is_available() else "cpu"
     if requested.startswith("cuda") and not torch.cuda.is_available():
         visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-        raise RuntimeError(f"task.device is {requested!r} but this trial sees no GPU (CUDA_VISIBLE_DEVICES={visible!r}); "
-                           "fix: give trials GPUs with trialGpuNumber: 1 in the experiment config, or use device: auto")
+        raise RuntimeError(
+            f"task.device is {requested!r} but this trial sees no GPU (CUDA_VISIBLE_DEVICES={visible!r}); "
+            "fix: give trials GPUs with trialGpuNumber: 1 in the experiment config, or use device: auto"
+        )
     return requested
 
 
@@ -81,8 +92,11 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
     output_dir = Path(os.environ.get("NNI_OUTPUT_DIR", "."))
 
     if parameters is None:
-        parameters = experiment.spec.build_search_space().parse_name(architecture_name) if architecture_name else \
-            nni.get_next_parameter()
+        parameters = (
+            experiment.spec.build_search_space().parse_name(architecture_name)
+            if architecture_name
+            else nni.get_next_parameter()
+        )
     if parameters.get("phase") == SEARCH_PHASE:
         return run_search_trial(experiment, experiment.spec.build_space(), parameters["search_seed"], output_dir)
     # a baseline may lie outside the searched choices (a wider hand-picked network): its space holds it
@@ -103,32 +117,52 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
     logger.info("trial %s trains %s: %s", nni.get_trial_id(), name, task.describe())
     device = pick_device(task.device)
     if isinstance(task, ClassificationTaskSpec):
-        fields, curve, state = train_classifier(dataclasses.replace(task, seed=seeds[0]),
-                                                lambda: space.freeze(architecture), device)
+        fields, curve, state = train_classifier(
+            dataclasses.replace(task, seed=seeds[0]), lambda: space.freeze(architecture), device
+        )
     else:
-        fields, curve, state = train_over_seeds(task, NetworkFactory(space, architecture), device,
-                                                tensorboard_folder(output_dir), continue_from, save_to, seeds)
-    result = {"default": fields.pop("default"), "architecture": name, **fields, "device": device,
-              BASELINE_KEY: bool(parameters.get(BASELINE_KEY)), TRAIN_SEEDS_KEY: seeds,
-              VERDICT_KEY: bool(parameters.get(VERDICT_KEY))}
+        fields, curve, state = train_over_seeds(
+            task,
+            NetworkFactory(space, architecture),
+            device,
+            tensorboard_folder(output_dir),
+            continue_from,
+            save_to,
+            seeds,
+        )
+    result = {
+        "default": fields.pop("default"),
+        "architecture": name,
+        **fields,
+        "device": device,
+        BASELINE_KEY: bool(parameters.get(BASELINE_KEY)),
+        TRAIN_SEEDS_KEY: seeds,
+        VERDICT_KEY: bool(parameters.get(VERDICT_KEY)),
+    }
     if search_space.hyperparameters:
         result["hyperparameters"] = hyperparameters
-    result.update(parameters.get(PROPOSAL_KEY) or {})  # what the strategy expected: the report shows it beside the score
+    result.update(
+        parameters.get(PROPOSAL_KEY) or {}
+    )  # what the strategy expected: the report shows it beside the score
     if fidelity is not None:
         result["fidelity"] = fidelity / experiment.options.largest_budget
     if save_to is not None and fidelity is None:
         result["generation"] = int(save_to.name)  # PBT's save folders are <member>/<generation>
     if experiment.options.cost.active:  # the report ranks by it
         result[OBJECTIVE_KEY] = experiment.options.cost.objective(result["default"], result["parameters"])
-    save_trial_outputs(output_dir, state, {
-        "trial_id": nni.get_trial_id(),
-        "architecture": architecture,
-        "hyperparameters": hyperparameters,  # the searched ones; task holds them applied, as the agent trained
-        "space": dataclasses.asdict(spec.space),
-        "task": dataclasses.asdict(task),
-        "result": result,
-        "curve": curve,
-    })
+    save_trial_outputs(
+        output_dir,
+        state,
+        {
+            "trial_id": nni.get_trial_id(),
+            "architecture": architecture,
+            "hyperparameters": hyperparameters,  # the searched ones; task holds them applied, as the agent trained
+            "space": dataclasses.asdict(spec.space),
+            "task": dataclasses.asdict(task),
+            "result": result,
+            "curve": curve,
+        },
+    )
     nni.report_final_result(result)
     logger.info("trial %s (%s) finished: %s", nni.get_trial_id(), name, result)
     return result
@@ -140,8 +174,11 @@ def trial_seeds(parameters: dict, task) -> list[int]:
     seeds = parameters.get(TRAIN_SEEDS_KEY)
     if seeds is None:
         return list(range(task.seed, task.seed + task.seed_count))
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(seed, int) and not isinstance(seed, bool)
-                                                           and seed >= 0 for seed in seeds):
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or not all(isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0 for seed in seeds)
+    ):
         raise ValueError(f"parameter {TRAIN_SEEDS_KEY}={seeds!r}: a non-empty list of whole numbers >= 0")
     return seeds
 
@@ -164,10 +201,21 @@ def continuation(parameters: dict, task, per_generation: bool) -> tuple[Any, Pat
 def run_search_trial(experiment: ExperimentFile, space, search_seed: int, output_dir: Path) -> dict:
     """Phase 1 of a weight-sharing strategy (ENAS, DARTS): one search, its derived architectures out."""
     options = dataclasses.replace(experiment.options, seed=search_seed)
-    logger.info("trial %s runs a %s (seed %d) over %s", nni.get_trial_id(), options.search_name, search_seed,
-                experiment.spec.task.describe())
-    result = SEARCHES[experiment.strategy_name](experiment.spec.task, space, experiment.spec.build_space, options,
-                                                output_dir, pick_device(experiment.spec.task.device))
+    logger.info(
+        "trial %s runs a %s (seed %d) over %s",
+        nni.get_trial_id(),
+        options.search_name,
+        search_seed,
+        experiment.spec.task.describe(),
+    )
+    result = SEARCHES[experiment.strategy_name](
+        experiment.spec.task,
+        space,
+        experiment.spec.build_space,
+        options,
+        output_dir,
+        pick_device(experiment.spec.task.device),
+    )
     nni.report_final_result(result)
     logger.info("search trial %s finished: %s", nni.get_trial_id(), result)
     return result

@@ -93,10 +93,12 @@ def start_error(strategy: str, error: Exception) -> StrategyStartError:
 
 def one_event_at_a_time(method):
     """Run ``method`` under the tuner's lock: NNI calls ``trial_end`` from another thread (module docstring)."""
+
     @functools.wraps(method)
     def locked(self, *args: Any, **kwargs: Any) -> Any:
         with self._lock:
             return method(self, *args, **kwargs)
+
     return locked
 
 
@@ -143,8 +145,11 @@ class StrategyTuner(Tuner):
         if self._lost and not strategy.budget_spent():
             original, parameters = self._lost.pop(0)
             self._aliases[parameter_id] = original
-            logger.info("resume: trial %d carries proposal %d, which NNI had not submitted before the stop",
-                        parameter_id, original)
+            logger.info(
+                "resume: trial %d carries proposal %d, which NNI had not submitted before the stop",
+                parameter_id,
+                original,
+            )
         else:
             try:
                 parameters = strategy.ask(parameter_id)
@@ -168,7 +173,9 @@ class StrategyTuner(Tuner):
         return proposals
 
     @one_event_at_a_time
-    def receive_trial_result(self, parameter_id: int | None, parameters: dict[str, Any], value: Any, **kwargs: Any) -> None:
+    def receive_trial_result(
+        self, parameter_id: int | None, parameters: dict[str, Any], value: Any, **kwargs: Any
+    ) -> None:
         parameter_id = self._aliases.get(parameter_id, parameter_id)
         self.started().tell(parameter_id, parameters, value if isinstance(value, dict) else {"default": value})
         self.save_checkpoint()
@@ -222,8 +229,11 @@ class StrategyTuner(Tuner):
     def load_checkpoint(self) -> None:
         strategy = self.started()
         path = self.checkpoint_file()
-        saved = [candidate for candidate in (path, path.with_name(PREVIOUS_STATE_FILE)) if candidate.exists()] \
-            if path is not None else []
+        saved = (
+            [candidate for candidate in (path, path.with_name(PREVIOUS_STATE_FILE)) if candidate.exists()]
+            if path is not None
+            else []
+        )
         if not saved:
             logger.warning("resume: no saved strategy state; starting afresh from NNI's records")
             return
@@ -241,11 +251,17 @@ class StrategyTuner(Tuner):
                 logger.warning("resume: %s was unreadable; restored the state before it, %s", path, candidate)
             break
         else:
-            raise StrategyStartError(f"resume: no readable strategy state: {'; '.join(unreadable)}; fix: delete "
-                                     f"{path.parent}/strategy_state*.pt to resume from NNI's records alone (finished "
-                                     "results are received again, learned state restarts), or create a new experiment")
-        logger.info("resume: restored %s with %d finished trials from %s", type(strategy).__name__,
-                    len(strategy.history), candidate)
+            raise StrategyStartError(
+                f"resume: no readable strategy state: {'; '.join(unreadable)}; fix: delete "
+                f"{path.parent}/strategy_state*.pt to resume from NNI's records alone (finished "
+                "results are received again, learned state restarts), or create a new experiment"
+            )
+        logger.info(
+            "resume: restored %s with %d finished trials from %s",
+            type(strategy).__name__,
+            len(strategy.history),
+            candidate,
+        )
         database = database_of_checkpoint(path.parent)
         if database.exists():
             self.find_lost_proposals(submitted_parameter_ids(database))
@@ -254,19 +270,32 @@ class StrategyTuner(Tuner):
         """Queue again the proposals NNI never submitted (by itself or by a trial carrying it)."""
         self._aliases = {alias: original for alias, original in self._aliases.items() if alias in submitted}
         carried = set(self._aliases.values())
-        self._lost = [(parameter_id, parameters) for parameter_id, parameters in self._issued.items()
-                      if parameter_id not in submitted and parameter_id not in carried]
+        self._lost = [
+            (parameter_id, parameters)
+            for parameter_id, parameters in self._issued.items()
+            if parameter_id not in submitted and parameter_id not in carried
+        ]
         if self._lost:
-            logger.warning("resume: NNI had not submitted proposals %s before the stop; proposing them again",
-                           [parameter_id for parameter_id, _ in self._lost])
+            logger.warning(
+                "resume: NNI had not submitted proposals %s before the stop; proposing them again",
+                [parameter_id for parameter_id, _ in self._lost],
+            )
 
 
 def tuner_class(strategy: type[SearchStrategy]) -> type[StrategyTuner]:
     name = strategy.strategy_name()
-    return type(name, (StrategyTuner,), {"strategy_class": strategy, "__module__": __name__,
-                                          "__doc__": f"NNI tuner of {strategy.__name__} (registered as {name})."})
+    return type(
+        name,
+        (StrategyTuner,),
+        {
+            "strategy_class": strategy,
+            "__module__": __name__,
+            "__doc__": f"NNI tuner of {strategy.__name__} (registered as {name}).",
+        },
+    )
 
 
-TUNERS: dict[str, type[StrategyTuner]] = {name: tuner_class(STRATEGIES[name]) for name in STRATEGY_OPTIONS
-                                           if name in STRATEGIES}
+TUNERS: dict[str, type[StrategyTuner]] = {
+    name: tuner_class(STRATEGIES[name]) for name in STRATEGY_OPTIONS if name in STRATEGIES
+}
 globals().update(TUNERS)  # nni_rl_nas.tuner.<short name>, the class NNI's registry and className: configs name

@@ -35,6 +35,11 @@ def validator_name(strategy: str) -> str:
 
 
 # One validator class per strategy, named <strategy>Validator, as NNI's registry names a class.
-globals().update({validator_name(name): type(validator_name(name), (ExperimentValidator,),
-                                             {"strategy": name, "__module__": __name__})
-                  for name in STRATEGY_OPTIONS})
+globals().update(
+    {
+        validator_name(name): type(
+            validator_name(name), (ExperimentValidator,), {"strategy": name, "__module__": __name__}
+        )
+        for name in STRATEGY_OPTIONS
+    }
+)

@@ -21,8 +21,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .seed_statistics import (aggregate, detectable_difference, paired_difference, probability_of_improvement,
-                              seeds_needed, summarize, variance_components, verdict)
+from .seed_statistics import (
+    aggregate,
+    detectable_difference,
+    paired_difference,
+    probability_of_improvement,
+    seeds_needed,
+    summarize,
+    variance_components,
+    verdict,
+)
 
 MIN_PAIRS = 3  # paired seeds an architecture needs before "not shown worse" says anything about it
 RELATIVE_DIFFERENCE = 0.10  # the difference whose seed cost a "not distinguishable" verdict states
@@ -69,8 +77,9 @@ def pool(trials: Iterable[SeedScores]) -> dict[str, PooledArchitecture]:
     return pooled
 
 
-def choose_answer(pooled: dict[str, PooledArchitecture], recorded: str | None, name: str = "mean",
-                  quantile: float = 0.25) -> str | None:
+def choose_answer(
+    pooled: dict[str, PooledArchitecture], recorded: str | None, name: str = "mean", quantile: float = 0.25
+) -> str | None:
     """The verdict trials' architecture, else the race's recorded answer, else the best aggregate
     objective among the architectures with the most search seeds."""
     tested = [entry.name for entry in pooled.values() if entry.test and not entry.baseline]
@@ -82,8 +91,10 @@ def choose_answer(pooled: dict[str, PooledArchitecture], recorded: str | None, n
     if not contenders:
         return None
     most = max(len(entry.search) for entry in contenders)
-    return max((entry for entry in contenders if len(entry.search) == most),
-               key=lambda entry: aggregate(entry.objectives(), name, quantile)).name
+    return max(
+        (entry for entry in contenders if len(entry.search) == most),
+        key=lambda entry: aggregate(entry.objectives(), name, quantile),
+    ).name
 
 
 def compare(answer: PooledArchitecture, baseline: PooledArchitecture) -> dict[str, Any]:
@@ -94,7 +105,9 @@ def compare(answer: PooledArchitecture, baseline: PooledArchitecture) -> dict[st
     x, y = [mine[seed] for seed in shared], [theirs[seed] for seed in shared]
     difference = paired_difference(x, y) if shared else {"pairs": 0, "mean": None, "sd": None, "ci95": None}
     comparison = {
-        "baseline": baseline.name, "seeds_used": "test" if use_test else "search", "pairs": len(shared),
+        "baseline": baseline.name,
+        "seeds_used": "test" if use_test else "search",
+        "pairs": len(shared),
         "difference": {"mean": difference["mean"], "ci95": difference["ci95"]},
         "probability_of_improvement": probability_of_improvement(x, y)["probability"] if shared else None,
         "verdict": verdict(difference["ci95"]),
@@ -115,12 +128,18 @@ def not_shown_worse(entry: PooledArchitecture, baseline: PooledArchitecture) -> 
     return interval is None or interval[1] >= 0
 
 
-def cheapest_not_worse(pooled: dict[str, PooledArchitecture], answer: str, baseline: PooledArchitecture,
-                       answer_verdict: str) -> dict[str, Any] | None:
+def cheapest_not_worse(
+    pooled: dict[str, PooledArchitecture], answer: str, baseline: PooledArchitecture, answer_verdict: str
+) -> dict[str, Any] | None:
     """The network with the fewest parameters not shown worse than ``baseline``: the answer on its
     verdict, the others on their paired search seeds."""
-    candidates = [entry for entry in pooled.values() if not entry.baseline and entry.parameters
-                  and (answer_verdict != "worse" if entry.name == answer else not_shown_worse(entry, baseline))]
+    candidates = [
+        entry
+        for entry in pooled.values()
+        if not entry.baseline
+        and entry.parameters
+        and (answer_verdict != "worse" if entry.name == answer else not_shown_worse(entry, baseline))
+    ]
     if not candidates:
         return None
     cheapest = min(candidates, key=lambda entry: entry.parameters)
@@ -134,25 +153,34 @@ def signal(pooled: dict[str, PooledArchitecture]) -> dict[str, Any]:
     return variance_components([list(entry.search.values()) for entry in pooled.values()])
 
 
-def summarize_experiment(pooled: dict[str, PooledArchitecture], recorded_answer: str | None = None,
-                         aggregate_name: str = "mean", quantile: float = 0.25) -> dict[str, Any]:
+def summarize_experiment(
+    pooled: dict[str, PooledArchitecture],
+    recorded_answer: str | None = None,
+    aggregate_name: str = "mean",
+    quantile: float = 0.25,
+) -> dict[str, Any]:
     """``summary.json``: the answer, its verdict against the (first) baseline, every architecture's
     seeds, and the experiment's signal (module docstring)."""
     answer = choose_answer(pooled, recorded_answer, aggregate_name, quantile)
     baselines = [entry for entry in pooled.values() if entry.baseline and (entry.search or entry.test)]
     summary: dict[str, Any] = {
-        "answer": answer, "baseline": baselines[0].name if baselines else None, "verdict": None,
-        "difference": None, "probability_of_improvement": None,
+        "answer": answer,
+        "baseline": baselines[0].name if baselines else None,
+        "verdict": None,
+        "difference": None,
+        "probability_of_improvement": None,
         "seeds": {entry.name: len(entry.search) for entry in pooled.values()},
         "test_seeds": {entry.name: len(entry.test) for entry in pooled.values() if entry.test},
-        "signal": signal(pooled), "aggregate": aggregate_name,
+        "signal": signal(pooled),
+        "aggregate": aggregate_name,
     }
     if answer is None or not baselines:
         return summary
     comparisons = [compare(pooled[answer], baseline) for baseline in baselines]
     first = comparisons[0]
-    summary.update({key: first[key] for key in ("verdict", "difference", "probability_of_improvement", "seeds_used",
-                                                "pairs")})
+    summary.update(
+        {key: first[key] for key in ("verdict", "difference", "probability_of_improvement", "seeds_used", "pairs")}
+    )
     for key in ("detectable_difference", "seeds_for_10_percent"):
         if key in first:
             summary[key] = first[key]
@@ -168,32 +196,47 @@ def headline(summary: dict[str, Any]) -> str:
     if answer is None:
         return "No architecture finished with a score."
     if baseline is None:
-        return f"The answer is {answer}; no baseline was trained, so nothing says whether it beats a hand-picked network."
+        return (
+            f"The answer is {answer}; no baseline was trained, so nothing says whether it beats a hand-picked network."
+        )
     mean, interval = summary["difference"]["mean"], summary["difference"]["ci95"]
     seeds = f"{summary['pairs']} {'test' if summary['seeds_used'] == 'test' else 'search'} seeds"
-    shown = (f"{mean:+.1f} (95% CI {interval[0]:+.1f} to {interval[1]:+.1f}) over {seeds}" if interval else
-             f"{mean:+.1f} over {seeds}, too few for an interval" if mean is not None else "no paired seeds")
-    caveat = "" if summary["seeds_used"] == "test" else " These seeds also chose the answer, so the interval is optimistic."
+    shown = (
+        f"{mean:+.1f} (95% CI {interval[0]:+.1f} to {interval[1]:+.1f}) over {seeds}"
+        if interval
+        else f"{mean:+.1f} over {seeds}, too few for an interval"
+        if mean is not None
+        else "no paired seeds"
+    )
+    caveat = (
+        "" if summary["seeds_used"] == "test" else " These seeds also chose the answer, so the interval is optimistic."
+    )
     if outcome == "better":
         return f"{answer} beats the baseline {baseline}: {shown}.{caveat}"
-    lead = (f"No network beat the baseline {baseline} at this budget: the answer, {answer}, scores {shown} "
-            f"against it ({outcome}).")
+    lead = (
+        f"No network beat the baseline {baseline} at this budget: the answer, {answer}, scores {shown} "
+        f"against it ({outcome})."
+    )
     detectable = summary.get("detectable_difference")
     if detectable is not None:
         needed = summary.get("seeds_for_10_percent")
-        lead += (f" These seeds could detect a difference of {detectable:.1f} or more"
-                 + (f"; a 10% difference would need about {needed} seeds." if needed else "."))
+        lead += f" These seeds could detect a difference of {detectable:.1f} or more" + (
+            f"; a 10% difference would need about {needed} seeds." if needed else "."
+        )
     cheapest = summary.get("cheapest_not_worse")
     if cheapest:
         ratio = cheapest["parameter_ratio"]
-        lead += (f" The cheapest network not shown worse: {cheapest['architecture']}"
-                 + (f", {ratio:.0%} of the baseline's parameters." if ratio else "."))
+        lead += f" The cheapest network not shown worse: {cheapest['architecture']}" + (
+            f", {ratio:.0%} of the baseline's parameters." if ratio else "."
+        )
     return lead + caveat
 
 
-def architecture_rows(pooled: dict[str, PooledArchitecture], answer: str | None, aggregate_name: str = "mean",
-                      quantile: float = 0.25) -> list[dict[str, Any]]:
+def architecture_rows(
+    pooled: dict[str, PooledArchitecture], answer: str | None, aggregate_name: str = "mean", quantile: float = 0.25
+) -> list[dict[str, Any]]:
     """The ranked table's rows: the answer first, the baselines next, then the rest by aggregate objective."""
+
     def order(entry: PooledArchitecture) -> tuple:
         value = aggregate(entry.objectives(), aggregate_name, quantile) if entry.search else float("-inf")
         return (entry.name != answer, not entry.baseline, -value)
@@ -202,7 +245,15 @@ def architecture_rows(pooled: dict[str, PooledArchitecture], answer: str | None,
     for entry in sorted(pooled.values(), key=order):
         search = summarize(list(entry.search.values()), aggregate_name, quantile) if entry.search else None
         test = summarize(list(entry.test.values()), aggregate_name, quantile) if entry.test else None
-        rows.append({"architecture": entry.name, "answer": entry.name == answer, "baseline": entry.baseline,
-                     "parameters": entry.parameters, "search": search, "test": test,
-                     "solved_seeds": entry.solved})
+        rows.append(
+            {
+                "architecture": entry.name,
+                "answer": entry.name == answer,
+                "baseline": entry.baseline,
+                "parameters": entry.parameters,
+                "search": search,
+                "test": test,
+                "solved_seeds": entry.solved,
+            }
+        )
     return rows

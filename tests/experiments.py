@@ -45,10 +45,15 @@ def start_experiment(tmp_path, config_name: str, edit=None, env: dict[str, str] 
     config = tmp_path / config_name
     config.write_text(yaml.safe_dump(raw, sort_keys=False))
     env = {**os.environ, **(env or {}), "HOME": str(tmp_path)}
-    for attempt in range(CREATE_ATTEMPTS):
+    for _attempt in range(CREATE_ATTEMPTS):
         port = free_port()
-        created = subprocess.run(["nnictl", "create", "--config", str(config), "--port", str(port)],
-                                 capture_output=True, text=True, env=env, timeout=120)
+        created = subprocess.run(
+            ["nnictl", "create", "--config", str(config), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
         match = re.search(r"Experiment ID: (\w+)", re.sub(r"\x1b\[[0-9;]*m", "", created.stdout))
         if created.returncode == 0 and match and "Create experiment failed" not in created.stdout:
             break
@@ -74,8 +79,9 @@ def finished(status: str, port: int, waits_between_rounds: bool = False) -> bool
     return status in ("DONE", "ERROR", "STOPPED")
 
 
-def finished_trials(experiment_id: str, port: int, timeout_s: float = TIMEOUT_S,
-                    waits_between_rounds: bool = False) -> tuple[list[dict], list[dict]]:
+def finished_trials(
+    experiment_id: str, port: int, timeout_s: float = TIMEOUT_S, waits_between_rounds: bool = False
+) -> tuple[list[dict], list[dict]]:
     """Wait until the experiment is DONE; return its trials and metric records from the REST API."""
     deadline = time.monotonic() + timeout_s
     while not finished(status := rest(port, "check-status")["status"], port, waits_between_rounds):
@@ -87,7 +93,7 @@ def finished_trials(experiment_id: str, port: int, timeout_s: float = TIMEOUT_S,
 
 def trial_folder(root: Path, trial_id: str) -> Path:
     """Where a trial of the experiment folder ``root`` wrote its outputs (any training service)."""
-    folder, = root.glob(f"environments/*/trials/{trial_id}")
+    (folder,) = root.glob(f"environments/*/trials/{trial_id}")
     return folder
 
 
@@ -105,18 +111,34 @@ def check_trial(trial: dict, metrics: list[dict], root: Path, min_curve_points: 
     record = json.loads(trial_folder(root, trial["trialJobId"]).joinpath("trial.json").read_text())
     assert record["trial_id"] == trial["trialJobId"]
     # the web UI's columns are the architecture's choices and the searched hyperparameters
-    shown = {k: v for k, v in parameters.items()
-             if k not in ("architecture", "baseline", "proposal", "TRIAL_BUDGET", "load_checkpoint_dir",
-                          "save_checkpoint_dir", "train_seeds", "verdict")}
+    shown = {
+        k: v
+        for k, v in parameters.items()
+        if k
+        not in (
+            "architecture",
+            "baseline",
+            "proposal",
+            "TRIAL_BUDGET",
+            "load_checkpoint_dir",
+            "save_checkpoint_dir",
+            "train_seeds",
+            "verdict",
+        )
+    }
     assert shown == {**record["architecture"], **record.get("hyperparameters", {})}
-    assert parameters.get("train_seeds", final["train_seeds"]) == final["train_seeds"] == \
-        record["result"]["train_seeds"], "the trial trained the seeds NNI shows for it"
+    assert (
+        parameters.get("train_seeds", final["train_seeds"]) == final["train_seeds"] == record["result"]["train_seeds"]
+    ), "the trial trained the seeds NNI shows for it"
     if record.get("hyperparameters"):  # searched ones (a classifier's task has none)
         assert record["task"]["hyperparameters"].items() >= record["hyperparameters"].items(), "the agent took them"
     assert final["baseline"] == bool(parameters.get("baseline")), "a baseline trial is marked as one in its result"
     # NNI's Hyperband names no architecture in its parameters; the trial names what it trained
-    assert parameters.get("architecture", final["architecture"]) == final["architecture"] == \
-        record["result"]["architecture"]
+    assert (
+        parameters.get("architecture", final["architecture"])
+        == final["architecture"]
+        == record["result"]["architecture"]
+    )
     assert final["default"] == record["result"]["default"]
     assert final.items() >= parameters.get("proposal", {}).items(), "the result repeats what the strategy expected"
     return final

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from hypothesis import strategies as st
 
 BAD_VALUES = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(10 ** 18), max_value=10 ** 18),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**18), max_value=10**18),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
     st.lists(st.one_of(st.integers(-3, 3), st.text(max_size=3)), max_size=3),
     st.dictionaries(st.text(max_size=4), st.integers(-3, 3), max_size=2),
 )
@@ -41,7 +45,7 @@ def changed(raw: dict, path: Path_, value: Any) -> dict:
 
 
 MARKUP = "<script>alert(1)</script>"
-HUGE = (10 ** 30, 1e308, -1e308)
+HUGE = (10**30, 1e308, -1e308)
 
 
 def removed(raw: Any, path: Path_) -> Any:
@@ -72,15 +76,23 @@ def corrupted_json(original: Any) -> st.SearchStrategy[bytes]:
     paths = list(fields_of(original))
     mappings = [path for path in [(), *paths] if isinstance(value_at(original, path), dict)]
     values = st.one_of(BAD_VALUES, st.just(MARKUP), st.sampled_from(HUGE), st.just(float("nan")))
-    corruptions = [st.integers(0, max(len(text) - 1, 0)).map(lambda length: text[:length].encode()),
-                   st.binary(max_size=64)]
+    corruptions = [
+        st.integers(0, max(len(text) - 1, 0)).map(lambda length: text[:length].encode()),
+        st.binary(max_size=64),
+    ]
     if paths:
         corruptions += [
-            st.tuples(st.sampled_from(paths), values).map(lambda change: json.dumps(changed(original, *change)).encode()),
-            st.sampled_from(paths).map(lambda path: json.dumps(removed(original, path)).encode())]
+            st.tuples(st.sampled_from(paths), values).map(
+                lambda change: json.dumps(changed(original, *change)).encode()
+            ),
+            st.sampled_from(paths).map(lambda path: json.dumps(removed(original, path)).encode()),
+        ]
     if mappings:
-        corruptions.append(st.tuples(st.sampled_from(mappings), st.text(max_size=6), values).map(
-            lambda extra: json.dumps(added(original, *extra)).encode()))
+        corruptions.append(
+            st.tuples(st.sampled_from(mappings), st.text(max_size=6), values).map(
+                lambda extra: json.dumps(added(original, *extra)).encode()
+            )
+        )
     return st.one_of(*corruptions)
 
 

@@ -18,27 +18,44 @@ SEARCHED = {"learning_rate": {"_type": "loguniform", "_value": [0.0001, 0.01]}}
 def offline(monkeypatch):
     """An advisor outside NNI: no NNI fixes to check, and NNI's own unit-test channel, which connects nowhere."""
     monkeypatch.setattr("nni_rl_nas.advisor.require_fixes_at_start", lambda: None)
-    monkeypatch.setattr(msg_dispatcher_base, "dispatcher_env_vars",
-                        msg_dispatcher_base.dispatcher_env_vars._replace(NNI_TUNER_COMMAND_CHANNEL="ws://_unittest_"))
+    monkeypatch.setattr(
+        msg_dispatcher_base,
+        "dispatcher_env_vars",
+        msg_dispatcher_base.dispatcher_env_vars._replace(NNI_TUNER_COMMAND_CHANNEL="ws://_unittest_"),
+    )
 
 
 def test_budgets_map_to_env_steps_of_the_task():
     options = parse_class_args({"space": SPACE, "task": TASK, "R": 9, "eta": 3}, "RlNasHyperband").strategy_options
     assert [options.env_steps(r, 9000) for r in (1, 3, 9)] == [1000, 3000, 9000]
-    assert options.env_steps(9 / 3 ** 2 * 2, 9000) == 2000  # Hyperband's r = R / eta^s need not be whole
+    assert options.env_steps(9 / 3**2 * 2, 9000) == 2000  # Hyperband's r = R / eta^s need not be whole
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"baselines": ["16-relu"]}, r"tuner.classArgs.baselines: NNI's Hyperband advisor proposes every trial itself"),
-    ({"eta": 1}, r"tuner.classArgs.eta: got 1; fix: a whole number >= 2"),
-    ({"exec_mode": "eager"}, r"tuner.classArgs.exec_mode: got 'eager'"),
-    ({"strategy": "RlNasBohb", "max_budget": 1}, r"tuner.classArgs.max_budget: got 1; fix: a number above min_budget"),
-    ({"strategy": "RlNasBohb", "min_points_in_model": 2}, r"tuner.classArgs.min_points_in_model: got 2, but BOHB's "
-                                                          r"model needs more results than the search space's 2 "
-                                                          r"dimensions; fix: at least 3"),
-    ({"strategy": "RlNasBohb", "search_hyperparameters": {"batch_size": {"_type": "quniform", "_value": [16, 64, 16]}}},
-     r"search_hyperparameters.batch_size: RlNasBohb searches \['choice', 'randint', 'uniform', 'loguniform'\]"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"baselines": ["16-relu"]}, r"tuner.classArgs.baselines: NNI's Hyperband advisor proposes every trial itself"),
+        ({"eta": 1}, r"tuner.classArgs.eta: got 1; fix: a whole number >= 2"),
+        ({"exec_mode": "eager"}, r"tuner.classArgs.exec_mode: got 'eager'"),
+        (
+            {"strategy": "RlNasBohb", "max_budget": 1},
+            r"tuner.classArgs.max_budget: got 1; fix: a number above min_budget",
+        ),
+        (
+            {"strategy": "RlNasBohb", "min_points_in_model": 2},
+            r"tuner.classArgs.min_points_in_model: got 2, but BOHB's "
+            r"model needs more results than the search space's 2 "
+            r"dimensions; fix: at least 3",
+        ),
+        (
+            {
+                "strategy": "RlNasBohb",
+                "search_hyperparameters": {"batch_size": {"_type": "quniform", "_value": [16, 64, 16]}},
+            },
+            r"search_hyperparameters.batch_size: RlNasBohb searches \['choice', 'randint', 'uniform', 'loguniform'\]",
+        ),
+    ],
+)
 def test_options_the_advisors_cannot_honour_are_refused(options, message):
     strategy = options.pop("strategy", "RlNasHyperband")
     with pytest.raises(ConfigError, match=message):
@@ -52,8 +69,9 @@ def test_the_advisor_draws_seeded_points_of_the_space_and_its_hyperparameters(of
         advisor.handle_update_search_space({})
         advisor.send = lambda command, data: None
         draws.append([advisor._get_one_trial_job()["parameters"] for _ in range(3)])
-    assert draws[0] == draws[1] and all(set(point) == {"layer1_width", "layer1_activation", "learning_rate",
-                                                        "TRIAL_BUDGET"} for point in draws[0])
+    assert draws[0] == draws[1] and all(
+        set(point) == {"layer1_width", "layer1_activation", "learning_rate", "TRIAL_BUDGET"} for point in draws[0]
+    )
     assert not advisor.is_created_in_previous_exp("0-1_0_2"), "NNI 3.0 raised TypeError here (microsoft/nni#5263)"
 
 
@@ -73,8 +91,11 @@ def test_bohbs_model_is_built_over_the_space_and_its_hyperparameters_and_propose
     for index in range(12):
         point = advisor.cg.get_config(1)
         assert search_space.check_hyperparameters(point) == {"learning_rate": point["learning_rate"]}
-        advisor.cg.new_result(loss=-point["learning_rate"] * (index + 1), budget=1,
-                              parameters={key: value for key, value in point.items() if key != "TRIAL_BUDGET"})
+        advisor.cg.new_result(
+            loss=-point["learning_rate"] * (index + 1),
+            budget=1,
+            parameters={key: value for key, value in point.items() if key != "TRIAL_BUDGET"},
+        )
     assert 1 in advisor.cg.kde_models
     proposed = advisor.cg.get_config(1)
     assert set(proposed) == {"layer1_width", "layer1_activation", "learning_rate", "TRIAL_BUDGET"}
@@ -87,8 +108,9 @@ def test_each_round_of_a_configuration_saves_where_its_next_round_loads(offline,
     advisor.handle_update_search_space({})
     job = advisor._get_one_trial_job()
     bracket, round_, number = job["parameter_id"].split("_")
-    assert round_ == "0" and job["parameters"]["save_checkpoint_dir"] == job["parameters"]["load_checkpoint_dir"] \
-        == str(tmp_path / "configs" / f"{bracket}_{number}" / "0")
+    assert round_ == "0" and job["parameters"]["save_checkpoint_dir"] == job["parameters"][
+        "load_checkpoint_dir"
+    ] == str(tmp_path / "configs" / f"{bracket}_{number}" / "0")
     recorded = advisor.brackets[advisor.curr_bracket_id].hyper_configs[0][job["parameter_id"]]
     assert "save_checkpoint_dir" not in recorded, "the advisor's own record is unchanged"
 
@@ -99,5 +121,6 @@ def test_an_advisors_trial_continues_on_the_sb3_engine_and_starts_over_on_the_ba
     (tmp_path / "0" / "seed_0" / "progress.json").write_text('{"env_steps": 3000}')
     for engine, continued in (("sb3", tmp_path / "0"), ("batched", None)):
         task = parse_class_args({"space": SPACE, "task": {**TASK, "engine": engine}}).task
-        assert continuation(folders, task, per_generation=False)[1:] == \
-            ((continued, tmp_path / "1") if continued else (None, None))
+        assert continuation(folders, task, per_generation=False)[1:] == (
+            (continued, tmp_path / "1") if continued else (None, None)
+        )

@@ -7,8 +7,9 @@ from tests.conftest import CONFIGS, class_args
 
 
 def run(*args, cwd=None, env=None):
-    return subprocess.run(["nni-rl-nas", *args], capture_output=True, text=True, cwd=cwd, timeout=300,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        ["nni-rl-nas", *args], capture_output=True, text=True, cwd=cwd, timeout=300, env={**os.environ, **(env or {})}
+    )
 
 
 def test_spaces_lists_the_default_space_with_its_size():
@@ -36,9 +37,12 @@ def test_validate_reports_a_bad_config_without_a_traceback(write_experiment):
 
 def test_a_diverging_trial_exits_nonzero_with_the_reason_on_stderr(write_experiment, tmp_path):
     def diverge(raw):
-        class_args(raw)["task"].update(total_timesteps=1000, report_every=500, eval_episodes=1,
-                                       hyperparameters={"learning_rate": 1e30, "learning_starts": 0,
-                                                        "train_freq": 4, "gradient_steps": 1})
+        class_args(raw)["task"].update(
+            total_timesteps=1000,
+            report_every=500,
+            eval_episodes=1,
+            hyperparameters={"learning_rate": 1e30, "learning_starts": 0, "train_freq": 4, "gradient_steps": 1},
+        )
 
     config = write_experiment(diverge)
     done = run("trial", config.name, "--architecture", "16-relu", cwd=tmp_path)

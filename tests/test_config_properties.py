@@ -25,7 +25,7 @@ from tests.conftest import CONFIGS
 from tests.mutations import BAD_VALUES, Path_, changed, fields_of
 
 SHIPPED = sorted(path.name for path in CONFIGS.glob("*.yml"))
-FIXED_BAD_VALUES = [None, True, "x", -1, 0, 10 ** 18, 1.5, float("nan"), [], {}, [1], [{}]]
+FIXED_BAD_VALUES = [None, True, "x", -1, 0, 10**18, 1.5, float("nan"), [], {}, [1], [{}]]
 
 
 def names_for(path: Path_) -> set[str]:
@@ -58,8 +58,13 @@ def test_a_field_changed_to_a_bad_value_is_refused_naming_it(config, tmp_path_fa
     folder = tmp_path_factory.mktemp("configs")
     paths = list(fields_of(yaml.safe_load((CONFIGS / config).read_text())))
 
-    @settings(max_examples=12, derandomize=True, database=None, deadline=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @settings(
+        max_examples=12,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(path=st.sampled_from(paths), value=BAD_VALUES)
     def refused_or_accepted(path, value):
         check_refused_or_accepted(config, path, value, folder)

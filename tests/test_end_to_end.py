@@ -9,8 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.experiments import (CREATE_ATTEMPTS, TIMEOUT_S, check_trial, finished_trials, free_port, rest,
-                               start_experiment)
+from tests.experiments import (
+    CREATE_ATTEMPTS,
+    TIMEOUT_S,
+    check_trial,
+    finished_trials,
+    free_port,
+    rest,
+    start_experiment,
+)
 
 
 @pytest.fixture
@@ -34,23 +41,31 @@ def test_quick_cartpole_runs_every_trial_on_its_own_architecture(quick_experimen
     check_reports(experiment_id, port, root, built)
 
 
-SEARCHED = {"learning_rate": {"_type": "loguniform", "_value": [0.0005, 0.005]},
-            "exploration_fraction": {"_type": "uniform", "_value": [0.05, 0.3]}}
+SEARCHED = {
+    "learning_rate": {"_type": "loguniform", "_value": [0.0005, 0.005]},
+    "exploration_fraction": {"_type": "uniform", "_value": [0.05, 0.3]},
+}
 
 
 def nni_tuner(algorithm: str, algorithm_args: dict | None = None):
     def edit(raw: dict) -> None:
         raw["tuner"]["name"] = "RlNasNniTuner"
-        raw["tuner"]["classArgs"].update(algorithm=algorithm, algorithm_args=algorithm_args,
-                                         search_hyperparameters=SEARCHED)
+        raw["tuner"]["classArgs"].update(
+            algorithm=algorithm, algorithm_args=algorithm_args, search_hyperparameters=SEARCHED
+        )
         raw["searchSpace"].update(SEARCHED)
+
     return edit
 
 
-@pytest.mark.parametrize("edit", [
-    nni_tuner("TPE"),  # sequential model-based
-    pytest.param(nni_tuner("Evolution", {"population_size": 4}), marks=pytest.mark.slow),  # evolutionary
-], ids=["TPE", "Evolution"])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        nni_tuner("TPE"),  # sequential model-based
+        pytest.param(nni_tuner("Evolution", {"population_size": 4}), marks=pytest.mark.slow),  # evolutionary
+    ],
+    ids=["TPE", "Evolution"],
+)
 def test_nnis_own_tuners_drive_trials_two_at_a_time_each_on_the_point_nni_shows(tmp_path, edit):
     """Architecture and hyperparameters searched together: each trial's agent trains on what the web UI shows."""
     with start_experiment(tmp_path, "quick_cartpole.yml", edit) as (experiment_id, port, root):
@@ -67,8 +82,16 @@ def test_nnis_own_tuners_drive_trials_two_at_a_time_each_on_the_point_nni_shows(
 def hyperband(raw: dict) -> None:
     """R 3, eta 3: 3 configurations at budget 1 (a third of 20,000 env steps), the best promoted to 3;
     serial, so that the fourth trial is that promotion and not the next bracket's first."""
-    raw["tuner"] = {"name": "RlNasHyperband", "classArgs": {**raw["tuner"]["classArgs"], "R": 3, "eta": 3,
-                                                            "exec_mode": "serial", "search_hyperparameters": SEARCHED}}
+    raw["tuner"] = {
+        "name": "RlNasHyperband",
+        "classArgs": {
+            **raw["tuner"]["classArgs"],
+            "R": 3,
+            "eta": 3,
+            "exec_mode": "serial",
+            "search_hyperparameters": SEARCHED,
+        },
+    }
     raw["searchSpace"].update(SEARCHED)
 
 
@@ -76,14 +99,20 @@ def hyperband(raw: dict) -> None:
 def test_pbt_trials_continue_the_agents_of_the_generation_before(tmp_path):
     """NNI's PBT: each trial saves its agent through NNI's checkpoint folders, and the next
     generation's trials continue them, architecture included, two at a time."""
-    with start_experiment(tmp_path, "quick_cartpole.yml", nni_tuner("PBT", {"population_size": 2})) as \
-            (experiment_id, port, root):
+    with start_experiment(tmp_path, "quick_cartpole.yml", nni_tuner("PBT", {"population_size": 2})) as (
+        experiment_id,
+        port,
+        root,
+    ):
         trials, metrics = finished_trials(experiment_id, port, waits_between_rounds=True)
         assert len(trials) == 4
         shown = {trial["trialJobId"]: json.loads(trial["hyperParameters"][0])["parameters"] for trial in trials}
         finals = {trial["trialJobId"]: check_trial(trial, metrics, root, min_curve_points=3) for trial in trials}
-        first = {parameters["save_checkpoint_dir"]: parameters for trial_id, parameters in shown.items()
-                 if finals[trial_id]["generation"] == 0}
+        first = {
+            parameters["save_checkpoint_dir"]: parameters
+            for trial_id, parameters in shown.items()
+            if finals[trial_id]["generation"] == 0
+        }
         second = [trial_id for trial_id in shown if finals[trial_id]["generation"] == 1]
         assert len(first) == len(second) == 2
         for trial_id in second:
@@ -98,9 +127,16 @@ def bohb(raw: dict) -> None:
     """BOHB's first bracket as Hyperband's above, then the next bracket's first two (its model needs
     more results than these; tests/test_advisor.py builds it)."""
     raw["maxTrialNumber"] = 6
-    raw["tuner"] = {"name": "RlNasBohb", "classArgs": {**raw["tuner"]["classArgs"], "min_budget": 1, "max_budget": 3,
-                                                       "eta": 3,
-                                                       "search_hyperparameters": SEARCHED}}
+    raw["tuner"] = {
+        "name": "RlNasBohb",
+        "classArgs": {
+            **raw["tuner"]["classArgs"],
+            "min_budget": 1,
+            "max_budget": 3,
+            "eta": 3,
+            "search_hyperparameters": SEARCHED,
+        },
+    }
     raw["searchSpace"].update(SEARCHED)
 
 
@@ -124,8 +160,10 @@ def test_hyperband_gives_trials_budgets_in_env_steps_and_promotes_the_best(tmp_p
     with start_experiment(tmp_path, "quick_cartpole.yml", hyperband) as (experiment_id, port, root):
         trials, metrics = finished_trials(experiment_id, port, waits_between_rounds=True)
         assert len(trials) == 4
-        finals = sorted((check_trial(trial, metrics, root, min_curve_points=3) for trial in trials),
-                        key=lambda final: final["fidelity"])
+        finals = sorted(
+            (check_trial(trial, metrics, root, min_curve_points=3) for trial in trials),
+            key=lambda final: final["fidelity"],
+        )
         assert [final["fidelity"] for final in finals] == [1 / 3, 1 / 3, 1 / 3, 1.0]
         # r / R of 20,000 env steps, which SB3 reaches at its next rollout's end (CartPole's train_freq is 256)
         assert all(6667 <= final["env_steps"] < 6667 + 256 for final in finals[:3])
@@ -135,13 +173,16 @@ def test_hyperband_gives_trials_budgets_in_env_steps_and_promotes_the_best(tmp_p
         # the promotion continued its first round's agent: it trained only the rest of its budget
         assert 20000 <= promoted["agent_env_steps"] < 20000 + 256
         assert promoted["env_steps"] == promoted["agent_env_steps"] - next(
-            final["env_steps"] for final in best if final["architecture"] == promoted["architecture"])
+            final["env_steps"] for final in best if final["architecture"] == promoted["architecture"]
+        )
         starts = sorted((trial["startTime"], trial["endTime"]) for trial in trials)
         assert any(later[0] < earlier[1] for earlier, later in zip(starts, starts[1:])), "two trials at a time"
         check_reports(experiment_id, port, root, {final["architecture"] for final in finals}, min_curve_points=3)
 
 
-def check_reports(experiment_id: str, port: int, root: Path, architectures: set[str], min_curve_points: int = 5) -> None:
+def check_reports(
+    experiment_id: str, port: int, root: Path, architectures: set[str], min_curve_points: int = 5
+) -> None:
     """`nni-rl-nas report` from the REST API and from the stored database: the same ranked table."""
     from nni_rl_nas.cli import main
     from nni_rl_nas.report import ranked, read_database, read_rest_api
@@ -159,8 +200,11 @@ def check_reports(experiment_id: str, port: int, root: Path, architectures: set[
 
 def racing_cartpole(raw: dict) -> None:
     raw["maxTrialNumber"] = 40  # a safety net: the finished tuner ends the experiment
-    raw["tuner"]["classArgs"].update(racing={"initial_seeds": 1, "max_seeds": 3, "answer_seeds": 2},
-                                     verdict={"test_seeds": 2}, baselines=["128-relu"])
+    raw["tuner"]["classArgs"].update(
+        racing={"initial_seeds": 1, "max_seeds": 3, "answer_seeds": 2},
+        verdict={"test_seeds": 2},
+        baselines=["128-relu"],
+    )
     raw["tuner"]["classArgs"]["task"].update(total_timesteps=4000, report_every=2000)
 
 
@@ -170,14 +214,21 @@ def test_a_race_with_a_baseline_and_a_verdict_ends_done_and_its_summary_judges_t
     with start_experiment(tmp_path, "quick_cartpole.yml", racing_cartpole) as (experiment_id, port, root):
         trials, metrics = finished_trials(experiment_id, port)
         assert rest(port, "check-status")["status"] == "DONE", "the finished tuner ended the experiment"
-        finals = [check_trial(trial, metrics, root, min_curve_points=2)
-                  for trial in sorted(trials, key=lambda t: t["sequenceId"])]
-        shown = [json.loads(trial["hyperParameters"][0])["parameters"]["train_seeds"]
-                 for trial in sorted(trials, key=lambda t: t["sequenceId"])]
+        finals = [
+            check_trial(trial, metrics, root, min_curve_points=2)
+            for trial in sorted(trials, key=lambda t: t["sequenceId"])
+        ]
+        shown = [
+            json.loads(trial["hyperParameters"][0])["parameters"]["train_seeds"]
+            for trial in sorted(trials, key=lambda t: t["sequenceId"])
+        ]
         assert [final["train_seeds"] for final in finals] == shown, "NNI shows the seeds each trial trained"
         search = [final for final in finals if not final["verdict"]]
         assert all(seed < 3 for final in search for seed in final["train_seeds"])
-        assert [(final["architecture"], final["train_seeds"]) for final in finals if final["verdict"]][-1][1] == [1000, 1001]
+        assert [(final["architecture"], final["train_seeds"]) for final in finals if final["verdict"]][-1][1] == [
+            1000,
+            1001,
+        ]
         assert {final["architecture"] for final in finals[-2:]} >= {"128-relu"}
         from nni_rl_nas.cli import main
 
@@ -185,8 +236,9 @@ def test_a_race_with_a_baseline_and_a_verdict_ends_done_and_its_summary_judges_t
         assert main(["report", experiment_id, "--experiments-dir", str(root.parent), "--out", str(out)]) == 0
         summary = json.loads((out / "summary.json").read_text())
         assert summary["baseline"] == "128-relu" and summary["seeds_used"] == "test" and summary["pairs"] == 2
-        assert summary["answer"] == next(final["architecture"] for final in finals if final["verdict"]
-                                         and not final["baseline"])
+        assert summary["answer"] == next(
+            final["architecture"] for final in finals if final["verdict"] and not final["baseline"]
+        )
         low, high = summary["difference"]["ci95"]
         assert summary["verdict"] == ("better" if low > 0 else "worse" if high < 0 else "not distinguishable")
         assert html.escape(summary["headline"]) in (out / "report.html").read_text()
@@ -221,10 +273,15 @@ def stop_at_a_finished_trial_then_resume(experiment_id: str, port: int, tmp_path
     subprocess.run(["nnictl", "stop", experiment_id], capture_output=True, env=env, timeout=120, check=True)
     if before_resume:
         before_resume()
-    for attempt in range(CREATE_ATTEMPTS):
+    for _attempt in range(CREATE_ATTEMPTS):
         port = free_port()
-        resumed = subprocess.run(["nnictl", "resume", experiment_id, "--port", str(port)],
-                                 capture_output=True, text=True, env=env, timeout=120)
+        resumed = subprocess.run(
+            ["nnictl", "resume", experiment_id, "--port", str(port)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
         if resumed.returncode == 0 and "failed" not in resumed.stdout.lower():
             return port
         subprocess.run(["nnictl", "stop", experiment_id], capture_output=True, env=env, timeout=120)
@@ -257,15 +314,21 @@ def test_a_resume_with_no_readable_state_fails_naming_the_file_and_leaves_no_tri
     port = stop_at_a_finished_trial_then_resume(experiment_id, port, tmp_path, truncate_both)
     deadline = time.monotonic() + 120
     while (status := rest(port, "check-status"))["status"] != "ERROR" or any(
-            trial["status"] in ("RUNNING", "WAITING", "ADD_RESUMED") for trial in rest(port, "trial-jobs")):
+        trial["status"] in ("RUNNING", "WAITING", "ADD_RESUMED") for trial in rest(port, "trial-jobs")
+    ):
         assert time.monotonic() < deadline, (status, rest(port, "trial-jobs"))
         time.sleep(2)
-    error, = status["errors"]
+    (error,) = status["errors"]
     assert f"no readable strategy state: {state_files[0]}" in error and f"fix: delete {root / 'checkpoint'}" in error
     statuses = {trial["trialJobId"]: trial["status"] for trial in rest(port, "trial-jobs")}
     assert "SYS_CANCELED" in statuses.values(), "trials running at the stop were queued to run again"
-    subprocess.run(["nnictl", "stop", experiment_id], capture_output=True, timeout=120,
-                   env={**os.environ, "HOME": str(tmp_path)}, check=True)
+    subprocess.run(
+        ["nnictl", "stop", experiment_id],
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "HOME": str(tmp_path)},
+        check=True,
+    )
     rows = read_database(root / "db" / "nni.sqlite")
     assert {row.trial_id: row.status for row in rows} == statuses, "the records agree with what NNI showed"
     out = root / "report"
@@ -281,16 +344,20 @@ def shorter_pg_lunar(raw: dict) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("config_name, edit, trial_count", [
-    ("pg_lunar.yml", shorter_pg_lunar, 4),
-    ("tpe_lunar.yml", None, 6),                  # architecture and hyperparameters, as shipped
-    ("bohb_lunar.yml", None, 8),                 # the same with multi-fidelity, as shipped
-    ("pbt_lunar.yml", None, 12),                 # the same with NNI's PBT, as shipped
-])
+@pytest.mark.parametrize(
+    "config_name, edit, trial_count",
+    [
+        ("pg_lunar.yml", shorter_pg_lunar, 4),
+        ("tpe_lunar.yml", None, 6),  # architecture and hyperparameters, as shipped
+        ("bohb_lunar.yml", None, 8),  # the same with multi-fidelity, as shipped
+        ("pbt_lunar.yml", None, 12),  # the same with NNI's PBT, as shipped
+    ],
+)
 def test_the_lunar_configs_run_end_to_end(tmp_path, config_name, edit, trial_count):
     with start_experiment(tmp_path, config_name, edit) as (experiment_id, port, root):
-        trials, metrics = finished_trials(experiment_id, port, timeout_s=2400,
-                                          waits_between_rounds=config_name in ("bohb_lunar.yml", "pbt_lunar.yml"))
+        trials, metrics = finished_trials(
+            experiment_id, port, timeout_s=2400, waits_between_rounds=config_name in ("bohb_lunar.yml", "pbt_lunar.yml")
+        )
         # a wide network capped at its time limit may have only the final point of its curve
         finals = [check_trial(trial, metrics, root, min_curve_points=1) for trial in trials]
         assert len(finals) == trial_count
@@ -298,8 +365,10 @@ def test_the_lunar_configs_run_end_to_end(tmp_path, config_name, edit, trial_cou
         short = [final for final in finals if final["env_steps"] < 5000]
         assert all(final["capped"] for final in short), "only a capped trial stops before its first report point"
         # the report names a trial as its parameters do, or as its result does where they name none (advisors)
-        names = {json.loads(trial["hyperParameters"][0])["parameters"].get("architecture", final["architecture"])
-                 for trial, final in zip(trials, finals)}
+        names = {
+            json.loads(trial["hyperParameters"][0])["parameters"].get("architecture", final["architecture"])
+            for trial, final in zip(trials, finals)
+        }
         check_reports(experiment_id, port, root, names, min_curve_points=1)
         from nni_rl_nas.cli import main
 
@@ -313,16 +382,23 @@ def test_the_main_job_races_its_candidates_and_judges_its_answer_on_test_seeds(t
     with start_experiment(tmp_path, "enas_lunar.yml") as (experiment_id, port, root):
         trials, metrics = finished_trials(experiment_id, port, timeout_s=2400)
         assert rest(port, "check-status")["status"] == "DONE", "the finished tuner ended the experiment"
-        finals = [check_trial(trial, metrics, root, min_curve_points=1)
-                  for trial in sorted(trials, key=lambda trial: trial["sequenceId"])]
+        finals = [
+            check_trial(trial, metrics, root, min_curve_points=1)
+            for trial in sorted(trials, key=lambda trial: trial["sequenceId"])
+        ]
         [search] = [final for final in finals if final["architecture"] == "ENAS search"]
         trained = [final for final in finals if final["architecture"] != "ENAS search"]
-        assert all(final["env_steps"] <= len(final["train_seeds"]) * 100_000 for final in trained), "capped by env steps"
+        assert all(final["env_steps"] <= len(final["train_seeds"]) * 100_000 for final in trained), (
+            "capped by env steps"
+        )
         verdict = [final for final in trained if final["verdict"]]
         test_seeds = list(range(1000, 1005))  # the config's verdict.test_seeds
         assert sorted((final["architecture"], final["train_seeds"]) for final in verdict) == sorted(
-            [(next(final["architecture"] for final in verdict if not final["baseline"]), test_seeds),
-             ("256-relu_256-relu", test_seeds)])
+            [
+                (next(final["architecture"] for final in verdict if not final["baseline"]), test_seeds),
+                ("256-relu_256-relu", test_seeds),
+            ]
+        )
         answer = next(final["architecture"] for final in verdict if not final["baseline"])
         assert answer in search["ranked"]
         raced = [final for final in trained if not final["verdict"] and final["architecture"] == answer]
@@ -332,8 +408,9 @@ def test_the_main_job_races_its_candidates_and_judges_its_answer_on_test_seeds(t
         out = root / "report"
         assert main(["report", experiment_id, "--experiments-dir", str(root.parent), "--out", str(out)]) == 0
         summary = json.loads((out / "summary.json").read_text())
-        assert {"answer", "baseline", "verdict", "difference", "probability_of_improvement", "seeds",
-                "signal"} <= set(summary)
+        assert {"answer", "baseline", "verdict", "difference", "probability_of_improvement", "seeds", "signal"} <= set(
+            summary
+        )
         assert summary["answer"] == answer and summary["baseline"] == "256-relu_256-relu"
         assert summary["seeds_used"] == "test" and summary["pairs"] == 5 and summary["seeds"][answer] == 3
         low, high = summary["difference"]["ci95"]
@@ -358,8 +435,9 @@ def test_pg_digits_trains_cnn_children_through_nnictl(tmp_path):
 
 
 @pytest.mark.slow  # tests/strategies/test_progressive.py grows spaces without NNI in the default suite
-@pytest.mark.parametrize("config_name, levels", [("progressive_digits.yml", [18, 3, 3]),
-                                                 ("progressive_lunar.yml", [4, 2, 2, 2])])
+@pytest.mark.parametrize(
+    "config_name, levels", [("progressive_digits.yml", [18, 3, 3]), ("progressive_lunar.yml", [4, 2, 2, 2])]
+)
 def test_progressive_configs_grow_networks_level_by_level_through_nnictl(tmp_path, config_name, levels):
     with start_experiment(tmp_path, config_name) as (experiment_id, port, root):
         # between levels NNI says TUNER_NO_MORE_TRIAL with every trial ended; the next level follows
@@ -391,8 +469,10 @@ def write_fashion_mnist_lookalike(directory: Path, images: int = 300) -> None:
 
     rng = np.random.default_rng(0)
     directory.mkdir(parents=True)
-    for name, array in (("train-images-idx3-ubyte.gz", rng.integers(0, 256, (images, 28, 28), dtype=np.uint8)),
-                        ("train-labels-idx1-ubyte.gz", rng.integers(0, 10, images, dtype=np.uint8))):
+    for name, array in (
+        ("train-images-idx3-ubyte.gz", rng.integers(0, 256, (images, 28, 28), dtype=np.uint8)),
+        ("train-labels-idx1-ubyte.gz", rng.integers(0, 10, images, dtype=np.uint8)),
+    ):
         header = bytes([0, 0, 0x08, array.ndim]) + b"".join(n.to_bytes(4, "big") for n in array.shape)
         with gzip.open(directory / name, "wb") as handle:
             handle.write(header + array.tobytes())
@@ -417,23 +497,36 @@ def tiny_darts(raw: dict) -> None:
     class_args = raw["tuner"]["classArgs"]
     class_args.update(search_timesteps=512)
     class_args["space"].update(channels=[4, 4], nodes=2)
-    class_args["task"].update(total_timesteps=1024, seeds=1, report_every=256, n_envs=4, eval_episodes=2,
-                              score={"rule": "mean_return", "episodes": 3},
-                              hyperparameters={**class_args["task"].get("hyperparameters", {}),
-                                               **({"n_steps": 64, "batch_size": 64}
-                                                  if class_args["task"]["algorithm"] == "ppo" else {})})
+    class_args["task"].update(
+        total_timesteps=1024,
+        seeds=1,
+        report_every=256,
+        n_envs=4,
+        eval_episodes=2,
+        score={"rule": "mean_return", "episodes": 3},
+        hyperparameters={
+            **class_args["task"].get("hyperparameters", {}),
+            **({"n_steps": 64, "batch_size": 64} if class_args["task"]["algorithm"] == "ppo" else {}),
+        },
+    )
 
 
 def check_darts_experiment(experiment_id: str, port: int, root: Path, timeout_s: float = TIMEOUT_S) -> list[dict]:
     trials, metrics = finished_trials(experiment_id, port, timeout_s)
-    finals = [check_trial(trial, metrics, root, min_curve_points=2) for trial in sorted(trials, key=lambda t: t["sequenceId"])]
+    finals = [
+        check_trial(trial, metrics, root, min_curve_points=2) for trial in sorted(trials, key=lambda t: t["sequenceId"])
+    ]
     search, retrained = finals[0], finals[1:]
     assert search["architecture"] == "DARTS search" and len(retrained) == len(search["top_k"]) == 1
     assert retrained[0]["architecture"] == search["derived"], "the retrain trial trains the derived genotype"
-    search_curve = [json.loads(json.loads(m["data"])) for m in metrics
-                    if m["trialJobId"] == trials[0]["trialJobId"] and m["type"] == "PERIODICAL"]
-    assert search_curve and all({"arch_entropy", "greedy_return", "genotype", "operation_weights"} <= set(point)
-                                for point in search_curve)
+    search_curve = [
+        json.loads(json.loads(m["data"]))
+        for m in metrics
+        if m["trialJobId"] == trials[0]["trialJobId"] and m["type"] == "PERIODICAL"
+    ]
+    assert search_curve and all(
+        {"arch_entropy", "greedy_return", "genotype", "operation_weights"} <= set(point) for point in search_curve
+    )
     assert search_curve[-1]["genotype"] == search["derived"]
     if search.get("decisions"):  # sequential selection: every node decided, the genotype held from the last
         last = search["decisions"][-1]["env_steps"]
@@ -445,22 +538,31 @@ def check_darts_experiment(experiment_id: str, port: int, root: Path, timeout_s:
 def test_darts_searches_then_retrains_the_derived_genotype_through_nnictl(tmp_path):
     with start_experiment(tmp_path, "darts_minatar_ppo.yml", tiny_darts) as (experiment_id, port, root):
         check_darts_experiment(experiment_id, port, root)
-        check_reports(experiment_id, port, root,
-                      {json.loads(t["hyperParameters"][0])["parameters"]["architecture"] for t in rest(port, "trial-jobs")},
-                      min_curve_points=2)
+        check_reports(
+            experiment_id,
+            port,
+            root,
+            {json.loads(t["hyperParameters"][0])["parameters"]["architecture"] for t in rest(port, "trial-jobs")},
+            min_curve_points=2,
+        )
 
 
 def tiny_off_policy(raw: dict) -> None:
     raw["maxTrialNumber"] = 2
-    raw["tuner"]["classArgs"]["task"].update(total_timesteps=600, seeds=1, report_every=300, eval_episodes=1,
-                                             score={"rule": "mean_return", "episodes": 2},
-                                             # train every env step: QR-DQN's zoo setting (256) would run past 600
-                                             hyperparameters={"learning_starts": 100, "train_freq": 1,
-                                                              "gradient_steps": 1})
+    raw["tuner"]["classArgs"]["task"].update(
+        total_timesteps=600,
+        seeds=1,
+        report_every=300,
+        eval_episodes=1,
+        score={"rule": "mean_return", "episodes": 2},
+        # train every env step: QR-DQN's zoo setting (256) would run past 600
+        hyperparameters={"learning_starts": 100, "train_freq": 1, "gradient_steps": 1},
+    )
 
 
-@pytest.mark.parametrize("config_name", ["random_pendulum_sac.yml", "random_pendulum_td3.yml",
-                                         "random_cartpole_qrdqn.yml"])
+@pytest.mark.parametrize(
+    "config_name", ["random_pendulum_sac.yml", "random_pendulum_td3.yml", "random_cartpole_qrdqn.yml"]
+)
 def test_sac_td3_and_qrdqn_trials_over_the_mlp_space_run_through_nnictl(tmp_path, config_name):
     with start_experiment(tmp_path, config_name, tiny_off_policy) as (experiment_id, port, root):
         trials, metrics = finished_trials(experiment_id, port)
@@ -487,13 +589,16 @@ def shorter_sac(raw: dict) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("config_name, edit", [
-    ("darts_minatar_ppo.yml", None),             # as shipped: ~30 min on one core
-    ("darts_minatar_dqn.yml", shorter_minatar),
-    ("random_minatar_ppo.yml", shorter_minatar),
-    ("random_pendulum_sac.yml", shorter_sac),
-    ("evolution_minatar_ppo.yml", None),         # NNI's Evolution over encoders, as shipped
-])
+@pytest.mark.parametrize(
+    "config_name, edit",
+    [
+        ("darts_minatar_ppo.yml", None),  # as shipped: ~30 min on one core
+        ("darts_minatar_dqn.yml", shorter_minatar),
+        ("random_minatar_ppo.yml", shorter_minatar),
+        ("random_pendulum_sac.yml", shorter_sac),
+        ("evolution_minatar_ppo.yml", None),  # NNI's Evolution over encoders, as shipped
+    ],
+)
 def test_the_pixel_and_continuous_configs_run_end_to_end(tmp_path, config_name, edit):
     with start_experiment(tmp_path, config_name, edit) as (experiment_id, port, root):
         if config_name.startswith("darts"):
@@ -517,21 +622,29 @@ def yaml_trials(edit, config_name: str) -> int:
 def test_two_experiments_at_once_from_one_checkout_end_done_with_their_results_apart(tmp_path):
     """Two configs of this checkout, two ports, two working folders: both reach DONE, every trial
     trained the architecture NNI shows for it, and neither experiment holds the other's trials."""
+
     def renamed(name: str):
         def edit(raw: dict) -> None:
             raw["experimentName"] = name
             raw["tuner"]["classArgs"]["task"].update(total_timesteps=6000, report_every=2000)
+
         return edit
 
     # one HOME and one experimentWorkingDirectory, as one user running two experiments
-    with start_experiment(tmp_path, "quick_cartpole.yml", renamed("first")) as (first, first_port, first_root), \
-            start_experiment(tmp_path, "quick_enas_cartpole.yml", renamed("second")) as (
-                second, second_port, second_root):
+    with (
+        start_experiment(tmp_path, "quick_cartpole.yml", renamed("first")) as (first, first_port, first_root),
+        start_experiment(tmp_path, "quick_enas_cartpole.yml", renamed("second")) as (second, second_port, second_root),
+    ):
         assert first != second and first_port != second_port
-        for experiment_id, port, root, count in ((first, first_port, first_root, 4), (second, second_port, second_root, 6)):
+        for experiment_id, port, root, count in (
+            (first, first_port, first_root, 4),
+            (second, second_port, second_root, 6),
+        ):
             trials, metrics = finished_trials(experiment_id, port)
             assert rest(port, "check-status")["status"] == "DONE" and len(trials) == count
             finals = [check_trial(trial, metrics, root, min_curve_points=1) for trial in trials]
             recorded = {path.parent.name for path in root.glob("environments/*/trials/*/trial.json")}
-            trained = {trial["trialJobId"] for trial, final in zip(trials, finals) if final["architecture"] != "ENAS search"}
+            trained = {
+                trial["trialJobId"] for trial, final in zip(trials, finals) if final["architecture"] != "ENAS search"
+            }
             assert recorded == trained, "each experiment's trained agents, and only they, are in its folder"

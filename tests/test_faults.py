@@ -46,7 +46,10 @@ def faulty_experiment(tmp_path, faults: dict[str, str], edit):
     directory.mkdir()
     for fault, content in faults.items():
         (directory / fault).write_text(content)
-    env = {"FAULTS_DIR": str(directory), "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    env = {
+        "FAULTS_DIR": str(directory),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
     with start_experiment(tmp_path, "quick_cartpole.yml", edit, env) as experiment:
         yield experiment
 
@@ -69,7 +72,7 @@ def reason_in_report(page: str, trial_id: str, architecture: str, status: str) -
     """The reason cell of the report's row for a trial without a score."""
     row = f"<tr><td>{trial_id}</td><td>{architecture}</td><td>{status}</td>"
     assert row in page, (row, page[-2000:])
-    return page[page.index(row):].split("</tr>")[0]
+    return page[page.index(row) :].split("</tr>")[0]
 
 
 def test_each_broken_trial_fails_alone_and_the_search_goes_on(tmp_path):
@@ -111,12 +114,15 @@ def hopeless_third_trial(raw: dict) -> None:
 def test_medianstop_stops_a_hopeless_trial_from_its_learning_curve(tmp_path):
     with faulty_experiment(tmp_path, {"lame": "2"}, hopeless_third_trial) as (experiment_id, port, root):
         trials, metrics = finished_trials(experiment_id, port)
-    (lame, _), = claimed_faults(tmp_path).items()
+    ((lame, _),) = claimed_faults(tmp_path).items()
     status = {trial["trialJobId"]: trial["status"] for trial in trials}
     assert status.pop(lame) == "EARLY_STOPPED"
     assert set(status.values()) <= {"SUCCEEDED", "EARLY_STOPPED"} and "SUCCEEDED" in status.values()
-    curve = [json.loads(json.loads(m["data"]))["default"] for m in metrics
-             if m["trialJobId"] == lame and m["type"] == "PERIODICAL"]
+    curve = [
+        json.loads(json.loads(m["data"]))["default"]
+        for m in metrics
+        if m["trialJobId"] == lame and m["type"] == "PERIODICAL"
+    ]
     assert 2 <= len(curve) < 6 and set(curve) == {0.0}, "stopped at the assessor's first look, not at the end"
     assert "Assessor error" not in (root / "log" / "dispatcher.log").read_text()
     page = report_page(experiment_id, root, tmp_path / "report")

@@ -13,10 +13,17 @@ import numpy as np
 import pytest
 import yaml
 
-from nni_rl_nas.files import append_json_lines, write_json
 from nni_rl_nas.experiment import parse_class_args
-from nni_rl_nas.landscape import (LANDSCAPE_FILE, RECORDS_FILE, LandscapeTrials, SyntheticLandscape, TrialStopped,
-                                  load_landscape, replay_search)
+from nni_rl_nas.files import append_json_lines, write_json
+from nni_rl_nas.landscape import (
+    LANDSCAPE_FILE,
+    RECORDS_FILE,
+    LandscapeTrials,
+    SyntheticLandscape,
+    TrialStopped,
+    load_landscape,
+    replay_search,
+)
 from nni_rl_nas.strategies import NniTunerStrategy, PolicyGradientStrategy
 from nni_rl_nas.strategies.driver import drive
 from tests.conftest import class_args
@@ -26,13 +33,26 @@ SPACE = {"family": "mlp", "depth": 2, "widths": [8, 16], "activations": ["relu",
 
 
 def tiny_search(raw: dict) -> None:
-    raw["searchSpace"] = {f"layer{layer}_{decision}": {"_type": "choice", "_value": SPACE[f"{decision}s"]}
-                          for layer in (1, 2) for decision in ("width", "activation")}
+    raw["searchSpace"] = {
+        f"layer{layer}_{decision}": {"_type": "choice", "_value": SPACE[f"{decision}s"]}
+        for layer in (1, 2)
+        for decision in ("width", "activation")
+    }
     raw["tuner"]["name"] = "RlNasPolicyGradient"
-    raw["tuner"]["classArgs"] = {"seed": 5, "controller": {"samples_per_update": 1, "learning_rate": 0.001, "baseline": "ema"}, "space": SPACE, "task": {
-        "env": "CartPole-v1", "seeds": 1, "total_timesteps": BUDGET, "report_every": 1000, "eval_episodes": 2,
-        "score": {"rule": "mean_return", "episodes": 3},
-        "hyperparameters": {"learning_starts": 0, "train_freq": 4, "gradient_steps": 1}}}
+    raw["tuner"]["classArgs"] = {
+        "seed": 5,
+        "controller": {"samples_per_update": 1, "learning_rate": 0.001, "baseline": "ema"},
+        "space": SPACE,
+        "task": {
+            "env": "CartPole-v1",
+            "seeds": 1,
+            "total_timesteps": BUDGET,
+            "report_every": 1000,
+            "eval_episodes": 2,
+            "score": {"rule": "mean_return", "episodes": 3},
+            "hyperparameters": {"learning_starts": 0, "train_freq": 4, "gradient_steps": 1},
+        },
+    }
 
 
 def real_trial(config: Path, out: Path, parameters: dict) -> dict:
@@ -45,15 +65,32 @@ def real_trial(config: Path, out: Path, parameters: dict) -> dict:
 
 def landscape_of(out: Path, folder: Path) -> None:
     """A one-seed landscape made of the real trials' records."""
-    write_json(folder / LANDSCAPE_FILE, {"env": "CartPole-v1", "algorithm": "dqn", "space": SPACE, "seeds": [0],
-                                         "budget": BUDGET, "rules": {"mean_return": {"rule": "mean_return"}}})
+    write_json(
+        folder / LANDSCAPE_FILE,
+        {
+            "env": "CartPole-v1",
+            "algorithm": "dqn",
+            "space": SPACE,
+            "seeds": [0],
+            "budget": BUDGET,
+            "rules": {"mean_return": {"rule": "mean_return"}},
+        },
+    )
     records = []
     for path in sorted(out.glob("*/trial.json")):
         trial = json.loads(path.read_text())
-        records.append({"architecture": trial["result"]["architecture"], "seed": 0, "budget": BUDGET,
-                        "parameters": trial["result"]["parameters"], "solved_at": {},
-                        "scores": {"mean_return": {"value": trial["result"]["default"]}}, "curve": trial["curve"],
-                        "wall_clock_s": trial["result"]["wall_clock_s"]})
+        records.append(
+            {
+                "architecture": trial["result"]["architecture"],
+                "seed": 0,
+                "budget": BUDGET,
+                "parameters": trial["result"]["parameters"],
+                "solved_at": {},
+                "scores": {"mean_return": {"value": trial["result"]["default"]}},
+                "curve": trial["curve"],
+                "wall_clock_s": trial["result"]["wall_clock_s"],
+            }
+        )
     append_json_lines(folder / RECORDS_FILE, records)
 
 
@@ -63,8 +100,13 @@ def policy_gradient(arguments: dict, space) -> PolicyGradientStrategy:
 
 def tpe(arguments: dict, space) -> NniTunerStrategy:
     """NNI's TPE: random for its first 2 trials, then led by the scores it was given."""
-    return NniTunerStrategy(space=arguments["space"], task=arguments["task"], seed=1, algorithm="TPE",
-                            algorithm_args={"tpe_args": {"n_startup_jobs": 2}})
+    return NniTunerStrategy(
+        space=arguments["space"],
+        task=arguments["task"],
+        seed=1,
+        algorithm="TPE",
+        algorithm_args={"tpe_args": {"n_startup_jobs": 2}},
+    )
 
 
 @pytest.mark.parametrize("make_search", [policy_gradient, tpe])
@@ -76,15 +118,22 @@ def test_a_replayed_search_proposes_what_the_real_run_proposed(make_search, writ
     space = parse_class_args({"space": arguments["space"], "task": arguments["task"]}).build_space()
     real, done = make_search(arguments, space), []
     with ProcessPoolExecutor(1) as pool:  # trials in processes of their own, as NNI runs them
-        finished = drive(real, functools.partial(real_trial, config, tmp_path / "trials"), pool,
-                         keep_proposing=lambda: len(done) < TRIALS, on_finish=done.append)
+        finished = drive(
+            real,
+            functools.partial(real_trial, config, tmp_path / "trials"),
+            pool,
+            keep_proposing=lambda: len(done) < TRIALS,
+            on_finish=done.append,
+        )
     real_proposals = [trial.parameters["architecture"] for trial in finished]
     assert len(real_proposals) == TRIALS and len({trial.result["default"] for trial in finished}) > 1
 
     landscape_of(tmp_path / "trials", tmp_path / "landscape")
-    log = replay_search(make_search(arguments, space),
-                        LandscapeTrials(load_landscape(tmp_path / "landscape"), "mean_return"),
-                        env_step_budget=TRIALS * BUDGET)
+    log = replay_search(
+        make_search(arguments, space),
+        LandscapeTrials(load_landscape(tmp_path / "landscape"), "mean_return"),
+        env_step_budget=TRIALS * BUDGET,
+    )
     assert [trial.architecture for trial in log] == real_proposals
     assert [trial.result["default"] for trial in log] == [trial.result["default"] for trial in finished]
 
@@ -92,20 +141,39 @@ def test_a_replayed_search_proposes_what_the_real_run_proposed(make_search, writ
 def synthetic_landscape(folder: Path) -> Path:
     """Two architectures, four seeds (search seeds 0 and 1, test seeds 2 and 3); 8-relu_8-relu solves
     on seed 1 at 200 env steps."""
-    write_json(folder / LANDSCAPE_FILE, {"env": "CartPole-v1", "algorithm": "dqn", "space": SPACE,
-                                         "seeds": [0, 1, 2, 3], "budget": 1000,
-                                         "rules": {"mean_return": {}, "solved_then_eval": {}}})
+    write_json(
+        folder / LANDSCAPE_FILE,
+        {
+            "env": "CartPole-v1",
+            "algorithm": "dqn",
+            "space": SPACE,
+            "seeds": [0, 1, 2, 3],
+            "budget": 1000,
+            "rules": {"mean_return": {}, "solved_then_eval": {}},
+        },
+    )
     records = []
     for architecture, returns in {"8-relu_8-relu": [10, 20, 30, 40], "16-tanh_16-tanh": [100, 5, 7, 8]}.items():
         for seed, final in enumerate(returns):
             solved = 200 if (architecture, seed) == ("8-relu_8-relu", 1) else None
-            records.append({
-                "architecture": architecture, "seed": seed, "budget": 1000, "parameters": 42,
-                "solved_at": {"solved_then_eval": solved},
-                "scores": {"mean_return": {"value": final}, "solved_then_eval": {"value": final / 30 if solved else 0}},
-                "curve": [{"env_steps": steps, "greedy_return": final * steps / 1000, "wall_clock_s": steps / 100}
-                          for steps in (200, 400, 600, 800, 1000)],
-                "wall_clock_s": 10.0})
+            records.append(
+                {
+                    "architecture": architecture,
+                    "seed": seed,
+                    "budget": 1000,
+                    "parameters": 42,
+                    "solved_at": {"solved_then_eval": solved},
+                    "scores": {
+                        "mean_return": {"value": final},
+                        "solved_then_eval": {"value": final / 30 if solved else 0},
+                    },
+                    "curve": [
+                        {"env_steps": steps, "greedy_return": final * steps / 1000, "wall_clock_s": steps / 100}
+                        for steps in (200, 400, 600, 800, 1000)
+                    ],
+                    "wall_clock_s": 10.0,
+                }
+            )
     append_json_lines(folder / RECORDS_FILE, records)
     return folder
 
@@ -137,19 +205,47 @@ def test_a_replayed_trial_is_scored_on_the_seeds_its_search_drew_and_charged_wha
 
 def test_a_synthetic_twin_keeps_the_recorded_spreads_and_gives_exact_truths(tmp_path):
     rng = np.random.default_rng(0)
-    write_json(tmp_path / LANDSCAPE_FILE, {"env": "CartPole-v1", "algorithm": "dqn", "space": SPACE,
-                                           "seeds": list(range(10)), "budget": 1000, "rules": {"mean_return": {}}})
-    means = {f"{width}-{activation}_{second}-relu": rng.normal(80, 30) for width in (8, 16, 32, 64)
-             for activation in ("relu", "tanh") for second in (8, 16, 32, 64)}
-    append_json_lines(tmp_path / RECORDS_FILE, [
-        {"architecture": name, "seed": seed, "budget": 1000, "parameters": 42, "solved_at": {}, "wall_clock_s": 1.0,
-         "scores": {"mean_return": {"value": float(mean + rng.normal(0, 90))}}, "curve": [{"env_steps": 1000, "greedy_return": 0.0, "wall_clock_s": 1.0}]}
-        for name, mean in means.items() for seed in range(10)])
+    write_json(
+        tmp_path / LANDSCAPE_FILE,
+        {
+            "env": "CartPole-v1",
+            "algorithm": "dqn",
+            "space": SPACE,
+            "seeds": list(range(10)),
+            "budget": 1000,
+            "rules": {"mean_return": {}},
+        },
+    )
+    means = {
+        f"{width}-{activation}_{second}-relu": rng.normal(80, 30)
+        for width in (8, 16, 32, 64)
+        for activation in ("relu", "tanh")
+        for second in (8, 16, 32, 64)
+    }
+    append_json_lines(
+        tmp_path / RECORDS_FILE,
+        [
+            {
+                "architecture": name,
+                "seed": seed,
+                "budget": 1000,
+                "parameters": 42,
+                "solved_at": {},
+                "wall_clock_s": 1.0,
+                "scores": {"mean_return": {"value": float(mean + rng.normal(0, 90))}},
+                "curve": [{"env_steps": 1000, "greedy_return": 0.0, "wall_clock_s": 1.0}],
+            }
+            for name, mean in means.items()
+            for seed in range(10)
+        ],
+    )
     twin = SyntheticLandscape(load_landscape(tmp_path), seed=3, search_seeds=8)
     scores = [[twin.score(name, seed) for seed in range(200)] for name in means]
     assert 70 < np.mean(np.std(scores, axis=1)) < 110  # the recorded seed noise
     assert np.std(list(twin.truth.values())) == pytest.approx(30, rel=0.5)  # and the spread between networks
-    assert twin.score("8-relu_8-relu", 7) == SyntheticLandscape(load_landscape(tmp_path), seed=3).score("8-relu_8-relu", 7)
+    assert twin.score("8-relu_8-relu", 7) == SyntheticLandscape(load_landscape(tmp_path), seed=3).score(
+        "8-relu_8-relu", 7
+    )
     assert twin.truth != SyntheticLandscape(load_landscape(tmp_path), seed=4).truth
     result = LandscapeTrials(twin, "mean_return")({"architecture": "8-relu_8-relu", "train_seeds": [0, 7]})
     assert result["seed_scores"] == [twin.score("8-relu_8-relu", 0), twin.score("8-relu_8-relu", 7)]

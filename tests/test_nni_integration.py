@@ -3,9 +3,15 @@ import shutil
 import pytest
 
 from nni_rl_nas import nni_patches
-from nni_rl_nas.nni_patches import (DISPATCHER_REPORTS_ERRORS, PARAMETER_DISPATCH, TRIAL_END_STATUS,
-                                    TUNER_CONNECT_TIMEOUT, TUNER_ERROR_STATUS, VALIDATION_AT_CREATE,
-                                    NNIInstallationError)
+from nni_rl_nas.nni_patches import (
+    DISPATCHER_REPORTS_ERRORS,
+    PARAMETER_DISPATCH,
+    TRIAL_END_STATUS,
+    TUNER_CONNECT_TIMEOUT,
+    TUNER_ERROR_STATUS,
+    VALIDATION_AT_CREATE,
+    NNIInstallationError,
+)
 from nni_rl_nas.strategies import RandomStrategy
 from nni_rl_nas.tuner import TUNERS
 
@@ -102,7 +108,8 @@ def test_the_installed_nni_reports_tuner_errors_into_the_experiment_status():
     assert "self.report_error(__import__('traceback').format_exc())" in dispatcher
     launcher = VALIDATION_AT_CREATE.path().read_text()
     assert launcher.index("_validate_with_registered_validator(config_file)") < launcher.index(
-        "config = ExperimentConfig.load(config_file)\n\n    if config.use_annotation")
+        "config = ExperimentConfig.load(config_file)\n\n    if config.use_annotation"
+    )
 
 
 def test_the_installed_tuner_channel_waits_120_s_for_the_tuner():

@@ -14,18 +14,26 @@ from nni_rl_nas.training.seeds import SeedRun
 from nni_rl_nas.trial import run_trial
 from tests.conftest import class_args
 
-SEARCHED = {"learning_rate": {"_type": "loguniform", "_value": [0.0005, 0.005]},
-            "exploration_fraction": {"_type": "uniform", "_value": [0.05, 0.3]}}
+SEARCHED = {
+    "learning_rate": {"_type": "loguniform", "_value": [0.0005, 0.005]},
+    "exploration_fraction": {"_type": "uniform", "_value": [0.05, 0.3]},
+}
 
 
 def pbt(checkpoints):
     def edit(raw):
         raw["tuner"]["name"] = "RlNasNniTuner"
-        class_args(raw).update(algorithm="PBT", search_hyperparameters=SEARCHED, seed=0, algorithm_args={
-            "population_size": 2, "all_checkpoint_dir": str(checkpoints)})
-        class_args(raw)["task"].update(total_timesteps=1024, report_every=512, score={"rule": "mean_return",
-                                                                                     "episodes": 2})
+        class_args(raw).update(
+            algorithm="PBT",
+            search_hyperparameters=SEARCHED,
+            seed=0,
+            algorithm_args={"population_size": 2, "all_checkpoint_dir": str(checkpoints)},
+        )
+        class_args(raw)["task"].update(
+            total_timesteps=1024, report_every=512, score={"rule": "mean_return", "episodes": 2}
+        )
         raw["searchSpace"] = {}
+
     return edit
 
 
@@ -41,16 +49,20 @@ def test_a_saved_agent_continues_with_its_weights_optimizer_buffer_and_curve(wri
     restore_run(continued, tmp_path / "saved")
     for name, tensor in trained.agent.policy.state_dict().items():
         assert torch.equal(tensor, continued.agent.policy.state_dict()[name]), name
-    assert continued.agent.policy.optimizer.state_dict()["state"].keys() == \
-        trained.agent.policy.optimizer.state_dict()["state"].keys() != set()
+    assert (
+        continued.agent.policy.optimizer.state_dict()["state"].keys()
+        == trained.agent.policy.optimizer.state_dict()["state"].keys()
+        != set()
+    )
     assert np.array_equal(continued.agent.replay_buffer.observations, trained.agent.replay_buffer.observations)
     assert continued.agent.replay_buffer.pos == trained.agent.replay_buffer.pos
     assert continued.agent.num_timesteps == trained.agent.num_timesteps >= 1024
     assert continued.curve.points == trained.curve.points and continued.curve.next_report > 1024
 
 
-def test_pbt_generations_continue_the_agents_they_exploit_with_their_architectures(write_experiment, tmp_path,
-                                                                                   monkeypatch):
+def test_pbt_generations_continue_the_agents_they_exploit_with_their_architectures(
+    write_experiment, tmp_path, monkeypatch
+):
     config = write_experiment(pbt(tmp_path / "checkpoints"))
     strategy = NniTunerStrategy(**class_args(load_experiment(config).raw))
     finished = []
@@ -69,7 +81,11 @@ def test_pbt_generations_continue_the_agents_they_exploit_with_their_architectur
         assert result["generation"] == 1 and result["env_steps"] >= 1024
         assert result["agent_env_steps"] >= 2048, "the second generation continues an agent of the first"
         parent = saved[parameters["load_checkpoint_dir"]]
-        assert (parameters["layer1_width"], parameters["layer1_activation"]) == \
-            (parent["layer1_width"], parent["layer1_activation"]), "the architecture travels with its weights"
+        assert (parameters["layer1_width"], parameters["layer1_activation"]) == (
+            parent["layer1_width"],
+            parent["layer1_activation"],
+        ), "the architecture travels with its weights"
         record = json.loads((tmp_path / str(finished.index((parameters, result))) / "trial.json").read_text())
-        assert [point["env_steps"] for point in record["curve"]][:2] == [512, 1024], "the curve goes on from its parent's"
+        assert [point["env_steps"] for point in record["curve"]][:2] == [512, 1024], (
+            "the curve goes on from its parent's"
+        )

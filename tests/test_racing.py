@@ -3,7 +3,6 @@
 import zlib
 
 import numpy as np
-import pytest
 
 from nni_rl_nas.racing import Race
 
@@ -47,7 +46,7 @@ def test_a_challenger_only_ever_trains_on_seeds_the_incumbent_has_been_given():
     run_race(race, means, 90.0, list(means), trainings=40)
     answer = race.entrants[race.answer]
     for entrant in race.entrants.values():
-        assert entrant.requested == SEEDS[:len(entrant.requested)]  # a prefix of the search seeds
+        assert entrant.requested == SEEDS[: len(entrant.requested)]  # a prefix of the search seeds
         assert len(entrant.requested) <= len(answer.requested) or entrant.settled or entrant.dropped
 
 

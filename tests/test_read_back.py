@@ -25,19 +25,26 @@ from nni_rl_nas.files import append_json_lines, write_json
 from nni_rl_nas.landscape import LANDSCAPE_FILE, RECORDS_FILE, LandscapeTrials, load_landscape
 from nni_rl_nas.records import CONTROLLER_PROGRESS_FILE, RACE_FILE, controller_progress_of, race_of
 from nni_rl_nas.report import experiment_summary, read_database, render_html, write_report
-from nni_rl_nas.tuner import PREVIOUS_STATE_FILE, STATE_FILE, StrategyStartError, TUNERS
+from nni_rl_nas.tuner import PREVIOUS_STATE_FILE, STATE_FILE, TUNERS, StrategyStartError
 from tests.mutations import corrupted_json
 
 DRAWS = [pytest.param(25, id="25 draws"), pytest.param(200, id="200 draws", marks=pytest.mark.slow)]
 # drawing the report's plots takes a second or two: the default suite renders the page alone
 PLOTTED = [pytest.param(False, id="page"), pytest.param(True, id="page and plots", marks=pytest.mark.slow)]
-ARGS = {"space": {"family": "mlp", "depth": 1, "widths": [16, 64], "activations": ["relu", "tanh"]},
-        "task": {"env": "CartPole-v1", "seeds": 1}}
+ARGS = {
+    "space": {"family": "mlp", "depth": 1, "widths": [16, 64], "activations": ["relu", "tanh"]},
+    "task": {"env": "CartPole-v1", "seeds": 1},
+}
 
 
 def draws(count: int):
-    return settings(max_examples=count, derandomize=True, database=None, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    return settings(
+        max_examples=count,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
 
 
 def files_outside(root: Path, *inside: Path) -> set[Path]:
@@ -51,18 +58,28 @@ def one_line(error: Exception, *names: str) -> None:
 
 # -- what the report reads ------------------------------------------------------------------------
 
-RESULT = {"default": 150.0, "seed_scores": [150.0], "train_seeds": [0], "parameters": 1000, "env_steps": 1000,
-          "solved_seeds": 0}
+RESULT = {
+    "default": 150.0,
+    "seed_scores": [150.0],
+    "train_seeds": [0],
+    "parameters": 1000,
+    "env_steps": 1000,
+    "solved_seeds": 0,
+}
 PROGRESS = [{"trials": 3, "top_probabilities": {"16-relu": 0.4, "64-tanh": 0.3}}]
 RACE = {"answer": "16-relu", "answer_seeds": 3, "aggregate": "mean", "architectures": {"16-relu": {"seeds": [0]}}}
 
 
 def nni_database(path: Path, events: list[tuple], metrics: list[tuple]) -> None:
     connection = sqlite3.connect(path)
-    connection.execute("create table TrialJobEvent (timestamp integer, trialJobId text, event text, data text, "
-                       "logPath text, sequenceId integer, message text, environmentId text)")
-    connection.execute("create table MetricData (timestamp integer, trialJobId text, parameterId text, type text, "
-                       "sequence integer, data text)")
+    connection.execute(
+        "create table TrialJobEvent (timestamp integer, trialJobId text, event text, data text, "
+        "logPath text, sequenceId integer, message text, environmentId text)"
+    )
+    connection.execute(
+        "create table MetricData (timestamp integer, trialJobId text, parameterId text, type text, "
+        "sequence integer, data text)"
+    )
     connection.executemany("insert into TrialJobEvent values (?, ?, ?, ?, '', ?, '', '')", events)
     connection.executemany("insert into MetricData values (?, ?, '0', ?, ?, ?)", metrics)
     connection.commit()
@@ -75,11 +92,15 @@ def experiment(root: Path, parameters: bytes, result: bytes, point: bytes) -> Pa
     folder = root / "experiment"
     (folder / "db").mkdir(parents=True)
     good = json.dumps({"parameter_id": 0, "parameters": {"architecture": "64-tanh", "train_seeds": [0]}})
-    nni_database(folder / "db" / "nni.sqlite",
-                 [(0, "t0", "SUCCEEDED", good, 0), (1, "t1", "SUCCEEDED", parameters.decode(errors="replace"), 1)],
-                 [(2, "t0", "FINAL", 0, json.dumps(json.dumps({**RESULT, "default": 120.0}))),
-                  (3, "t1", "PERIODICAL", 0, point.decode(errors="replace")),
-                  (4, "t1", "FINAL", 0, result.decode(errors="replace"))])
+    nni_database(
+        folder / "db" / "nni.sqlite",
+        [(0, "t0", "SUCCEEDED", good, 0), (1, "t1", "SUCCEEDED", parameters.decode(errors="replace"), 1)],
+        [
+            (2, "t0", "FINAL", 0, json.dumps(json.dumps({**RESULT, "default": 120.0}))),
+            (3, "t1", "PERIODICAL", 0, point.decode(errors="replace")),
+            (4, "t1", "FINAL", 0, result.decode(errors="replace")),
+        ],
+    )
     return folder
 
 
@@ -90,8 +111,9 @@ def parameters_json(parameters: dict) -> dict:
 def report(rows, folder: Path, plotted: bool) -> str:
     """The report's page (with its plots, or the page alone), as ``nni-rl-nas report`` writes it."""
     if plotted:
-        return write_report(rows, "report", folder / "report", controller_progress=controller_progress_of(folder),
-                            race=race_of(folder)).read_text()
+        return write_report(
+            rows, "report", folder / "report", controller_progress=controller_progress_of(folder), race=race_of(folder)
+        ).read_text()
     return render_html("report", rows, {}, experiment_summary(rows, race_of(folder)))
 
 
@@ -102,12 +124,19 @@ def test_a_corrupted_experiment_database_still_reports_what_it_can(tmp_path_fact
     point = {"default": 10.0, "env_steps": 500, "seed_defaults": [10.0]}
 
     @draws(count)
-    @given(which=__import__("hypothesis").strategies.sampled_from(["parameters", "result", "point"]),
-           parameters=corrupted_json(good_parameters), result=corrupted_json(RESULT), curve=corrupted_json(point))
+    @given(
+        which=__import__("hypothesis").strategies.sampled_from(["parameters", "result", "point"]),
+        parameters=corrupted_json(good_parameters),
+        result=corrupted_json(RESULT),
+        curve=corrupted_json(point),
+    )
     def reported(which, parameters, result, curve):
         root = tmp_path_factory.mktemp("database")
-        texts = {"parameters": json.dumps(good_parameters).encode(), "result": json.dumps(json.dumps(RESULT)).encode(),
-                 "point": json.dumps(json.dumps(point)).encode()}
+        texts = {
+            "parameters": json.dumps(good_parameters).encode(),
+            "result": json.dumps(json.dumps(RESULT)).encode(),
+            "point": json.dumps(json.dumps(point)).encode(),
+        }
         texts[which] = {"parameters": parameters, "result": result, "point": curve}[which]
         folder = experiment(root, texts["parameters"], texts["result"], texts["point"])
         rows = read_database(folder / "db" / "nni.sqlite")
@@ -121,10 +150,14 @@ def test_a_corrupted_experiment_database_still_reports_what_it_can(tmp_path_fact
 
 @pytest.mark.parametrize("count", DRAWS)
 @pytest.mark.parametrize("plotted", PLOTTED)
-@pytest.mark.parametrize("name, original, read", [
-    (CONTROLLER_PROGRESS_FILE, PROGRESS, controller_progress_of),
-    (RACE_FILE, RACE, race_of),
-], ids=["controller_progress.json", "race.json"])
+@pytest.mark.parametrize(
+    "name, original, read",
+    [
+        (CONTROLLER_PROGRESS_FILE, PROGRESS, controller_progress_of),
+        (RACE_FILE, RACE, race_of),
+    ],
+    ids=["controller_progress.json", "race.json"],
+)
 def test_a_corrupted_strategy_file_for_the_report_is_skipped(tmp_path_factory, count, plotted, name, original, read):
     @draws(count)
     @given(content=corrupted_json(original))
@@ -134,8 +167,16 @@ def test_a_corrupted_strategy_file_for_the_report_is_skipped(tmp_path_factory, c
         (folder / "checkpoint" / name).write_bytes(content)
         value = read(folder)
         assert isinstance(value, list if name == CONTROLLER_PROGRESS_FILE else dict)
-        rows = read_database(experiment(folder, json.dumps(parameters_json({"architecture": "16-relu"})).encode(),
-                                        json.dumps(json.dumps(RESULT)).encode(), b"{}") / "db" / "nni.sqlite")
+        rows = read_database(
+            experiment(
+                folder,
+                json.dumps(parameters_json({"architecture": "16-relu"})).encode(),
+                json.dumps(json.dumps(RESULT)).encode(),
+                b"{}",
+            )
+            / "db"
+            / "nni.sqlite"
+        )
         summary = experiment_summary(rows, race_of(folder))
         assert summary["answer"] in ("16-relu", "64-tanh")
         report(rows, folder, plotted)
@@ -145,11 +186,24 @@ def test_a_corrupted_strategy_file_for_the_report_is_skipped(tmp_path_factory, c
 
 # -- a landscape ----------------------------------------------------------------------------------
 
-HEADER = {"env": "CartPole-v1", "algorithm": "dqn", "space": ARGS["space"], "seeds": [0, 1], "budget": 1000,
-          "rules": {"mean_return": {"rule": "mean_return"}}}
-RECORD = {"architecture": "16-relu", "seed": 0, "budget": 1000, "parameters": 98, "solved_at": {},
-          "scores": {"mean_return": {"value": 10.0}}, "wall_clock_s": 1.0,
-          "curve": [{"env_steps": 1000, "greedy_return": 10.0, "wall_clock_s": 1.0}]}
+HEADER = {
+    "env": "CartPole-v1",
+    "algorithm": "dqn",
+    "space": ARGS["space"],
+    "seeds": [0, 1],
+    "budget": 1000,
+    "rules": {"mean_return": {"rule": "mean_return"}},
+}
+RECORD = {
+    "architecture": "16-relu",
+    "seed": 0,
+    "budget": 1000,
+    "parameters": 98,
+    "solved_at": {},
+    "scores": {"mean_return": {"value": 10.0}},
+    "wall_clock_s": 1.0,
+    "curve": [{"env_steps": 1000, "greedy_return": 10.0, "wall_clock_s": 1.0}],
+}
 
 
 @pytest.mark.parametrize("count", DRAWS)
@@ -179,6 +233,7 @@ def test_a_corrupted_landscape_is_refused_in_one_line_naming_the_file(tmp_path_f
 
 
 # -- the strategy's saved state -------------------------------------------------------------------
+
 
 def saved_state(checkpoint: Path, monkeypatch) -> dict:
     """A random search's state after two finished trials and one running, saved as NNI's tuner saves it."""
@@ -216,7 +271,8 @@ def resumed(checkpoint: Path):
 
 @pytest.mark.parametrize("count", DRAWS)
 def test_a_corrupted_strategy_state_falls_back_to_the_previous_copy_or_is_refused_naming_it(
-        tmp_path_factory, monkeypatch, count):
+    tmp_path_factory, monkeypatch, count
+):
     from hypothesis import strategies as st
 
     checkpoint = tmp_path_factory.mktemp("checkpoint")
@@ -228,8 +284,10 @@ def test_a_corrupted_strategy_state_falls_back_to_the_previous_copy_or_is_refuse
         st.binary(max_size=256),
         st.just(pickle.dumps(WritesAFile(marker))),
         st.sampled_from(sorted(state)).map(lambda key: ("missing", key)),
-        st.tuples(st.sampled_from(sorted(state)), st.one_of(st.none(), st.text(max_size=3), st.integers(), st.just(
-            float("nan")))).map(lambda change: ("changed", *change)),
+        st.tuples(
+            st.sampled_from(sorted(state)),
+            st.one_of(st.none(), st.text(max_size=3), st.integers(), st.just(float("nan"))),
+        ).map(lambda change: ("changed", *change)),
     )
 
     @draws(count)

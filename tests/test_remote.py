@@ -33,9 +33,9 @@ def loopback_sshd(directory: Path, worker_home: Path):
     port = free_port()
     (directory / "sshd_config").write_text(f"""ListenAddress 127.0.0.1
 Port {port}
-HostKey {directory / 'host_key'}
-AuthorizedKeysFile {directory / 'authorized_keys'}
-PidFile {directory / 'sshd.pid'}
+HostKey {directory / "host_key"}
+AuthorizedKeysFile {directory / "authorized_keys"}
+PidFile {directory / "sshd.pid"}
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
@@ -48,9 +48,24 @@ SetEnv HOME={worker_home}
     server = subprocess.Popen([SSHD, "-D", "-e", "-f", str(directory / "sshd_config")], stderr=log)
     try:
         deadline = time.monotonic() + 30
-        while subprocess.run(["ssh", "-i", str(directory / "client_key"), "-p", str(port), "-o", "BatchMode=yes",
-                              "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                              f"{getpass.getuser()}@127.0.0.1", "true"], capture_output=True).returncode:
+        while subprocess.run(
+            [
+                "ssh",
+                "-i",
+                str(directory / "client_key"),
+                "-p",
+                str(port),
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                f"{getpass.getuser()}@127.0.0.1",
+                "true",
+            ],
+            capture_output=True,
+        ).returncode:
             assert server.poll() is None and time.monotonic() < deadline, (directory / "sshd.log").read_text()
             time.sleep(0.5)
         yield port, directory / "client_key"
@@ -67,11 +82,18 @@ def test_remote_config_runs_its_trials_over_ssh(tmp_path):
         Path("/run/sshd").mkdir(mode=0o755)  # sshd's privilege-separation folder (root only)
     worker_home = tmp_path / "worker"
     with loopback_sshd(tmp_path / "ssh", worker_home) as (port, key):
+
         def on_this_machine(raw: dict) -> None:
             raw["nniManagerIp"] = "127.0.0.1"
-            raw["trainingService"]["machineList"] = [{
-                "host": "127.0.0.1", "port": port, "user": getpass.getuser(), "sshKeyFile": str(key),
-                "pythonPath": str(Path(sys.executable).parent)}]
+            raw["trainingService"]["machineList"] = [
+                {
+                    "host": "127.0.0.1",
+                    "port": port,
+                    "user": getpass.getuser(),
+                    "sshKeyFile": str(key),
+                    "pythonPath": str(Path(sys.executable).parent),
+                }
+            ]
 
         with start_experiment(tmp_path, "remote_quick_cartpole.yml", on_this_machine) as (experiment_id, api, _):
             trials, metrics = finished_trials(experiment_id, api)

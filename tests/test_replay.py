@@ -12,8 +12,8 @@ import yaml
 
 from nni_rl_nas.cli import main
 from nni_rl_nas.errors import ConfigError
-from nni_rl_nas.trial import run_trial
 from nni_rl_nas.replay import best_trial, load_agent, play, trial_folders
+from nni_rl_nas.trial import run_trial
 from tests.conftest import class_args, load_yaml
 
 
@@ -24,8 +24,9 @@ def experiment_folder(tmp_path_factory):
     config = root / "experiment.yml"
     raw = load_yaml("quick_cartpole.yml")
     raw["trialCommand"] = "nni-rl-nas trial experiment.yml"
-    class_args(raw)["task"].update(total_timesteps=2000, report_every=1000, eval_episodes=2,
-                                   score={"rule": "mean_return", "episodes": 3})
+    class_args(raw)["task"].update(
+        total_timesteps=2000, report_every=1000, eval_episodes=2, score={"rule": "mean_return", "episodes": 3}
+    )
     config.write_text(yaml.safe_dump(raw))
     for trial, architecture in (("aaaaa", "16-relu"), ("bbbbb", "64-tanh")):
         folder = root / "exp1" / "environments" / "local-env" / "trials" / trial
@@ -83,8 +84,11 @@ def test_play_never_imports_a_module_that_a_trial_record_names(experiment_folder
     (folder / "trial.json").write_text(json.dumps(record))
     imported, import_module = [], importlib.import_module
     monkeypatch.setattr(importlib, "import_module", lambda name, *args: imported.append(name) or import_module(name))
-    with pytest.raises(ConfigError, match=r"names env 'tests.fault_envs:FaultyCartPole-v0', which needs module "
-                                          r"'tests.fault_envs' imported; .* fix: --env-module tests.fault_envs"):
+    with pytest.raises(
+        ConfigError,
+        match=r"names env 'tests.fault_envs:FaultyCartPole-v0', which needs module "
+        r"'tests.fault_envs' imported; .* fix: --env-module tests.fault_envs",
+    ):
         load_agent(folder)
     assert "tests.fault_envs" not in imported
     load_agent(folder, env_modules=["tests.fault_envs"])  # the user's explicit choice
@@ -114,8 +118,13 @@ def test_any_field_of_a_trial_record_changed_is_refused_in_one_line_or_played(ex
     folder = tampered_copy(experiment_folder, tmp_path)
     original = json.loads((folder / "trial.json").read_text())
 
-    @settings(max_examples=40, derandomize=True, database=None, deadline=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @settings(
+        max_examples=40,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(path=st.sampled_from(list(fields_of(original))), value=BAD_VALUES)
     def refused_or_loaded(path, value):
         (folder / "trial.json").write_text(json.dumps(changed(original, path, value)))

@@ -3,9 +3,18 @@
 import numpy as np
 import pytest
 
-from nni_rl_nas.seed_statistics import (aggregate, detectable_difference, paired_difference, probability_of_improvement,
-                                        reliability, seeds_needed, shown_worse, summarize, variance_components,
-                                        verdict)
+from nni_rl_nas.seed_statistics import (
+    aggregate,
+    detectable_difference,
+    paired_difference,
+    probability_of_improvement,
+    reliability,
+    seeds_needed,
+    shown_worse,
+    summarize,
+    variance_components,
+    verdict,
+)
 
 
 def test_aggregates_and_a_collapsed_seed():
@@ -73,6 +82,6 @@ def test_variance_components_recover_the_simulated_ones():
     components = variance_components(groups)
     assert components["between_seeds_sd"] == pytest.approx(94.0, rel=0.05)
     assert components["between_architectures_sd"] == pytest.approx(np.std(means), rel=0.2)
-    true_icc = np.var(means) / (np.var(means) + 94.0 ** 2)
+    true_icc = np.var(means) / (np.var(means) + 94.0**2)
     assert reliability(components["intraclass_correlation"], 10) == pytest.approx(reliability(true_icc, 10), abs=0.1)
     assert variance_components([[1.0], [2.0, 3.0]])["between_seeds_sd"] is None

@@ -34,7 +34,10 @@ def trials_table(port: int, screenshot) -> dict[str, list[str]]:
     try:
         browser.get(f"http://127.0.0.1:{port}/detail")
         wait = WebDriverWait(browser, 60)
-        click = lambda text: wait.until(expected_conditions.element_to_be_clickable((By.XPATH, f"//*[text()='{text}']"))).click()
+
+        def click(text: str) -> None:
+            wait.until(expected_conditions.element_to_be_clickable((By.XPATH, f"//*[text()='{text}']"))).click()
+
         click("Add/Remove columns")
         click("architecture (space)")
         click("Save")

@@ -5,4 +5,12 @@ from .agents import build_agent, trained_parameters
 from .networks import NetworkFactory, output_width
 from .registry import ALGORITHMS, Algorithm, algorithm
 
-__all__ = ["ALGORITHMS", "Algorithm", "NetworkFactory", "algorithm", "build_agent", "output_width", "trained_parameters"]
+__all__ = [
+    "ALGORITHMS",
+    "Algorithm",
+    "NetworkFactory",
+    "algorithm",
+    "build_agent",
+    "output_width",
+    "trained_parameters",
+]

@@ -11,7 +11,8 @@ and critics) get separate instances of the architecture, as SB3 does for its def
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from gymnasium import spaces
@@ -57,8 +58,11 @@ class ArchitectureActorCriticPolicy(ActorCriticPolicy):
         self.mlp_extractor = ArchitectureMlpExtractor(self.build_network(), self.build_network(), self.features_dim)
 
 
-def architecture_critic(policy: SACPolicy | TD3Policy, build_network: Callable[..., nn.Module],
-                        features_extractor: BaseFeaturesExtractor | None) -> ContinuousCritic:
+def architecture_critic(
+    policy: SACPolicy | TD3Policy,
+    build_network: Callable[..., nn.Module],
+    features_extractor: BaseFeaturesExtractor | None,
+) -> ContinuousCritic:
     """SB3's ``ContinuousCritic`` whose Q-networks are the architecture built for observation +
     action inputs, each under SB3's ``Q(s, a)`` output layer."""
     kwargs = policy._update_features_extractor(policy.critic_kwargs, features_extractor)

@@ -6,14 +6,14 @@ hooks SB3 builds its networks with.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
-from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.logger import Logger
+from stable_baselines3.common.noise import NormalActionNoise
 from torch import nn
 
 from ..specs import TaskSpec
@@ -36,8 +36,9 @@ def build_agent(task: TaskSpec, network: Callable[..., nn.Module], device: str) 
     if isinstance(arguments.get("action_noise"), (int, float)):
         arguments["action_noise"] = gaussian_action_noise(arguments["action_noise"], env.action_space)
     policy, policy_kwargs = entry.policy_and_kwargs(network, network.part, policy_options)
-    agent = entry.agent_class_for(task.double_q)(policy, env, seed=task.seed, device=device, policy_kwargs=policy_kwargs,
-                                                 verbose=0, **arguments)
+    agent = entry.agent_class_for(task.double_q)(
+        policy, env, seed=task.seed, device=device, policy_kwargs=policy_kwargs, verbose=0, **arguments
+    )
     # SB3's default logger makes an empty /tmp/SB3-<time> folder at every learn(); trials report
     # through NNI instead, so the agent's logger keeps its values in memory and writes nothing.
     agent.set_logger(Logger(folder=None, output_formats=[]))

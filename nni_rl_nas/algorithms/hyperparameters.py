@@ -14,8 +14,15 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import (ConfigError, check_fraction, check_non_negative_int, check_non_negative_number,
-                      check_positive_int, check_positive_number, is_number)
+from ..errors import (
+    ConfigError,
+    check_fraction,
+    check_non_negative_int,
+    check_non_negative_number,
+    check_positive_int,
+    check_positive_number,
+    is_number,
+)
 
 Rule = Callable[[Any, str], None]
 
@@ -27,9 +34,11 @@ def _boolean(value: Any, where: str) -> None:
 
 def _optional(rule: Rule) -> Rule:
     """``rule``, or null (SB3's default for the argument: off)."""
+
     def check(value: Any, where: str) -> None:
         if value is not None:
             rule(value, where)
+
     return check
 
 
@@ -148,8 +157,11 @@ def values_to_check(spec: dict[str, Any]) -> list[Any]:
     if kind.startswith("q"):
         first = min(max(round(low / args[2]) * args[2], low), high)
         return [low, first, min(first + args[2], high), high]
-    inside = math.exp(math.log(low) + 0.382 * (math.log(high) - math.log(low))) if kind == "loguniform" \
+    inside = (
+        math.exp(math.log(low) + 0.382 * (math.log(high) - math.log(low)))
+        if kind == "loguniform"
         else low + 0.382 * (high - low)
+    )
     return [low, inside, high]
 
 
@@ -160,8 +172,10 @@ def check_searched_value(name: str, spec: dict[str, Any], where: str) -> None:
             check_value(name, agent_value(name, value))
         except ConfigError as error:
             whole = ", e.g. randint, quniform with a whole q, or choice" if _takes_whole(name, value) else ""
-            raise ConfigError(f"{where}: {spec['_type']} {spec['_value']} gives {value!r}, which {name} does not "
-                              f"take ({error}); fix: a range of values {name} takes{whole}") from None
+            raise ConfigError(
+                f"{where}: {spec['_type']} {spec['_value']} gives {value!r}, which {name} does not "
+                f"take ({error}); fix: a range of values {name} takes{whole}"
+            ) from None
 
 
 def _takes_whole(name: str, value: Any) -> bool:

@@ -3,9 +3,9 @@ width, and SB3's features-extractor interface around an encoder architecture."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from gymnasium import spaces

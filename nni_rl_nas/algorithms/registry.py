@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import gymnasium as gym
 import yaml
@@ -89,21 +90,27 @@ class Algorithm:
         return {k: v for k, v in hyperparameters.items() if k not in self.policy_options}, policy
 
     def output_size(self, action_space: gym.Space, hyperparameters: dict[str, Any]) -> int | None:
-        return None if self.outputs is None else self.outputs(action_space, self.split_hyperparameters(hyperparameters)[1])
+        return (
+            None if self.outputs is None else self.outputs(action_space, self.split_hyperparameters(hyperparameters)[1])
+        )
 
     def check_actions(self, action_space: gym.Space, env_id: str) -> None:
         if not isinstance(action_space, self.action_spaces):
             kinds = ", ".join(kind.__name__ for kind in self.action_spaces)
             able = [name for name, entry in ALGORITHMS.items() if isinstance(action_space, entry.action_spaces)]
-            raise ConfigError(f"task.algorithm: {self.name!r} acts in {kinds} action spaces but {env_id!r} has "
-                              f"{action_space}; fix: algorithm one of {able}, or an env such as {self.example_env!r}")
+            raise ConfigError(
+                f"task.algorithm: {self.name!r} acts in {kinds} action spaces but {env_id!r} has "
+                f"{action_space}; fix: algorithm one of {able}, or an env such as {self.example_env!r}"
+            )
 
     def check_hyperparameters(self, hyperparameters: dict[str, Any]) -> None:
         allowed = self.hyperparameter_names()
         for key, value in hyperparameters.items():
             if key not in allowed:
-                raise ConfigError(f"task.hyperparameters: unknown {self.name} option {key!r}; "
-                                  f"{did_you_mean(str(key), allowed)}fix: use one of {allowed}")
+                raise ConfigError(
+                    f"task.hyperparameters: unknown {self.name} option {key!r}; "
+                    f"{did_you_mean(str(key), allowed)}fix: use one of {allowed}"
+                )
             check_value(key, value)
 
     def check_searched_hyperparameters(self, searched: dict[str, dict[str, Any]], where: str) -> None:
@@ -112,29 +119,39 @@ class Algorithm:
         allowed = self.hyperparameter_names()
         for name, spec in searched.items():
             if name not in allowed:
-                raise ConfigError(f"{where}: {self.name} has no option {name!r}; {did_you_mean(str(name), allowed)}"
-                                  f"fix: search one of {allowed}")
+                raise ConfigError(
+                    f"{where}: {self.name} has no option {name!r}; {did_you_mean(str(name), allowed)}"
+                    f"fix: search one of {allowed}"
+                )
             if name in self.policy_options:
-                raise ConfigError(f"{where}.{name}: sizes the network's output, which every trial's architecture "
-                                  f"fixes; fix: set it in task.hyperparameters, not in the search")
+                raise ConfigError(
+                    f"{where}.{name}: sizes the network's output, which every trial's architecture "
+                    f"fixes; fix: set it in task.hyperparameters, not in the search"
+                )
             check_searched_value(name, spec, f"{where}.{name}")
 
     def defaults_for(self, env_id: str) -> AlgorithmDefaults:
         """The shipped defaults for ``env_id``: its own entry, else its namespace's, else ``default``."""
         table, name = _shipped_defaults().get(self.name), registry_id(env_id)
         if table is None or "default" not in table:
-            raise ConfigError(f"task.algorithm: {self.name!r} has no section with a default entry in {DEFAULTS_FILE}; "
-                              "fix: add one (total_timesteps and hyperparameters)")
+            raise ConfigError(
+                f"task.algorithm: {self.name!r} has no section with a default entry in {DEFAULTS_FILE}; "
+                "fix: add one (total_timesteps and hyperparameters)"
+            )
         entry = table.get(name) or (table.get(name.partition("/")[0]) if "/" in name else None) or table["default"]
         return AlgorithmDefaults(**entry)
 
-    def policy_and_kwargs(self, network: Callable[..., nn.Module], part: str,
-                          policy_options: dict[str, Any]) -> tuple[type[BasePolicy], dict[str, Any]]:
+    def policy_and_kwargs(
+        self, network: Callable[..., nn.Module], part: str, policy_options: dict[str, Any]
+    ) -> tuple[type[BasePolicy], dict[str, Any]]:
         """The SB3 policy class and ``policy_kwargs`` that put ``network`` into an agent."""
         if part == "encoder":
-            kwargs: dict[str, Any] = {"features_extractor_class": ArchitectureFeaturesExtractor,
-                                      "features_extractor_kwargs": {"build_network": network},
-                                      "normalize_images": False, **policy_options}  # observations in [0, 1] (envs.py)
+            kwargs: dict[str, Any] = {
+                "features_extractor_class": ArchitectureFeaturesExtractor,
+                "features_extractor_kwargs": {"build_network": network},
+                "normalize_images": False,
+                **policy_options,
+            }  # observations in [0, 1] (envs.py)
             if self.encoder_heads is not None:
                 kwargs["net_arch"] = list(self.encoder_heads)
             return self.encoder_policy, kwargs
@@ -142,18 +159,45 @@ class Algorithm:
 
 
 BOX, DISCRETE = (gym.spaces.Box,), (gym.spaces.Discrete,)
-ALGORITHMS: dict[str, Algorithm] = {entry.name: entry for entry in (
-    Algorithm("dqn", DQN, ArchitectureDQNPolicy, DQNPolicy, DISCRETE, outputs=_discrete_actions, encoder_heads=[],
-              features_extractor=lambda agent: agent.policy.q_net.features_extractor, double_q_class=DoubleDQN),
-    Algorithm("qrdqn", QRDQN, ArchitectureQRDQNPolicy, QRDQNPolicy, DISCRETE, encoder_heads=[],
-              outputs=_quantiles_of_actions, policy_options={"n_quantiles": _policy_default(QRDQNPolicy, "n_quantiles")},
-              features_extractor=lambda agent: agent.policy.quantile_net.features_extractor),
-    Algorithm("ppo", PPO, ArchitectureActorCriticPolicy, ActorCriticPolicy,
-              (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary), encoder_heads=[],
-              features_extractor=lambda agent: agent.policy.features_extractor, networks=2),
-    Algorithm("sac", SAC, ArchitectureSACPolicy, SACPolicy, BOX, example_env="Pendulum-v1", networks=3),
-    Algorithm("td3", TD3, ArchitectureTD3Policy, TD3Policy, BOX, example_env="Pendulum-v1", networks=3),
-)}
+ALGORITHMS: dict[str, Algorithm] = {
+    entry.name: entry
+    for entry in (
+        Algorithm(
+            "dqn",
+            DQN,
+            ArchitectureDQNPolicy,
+            DQNPolicy,
+            DISCRETE,
+            outputs=_discrete_actions,
+            encoder_heads=[],
+            features_extractor=lambda agent: agent.policy.q_net.features_extractor,
+            double_q_class=DoubleDQN,
+        ),
+        Algorithm(
+            "qrdqn",
+            QRDQN,
+            ArchitectureQRDQNPolicy,
+            QRDQNPolicy,
+            DISCRETE,
+            encoder_heads=[],
+            outputs=_quantiles_of_actions,
+            policy_options={"n_quantiles": _policy_default(QRDQNPolicy, "n_quantiles")},
+            features_extractor=lambda agent: agent.policy.quantile_net.features_extractor,
+        ),
+        Algorithm(
+            "ppo",
+            PPO,
+            ArchitectureActorCriticPolicy,
+            ActorCriticPolicy,
+            (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary),
+            encoder_heads=[],
+            features_extractor=lambda agent: agent.policy.features_extractor,
+            networks=2,
+        ),
+        Algorithm("sac", SAC, ArchitectureSACPolicy, SACPolicy, BOX, example_env="Pendulum-v1", networks=3),
+        Algorithm("td3", TD3, ArchitectureTD3Policy, TD3Policy, BOX, example_env="Pendulum-v1", networks=3),
+    )
+}
 
 
 def algorithm(name: str) -> Algorithm:

@@ -9,7 +9,8 @@ the space never becomes a submodule whose unused weights reach the optimizer.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from sb3_contrib.qrdqn.policies import QRDQNPolicy, QuantileNetwork
@@ -18,8 +19,9 @@ from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
 from torch import nn
 
 
-def architecture_value_network(policy: DQNPolicy | QRDQNPolicy, network_class: type[QNetwork | QuantileNetwork],
-                               mlp: str) -> QNetwork | QuantileNetwork:
+def architecture_value_network(
+    policy: DQNPolicy | QRDQNPolicy, network_class: type[QNetwork | QuantileNetwork], mlp: str
+) -> QNetwork | QuantileNetwork:
     """SB3's value network of ``network_class`` (features extractor + the MLP named ``mlp``) built
     with no hidden layers, its MLP then replaced by a fresh instance of the policy's architecture."""
     net_args = policy._update_features_extractor(policy.net_args, features_extractor=None)

@@ -25,27 +25,28 @@ import dataclasses
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import nni
 import numpy as np
 import torch
-from nni.nas.strategy import DARTS
 from nni.nas.oneshot.pytorch.supermodule.base import BaseSuperNetModule
 from nni.nas.oneshot.pytorch.supermodule.differentiable import DifferentiableMixedCell
+from nni.nas.strategy import DARTS
 from stable_baselines3.common.callbacks import BaseCallback
 
 from ..algorithms import algorithm, build_agent
 from ..files import write_atomically, write_json
 from ..options import SEARCH_TRIAL_SCORE, DartsOptions
-from .registry import search_of
 from ..spaces.darts import OPS_PER_NODE, ZERO, input_label, op_label
 from ..specs import TaskSpec
 from ..training.curve import check_finite_weights, over_time
 from ..training.scoring import CURVE_BLOCK, greedy_returns
 from .fused_cell import FusedDifferentiableCell
+from .registry import search_of
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,11 @@ class AlternatingOptimizer:
         self.steps += 1
 
     def state_dict(self) -> dict[str, Any]:
-        return {"weights": self.weights.state_dict(), "architecture": self.architecture.state_dict(), "steps": self.steps}
+        return {
+            "weights": self.weights.state_dict(),
+            "architecture": self.architecture.state_dict(),
+            "steps": self.steps,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.weights.load_state_dict(state["weights"])
@@ -108,8 +113,10 @@ class TemperedDarts(DARTS):
         return TemperedSoftmax(self.temperature)
 
     def default_mutation_hooks(self) -> list:
-        return [FusedDifferentiableCell.mutate if hook == DifferentiableMixedCell.mutate else hook
-                for hook in super().default_mutation_hooks()]
+        return [
+            FusedDifferentiableCell.mutate if hook == DifferentiableMixedCell.mutate else hook
+            for hook in super().default_mutation_hooks()
+        ]
 
 
 @dataclass(frozen=True)
@@ -167,10 +174,13 @@ def node_candidates(weights: dict[str, dict[str, float]]) -> dict[tuple[str, int
         kind, pair = edge.rsplit("/", 1)
         node, state = map(int, pair.split("_"))
         candidates.setdefault((kind, node), []).extend(
-            (weight, state, op) for op, weight in probabilities.items() if op != ZERO)
+            (weight, state, op) for op, weight in probabilities.items() if op != ZERO
+        )
     for ranked in candidates.values():
         ranked.sort(key=lambda candidate: -candidate[0])
-        strongest_per_state = [next(c for c in ranked if c[1] == state) for state in dict.fromkeys(c[1] for c in ranked)]
+        strongest_per_state = [
+            next(c for c in ranked if c[1] == state) for state in dict.fromkeys(c[1] for c in ranked)
+        ]
         ranked[:] = strongest_per_state + [c for c in ranked if c not in strongest_per_state]
     return candidates
 
@@ -212,8 +222,9 @@ class SequentialSelection:
         self.supernet = supernet
         self.undecided = list(node_candidates(operation_weights(supernet)))
         first = settings.arch_warmup
-        self.due_at = [first + (settings.decided_by - first) * (k + 1) / len(self.undecided)
-                       for k in range(len(self.undecided))]
+        self.due_at = [
+            first + (settings.decided_by - first) * (k + 1) / len(self.undecided) for k in range(len(self.undecided))
+        ]
         self.decisions: list[dict[str, Any]] = []
 
     def due(self, progress: float) -> bool:
@@ -239,8 +250,12 @@ class SequentialSelection:
             chosen = {op for _, kept_state, op in inputs if kept_state == state} or {ZERO}
             self.fix_edge(f"{kind}/{index}_{state}", chosen)
         self.undecided.remove(node)
-        decision = {"env_steps": env_steps, "node": f"{kind}/{index}", "clarity": round(clarities[node], 4),
-                    "inputs": [f"{op}@{state}" for _, state, op in inputs]}
+        decision = {
+            "env_steps": env_steps,
+            "node": f"{kind}/{index}",
+            "clarity": round(clarities[node], 4),
+            "inputs": [f"{op}@{state}" for _, state, op in inputs],
+        }
         self.decisions.append(decision)
         return decision
 
@@ -264,10 +279,12 @@ def alternate_updates(agent, algorithm_name: str, settings: DartsOptions) -> Non
     alpha_ids = {id(a) for a in alphas}
     policy = agent.policy
     weights = [p for group in policy.optimizer.param_groups for p in group["params"] if id(p) not in alpha_ids]
-    weight_optimizer = policy.optimizer_class(weights, lr=policy.optimizer.param_groups[0]["lr"],
-                                              **policy.optimizer_kwargs)
-    arch_optimizer = torch.optim.Adam(alphas, lr=settings.arch_learning_rate, betas=(0.5, 0.999),
-                                      weight_decay=settings.arch_weight_decay)
+    weight_optimizer = policy.optimizer_class(
+        weights, lr=policy.optimizer.param_groups[0]["lr"], **policy.optimizer_kwargs
+    )
+    arch_optimizer = torch.optim.Adam(
+        alphas, lr=settings.arch_learning_rate, betas=(0.5, 0.999), weight_decay=settings.arch_weight_decay
+    )
     policy.optimizer = AlternatingOptimizer(weight_optimizer, arch_optimizer)
 
 
@@ -287,8 +304,7 @@ class SearchProgressCallback(BaseCallback):
     reported to NNI and written to ``darts_search.json`` (so a search cut short keeps its record);
     training ends at the search's time cap."""
 
-    def __init__(self, task, space, encoder: torch.nn.Module, eval_env, settings: DartsOptions,
-                 record: Path) -> None:
+    def __init__(self, task, space, encoder: torch.nn.Module, eval_env, settings: DartsOptions, record: Path) -> None:
         super().__init__()
         self.task, self.space, self.encoder, self.eval_env, self.settings = task, space, encoder, eval_env, settings
         self.record = record
@@ -307,8 +323,13 @@ class SearchProgressCallback(BaseCallback):
             group["lr"] = architecture_rate(self.settings, 1.0 - self.model._current_progress_remaining)
         while self.selection and self.selection.due(self.num_timesteps / self.model._total_timesteps):
             decision = self.selection.decide(self.num_timesteps)
-            logger.info("DARTS search at %d env steps decided %s: %s (clarity %.3f)", decision["env_steps"],
-                        decision["node"], ", ".join(decision["inputs"]), decision["clarity"])
+            logger.info(
+                "DARTS search at %d env steps decided %s: %s (clarity %.3f)",
+                decision["env_steps"],
+                decision["node"],
+                ", ".join(decision["inputs"]),
+                decision["clarity"],
+            )
         if self.num_timesteps >= self.next_report:
             self.next_report += self.task.report_every
             self.report()
@@ -324,19 +345,31 @@ class SearchProgressCallback(BaseCallback):
 
     def report(self) -> dict[str, Any]:
         check_finite_weights(self.model.policy, self.num_timesteps)
-        greedy = float(greedy_returns(self.model, self.eval_env, self.settings.search_eval_episodes, CURVE_BLOCK).mean())
+        greedy = float(
+            greedy_returns(self.model, self.eval_env, self.settings.search_eval_episodes, CURVE_BLOCK).mean()
+        )
         recent = self.episode_returns[-100:]
         weights = operation_weights(self.encoder)
-        point = {"default": greedy, "greedy_return": greedy,
-                 "training_return": float(np.mean(recent)) if recent else None,
-                 "arch_entropy": mean_entropy(weights), "genotype": self.space.architecture_name(discretise(weights)),
-                 "env_steps": int(self.num_timesteps), "wall_clock_s": round(time.monotonic() - self.started, 2),
-                 "operation_weights": weights}
+        point = {
+            "default": greedy,
+            "greedy_return": greedy,
+            "training_return": float(np.mean(recent)) if recent else None,
+            "arch_entropy": mean_entropy(weights),
+            "genotype": self.space.architecture_name(discretise(weights)),
+            "env_steps": int(self.num_timesteps),
+            "wall_clock_s": round(time.monotonic() - self.started, 2),
+            "operation_weights": weights,
+        }
         self.curve.append(point)
         nni.report_intermediate_result(point)
         write_json(self.record, {"curve": self.curve, "decisions": self.decisions})
-        logger.info("DARTS search at %d env steps: greedy return %.2f, architecture entropy %.4f, genotype %s",
-                    point["env_steps"], greedy, point["arch_entropy"], point["genotype"])
+        logger.info(
+            "DARTS search at %d env steps: greedy return %.2f, architecture entropy %.4f, genotype %s",
+            point["env_steps"],
+            greedy,
+            point["arch_entropy"],
+            point["genotype"],
+        )
         return point
 
 
@@ -351,13 +384,20 @@ def genotype_settled_at(curve: list[dict[str, Any]]) -> int:
 
 
 @search_of(DartsOptions)
-def run_darts_search(task: TaskSpec, space, build_space: Callable[[], torch.nn.Module], settings: DartsOptions,
-                     output_dir: Path, device: str) -> dict:
+def run_darts_search(
+    task: TaskSpec,
+    space,
+    build_space: Callable[[], torch.nn.Module],
+    settings: DartsOptions,
+    output_dir: Path,
+    device: str,
+) -> dict:
     """The DARTS search trial: returns its final result, the derived genotype first."""
     with torch.random.fork_rng():
         torch.manual_seed(settings.seed)  # the supernet's initial weights depend on the search seed
-        agent = build_agent(dataclasses.replace(task, seed=settings.seed),
-                            SupernetFactory(build_space, settings.temperature), device)
+        agent = build_agent(
+            dataclasses.replace(task, seed=settings.seed), SupernetFactory(build_space, settings.temperature), device
+        )
     alternate_updates(agent, task.algorithm, settings)
     encoder = algorithm(task.algorithm).features_extractor(agent).encoder
     record = output_dir / "darts_search.json"
@@ -385,11 +425,29 @@ def run_darts_search(task: TaskSpec, space, build_space: Callable[[], torch.nn.M
         "wall_clock_s": round(time.monotonic() - started, 2),
         "parameters": sum(p.numel() for p in encoder.parameters()),
     }
-    write_json(record, {"architecture": architecture, "name": name, "temperature": settings.temperature,
-                        "arch_learning_rate": settings.arch_learning_rate, "selection": settings.selection,
-                        **{k: summary[k] for k in ("arch_entropy", "max_entropy", "entropy_ratio",
-                                                   "genotype_settled_at", "decisions", "env_steps")},
-                        "operation_weights": final["operation_weights"], "curve": progress.curve})
+    write_json(
+        record,
+        {
+            "architecture": architecture,
+            "name": name,
+            "temperature": settings.temperature,
+            "arch_learning_rate": settings.arch_learning_rate,
+            "selection": settings.selection,
+            **{
+                k: summary[k]
+                for k in (
+                    "arch_entropy",
+                    "max_entropy",
+                    "entropy_ratio",
+                    "genotype_settled_at",
+                    "decisions",
+                    "env_steps",
+                )
+            },
+            "operation_weights": final["operation_weights"],
+            "curve": progress.curve,
+        },
+    )
     write_atomically(output_dir / "supernet.pt", lambda target: torch.save(encoder.state_dict(), target))
     logger.info("DARTS search derived %s", name)
     return summary

@@ -34,11 +34,11 @@ from ..algorithms import NetworkFactory, build_agent
 from ..controller import TOP_SHOWN, Reinforce, architecture_of, build_controller, most_likely
 from ..files import write_atomically, write_json
 from ..options import SEARCH_TRIAL_SCORE, EnasOptions
-from .registry import search_of
 from ..spaces import Architecture, ArchitectureSpace, search_choices
 from ..specs import TaskSpec
 from ..training.curve import TrainingDiverged, check_finite_weights, over_time
 from ..training.scoring import CURVE_BLOCK, TEST_BLOCK, greedy_returns
+from .registry import search_of
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +96,15 @@ class SearchProgress:
 class ChildSwitchingCallback(BaseCallback):
     """Trains one sampled child at a time on the shared weights and the controller on their scores."""
 
-    def __init__(self, space: ArchitectureSpace, make_supernet: Callable[[], torch.nn.Module], settings: EnasOptions,
-                 eval_env, output_dir: Path, time_limit: float | None = None) -> None:
+    def __init__(
+        self,
+        space: ArchitectureSpace,
+        make_supernet: Callable[[], torch.nn.Module],
+        settings: EnasOptions,
+        eval_env,
+        output_dir: Path,
+        time_limit: float | None = None,
+    ) -> None:
         super().__init__()
         self.space = space
         self.make_supernet = make_supernet
@@ -152,11 +159,17 @@ class ChildSwitchingCallback(BaseCallback):
         check_finite_weights(self.model.policy, self.num_timesteps)
         score = float(greedy_returns(self.model, self.eval_env, self.settings.search_eval_episodes, CURVE_BLOCK).mean())
         if not math.isfinite(score):
-            raise TrainingDiverged(f"child {self.space.architecture_name(self._architecture)} returned {score} "
-                                   f"after {self.num_timesteps} env steps")
+            raise TrainingDiverged(
+                f"child {self.space.architecture_name(self._architecture)} returned {score} "
+                f"after {self.num_timesteps} env steps"
+            )
         parameters = sum(p.numel() for p in self.model.policy.q_net.parameters())
-        record = ChildRecord(int(self.num_timesteps), self.space.architecture_name(self._architecture), score,
-                             self.settings.cost.objective(score, parameters))
+        record = ChildRecord(
+            int(self.num_timesteps),
+            self.space.architecture_name(self._architecture),
+            score,
+            self.settings.cost.objective(score, parameters),
+        )
         self.progress.children.append(record)
         self._batch.append(record)
         if self.reinforce.observe(self._decisions, record.objective):
@@ -164,8 +177,9 @@ class ChildSwitchingCallback(BaseCallback):
 
     def _report_update(self) -> None:
         with torch.no_grad():
-            entropy = float(np.mean([self.controller.evaluate(self.controller.sample(self.generator))[1].item()
-                                     for _ in range(8)]))
+            entropy = float(
+                np.mean([self.controller.evaluate(self.controller.sample(self.generator))[1].item() for _ in range(8)])
+            )
         top = self.top_architectures(TOP_SHOWN)
         point = {
             "default": float(np.mean([r.score for r in self._batch])),
@@ -181,40 +195,62 @@ class ChildSwitchingCallback(BaseCallback):
         self._batch = []
         self.progress.curve.append(point)
         nni.report_intermediate_result(point)
-        logger.info("controller update at %d env steps: mean child return %.1f, entropy %.3f, most likely %s",
-                    point["env_steps"], point["default"], entropy, point["most_likely"])
+        logger.info(
+            "controller update at %d env steps: mean child return %.1f, entropy %.3f, most likely %s",
+            point["env_steps"],
+            point["default"],
+            entropy,
+            point["most_likely"],
+        )
         self.save_state()
 
     def top_architectures(self, k: int) -> list[tuple[str, float]]:
         """The k architectures the controller finds most likely, with their probabilities."""
-        return [(self.space.architecture_name(architecture), probability)
-                for architecture, probability in most_likely(self.controller, self.choices, k, self.generator)]
+        return [
+            (self.space.architecture_name(architecture), probability)
+            for architecture, probability in most_likely(self.controller, self.choices, k, self.generator)
+        ]
 
     def save_state(self) -> None:
         """Controller, baseline and history, written atomically after every controller update."""
         state = self.reinforce.state_dict()
         write_atomically(self.output_dir / "controller.pt", lambda target: torch.save(state, target))
-        write_json(self.output_dir / "search.json", {
-            "baseline": self.reinforce.baseline,
-            "children": [vars(r) for r in self.progress.children],
-            "curve": self.progress.curve,
-        })
+        write_json(
+            self.output_dir / "search.json",
+            {
+                "baseline": self.reinforce.baseline,
+                "children": [vars(r) for r in self.progress.children],
+                "curve": self.progress.curve,
+            },
+        )
 
 
 @search_of(EnasOptions)
-def run_enas_search(task: TaskSpec, space: ArchitectureSpace, build_space: Callable[[], ArchitectureSpace], settings: EnasOptions,
-                    output_dir: Path, device: str) -> dict:
+def run_enas_search(
+    task: TaskSpec,
+    space: ArchitectureSpace,
+    build_space: Callable[[], ArchitectureSpace],
+    settings: EnasOptions,
+    output_dir: Path,
+    device: str,
+) -> dict:
     """The ENAS search trial: returns its final result (the top-k derived architectures first)."""
     eval_env = task.make_env()
     first = {label: values[0] for label, values in search_choices(space).items()}
     agent = build_agent(task, NetworkFactory(space, first), device)  # children replace it
-    search = ChildSwitchingCallback(space, supernet_factory(build_space), settings, eval_env, output_dir,
-                                    time_limit=settings.search_max_seconds or task.max_trial_seconds)
+    search = ChildSwitchingCallback(
+        space,
+        supernet_factory(build_space),
+        settings,
+        eval_env,
+        output_dir,
+        time_limit=settings.search_max_seconds or task.max_trial_seconds,
+    )
     started = time.monotonic()
     agent.learn(total_timesteps=settings.search_timesteps or task.budget, callback=search)
     search.write_back()
     ranked = search.top_architectures(settings.top_k * settings.searches)
-    top = ranked[:settings.top_k]
+    top = ranked[: settings.top_k]
     shared_returns = []
     for name, _ in top:  # how each derived architecture does with the shared weights, on unseen seeds
         search.materialise(space.parse_architecture_name(name))

@@ -31,17 +31,24 @@ from torch.nn import functional
 def shares_output(modules: Sequence[nn.Module]) -> bool:
     """Modules without weights or buffers, all alike: on one input they give one output."""
     first = modules[0]
-    return (not any(True for _ in first.parameters()) and not any(True for _ in first.buffers())
-            and all(repr(module) == repr(first) for module in modules))
+    return (
+        not any(True for _ in first.parameters())
+        and not any(True for _ in first.buffers())
+        and all(repr(module) == repr(first) for module in modules)
+    )
 
 
 def fusable_convolutions(modules: Sequence[nn.Module]) -> bool:
     """Plain convolutions that differ only in their weights."""
     first = modules[0]
     return len(modules) > 1 and all(
-        type(module) is nn.Conv2d and module.bias is not None and module.groups == 1
+        type(module) is nn.Conv2d
+        and module.bias is not None
+        and module.groups == 1
         and (module.stride, module.padding, module.dilation, module.padding_mode)
-        == (first.stride, first.padding, first.dilation, first.padding_mode) for module in modules)
+        == (first.stride, first.padding, first.dilation, first.padding_mode)
+        for module in modules
+    )
 
 
 def edge_plan(modules: Sequence[nn.Module]) -> str:
@@ -58,8 +65,14 @@ def run_edges(modules: Sequence[nn.Module], plan: str, state: torch.Tensor) -> l
         return [modules[0](state)] * len(modules)
     if plan == "fused":
         first = modules[0]
-        output = functional.conv2d(state, torch.cat([m.weight for m in modules]), torch.cat([m.bias for m in modules]),
-                                   first.stride, first.padding, first.dilation)
+        output = functional.conv2d(
+            state,
+            torch.cat([m.weight for m in modules]),
+            torch.cat([m.bias for m in modules]),
+            first.stride,
+            first.padding,
+            first.dilation,
+        )
         return list(output.split(first.out_channels, dim=1))
     return [module(state) for module in modules]
 

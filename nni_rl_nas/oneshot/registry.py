@@ -11,9 +11,13 @@ from ..options import TwoPhaseOptions
 SEARCHES: dict[str, Callable[..., dict[str, Any]]] = {}
 
 
-def search_of(options: type[TwoPhaseOptions]) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]]:
+def search_of(
+    options: type[TwoPhaseOptions],
+) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]]:
     """Register the decorated function as the search trial of the strategy ``options`` names."""
+
     def register(search: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
         SEARCHES[options.strategy] = search
         return search
+
     return register

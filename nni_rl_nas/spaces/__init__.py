@@ -9,18 +9,20 @@ family works with any strategy.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import gymnasium as gym
+import nni
 from stable_baselines3.common.preprocessing import get_flattened_obs_dim
 
-import nni
-from .base import PARTS, Architecture, ArchitectureSpace
+from .base import PARTS, Architecture, ArchitectureSpace  # noqa: F401 (PARTS: part of the package's interface)
 from .cnn import DEFAULT_FILTER_SIZES, DEFAULT_KERNELS, DEFAULT_STRIDES, CNNSpace
 from .darts import OPERATIONS, RL_DARTS_OPS, WIRINGS, ZERO, DartsEncoderSpace, stage_sides
 from .impala import DEFAULT_BLOCKS, DEFAULT_CHANNELS, ImpalaEncoderSpace
 from .mlp import ACTIVATIONS, DEFAULT_ACTIVATIONS, DEFAULT_WIDTHS, MLPSpace
+
 
 class SpaceMismatchError(ValueError):
     """A model space cannot serve an environment's observations or actions."""
@@ -41,8 +43,9 @@ class SpaceFamily:
 
 
 def _build_mlp(observation_space: gym.Space, out_features: int, options: dict[str, Any]) -> MLPSpace:
-    if not isinstance(observation_space, (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete,
-                                          gym.spaces.MultiBinary)):
+    if not isinstance(
+        observation_space, (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)
+    ):
         raise SpaceMismatchError(
             f"space family 'mlp' needs a flat observation (Box/Discrete), got {observation_space}; "
             "fix: wrap the env with gymnasium.wrappers.FlattenObservation or pick an env with vector observations"
@@ -73,13 +76,16 @@ def _build_darts(observation_space: gym.Space, out_features: int | None, options
         most = next(stage for stage, before in enumerate(halved) if before <= 1)
         raise SpaceMismatchError(
             f"space.channels: {options['channels']} is {stages} stages, each halving the feature maps, but "
-            f"{shape[1]}x{shape[2]} frames are down to 1x1 after {most} stages: the feature maps would shrink below 1x1; "
+            f"{shape[1]}x{shape[2]} frames are down to 1x1 after {most} stages: the feature maps would shrink below "
+            "1x1; "
             f"fix: at most {most} stages (entries of space.channels) for these frames"
         )
     return DartsEncoderSpace(shape, **options)
 
 
-def _build_impala(observation_space: gym.Space, out_features: int | None, options: dict[str, Any]) -> ImpalaEncoderSpace:
+def _build_impala(
+    observation_space: gym.Space, out_features: int | None, options: dict[str, Any]
+) -> ImpalaEncoderSpace:
     return ImpalaEncoderSpace(_image_shape("impala", observation_space), **options)
 
 
@@ -87,7 +93,9 @@ def _whole_number_problems(options: dict[str, Any], key: str, example: str) -> l
     values = options[key]
     if not isinstance(values, list) or not values:
         return [f"space.{key}: got {values!r}; fix: list at least one, e.g. {example}"]
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values) or len(set(values)) != len(values):
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values) or len(set(values)) != len(
+        values
+    ):
         return [f"space.{key}: got {values!r}; fix: distinct positive whole numbers, e.g. {example}"]
     return []
 
@@ -100,65 +108,100 @@ MOST_LAYERS = 64
 def _positive_problems(options: dict[str, Any], *keys: str, most: int | None = None) -> list[str]:
     """Whole numbers >= 1 (and <= ``most``, for counts of things built one by one)."""
     bound = f" and <= {most}" if most else ""
-    return [f"space.{key}: got {options[key]!r}; fix: a whole number >= 1{bound}" for key in keys
-            if not isinstance(options[key], int) or isinstance(options[key], bool) or options[key] < 1
-            or (most and options[key] > most)]
+    return [
+        f"space.{key}: got {options[key]!r}; fix: a whole number >= 1{bound}"
+        for key in keys
+        if not isinstance(options[key], int)
+        or isinstance(options[key], bool)
+        or options[key] < 1
+        or (most and options[key] > most)
+    ]
 
 
 def _depth_problems(options: dict[str, Any], key: str = "depth") -> list[str]:
     """``depth`` (``stages``): a whole number of layers, or a list of them (the depth is then searched too)."""
     depth = options[key]
     if isinstance(depth, list):
-        if (not depth or len(set(depth)) != len(depth)
-                or not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= MOST_LAYERS for d in depth)):
-            return [f"space.{key}: got {depth!r}; fix: a whole number, or a list of distinct ones from 1 to "
-                    f"{MOST_LAYERS} to search it too, e.g. [1, 2, 3]"]
+        if (
+            not depth
+            or len(set(depth)) != len(depth)
+            or not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= MOST_LAYERS for d in depth)
+        ):
+            return [
+                f"space.{key}: got {depth!r}; fix: a whole number, or a list of distinct ones from 1 to "
+                f"{MOST_LAYERS} to search it too, e.g. [1, 2, 3]"
+            ]
         return []
     return _positive_problems(options, key, most=MOST_LAYERS)
 
 
 def _cnn_option_problems(options: dict[str, Any]) -> list[str]:
-    return (_depth_problems(options)
-            + _whole_number_problems(options, "filter_sizes", "[1, 3, 5, 7]")
-            + _whole_number_problems(options, "strides", "[1, 2]") + _whole_number_problems(options, "kernels", "[16, 32]"))
+    return (
+        _depth_problems(options)
+        + _whole_number_problems(options, "filter_sizes", "[1, 3, 5, 7]")
+        + _whole_number_problems(options, "strides", "[1, 2]")
+        + _whole_number_problems(options, "kernels", "[16, 32]")
+    )
 
 
 def _names_problems(options: dict[str, Any], key: str, allowed: tuple[str, ...]) -> list[str]:
     values = options[key]
-    if (not isinstance(values, list) or not values or any(v not in allowed for v in values)
-            or len(set(map(str, values))) != len(values)):
+    if (
+        not isinstance(values, list)
+        or not values
+        or any(v not in allowed for v in values)
+        or len(set(map(str, values))) != len(values)
+    ):
         return [f"space.{key}: got {values!r}; fix: a list of distinct names from {list(allowed)}"]
     return []
 
 
 def _darts_option_problems(options: dict[str, Any]) -> list[str]:
-    problems = (_positive_problems(options, "features")
-                + _positive_problems(options, "nodes", "normal_cells", most=MOST_LAYERS)
-                + _names_problems(options, "ops", OPERATIONS))
+    problems = (
+        _positive_problems(options, "features")
+        + _positive_problems(options, "nodes", "normal_cells", most=MOST_LAYERS)
+        + _names_problems(options, "ops", OPERATIONS)
+    )
     channels = options["channels"]
-    if (not isinstance(channels, list) or not 0 < len(channels) <= MOST_LAYERS
-            or not all(isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in channels)):
-        problems.append(f"space.channels: got {channels!r}; fix: each stage's channels, 1 to {MOST_LAYERS} whole "
-                        "numbers >= 1, e.g. [16, 32, 32]")
+    if (
+        not isinstance(channels, list)
+        or not 0 < len(channels) <= MOST_LAYERS
+        or not all(isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in channels)
+    ):
+        problems.append(
+            f"space.channels: got {channels!r}; fix: each stage's channels, 1 to {MOST_LAYERS} whole "
+            "numbers >= 1, e.g. [16, 32, 32]"
+        )
     ops = options["ops"]
     if not problems and (ZERO not in ops or len(ops) < 2):
-        problems.append(f"space.ops: got {ops!r}; fix: name {ZERO!r} (every DARTS relaxation weighs 'no edge' on "
-                        f"each edge) and at least one other operation, e.g. {list(RL_DARTS_OPS)}")
+        problems.append(
+            f"space.ops: got {ops!r}; fix: name {ZERO!r} (every DARTS relaxation weighs 'no edge' on "
+            f"each edge) and at least one other operation, e.g. {list(RL_DARTS_OPS)}"
+        )
     if options["wiring"] not in WIRINGS:
-        problems.append(f"space.wiring: got {options['wiring']!r}; fix: one of {list(WIRINGS)} (micro: a reduction "
-                        "cell and normal cells per stage; macro: IMPALA-CNN's stages with cells for residual blocks)")
+        problems.append(
+            f"space.wiring: got {options['wiring']!r}; fix: one of {list(WIRINGS)} (micro: a reduction "
+            "cell and normal cells per stage; macro: IMPALA-CNN's stages with cells for residual blocks)"
+        )
     return problems
 
 
 def _impala_option_problems(options: dict[str, Any]) -> list[str]:
-    problems = (_positive_problems(options, "features") + _depth_problems(options, "stages")
-                + _whole_number_problems(options, "channels", "[16, 32]"))
+    problems = (
+        _positive_problems(options, "features")
+        + _depth_problems(options, "stages")
+        + _whole_number_problems(options, "channels", "[16, 32]")
+    )
     blocks = options["blocks"]
-    if (not isinstance(blocks, list) or not blocks
-            or not all(isinstance(b, int) and not isinstance(b, bool) and 0 <= b <= MOST_LAYERS for b in blocks)
-            or len(set(blocks)) != len(blocks)):
-        problems.append(f"space.blocks: got {blocks!r}; fix: distinct whole numbers from 0 to {MOST_LAYERS}, "
-                        "e.g. [0, 1, 2]")
+    if (
+        not isinstance(blocks, list)
+        or not blocks
+        or not all(isinstance(b, int) and not isinstance(b, bool) and 0 <= b <= MOST_LAYERS for b in blocks)
+        or len(set(blocks)) != len(blocks)
+    ):
+        problems.append(
+            f"space.blocks: got {blocks!r}; fix: distinct whole numbers from 0 to {MOST_LAYERS}, e.g. [0, 1, 2]"
+        )
     return problems
 
 
@@ -170,9 +213,7 @@ def _mlp_option_problems(options: dict[str, Any]) -> list[str]:
     else:
         unknown = [a for a in activations if not isinstance(a, str) or a not in ACTIVATIONS]
         if unknown or len(set(activations)) != len(activations):
-            problems.append(
-                f"space.activations: got {activations!r}; fix: distinct names from {sorted(ACTIVATIONS)}"
-            )
+            problems.append(f"space.activations: got {activations!r}; fix: distinct names from {sorted(ACTIVATIONS)}")
     return problems
 
 
@@ -180,14 +221,17 @@ def _mlp_holding(options: dict[str, Any], architecture: Architecture) -> dict[st
     """The widths and activations with the architecture's own added (its depth must be the space's)."""
     widths = [value for label, value in architecture.items() if label.endswith("_width")]
     activations = [value for label, value in architecture.items() if label.endswith("_activation")]
-    return {**options, "widths": sorted({*options["widths"], *widths}),
-            "activations": options["activations"] + sorted(set(activations) - set(options["activations"]))}
+    return {
+        **options,
+        "widths": sorted({*options["widths"], *widths}),
+        "activations": options["activations"] + sorted(set(activations) - set(options["activations"])),
+    }
 
 
 SPACE_FAMILIES: dict[str, SpaceFamily] = {
     "mlp": SpaceFamily(
         description="dense hidden layers, each choosing a width and an activation (DQN Q-network, PPO/SAC MLPs); the "
-                    "depth fixed or searched",
+        "depth fixed or searched",
         defaults={"depth": 2, "widths": list(DEFAULT_WIDTHS), "activations": list(DEFAULT_ACTIVATIONS)},
         build=_build_mlp,
         validate_options=_mlp_option_problems,
@@ -196,24 +240,34 @@ SPACE_FAMILIES: dict[str, SpaceFamily] = {
     ),
     "cnn": SpaceFamily(
         description="convolutions, each choosing kernels, filter size and stride (image classifiers); the depth fixed "
-                    "or searched",
-        defaults={"depth": 3, "filter_sizes": list(DEFAULT_FILTER_SIZES), "strides": list(DEFAULT_STRIDES),
-                  "kernels": list(DEFAULT_KERNELS)},
+        "or searched",
+        defaults={
+            "depth": 3,
+            "filter_sizes": list(DEFAULT_FILTER_SIZES),
+            "strides": list(DEFAULT_STRIDES),
+            "kernels": list(DEFAULT_KERNELS),
+        },
         build=_build_cnn,
         validate_options=_cnn_option_problems,
         example_inputs=gym.spaces.Box(0.0, 1.0, shape=(1, 8, 8)),
     ),
     "darts": SpaceFamily(
         description="image encoder of RL-DARTS cells, each node choosing two operations and their inputs",
-        defaults={"wiring": "micro", "channels": [16, 32, 32], "nodes": 4, "normal_cells": 1,
-                  "ops": list(RL_DARTS_OPS), "features": 256},
+        defaults={
+            "wiring": "micro",
+            "channels": [16, 32, 32],
+            "nodes": 4,
+            "normal_cells": 1,
+            "ops": list(RL_DARTS_OPS),
+            "features": 256,
+        },
         build=_build_darts,
         validate_options=_darts_option_problems,
         example_inputs=gym.spaces.Box(0.0, 1.0, shape=(4, 10, 10)),
     ),
     "impala": SpaceFamily(
         description="image encoder of IMPALA-CNN stages, each choosing its channels and residual blocks; the number "
-                    "of stages fixed or searched",
+        "of stages fixed or searched",
         defaults={"stages": 3, "channels": list(DEFAULT_CHANNELS), "blocks": list(DEFAULT_BLOCKS), "features": 256},
         build=_build_impala,
         validate_options=_impala_option_problems,
@@ -253,6 +307,8 @@ def count_architectures(space: ArchitectureSpace) -> int:
     choices = search_choices(space)
     if not space.can_grow():
         return math.prod(len(values) for values in choices.values())
-    per_layer = [math.prod(len(choices[label]) for label in space.layer_labels(layer))
-                 for layer in range(1, max(space.depths) + 1)]
+    per_layer = [
+        math.prod(len(choices[label]) for label in space.layer_labels(layer))
+        for layer in range(1, max(space.depths) + 1)
+    ]
     return sum(math.prod(per_layer[:depth]) for depth in space.depths)

@@ -43,8 +43,10 @@ def stacked(layers: list[list[nn.Module]], outputs: list[Any], depths: tuple[int
     if len(depths) == 1:
         return [module for layer in layers for module in layer], outputs[depths[0] - 1]
     depth = nni.choice(DEPTH_LABEL, list(depths))
-    return ([Repeat([nn.Sequential(*layer) for layer in layers], depth)],
-            MutableExpression.switch_case(depth, {d: outputs[d - 1] for d in depths}))
+    return (
+        [Repeat([nn.Sequential(*layer) for layer in layers], depth)],
+        MutableExpression.switch_case(depth, {d: outputs[d - 1] for d in depths}),
+    )
 
 
 class ArchitectureSpace(ModelSpace):
@@ -81,7 +83,9 @@ class ArchitectureSpace(ModelSpace):
     def with_inputs(self, in_features: int) -> ArchitectureSpace:
         """The same space reading ``in_features`` inputs (a critic reads observation and action):
         dense families only."""
-        raise NotImplementedError(f"{type(self).__name__} is a {self.part} space; only dense spaces change their inputs")
+        raise NotImplementedError(
+            f"{type(self).__name__} is a {self.part} space; only dense spaces change their inputs"
+        )
 
     def can_grow(self) -> bool:
         """Whether the space offers several depths, so that a progressive search can grow it."""

@@ -61,8 +61,9 @@ class CNNSpace(ArchitectureSpace):
             out_channels = nni.choice(kernels_label(layer), list(kernels))
             filter_size = nni.choice(filter_label(layer), list(filter_sizes))
             stride = nni.choice(stride_label(layer), list(strides))
-            layers.append([MutableConv2d(previous, out_channels, filter_size, stride=stride, padding=filter_size // 2),
-                           nn.ReLU()])
+            layers.append(
+                [MutableConv2d(previous, out_channels, filter_size, stride=stride, padding=filter_size // 2), nn.ReLU()]
+            )
             outputs.append(out_channels)
             previous = out_channels
         convolutions, last_channels = stacked(layers, outputs, self.depths)

@@ -41,12 +41,30 @@ from .base import ArchitectureSpace
 
 ZERO = "zero"
 RL_DARTS_OPS = ("conv_3x3", "relu", "tanh", "skip_connect", ZERO)
-SUPERVISED_DARTS_OPS = ("sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5", "max_pool_3x3",
-                        "avg_pool_3x3", "skip_connect", ZERO)
+SUPERVISED_DARTS_OPS = (
+    "sep_conv_3x3",
+    "sep_conv_5x5",
+    "dil_conv_3x3",
+    "dil_conv_5x5",
+    "max_pool_3x3",
+    "avg_pool_3x3",
+    "skip_connect",
+    ZERO,
+)
 OPERATIONS = tuple(dict.fromkeys(RL_DARTS_OPS + SUPERVISED_DARTS_OPS))
 # by parameters and intermediate feature maps, most first (the rest have none of either)
-OPS_BY_SIZE = ("sep_conv_5x5", "sep_conv_3x3", "dil_conv_5x5", "dil_conv_3x3", "conv_3x3", "avg_pool_3x3",
-               "max_pool_3x3", "tanh", "relu", "skip_connect")
+OPS_BY_SIZE = (
+    "sep_conv_5x5",
+    "sep_conv_3x3",
+    "dil_conv_5x5",
+    "dil_conv_3x3",
+    "conv_3x3",
+    "avg_pool_3x3",
+    "max_pool_3x3",
+    "tanh",
+    "relu",
+    "skip_connect",
+)
 WIRINGS = ("micro", "macro")
 OPS_PER_NODE = 2  # DARTS: each node keeps two inputs
 PREDECESSORS = 1  # RL-DARTS: a cell reads the previous cell only
@@ -111,10 +129,21 @@ class ConcatConv(nn.Module):
 
 
 def darts_cell(kind: str, ops: Sequence[str], in_channels: int, channels: int, nodes: int) -> Cell:
-    factories = {name: partial(cell_operation, name=name, channels=channels, reduce=kind == "reduce")
-                 for name in ops if name != ZERO}
-    return Cell(factories, nodes, OPS_PER_NODE, PREDECESSORS, "all", preprocessor=MatchChannels(in_channels, channels),
-                postprocessor=ConcatConv(nodes, channels), label=kind)
+    factories = {
+        name: partial(cell_operation, name=name, channels=channels, reduce=kind == "reduce")
+        for name in ops
+        if name != ZERO
+    }
+    return Cell(
+        factories,
+        nodes,
+        OPS_PER_NODE,
+        PREDECESSORS,
+        "all",
+        preprocessor=MatchChannels(in_channels, channels),
+        postprocessor=ConcatConv(nodes, channels),
+        label=kind,
+    )
 
 
 def stage_sides(side: int, stages: int) -> list[int]:
@@ -175,11 +204,17 @@ class DartsEncoderSpace(ArchitectureSpace):
         """The genotype, e.g. ``reduce[conv_3x3@0,relu@0|...]normal[...]``: per node, its two
         operations with the state each reads (0: the cell's input; 1 on: earlier nodes)."""
         return "".join(
-            f"{kind}[" + "|".join(
-                ",".join(f"{architecture[op_label(kind, node, slot)]}@{architecture[input_label(kind, node, slot)][0]}"
-                         for slot in range(OPS_PER_NODE))
-                for node in self.node_indices()) + "]"
-            for kind in self.kinds)
+            f"{kind}["
+            + "|".join(
+                ",".join(
+                    f"{architecture[op_label(kind, node, slot)]}@{architecture[input_label(kind, node, slot)][0]}"
+                    for slot in range(OPS_PER_NODE)
+                )
+                for node in self.node_indices()
+            )
+            + "]"
+            for kind in self.kinds
+        )
 
     def parse_architecture_name(self, name: str) -> dict:
         cells = dict(CELL_PATTERN.findall(name))
@@ -200,6 +235,8 @@ class DartsEncoderSpace(ArchitectureSpace):
                         architecture[input_label(kind, node, slot)] = [int(state)]
         except (KeyError, ValueError):
             example = "".join(f"{kind}[conv_3x3@0,relu@0|...]" for kind in self.kinds)
-            raise ValueError(f"architecture name {name!r} is not a genotype of {self.kinds} cells with {self.nodes} "
-                             f"nodes like {example!r}") from None
+            raise ValueError(
+                f"architecture name {name!r} is not a genotype of {self.kinds} cells with {self.nodes} "
+                f"nodes like {example!r}"
+            ) from None
         return architecture

@@ -38,8 +38,12 @@ def blocks_label(stage: int) -> str:
 class ResidualBlock(nn.Module):
     def __init__(self, channels) -> None:
         super().__init__()
-        self.body = nn.Sequential(nn.ReLU(), MutableConv2d(channels, channels, 3, padding=1),
-                                  nn.ReLU(), MutableConv2d(channels, channels, 3, padding=1))
+        self.body = nn.Sequential(
+            nn.ReLU(),
+            MutableConv2d(channels, channels, 3, padding=1),
+            nn.ReLU(),
+            MutableConv2d(channels, channels, 3, padding=1),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
@@ -50,9 +54,14 @@ class ImpalaEncoderSpace(ArchitectureSpace):
 
     part = "encoder"
 
-    def __init__(self, image_shape: Sequence[int], stages: int | Sequence[int] = 3,
-                 channels: Sequence[int] = DEFAULT_CHANNELS, blocks: Sequence[int] = DEFAULT_BLOCKS,
-                 features: int = 256) -> None:
+    def __init__(
+        self,
+        image_shape: Sequence[int],
+        stages: int | Sequence[int] = 3,
+        channels: Sequence[int] = DEFAULT_CHANNELS,
+        blocks: Sequence[int] = DEFAULT_BLOCKS,
+        features: int = 256,
+    ) -> None:
         super().__init__()
         self.depths = depths_of(stages)
         previous, (height, width) = image_shape[0], image_shape[1:]
@@ -60,9 +69,17 @@ class ImpalaEncoderSpace(ArchitectureSpace):
         flattened = []  # the flattened size after each stage
         for stage in range(1, max(self.depths) + 1):
             width_choice = nni.choice(channels_label(stage), list(channels))
-            layers.append([MutableConv2d(previous, width_choice, 3, padding=1), nn.MaxPool2d(3, stride=2, padding=1),
-                           Repeat(lambda _, c=width_choice: ResidualBlock(c),
-                                  nni.choice(blocks_label(stage), list(blocks)), label=f"stage{stage}_residual")])
+            layers.append(
+                [
+                    MutableConv2d(previous, width_choice, 3, padding=1),
+                    nn.MaxPool2d(3, stride=2, padding=1),
+                    Repeat(
+                        lambda _, c=width_choice: ResidualBlock(c),
+                        nni.choice(blocks_label(stage), list(blocks)),
+                        label=f"stage{stage}_residual",
+                    ),
+                ]
+            )
             previous, height, width = width_choice, reduced(height), reduced(width)
             flattened.append(previous * height * width)
         stages_used, flat_size = stacked(layers, flattened, self.depths)
@@ -77,8 +94,10 @@ class ImpalaEncoderSpace(ArchitectureSpace):
 
     def architecture_name(self, architecture: dict) -> str:
         """E.g. ``c16b2_c32b2_c32b2``: channels and residual blocks per stage in use."""
-        return "_".join(f"c{architecture[channels_label(s)]}b{architecture[blocks_label(s)]}"
-                        for s in range(1, self.depth_of(architecture) + 1))
+        return "_".join(
+            f"c{architecture[channels_label(s)]}b{architecture[blocks_label(s)]}"
+            for s in range(1, self.depth_of(architecture) + 1)
+        )
 
     def parse_architecture_name(self, name: str) -> dict:
         stages = NAME_PATTERN.findall(name)

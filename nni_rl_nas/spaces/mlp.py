@@ -68,8 +68,12 @@ class MLPSpace(ArchitectureSpace):
         previous: int | nni.mutable.Categorical = in_features
         for layer in range(1, max(self.depths) + 1):
             width = nni.choice(width_label(layer), list(widths))
-            layers.append([MutableLinear(previous, width),
-                           LayerChoice({name: ACTIVATIONS[name]() for name in activations}, label=activation_label(layer))])
+            layers.append(
+                [
+                    MutableLinear(previous, width),
+                    LayerChoice({name: ACTIVATIONS[name]() for name in activations}, label=activation_label(layer)),
+                ]
+            )
             outputs.append(width)
             previous = width
         hidden, last_width = stacked(layers, outputs, self.depths)

@@ -14,7 +14,16 @@ from .policy_gradient import PolicyGradientStrategy
 from .progressive import ProgressiveStrategy
 from .random_search import RandomStrategy
 
-
-__all__ = ["DartsStrategy", "EnasStrategy", "GridStrategy", "NniTunerStrategy", "NothingToPropose",
-           "PolicyGradientStrategy", "ProgressiveStrategy", "RandomStrategy", "STRATEGIES", "SearchStrategy",
-           "TrialRecord"]
+__all__ = [
+    "DartsStrategy",
+    "EnasStrategy",
+    "GridStrategy",
+    "NniTunerStrategy",
+    "NothingToPropose",
+    "PolicyGradientStrategy",
+    "ProgressiveStrategy",
+    "RandomStrategy",
+    "STRATEGIES",
+    "SearchStrategy",
+    "TrialRecord",
+]

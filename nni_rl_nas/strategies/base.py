@@ -92,8 +92,7 @@ class SearchStrategy(ABC):
         if "options_class" in cls.__dict__:
             STRATEGIES[cls.options_class.strategy] = cls
 
-    def __init__(self, space: dict[str, Any] | None = None, task: dict[str, Any] | None = None,
-                 **options: Any) -> None:
+    def __init__(self, space: dict[str, Any] | None = None, task: dict[str, Any] | None = None, **options: Any) -> None:
         self.spec = parse_class_args({"space": space or {}, "task": task, **options}, self.options_class.strategy)
         self.options = self.spec.strategy_options
         self.budget = self.options.budget
@@ -114,8 +113,16 @@ class SearchStrategy(ABC):
         self._running_baselines: set[int] = set()
         racing, task = self.options.racing, self.spec.task
         initial, _, answer = racing.resolved(task.seed_count)
-        self.race = Race(self.options.search_seeds(task), initial, answer, racing.rule, racing.confidence,
-                         racing.aggregate, racing.quantile, racing.pair_baselines)
+        self.race = Race(
+            self.options.search_seeds(task),
+            initial,
+            answer,
+            racing.rule,
+            racing.confidence,
+            racing.aggregate,
+            racing.quantile,
+            racing.pair_baselines,
+        )
         self._points: dict[str, Point] = {}  # every architecture in the race, by name
         self._running_seeds: dict[int, list[int]] = {}  # trial id -> the seeds it trains
         self._running_verdicts: set[int] = set()
@@ -154,8 +161,10 @@ class SearchStrategy(ABC):
 
     def spent(self) -> dict[str, float]:
         """The search's cost so far: env steps of finished trials, and wall-clock across resumes."""
-        return {"env_steps": self._spent_env_steps,
-                "wall_clock_s": round(self._earlier_seconds + time.monotonic() - self._clock, 1)}
+        return {
+            "env_steps": self._spent_env_steps,
+            "wall_clock_s": round(self._earlier_seconds + time.monotonic() - self._clock, 1),
+        }
 
     def budget_spent(self) -> str | None:
         """Which budget is spent, in words, or None."""
@@ -181,8 +190,9 @@ class SearchStrategy(ABC):
             self.race.finish()
         request = self.race.next_request()
         if request is not None:
-            return self._issue(trial_id, self._points[request[0]], request[1],
-                               baseline=self.race.entrants[request[0]].baseline)
+            return self._issue(
+                trial_id, self._points[request[0]], request[1], baseline=self.race.entrants[request[0]].baseline
+            )
         reason = spent or self._reserve_reached()
         if reason is None:
             try:
@@ -205,16 +215,28 @@ class SearchStrategy(ABC):
         logger.info("%s: %s; no new trials", type(self).__name__, reason)
         raise NothingToPropose(f"{type(self).__name__}: {reason}")
 
-    def _issue(self, trial_id: int, point: Point, seeds: list[int], baseline: bool = False, verdict: bool = False,
-               proposal: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _issue(
+        self,
+        trial_id: int,
+        point: Point,
+        seeds: list[int],
+        baseline: bool = False,
+        verdict: bool = False,
+        proposal: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         self._running[trial_id], self._running_seeds[trial_id] = point, list(seeds)
         if baseline:
             self._running_baselines.add(trial_id)
         if verdict:
             self._running_verdicts.add(trial_id)
-        return {**point, ARCHITECTURE_NAME_KEY: self.name_of(point), TRAIN_SEEDS_KEY: list(seeds),
-                **({BASELINE_KEY: True} if baseline else {}), **({VERDICT_KEY: True} if verdict else {}),
-                **({PROPOSAL_KEY: proposal} if proposal else {})}
+        return {
+            **point,
+            ARCHITECTURE_NAME_KEY: self.name_of(point),
+            TRAIN_SEEDS_KEY: list(seeds),
+            **({BASELINE_KEY: True} if baseline else {}),
+            **({VERDICT_KEY: True} if verdict else {}),
+            **({PROPOSAL_KEY: proposal} if proposal else {}),
+        }
 
     def _reserve_reached(self) -> str | None:
         """Why no new architecture: the env steps left cover only the seeds the answer still needs."""
@@ -240,8 +262,9 @@ class SearchStrategy(ABC):
         self.race.finish()
         request = self.race.next_request()
         if request is not None:
-            return self._issue(trial_id, self._points[request[0]], request[1],
-                               baseline=self.race.entrants[request[0]].baseline)
+            return self._issue(
+                trial_id, self._points[request[0]], request[1], baseline=self.race.entrants[request[0]].baseline
+            )
         if self._verdict_left is None:
             answer, seeds = self.race.answer, self.options.verdict.seeds()
             self._verdict_left = [answer] if answer and seeds else []
@@ -249,7 +272,9 @@ class SearchStrategy(ABC):
                 logger.info("search ended with answer %s: it trains on the test seeds %s", answer, seeds)
         if not self._verdict_left:
             return None
-        return self._issue(trial_id, self._points[self._verdict_left.pop(0)], self.options.verdict.seeds(), verdict=True)
+        return self._issue(
+            trial_id, self._points[self._verdict_left.pop(0)], self.options.verdict.seeds(), verdict=True
+        )
 
     def proposal_details(self, trial_id: int) -> dict[str, Any]:
         """What the strategy expected of the trial it just proposed (plain data), which the trial's
@@ -270,9 +295,14 @@ class SearchStrategy(ABC):
     def record_result(self, trial_id: int | None, parameters: dict[str, Any], result: dict[str, Any]) -> None:
         record = self._finished(trial_id, parameters, result)
         self.history.append(record)
-        logger.info("trial %s: %s%s on seeds %s scored %.4f", trial_id, record.name,
-                    " (verdict)" if record.verdict else " (baseline)" if record.baseline else "", list(record.seeds),
-                    record.score)
+        logger.info(
+            "trial %s: %s%s on seeds %s scored %.4f",
+            trial_id,
+            record.name,
+            " (verdict)" if record.verdict else " (baseline)" if record.baseline else "",
+            list(record.seeds),
+            record.score,
+        )
         if record.verdict:
             return
         if record.name not in self.race.entrants:  # a trial of a state that was lost: it joins the race as it stands
@@ -288,15 +318,28 @@ class SearchStrategy(ABC):
         known = trial_id in self._running
         baseline = trial_id in self._running_baselines if known else bool(parameters.get(BASELINE_KEY))
         verdict = trial_id in self._running_verdicts if known else bool(parameters.get(VERDICT_KEY))
-        architecture = self._running.pop(trial_id, None) or {label: parameters[label] for label in
-                                                             self.search_space.labels if label in parameters}
-        seeds = self._running_seeds.pop(trial_id, None) or parameters.get(TRAIN_SEEDS_KEY) or \
-            result.get(TRAIN_SEEDS_KEY) or []
+        architecture = self._running.pop(trial_id, None) or {
+            label: parameters[label] for label in self.search_space.labels if label in parameters
+        }
+        seeds = (
+            self._running_seeds.pop(trial_id, None)
+            or parameters.get(TRAIN_SEEDS_KEY)
+            or result.get(TRAIN_SEEDS_KEY)
+            or []
+        )
         self._running_baselines.discard(trial_id)
         self._running_verdicts.discard(trial_id)
         score = float(result["default"]) if result else None
-        return TrialRecord(trial_id, architecture, self.name_of(architecture), score, result, baseline,
-                           tuple(int(seed) for seed in seeds), verdict)
+        return TrialRecord(
+            trial_id,
+            architecture,
+            self.name_of(architecture),
+            score,
+            result,
+            baseline,
+            tuple(int(seed) for seed in seeds),
+            verdict,
+        )
 
     def seed_objectives(self, record: TrialRecord) -> dict[int, float]:
         """The trial's objective on each of its seeds (its seeds' scores less the size penalty)."""
@@ -307,8 +350,9 @@ class SearchStrategy(ABC):
 
     def _first_of(self, record: TrialRecord) -> bool:
         """Whether ``record`` is its architecture's first search trial to end (the one the strategy proposed)."""
-        return not any(earlier.name == record.name and not earlier.verdict and earlier is not record
-                       for earlier in self.history)
+        return not any(
+            earlier.name == record.name and not earlier.verdict and earlier is not record for earlier in self.history
+        )
 
     def known_objective(self, point: Point) -> float | None:
         """The architecture's aggregate objective over every search seed it has run (the race's
@@ -335,16 +379,24 @@ class SearchStrategy(ABC):
 
     def _ran(self, record: TrialRecord, parameters: dict[str, Any]) -> bool:
         seeds = parameters.get(TRAIN_SEEDS_KEY)
-        return (record.name == parameters.get(ARCHITECTURE_NAME_KEY)
-                and record.baseline == bool(parameters.get(BASELINE_KEY))
-                and record.verdict == bool(parameters.get(VERDICT_KEY))
-                and (seeds is None or list(record.seeds) == list(seeds)))
+        return (
+            record.name == parameters.get(ARCHITECTURE_NAME_KEY)
+            and record.baseline == bool(parameters.get(BASELINE_KEY))
+            and record.verdict == bool(parameters.get(VERDICT_KEY))
+            and (seeds is None or list(record.seeds) == list(seeds))
+        )
 
     def running_trial_of(self, parameters: dict[str, Any]) -> int | None:
         """The running trial that was given ``parameters``, if any."""
         name, seeds = parameters.get(ARCHITECTURE_NAME_KEY), parameters.get(TRAIN_SEEDS_KEY)
-        return next((trial_id for trial_id, a in self._running.items() if self.name_of(a) == name
-                     and (seeds is None or self._running_seeds.get(trial_id) == list(seeds))), None)
+        return next(
+            (
+                trial_id
+                for trial_id, a in self._running.items()
+                if self.name_of(a) == name and (seeds is None or self._running_seeds.get(trial_id) == list(seeds))
+            ),
+            None,
+        )
 
     def race_summary(self) -> dict[str, Any]:
         """The race as plain JSON (the report reads it): its answer and each architecture's seeds."""
@@ -389,6 +441,7 @@ class SearchStrategy(ABC):
         """Refuse a restored state whose parts do not fit together (a damaged or foreign file that
         still unpickles): the tuner then falls back to the state before it, rather than fail at a
         later trial. Raises ValueError naming the part."""
+
         def require(condition: bool, part: str) -> None:
             if not condition:
                 raise ValueError(f"the saved {part} does not fit the rest of the state")
@@ -399,21 +452,44 @@ class SearchStrategy(ABC):
         def is_point(name: Any, point: Any) -> bool:
             return isinstance(name, str) and isinstance(point, dict) and self.name_of(point) == name
 
-        require(all(isinstance(record.name, str) and isinstance(record.architecture, dict)
-                    and (record.score is None or isinstance(record.score, float))
-                    and all(is_whole(seed) for seed in record.seeds) for record in self.history), "history")
+        require(
+            all(
+                isinstance(record.name, str)
+                and isinstance(record.architecture, dict)
+                and (record.score is None or isinstance(record.score, float))
+                and all(is_whole(seed) for seed in record.seeds)
+                for record in self.history
+            ),
+            "history",
+        )
         require(all(is_point(name, point) for name, point in self._points.items()), "points")
-        require(all(is_whole(trial_id) and isinstance(point, dict) for trial_id, point in self._running.items()),
-                "running trials")
-        require(set(self._running_seeds) <= set(self._running) and all(
-            seeds and all(is_whole(seed) for seed in seeds) for seeds in self._running_seeds.values()), "trial seeds")
+        require(
+            all(is_whole(trial_id) and isinstance(point, dict) for trial_id, point in self._running.items()),
+            "running trials",
+        )
+        require(
+            set(self._running_seeds) <= set(self._running)
+            and all(seeds and all(is_whole(seed) for seed in seeds) for seeds in self._running_seeds.values()),
+            "trial seeds",
+        )
         require(self._running_baselines | self._running_verdicts <= set(self._running), "running baselines")
-        require(set(self.race.entrants) <= set(self._points) and self.race.incumbent in {None, *self.race.entrants}
-                and all(name in self.race.entrants for name, _ in self.race.queue), "race")
-        require(all(isinstance(name, str) and name in self._points
-                    for name in [*(self._verdict_left or []), *self._verdict_baselines]), "verdict")
+        require(
+            set(self.race.entrants) <= set(self._points)
+            and self.race.incumbent in {None, *self.race.entrants}
+            and all(name in self.race.entrants for name, _ in self.race.queue),
+            "race",
+        )
+        require(
+            all(
+                isinstance(name, str) and name in self._points
+                for name in [*(self._verdict_left or []), *self._verdict_baselines]
+            ),
+            "verdict",
+        )
         for name in self._baselines_left:
             require(isinstance(name, str), "baselines")
             self.search_space.parse_name(name)
-        require(all(is_number(value) and value >= 0 for value in (self._spent_env_steps, self._earlier_seconds)),
-                "spent budget")
+        require(
+            all(is_number(value) and value >= 0 for value in (self._spent_env_steps, self._earlier_seconds)),
+            "spent budget",
+        )

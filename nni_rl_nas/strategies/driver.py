@@ -1,10 +1,11 @@
 """Drive a strategy without NNI, the way NNI's dispatcher does: for benchmarks, tests and notebooks.
 
-NNI asks the strategy for parameters whenever a trial slot is free, sends each final result to
-the strategy and then every trial's end (:mod:`nni_rl_nas.tuner`). :func:`drive` does the same
-through the strategy's own ``ask``, ``tell`` and ``tell_end``, with an executor: ``concurrency`` trials at a time, each ``run(parameters)`` returning the
-trial's final result (or raising, which is a failed trial). It stops when the strategy has no
-more to propose or ``keep_proposing`` says no, after the running trials finish.
+NNI asks the strategy for parameters whenever a trial slot is free, sends each final result to the
+strategy and then every trial's end (:mod:`nni_rl_nas.tuner`). :func:`drive` does the same through
+the strategy's own ``ask``, ``tell`` and ``tell_end``, with an executor: ``concurrency`` trials at a
+time, each ``run(parameters)`` returning the trial's final result (or raising, which is a failed
+trial). It stops when the strategy has no more to propose or ``keep_proposing`` says no, after the
+running trials finish.
 """
 
 from __future__ import annotations
@@ -25,9 +26,14 @@ class FinishedTrial:
     error: str | None
 
 
-def drive(strategy: SearchStrategy, run: Callable[[dict[str, Any]], dict[str, Any]], executor: Executor,
-          concurrency: int = 1, keep_proposing: Callable[[], bool] = lambda: True,
-          on_finish: Callable[[FinishedTrial], None] = lambda trial: None) -> list[FinishedTrial]:
+def drive(
+    strategy: SearchStrategy,
+    run: Callable[[dict[str, Any]], dict[str, Any]],
+    executor: Executor,
+    concurrency: int = 1,
+    keep_proposing: Callable[[], bool] = lambda: True,
+    on_finish: Callable[[FinishedTrial], None] = lambda trial: None,
+) -> list[FinishedTrial]:
     running: dict[Future, tuple[int, dict[str, Any]]] = {}
     finished: list[FinishedTrial] = []
     next_id, exhausted = 0, False

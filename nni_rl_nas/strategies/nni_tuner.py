@@ -47,8 +47,11 @@ from unittest import mock
 
 import nni
 import numpy as np
-from nni.tools.package_utils.tuner_factory import (create_builtin_class_instance, create_validator_instance,
-                                                   get_builtin_module_class_name)
+from nni.tools.package_utils.tuner_factory import (
+    create_builtin_class_instance,
+    create_validator_instance,
+    get_builtin_module_class_name,
+)
 
 from ..errors import ConfigError
 from ..options import LOAD_CHECKPOINT_KEY, SAVE_CHECKPOINT_KEY, NniTunerOptions
@@ -64,17 +67,23 @@ def build_nni_tuner(name: str, args: dict[str, Any], seed: int) -> Any:
     try:
         module_name, class_name = get_builtin_module_class_name("tuners", name)
         accepted = inspect.signature(getattr(importlib.import_module(module_name), class_name).__init__).parameters
-        args = {**args, **{key: value for key, value in (("optimize_mode", "maximize"), ("seed", seed))
-                           if key in accepted}}
+        args = {
+            **args,
+            **{key: value for key, value in (("optimize_mode", "maximize"), ("seed", seed)) if key in accepted},
+        }
         validator = create_validator_instance("tuners", name)
         if validator is not None:
             validator.validate_class_args(**args)
     except ModuleNotFoundError as error:
-        raise ConfigError(f"tuner.classArgs.algorithm: NNI's {name} needs the package {error.name!r}, which is not "
-                          "installed; fix: another tuner, or install that package") from None
+        raise ConfigError(
+            f"tuner.classArgs.algorithm: NNI's {name} needs the package {error.name!r}, which is not "
+            "installed; fix: another tuner, or install that package"
+        ) from None
     except Exception as error:  # NNI's validators raise schema errors of several kinds
-        raise ConfigError(f"tuner.classArgs.algorithm_args: {name} refuses {args!r}: {error}; fix: the classArgs "
-                          f"NNI documents for {name}") from None
+        raise ConfigError(
+            f"tuner.classArgs.algorithm_args: {name} refuses {args!r}: {error}; fix: the classArgs "
+            f"NNI documents for {name}"
+        ) from None
     return create_builtin_class_instance(name, args, "tuners")
 
 
@@ -101,15 +110,18 @@ class NniTunerStrategy(SearchStrategy):
 
     def start_tuner(self) -> Any:
         tuner = build_nni_tuner(self.options.algorithm, self.options.algorithm_args or {}, self.options.seed)
-        with self.own_random_state(), mock.patch.object(
-                np.random, "RandomState", functools.partial(np.random.RandomState, self.options.seed)):
+        with (
+            self.own_random_state(),
+            mock.patch.object(np.random, "RandomState", functools.partial(np.random.RandomState, self.options.seed)),
+        ):
             tuner.update_search_space(self.search_space.nni_search_space())
         return tuner
 
     def propose(self, trial_id: int) -> Point | None:
         if self.generation_running():
-            raise NothingToPropose("NNI's PBT: every member of this generation is running; the next generation "
-                                   "starts when they end")
+            raise NothingToPropose(
+                "NNI's PBT: every member of this generation is running; the next generation starts when they end"
+            )
         for _ in range(self.options.max_draws):
             try:
                 with self.own_random_state():
@@ -126,14 +138,20 @@ class NniTunerStrategy(SearchStrategy):
             if known is None:
                 self._tuner_trials.add(trial_id)
                 return self.with_checkpoints(point, proposal) if continues_an_agent else point
-            logger.info("NNI's %s proposed %s again: answered with its known objective %.4f",
-                        self.options.algorithm, self.name_of(point), known)
+            logger.info(
+                "NNI's %s proposed %s again: answered with its known objective %.4f",
+                self.options.algorithm,
+                self.name_of(point),
+                known,
+            )
             with self.own_random_state():
                 self.tuner.receive_trial_result(trial_id, point, known)
                 self.tuner.trial_end(trial_id, True)
-        raise NothingToPropose(f"NNI's {self.options.algorithm} converged: {self.options.max_draws} proposals in a "
-                               "row were points that already have a score or a running trial "
-                               "(tuner.classArgs.max_draws)")
+        raise NothingToPropose(
+            f"NNI's {self.options.algorithm} converged: {self.options.max_draws} proposals in a "
+            "row were points that already have a score or a running trial "
+            "(tuner.classArgs.max_draws)"
+        )
 
     def generation_running(self) -> bool:
         """PBT has handed out its whole generation. Asked again, NNI's PBT would keep the request and
@@ -149,9 +167,13 @@ class NniTunerStrategy(SearchStrategy):
         trained = self._saved_architectures.get(proposal[LOAD_CHECKPOINT_KEY])
         point = {**point, **(trained or {})}
         self._saved_architectures[proposal[SAVE_CHECKPOINT_KEY]] = {
-            label: point[label] for label in self.search_space.architecture_choices}
-        return {**point, LOAD_CHECKPOINT_KEY: proposal[LOAD_CHECKPOINT_KEY],
-                SAVE_CHECKPOINT_KEY: proposal[SAVE_CHECKPOINT_KEY]}
+            label: point[label] for label in self.search_space.architecture_choices
+        }
+        return {
+            **point,
+            LOAD_CHECKPOINT_KEY: proposal[LOAD_CHECKPOINT_KEY],
+            SAVE_CHECKPOINT_KEY: proposal[SAVE_CHECKPOINT_KEY],
+        }
 
     def observe(self, record: TrialRecord) -> None:
         with self.own_random_state():
@@ -179,7 +201,9 @@ class NniTunerStrategy(SearchStrategy):
         self._saved_architectures = dict(state.get("saved_architectures", {}))
         self._random_state = random.Random(self.options.seed).getstate()
         self.tuner, self._tuner_trials = self.start_tuner(), set()
-        learned = [self.as_imported(record) for record in self.history if record.score is not None and not record.baseline]
+        learned = [
+            self.as_imported(record) for record in self.history if record.score is not None and not record.baseline
+        ]
         if learned and hasattr(self.tuner, "import_data"):
             with self.own_random_state():
                 self.tuner.import_data(learned)

@@ -63,8 +63,9 @@ class PolicyGradientStrategy(SearchStrategy):
     def record_progress(self) -> None:
         """The probabilities of the controller's top architectures now, against the trials finished."""
         top = most_likely(self.controller, self.choices, TOP_SHOWN, torch.Generator().manual_seed(0))
-        self.controller_progress.append({"trials": len(self.history),
-                                         "top_probabilities": {self.name_of(a): p for a, p in top}})
+        self.controller_progress.append(
+            {"trials": len(self.history), "top_probabilities": {self.name_of(a): p for a, p in top}}
+        )
 
     def observe_failure(self, record: TrialRecord) -> None:
         if self.failure_score is not None:
@@ -72,8 +73,12 @@ class PolicyGradientStrategy(SearchStrategy):
             self.reinforce.observe(decisions_of(self.choices, record.architecture), self.failure_score)
 
     def state_dict(self) -> dict:
-        return {**super().state_dict(), "reinforce": self.reinforce.state_dict(), "failed_scores": self.failed_scores,
-                "generator": self.generator.get_state()}
+        return {
+            **super().state_dict(),
+            "reinforce": self.reinforce.state_dict(),
+            "failed_scores": self.failed_scores,
+            "generator": self.generator.get_state(),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)

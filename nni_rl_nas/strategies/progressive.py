@@ -44,7 +44,9 @@ class ProgressiveStrategy(SearchStrategy):
         super().__init__(space, task, **options)
         self.depths = self.space.depths
         deepest = max(self.depths)
-        self.encoder = ArchitectureEncoder(self.choices, [self._labels(layer, layer) for layer in range(1, deepest + 1)])
+        self.encoder = ArchitectureEncoder(
+            self.choices, [self._labels(layer, layer) for layer in range(1, deepest + 1)]
+        )
         self.predictor = EnsemblePredictor(self.encoder.size, self.options.predictor, self.options.seed)
         self.levels: list[dict[str, Any]] = []  # per level: depth, candidates, proposals, rank correlation
         self._queue: list[dict[str, Any]] = []  # the current level's proposals not yet given out
@@ -68,8 +70,11 @@ class ProgressiveStrategy(SearchStrategy):
             grown_from = self.space.depth_of(parent) if parent else 0
             kept, new = self._labels(1, grown_from), self._labels(grown_from + 1, depth)
             for values in itertools.product(*(self.choices[label] for label in new)):
-                grown.append(self.space.with_unused_layers({**{label: parent[label] for label in kept},
-                                                            **dict(zip(new, values)), DEPTH_LABEL: depth}))
+                grown.append(
+                    self.space.with_unused_layers(
+                        {**{label: parent[label] for label in kept}, **dict(zip(new, values)), DEPTH_LABEL: depth}
+                    )
+                )
         return grown
 
     def _labels(self, first: int, last: int) -> list[str]:
@@ -78,8 +83,9 @@ class ProgressiveStrategy(SearchStrategy):
 
     def _start_level(self, proposals: list[dict[str, Any]]) -> None:
         depth = self.space.depth_of(proposals[0]["point"])
-        self.levels.append({"level": len(self.levels) + 1, "depth": depth, "proposals": len(proposals),
-                            "rank_correlation": None})
+        self.levels.append(
+            {"level": len(self.levels) + 1, "depth": depth, "proposals": len(proposals), "rank_correlation": None}
+        )
         for proposal in proposals:
             proposal["level"] = len(self.levels)
         self._queue = proposals
@@ -88,39 +94,58 @@ class ProgressiveStrategy(SearchStrategy):
     def _finish_level(self) -> None:
         """The level's trials have all ended: score the predictor on them and start the next level."""
         level = self.levels[-1]
-        scored = [trial for trial in self.trained if trial["level"] == level["level"] and trial["objective"] is not None]
+        scored = [
+            trial for trial in self.trained if trial["level"] == level["level"] and trial["objective"] is not None
+        ]
         predicted = [trial for trial in scored if trial["predicted_score"] is not None]
         if predicted:
-            level["rank_correlation"] = rank_correlation([trial["predicted_score"] for trial in predicted],
-                                                         [trial["objective"] for trial in predicted])
-            logger.info("level %d: predictor's rank correlation with the scores %s", level["level"],
-                        level["rank_correlation"])
+            level["rank_correlation"] = rank_correlation(
+                [trial["predicted_score"] for trial in predicted], [trial["objective"] for trial in predicted]
+            )
+            logger.info(
+                "level %d: predictor's rank correlation with the scores %s", level["level"], level["rank_correlation"]
+            )
         deeper = [depth for depth in self.depths if depth > level["depth"]]
         # by what every seed each has run says, once the race has given some more than their first
-        parents = sorted(scored, key=lambda trial: self.known_objective(trial["point"]), reverse=True)[:self.options.beam]
+        parents = sorted(scored, key=lambda trial: self.known_objective(trial["point"]), reverse=True)[
+            : self.options.beam
+        ]
         if not deeper or not parents:
             logger.info("progressive search done at depth %d", level["depth"])
             return
         known = {self.name_of(trial["point"]) for trial in self.trained}
-        candidates = [point for point in self._architectures(deeper[0], [trial["point"] for trial in parents])
-                      if self.name_of(point) not in known]
+        candidates = [
+            point
+            for point in self._architectures(deeper[0], [trial["point"] for trial in parents])
+            if self.name_of(point) not in known
+        ]
         if not candidates:
             logger.info("progressive search done: every expansion of depth %d is trained", level["depth"])
             return
-        self._start_level(self._ranked(candidates)[:self.options.beam])
+        self._start_level(self._ranked(candidates)[: self.options.beam])
         self.levels[-1]["candidates"] = len(candidates)
 
     def _ranked(self, candidates: list[Point]) -> list[dict[str, Any]]:
         """The candidates as proposals, best predicted first, the predictor fitted to every score so far."""
         # in a fixed order, so that the fit does not depend on the order trials finished in
-        scored = sorted((trial for trial in self.trained if trial["objective"] is not None),
-                        key=lambda trial: self.name_of(trial["point"]))
-        self.predictor.fit(np.stack([self._features(trial["point"]) for trial in scored]),
-                           np.array([trial["objective"] for trial in scored], dtype=np.float32))
+        scored = sorted(
+            (trial for trial in self.trained if trial["objective"] is not None),
+            key=lambda trial: self.name_of(trial["point"]),
+        )
+        self.predictor.fit(
+            np.stack([self._features(trial["point"]) for trial in scored]),
+            np.array([trial["objective"] for trial in scored], dtype=np.float32),
+        )
         mean, spread = self.predictor.predict(np.stack([self._features(point) for point in candidates]))
         order = np.argsort(-(mean + self.options.predictor.optimism * spread), kind="stable")
-        return [{"point": candidates[index], "predicted_score": float(mean[index]),
-                 "predicted_spread": float(spread[index])} for index in order]
+        return [
+            {
+                "point": candidates[index],
+                "predicted_score": float(mean[index]),
+                "predicted_spread": float(spread[index]),
+            }
+            for index in order
+        ]
 
     def _features(self, point: Point) -> np.ndarray:
         return self.encoder.encode(point, self.space.depth_of(point))
@@ -136,8 +161,11 @@ class ProgressiveStrategy(SearchStrategy):
 
     def proposal_details(self, trial_id: int) -> dict[str, Any]:
         proposal = self._given[trial_id]
-        return {"level": proposal["level"], "predicted_score": proposal["predicted_score"],
-                "predicted_spread": proposal["predicted_spread"]}
+        return {
+            "level": proposal["level"],
+            "predicted_score": proposal["predicted_score"],
+            "predicted_spread": proposal["predicted_spread"],
+        }
 
     def observe(self, record: TrialRecord) -> None:
         self._after_trial(record, self.objective(record))
@@ -154,8 +182,14 @@ class ProgressiveStrategy(SearchStrategy):
             self._finish_level()
 
     def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "levels": self.levels, "queue": self._queue, "given": self._given,
-                "trained": self.trained, "predictor": self.predictor.state_dict()}
+        return {
+            **super().state_dict(),
+            "levels": self.levels,
+            "queue": self._queue,
+            "given": self._given,
+            "trained": self.trained,
+            "predictor": self.predictor.state_dict(),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)

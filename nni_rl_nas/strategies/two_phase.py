@@ -49,8 +49,11 @@ class TwoPhaseStrategy(SearchStrategy):
             search_seed = self.first_seed + self._searches_started
             self._searches_started += 1
             self._searches_running[trial_id] = search_seed
-            return {"phase": SEARCH_PHASE, "search_seed": search_seed,
-                    ARCHITECTURE_NAME_KEY: f"{self.search_name} {search_seed}"}
+            return {
+                "phase": SEARCH_PHASE,
+                "search_seed": search_seed,
+                ARCHITECTURE_NAME_KEY: f"{self.search_name} {search_seed}",
+            }
         return super().next_parameters(trial_id)
 
     def trials_running(self) -> bool:
@@ -65,15 +68,17 @@ class TwoPhaseStrategy(SearchStrategy):
         if parameters.get("phase") != SEARCH_PHASE:
             super().record_result(trial_id, parameters, result)
             return
-        self._searches_running = {pid: seed for pid, seed in self._searches_running.items()
-                                  if seed != parameters["search_seed"]}
+        self._searches_running = {
+            pid: seed for pid, seed in self._searches_running.items() if seed != parameters["search_seed"]
+        }
         self._searches_finished.add(parameters["search_seed"])
         # the search's top_k, with the next most likely standing in for those an earlier search queued
-        derived = [name for name in result.get("ranked", result["top_k"]) if name not in self._queued][:self.top_k]
+        derived = [name for name in result.get("ranked", result["top_k"]) if name not in self._queued][: self.top_k]
         self._queued.update(derived)
         self._retrain_queue.extend(derived)
-        logger.info("search %d derived %s; retrain queue %s", parameters["search_seed"], result["top_k"],
-                    self._retrain_queue)
+        logger.info(
+            "search %d derived %s; retrain queue %s", parameters["search_seed"], result["top_k"], self._retrain_queue
+        )
 
     def record_end(self, trial_id: int, success: bool) -> None:
         if trial_id in self._searches_running:
@@ -91,9 +96,14 @@ class TwoPhaseStrategy(SearchStrategy):
         logger.info("retrained %s: score %.4f", record.name, record.score)
 
     def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "searches_started": self._searches_started,
-                "searches_running": self._searches_running, "searches_finished": sorted(self._searches_finished),
-                "retrain_queue": self._retrain_queue, "queued": sorted(self._queued)}
+        return {
+            **super().state_dict(),
+            "searches_started": self._searches_started,
+            "searches_running": self._searches_running,
+            "searches_finished": sorted(self._searches_finished),
+            "retrain_queue": self._retrain_queue,
+            "queued": sorted(self._queued),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)

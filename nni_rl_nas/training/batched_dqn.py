@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -40,6 +39,7 @@ from ..algorithms.value_based import ArchitectureDQNPolicy
 from ..engines import batched_options
 from .scoring import EVAL_SEED_BASE
 
+
 class StackedReplayBuffer:
     """One uniform replay buffer per agent, all in one tensor: a batch for every agent is one gather.
 
@@ -53,11 +53,23 @@ class StackedReplayBuffer:
         self.rows = torch.zeros((agents, capacity, 2 * observation_size + 3), device=device)
         self.first_rows = torch.arange(agents, device=device).unsqueeze(1) * capacity  # of each agent, in the flat rows
 
-    def add(self, observations: np.ndarray, next_observations: np.ndarray, actions: np.ndarray,
-            rewards: np.ndarray, terminated: np.ndarray) -> None:
+    def add(
+        self,
+        observations: np.ndarray,
+        next_observations: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        terminated: np.ndarray,
+    ) -> None:
         agents = len(observations)
-        row = np.concatenate([observations.reshape(agents, -1), next_observations.reshape(agents, -1),
-                              np.stack([actions, rewards, terminated], axis=1)], axis=1)
+        row = np.concatenate(
+            [
+                observations.reshape(agents, -1),
+                next_observations.reshape(agents, -1),
+                np.stack([actions, rewards, terminated], axis=1),
+            ],
+            axis=1,
+        )
         self.rows[:, self.position] = torch.as_tensor(row, dtype=torch.float32)
         self.position = (self.position + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
@@ -69,8 +81,13 @@ class StackedReplayBuffer:
         rows = self.rows.view(-1, self.rows.shape[-1]).index_select(0, (indices + self.first_rows).flatten())
         batch = rows.view(*indices.shape, -1)
         size = self.observation_size
-        return (batch[..., :size], batch[..., 2 * size].long(), batch[..., 2 * size + 1], batch[..., 2 * size + 2],
-                batch[..., size:2 * size])
+        return (
+            batch[..., :size],
+            batch[..., 2 * size].long(),
+            batch[..., 2 * size + 1],
+            batch[..., 2 * size + 2],
+            batch[..., size : 2 * size],
+        )
 
 
 class AgentUniforms:
@@ -162,8 +179,10 @@ def stack_networks(networks: Sequence[nn.Module]) -> nn.Module:
             stacked.set_submodule(name, StackedLinear(peers))
             first_layer = first_layer or module
         elif any(True for _ in module.parameters(recurse=False)) or any(True for _ in module.buffers(recurse=False)):
-            raise ValueError(f"task.engine: batched stacks networks of nn.Linear layers; {name or 'the network'} is a "
-                             f"{type(module).__name__} with weights; fix: task.engine: sb3")
+            raise ValueError(
+                f"task.engine: batched stacks networks of nn.Linear layers; {name or 'the network'} is a "
+                f"{type(module).__name__} with weights; fix: task.engine: sb3"
+            )
         elif not list(module.children()) and len({repr(peer) for peer in peers}) > 1:
             stacked.set_submodule(name, PerAgentModules(peers))
     if first_layer is None:
@@ -172,8 +191,10 @@ def stack_networks(networks: Sequence[nn.Module]) -> nn.Module:
     with torch.no_grad():
         expected = torch.stack([network(inputs) for network, inputs in zip(networks, probe)])
         if not torch.allclose(stacked(probe), expected, rtol=1e-4, atol=1e-5):
-            raise ValueError("task.engine: batched: the stacked network does not compute what each agent's network "
-                             "computes (an operation mixes the agents' dimension); fix: task.engine: sb3")
+            raise ValueError(
+                "task.engine: batched: the stacked network does not compute what each agent's network "
+                "computes (an operation mixes the agents' dimension); fix: task.engine: sb3"
+            )
     return stacked
 
 
@@ -182,21 +203,26 @@ class BatchedDQN:
     ``build_networks[i]`` makes (the same architecture for a trial's seeds; architectures of one shape
     may share a trainer too)."""
 
-    def __init__(self, task, build_networks: Sequence[Callable[[], nn.Module]], seeds: Sequence[int],
-                 device: str) -> None:
+    def __init__(
+        self, task, build_networks: Sequence[Callable[[], nn.Module]], seeds: Sequence[int], device: str
+    ) -> None:
         if len(build_networks) != len(seeds):
             raise ValueError(f"{len(build_networks)} networks for {len(seeds)} seeds: one network per agent")
         self.task, self.device, self.seeds, self.build_networks = task, device, list(seeds), list(build_networks)
         self.options = batched_options(task.algorithm_hyperparameters)
-        self.envs = gym.wrappers.vector.RecordEpisodeStatistics(gym.vector.SyncVectorEnv(
-            [task.make_env for _ in self.seeds], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP))
+        self.envs = gym.wrappers.vector.RecordEpisodeStatistics(
+            gym.vector.SyncVectorEnv(
+                [task.make_env for _ in self.seeds], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
+            )
+        )
         self.observation_space = self.envs.single_observation_space
         self.action_space = self.envs.single_action_space
         if not isinstance(self.action_space, spaces.Discrete):
             raise ValueError(f"DQN needs discrete actions, env has {self.action_space}")
         if not isinstance(self.observation_space, spaces.Box):
-            raise ValueError(f"task.engine: batched needs Box observations, env has {self.observation_space}; "
-                             "fix: task.engine: sb3")
+            raise ValueError(
+                f"task.engine: batched needs Box observations, env has {self.observation_space}; fix: task.engine: sb3"
+            )
         networks = []
         for seed, build_network in zip(self.seeds, self.build_networks):
             torch.manual_seed(seed)  # as SB3 seeds torch before building an agent's network
@@ -206,17 +232,20 @@ class BatchedDQN:
         # Adam is elementwise: one Adam over the stacked weights is S agents' Adams. ``fused`` is the
         # same update in one kernel (3x faster here than the default on CPU).
         self.optimizer = torch.optim.Adam(self.q_net.parameters(), lr=self.options["learning_rate"], fused=True)
-        self.replay = StackedReplayBuffer(len(self.seeds), self.options["buffer_size"],
-                                          int(np.prod(self.observation_space.shape)), device)
+        self.replay = StackedReplayBuffer(
+            len(self.seeds), self.options["buffer_size"], int(np.prod(self.observation_space.shape)), device
+        )
         self.generators = [np.random.default_rng(seed) for seed in self.seeds]
         # each agent's draws, from its own generator: exploration coins and replay indices
         self.exploration_draws = AgentUniforms(self.generators, chunk=4096)
         self.replay_draws = AgentUniforms(self.generators, chunk=64 * self.options["batch_size"])
         self.observations, _ = self.envs.reset(seed=self.seeds)
         self.num_timesteps = 0
-        self.exploration_schedule = LinearSchedule(self.options["exploration_initial_eps"],
-                                                   self.options["exploration_final_eps"],
-                                                   self.options["exploration_fraction"])
+        self.exploration_schedule = LinearSchedule(
+            self.options["exploration_initial_eps"],
+            self.options["exploration_final_eps"],
+            self.options["exploration_fraction"],
+        )
         self.exploration_rate = 0.0  # SB3's first action is greedy; the schedule starts after it
         self._evaluation_envs: list[gym.Env] = []
 
@@ -263,7 +292,8 @@ class BatchedDQN:
         them) and, for plain DQN, their targets computed in one pass (nor does the target network)."""
         gamma, double_q, batch_size = self.options["gamma"], self.task.double_q, self.options["batch_size"]
         observations, actions, rewards, terminated, next_observations = self.replay.sample(
-            self.replay_draws.take(gradient_steps * batch_size))
+            self.replay_draws.take(gradient_steps * batch_size)
+        )
         with torch.no_grad():
             next_q = self.q_values(next_observations, target=True)
             next_value = next_q.max(dim=-1).values
@@ -343,8 +373,12 @@ class BatchedAgent:
     def __init__(self, trainer: BatchedDQN, agent: int) -> None:
         self.trainer, self.agent = trainer, agent
         learning_rate = trainer.options["learning_rate"]
-        self._policy = ArchitectureDQNPolicy(trainer.observation_space, trainer.action_space, lambda _: learning_rate,
-                                             build_network=trainer.build_networks[agent]).to(trainer.device)
+        self._policy = ArchitectureDQNPolicy(
+            trainer.observation_space,
+            trainer.action_space,
+            lambda _: learning_rate,
+            build_network=trainer.build_networks[agent],
+        ).to(trainer.device)
         self._synced_at: int | None = None
         self.stopped = False
 

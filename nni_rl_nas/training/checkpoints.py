@@ -60,8 +60,11 @@ def save_runs(runs: list, folder: Path) -> None:
 def _save_run(run, folder: Path) -> None:
     agent, buffer = run.agent, getattr(run.agent, "replay_buffer", None)
     write_atomically(folder / AGENT, lambda target: torch.save(agent.get_parameters(), target))
-    progress = {"env_steps": int(agent.num_timesteps), "points": run.curve.points,
-                "episode_returns": run.curve.episode_returns}
+    progress = {
+        "env_steps": int(agent.num_timesteps),
+        "points": run.curve.points,
+        "episode_returns": run.curve.episode_returns,
+    }
     if buffer is not None:
         arrays = {name: getattr(buffer, name) for name in BUFFER_ARRAYS if getattr(buffer, name, None) is not None}
         write_atomically(folder / BUFFER, lambda target: np.savez(target, **arrays))
@@ -82,8 +85,10 @@ def restore_run(run, folder: Path) -> None:
             for name in arrays.files:
                 target = getattr(buffer, name)
                 if target.shape != arrays[name].shape:
-                    raise ValueError(f"the saved replay buffer's {name} has shape {arrays[name].shape}, this agent's "
-                                     f"{target.shape}: its buffer_size or observations differ from the saved agent's")
+                    raise ValueError(
+                        f"the saved replay buffer's {name} has shape {arrays[name].shape}, this agent's "
+                        f"{target.shape}: its buffer_size or observations differ from the saved agent's"
+                    )
                 target[...] = arrays[name]
         buffer.pos, buffer.full = progress["buffer"]["pos"], progress["buffer"]["full"]
     agent.num_timesteps = progress["env_steps"]

@@ -29,8 +29,10 @@ def check_finite_weights(policy: torch.nn.Module, env_steps: int) -> None:
     """Fail with the reason when training has driven any weight to NaN/inf."""
     for name, parameter in policy.named_parameters():
         if not torch.isfinite(parameter).all():
-            raise TrainingDiverged(f"non-finite weights in {name} after {env_steps} env steps "
-                                   "(loss became NaN/inf); fix: lower task.hyperparameters.learning_rate")
+            raise TrainingDiverged(
+                f"non-finite weights in {name} after {env_steps} env steps "
+                "(loss became NaN/inf); fix: lower task.hyperparameters.learning_rate"
+            )
 
 
 def over_time(started: float, limit_seconds: float | None) -> bool:
@@ -76,8 +78,11 @@ class LearningCurve:
                 return False
         if over_time(self._started, self.task.max_trial_seconds):
             self.capped = self.stopped = True
-            logger.warning("trial ran past task.max_trial_seconds=%s at %d env steps; scoring it as it stands",
-                           self.task.max_trial_seconds, agent.num_timesteps)
+            logger.warning(
+                "trial ran past task.max_trial_seconds=%s at %d env steps; scoring it as it stands",
+                self.task.max_trial_seconds,
+                agent.num_timesteps,
+            )
             return False
         return True
 
@@ -89,12 +94,13 @@ class LearningCurve:
     def report(self, agent) -> bool:
         """Report one point; True when the agent counts as solved."""
         check_finite_weights(agent.policy, agent.num_timesteps)
-        recent = self.episode_returns[-self.recent_episodes:]
+        recent = self.episode_returns[-self.recent_episodes :]
         training_mean = float(np.mean(recent)) if recent else None
         greedy_mean = None
         if self.task.eval_episodes:
-            greedy_mean = float(greedy_returns(agent, self.tracker.eval_env, self.task.eval_episodes,
-                                               CURVE_BLOCK).mean())
+            greedy_mean = float(
+                greedy_returns(agent, self.tracker.eval_env, self.task.eval_episodes, CURVE_BLOCK).mean()
+            )
         solved = self.tracker.update(agent, self.episode_returns, greedy_mean)
         point = {
             "default": greedy_mean if greedy_mean is not None else training_mean,
@@ -107,8 +113,14 @@ class LearningCurve:
         }
         self.points.append(point)
         log_point(self.run_logger, point)
-        logger.info("seed %d, env steps %d: greedy %s, training %s, solved %s", self.task.seed, point["env_steps"],
-                    greedy_mean, training_mean, solved)
+        logger.info(
+            "seed %d, env steps %d: greedy %s, training %s, solved %s",
+            self.task.seed,
+            point["env_steps"],
+            greedy_mean,
+            training_mean,
+            solved,
+        )
         return solved
 
 

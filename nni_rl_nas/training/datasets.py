@@ -34,7 +34,7 @@ def read_idx(path: Path) -> np.ndarray:
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_DTYPES:
         raise ValueError(f"{path} is not an IDX file (bad magic number {raw[:4]!r})")
     dimensions = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(dimensions))
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(dimensions))
     data = np.frombuffer(raw, dtype=IDX_DTYPES[raw[2]], offset=4 + 4 * dimensions)
     if data.size != int(np.prod(shape)):
         raise ValueError(f"{path}: header says {shape}, but it holds {data.size} values")
@@ -45,13 +45,15 @@ def fashion_mnist_files(data_dir: Path, download: bool) -> dict[str, Path]:
     paths = {kind: data_dir / name for kind, name in FASHION_MNIST_FILES.items()}
     missing = [path for path in paths.values() if not path.exists()]
     if missing and not download:
-        raise FileNotFoundError(f"FashionMNIST files {[str(p) for p in missing]} are missing; fix: put them in "
-                                f"task.data_dir ({data_dir}) or set task.download: true")
+        raise FileNotFoundError(
+            f"FashionMNIST files {[str(p) for p in missing]} are missing; fix: put them in "
+            f"task.data_dir ({data_dir}) or set task.download: true"
+        )
     for path in missing:
         logger.info("downloading %s", FASHION_MNIST_URL + path.name)
         with urllib.request.urlopen(FASHION_MNIST_URL + path.name, timeout=60) as response:
             payload = response.read()
-        write_atomically(path, lambda target: target.write_bytes(payload))
+        write_atomically(path, lambda target, payload=payload: target.write_bytes(payload))
     return paths
 
 
@@ -74,6 +76,7 @@ def split(images: torch.Tensor, labels: torch.Tensor, validation_fraction: float
     """Stratified train/validation split, the same for every architecture of one seed."""
     from sklearn.model_selection import train_test_split
 
-    train, validation = train_test_split(np.arange(len(labels)), test_size=validation_fraction,
-                                         random_state=seed, stratify=labels.numpy())
+    train, validation = train_test_split(
+        np.arange(len(labels)), test_size=validation_fraction, random_state=seed, stratify=labels.numpy()
+    )
     return (images[train], labels[train]), (images[validation], labels[validation])

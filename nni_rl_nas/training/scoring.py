@@ -80,8 +80,11 @@ class SolveTracker:
 
     def update(self, agent: BaseAlgorithm, training_returns: Sequence[float], periodic_mean: float | None) -> bool:
         """Check at a report point; True once solved."""
-        if self.solved_at is None and self.task.solve_threshold is not None and self._passes(
-                agent, training_returns, periodic_mean):
+        if (
+            self.solved_at is None
+            and self.task.solve_threshold is not None
+            and self._passes(agent, training_returns, periodic_mean)
+        ):
             self.solved_at = int(agent.num_timesteps)
             self.solved_weights = copy.deepcopy(agent.policy.state_dict())
         return self.solved_at is not None
@@ -100,11 +103,23 @@ def score_agent(agent: BaseAlgorithm, tracker: SolveTracker) -> Score:
     rule, env = tracker.task.score, tracker.eval_env
     if rule.rule == "mean_return":
         returns = greedy_returns(agent, env, rule.episodes, TEST_BLOCK)
-        return Score(float(returns.mean()), float(returns.mean()), float(returns.std()), len(returns),
-                     tracker.solved_at is not None, tracker.solved_at)
+        return Score(
+            float(returns.mean()),
+            float(returns.mean()),
+            float(returns.std()),
+            len(returns),
+            tracker.solved_at is not None,
+            tracker.solved_at,
+        )
     if tracker.solved_at is None:
         return Score(rule.unsolved_score, None, None, 0, solved=False, solved_at=None)
     agent.policy.load_state_dict(tracker.solved_weights)
     returns = greedy_returns(agent, env, rule.episodes, TEST_BLOCK)
-    return Score(float(returns.mean()) / rule.scale, float(returns.mean()), float(returns.std()), len(returns),
-                 True, tracker.solved_at)
+    return Score(
+        float(returns.mean()) / rule.scale,
+        float(returns.mean()),
+        float(returns.std()),
+        len(returns),
+        True,
+        tracker.solved_at,
+    )

@@ -1,10 +1,10 @@
 """One architecture trained and scored over several seeds: the score a strategy learns from.
 
-RL scores are noisy: one seed of a network can solve LunarLander while another of the same
-network does not. A trial therefore trains one agent per seed it is given (by default
-``task.seed_count`` of them, ``task.seed``, ``task.seed + 1`` ...) and reports their aggregate: the score is the mean of the per-seed scores,
-with their spread beside it, and the learning curve NNI plots (and assessors read) is the mean
-curve, which grows while the trial runs; an agent that stops early (solved with
+RL scores are noisy: one seed of a network can solve LunarLander while another of the same network
+does not. A trial therefore trains one agent per seed it is given (by default ``task.seed_count`` of
+them, ``task.seed``, ``task.seed + 1`` ...) and reports their aggregate: the score is the mean of
+the per-seed scores, with their spread beside it, and the learning curve NNI plots (and assessors
+read) is the mean curve, which grows while the trial runs; an agent that stops early (solved with
 ``stop_on_solve``) keeps its last point in the mean.
 
 ``task.engine`` picks how the agents train. ``sb3`` (the default): one Stable-Baselines3 agent
@@ -68,8 +68,11 @@ class SeedRun:
         """Train to the next report point (or the end of the budget); end with a point if training ended."""
         set_global_rng_state(self.rng_state)
         target = min(self.curve.next_report, self.task.budget)
-        self.agent.learn(total_timesteps=target - self.agent.num_timesteps, reset_num_timesteps=False,
-                         callback=LearningCurveCallback(self.curve))
+        self.agent.learn(
+            total_timesteps=target - self.agent.num_timesteps,
+            reset_num_timesteps=False,
+            callback=LearningCurveCallback(self.curve),
+        )
         if self.done:
             self.curve.finish(self.agent)
         self.rng_state = global_rng_state()
@@ -81,8 +84,7 @@ class SeedRun:
 class SequentialSeedRuns:
     """``task.engine: sb3``: one SB3 agent per seed; they take turns between report points."""
 
-    def __init__(self, tasks: list, build_network: Callable[[], nn.Module], device: str,
-                 log_dir: Path | None) -> None:
+    def __init__(self, tasks: list, build_network: Callable[[], nn.Module], device: str, log_dir: Path | None) -> None:
         self.runs = [SeedRun(task, build_network, device, log_dir) for task in tasks]
 
     def advance(self) -> None:
@@ -110,8 +112,7 @@ class BatchedSeedRun:
 class BatchedSeedRuns:
     """``task.engine: batched``: the seeds' agents train in lockstep as one batched computation."""
 
-    def __init__(self, tasks: list, build_network: Callable[[], nn.Module], device: str,
-                 log_dir: Path | None) -> None:
+    def __init__(self, tasks: list, build_network: Callable[[], nn.Module], device: str, log_dir: Path | None) -> None:
         self.trainer = BatchedDQN(tasks[0], [build_network] * len(tasks), [task.seed for task in tasks], device)
         self.runs = [BatchedSeedRun(task, self.trainer, agent, log_dir) for agent, task in enumerate(tasks)]
 
@@ -151,9 +152,15 @@ def mean_point(points: list[dict], started: float) -> dict:
     }
 
 
-def train_over_seeds(task, build_network: Callable[[], nn.Module], device: str, log_dir: Path | None = None,
-                     continue_from: Path | None = None, save_to: Path | None = None,
-                     seeds: list[int] | None = None) -> tuple[dict, list[dict], dict]:
+def train_over_seeds(
+    task,
+    build_network: Callable[[], nn.Module],
+    device: str,
+    log_dir: Path | None = None,
+    continue_from: Path | None = None,
+    save_to: Path | None = None,
+    seeds: list[int] | None = None,
+) -> tuple[dict, list[dict], dict]:
     """Train and score one agent of one network per seed of ``seeds`` (None: ``task.seed_count``
     seeds from ``task.seed``); returns result fields, mean curve, best weights.
 

@@ -25,8 +25,10 @@ logger = logging.getLogger(__name__)
 def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1024) -> float:
     model.eval()
     with torch.no_grad():
-        correct = sum(int((model(images[i:i + batch_size]).argmax(1) == labels[i:i + batch_size]).sum())
-                      for i in range(0, len(labels), batch_size))
+        correct = sum(
+            int((model(images[i : i + batch_size]).argmax(1) == labels[i : i + batch_size]).sum())
+            for i in range(0, len(labels), batch_size)
+        )
     model.train()
     return correct / len(labels)
 
@@ -45,21 +47,27 @@ def train_classifier(task, build_model: Callable[[], nn.Module], device: str) ->
         order = torch.randperm(len(train_y), generator=generator).to(device)
         total_loss = 0.0
         for start in range(0, len(order), task.batch_size):
-            batch = order[start:start + task.batch_size]
+            batch = order[start : start + task.batch_size]
             loss = nn.functional.cross_entropy(model(train_x[batch]), train_y[batch])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             total_loss += float(loss.detach()) * len(batch)
         if not math.isfinite(total_loss):
-            raise FloatingPointError(f"training loss became {total_loss} in epoch {epoch}; "
-                                     "fix: lower task.learning_rate")
-        point = {"default": accuracy(model, val_x, val_y), "epoch": epoch, "train_loss": total_loss / len(order),
-                 "wall_clock_s": round(time.monotonic() - started, 2)}
+            raise FloatingPointError(
+                f"training loss became {total_loss} in epoch {epoch}; fix: lower task.learning_rate"
+            )
+        point = {
+            "default": accuracy(model, val_x, val_y),
+            "epoch": epoch,
+            "train_loss": total_loss / len(order),
+            "wall_clock_s": round(time.monotonic() - started, 2),
+        }
         curve.append(point)
         nni.report_intermediate_result(point)
-        logger.info("epoch %d: validation accuracy %.4f, training loss %.4f", epoch, point["default"],
-                    point["train_loss"])
+        logger.info(
+            "epoch %d: validation accuracy %.4f, training loss %.4f", epoch, point["default"], point["train_loss"]
+        )
     result = {
         "default": curve[-1]["default"],
         "val_accuracy": curve[-1]["default"],

@@ -4,10 +4,10 @@ import torch
 from stable_baselines3 import PPO, SAC
 from torch import nn
 
-from nni_rl_nas.experiment import parse_class_args
 from nni_rl_nas.algorithms import NetworkFactory, build_agent, trained_parameters
-from nni_rl_nas.training.seeds import train_over_seeds
+from nni_rl_nas.experiment import parse_class_args
 from nni_rl_nas.spaces import search_choices
+from nni_rl_nas.training.seeds import train_over_seeds
 
 SPACE = {"family": "mlp", "depth": 2, "widths": [32, 64], "activations": ["relu", "tanh"]}
 
@@ -46,7 +46,8 @@ def test_sac_actor_and_critics_hidden_layers_are_the_architecture_and_critics_re
             assert linear_shapes(q_network) == [(3 + 1, 64), (64, 32), (32, 1)]
     assert {name for name, _ in agent.critic.named_children()} >= {"qf0", "qf1"}
     assert trained_parameters(agent) == sum(p.numel() for p in agent.actor.parameters()) + sum(
-        p.numel() for p in agent.critic.parameters() if p.requires_grad)
+        p.numel() for p in agent.critic.parameters() if p.requires_grad
+    )
 
 
 def test_an_encoder_space_is_the_features_extractor_of_every_algorithm():
@@ -67,29 +68,41 @@ def test_an_encoder_space_is_the_features_extractor_of_every_algorithm():
 
 def learned_score(task: dict, architecture: str) -> float:
     torch.set_num_threads(1)  # as a trial trains
-    spec, _, network = make({**task, "seeds": 1, "eval_episodes": 0, "score": {"episodes": 10,
-                                                                               "solved_on": "training_episodes"}},
-                            architecture)
+    spec, _, network = make(
+        {**task, "seeds": 1, "eval_episodes": 0, "score": {"episodes": 10, "solved_on": "training_episodes"}},
+        architecture,
+    )
     fields, _, _ = train_over_seeds(spec.task, network, "cpu")
     return fields["default"]
 
 
 def test_a_short_ppo_run_learns_cartpole():
     # random play scores about 22; measured here (seed 0): 197.7 at 16000 env steps, 500.0 at 24000 (10 s)
-    assert learned_score({"env": "CartPole-v1", "algorithm": "ppo", "total_timesteps": 24000,
-                          "report_every": 24000}, "64-tanh_64-tanh") > 200
+    assert (
+        learned_score(
+            {"env": "CartPole-v1", "algorithm": "ppo", "total_timesteps": 24000, "report_every": 24000},
+            "64-tanh_64-tanh",
+        )
+        > 200
+    )
 
 
 def test_a_short_sac_run_learns_pendulum():
     # random play scores about -1200; measured here (seed 0): -929 at 4000 env steps, -146 at 6000 (45 s)
-    assert learned_score({"env": "Pendulum-v1", "algorithm": "sac", "total_timesteps": 6000,
-                          "report_every": 6000}, "64-relu_64-relu") > -500
+    assert (
+        learned_score(
+            {"env": "Pendulum-v1", "algorithm": "sac", "total_timesteps": 6000, "report_every": 6000}, "64-relu_64-relu"
+        )
+        > -500
+    )
 
 
 def test_ppo_and_sac_train_on_continuous_actions():
-    for env, algorithm, hyperparameters in (("Pendulum-v1", "ppo", {"n_steps": 64}),  # the zoo's gSDE settings
-                                            ("LunarLanderContinuous-v3", "ppo", {"n_steps": 64}),
-                                            ("LunarLanderContinuous-v3", "sac", {"learning_starts": 64})):
+    for env, algorithm, hyperparameters in (
+        ("Pendulum-v1", "ppo", {"n_steps": 64}),  # the zoo's gSDE settings
+        ("LunarLanderContinuous-v3", "ppo", {"n_steps": 64}),
+        ("LunarLanderContinuous-v3", "sac", {"learning_starts": 64}),
+    ):
         spec, _, network = make({"env": env, "algorithm": algorithm, "hyperparameters": hyperparameters})
         agent = build_agent(spec.task, network, "cpu")
         agent.learn(256)

@@ -2,16 +2,20 @@ import torch
 from stable_baselines3 import DQN
 from torch import nn
 
-from nni_rl_nas.experiment import parse_class_args
 from nni_rl_nas.algorithms import NetworkFactory, build_agent
 from nni_rl_nas.algorithms.value_based import DoubleDQN
+from nni_rl_nas.experiment import parse_class_args
 
 SPACE = {"family": "mlp", "depth": 2, "widths": [32, 64], "activations": ["relu", "tanh"]}
 
 
 def make(double_q=False):
-    spec = parse_class_args({"space": SPACE, "task": {"env": "CartPole-v1", "double_q": double_q,
-                                                       "hyperparameters": {"learning_starts": 0}}})
+    spec = parse_class_args(
+        {
+            "space": SPACE,
+            "task": {"env": "CartPole-v1", "double_q": double_q, "hyperparameters": {"learning_starts": 0}},
+        }
+    )
     space = spec.build_space()
     architecture = space.parse_architecture_name("64-tanh_32-relu")
     return build_agent(spec.task, NetworkFactory(space, architecture), "cpu")

@@ -11,8 +11,12 @@ from nni_rl_nas.oneshot.enas import initial_supernet, load_child, run_enas_searc
 from nni_rl_nas.options import EnasOptions
 
 SPACE = {"family": "mlp", "depth": 2, "widths": [16, 64], "activations": ["relu", "tanh"]}
-TASK = {"env": "CartPole-v1", "total_timesteps": 6000, "seed": 0,
-        "hyperparameters": {"learning_starts": 500, "train_freq": 4, "gradient_steps": 1, "target_update_interval": 200}}
+TASK = {
+    "env": "CartPole-v1",
+    "total_timesteps": 6000,
+    "seed": 0,
+    "hyperparameters": {"learning_starts": 500, "train_freq": 4, "gradient_steps": 1, "target_update_interval": 200},
+}
 
 
 def test_children_share_one_weight_matrix_per_layer():
@@ -35,7 +39,8 @@ def test_short_enas_search_trains_the_supernet_and_the_controller(tmp_path):
     spec = parse_class_args({"space": SPACE, "task": TASK})
     space = spec.build_space()
     settings = EnasOptions.parse(
-        {"seed": 0, "child_steps": 500, "search_eval_episodes": 3, "top_k": 2, "controller": {"samples_per_update": 2}})
+        {"seed": 0, "child_steps": 500, "search_eval_episodes": 3, "top_k": 2, "controller": {"samples_per_update": 2}}
+    )
     untrained = initial_supernet(supernet_factory(spec.build_space), seed=0).state_dict()
     result = run_enas_search(spec.task, space, spec.build_space, settings, tmp_path, "cpu")
 
@@ -55,14 +60,24 @@ def test_short_enas_search_trains_the_supernet_and_the_controller(tmp_path):
     supernet = torch.load(tmp_path / "supernet.pt", weights_only=True)
     assert all(torch.isfinite(value).all() for value in supernet.values())
     assert supernet.keys() == untrained.keys()
-    assert not torch.equal(supernet["layers.0.weight"], untrained["layers.0.weight"]), "the TD loss trained the shared weights"
+    assert not torch.equal(supernet["layers.0.weight"], untrained["layers.0.weight"]), (
+        "the TD loss trained the shared weights"
+    )
 
 
 def test_with_a_cost_penalty_the_controller_learns_from_each_childs_return_less_its_size(tmp_path):
     spec = parse_class_args({"space": SPACE, "task": {**TASK, "total_timesteps": 3000}})
     space = spec.build_space()
-    settings = EnasOptions.parse({"seed": 0, "child_steps": 500, "search_eval_episodes": 2, "top_k": 1,
-                                  "cost": {"per_tenfold": 10.0}, "controller": {"samples_per_update": 2}})
+    settings = EnasOptions.parse(
+        {
+            "seed": 0,
+            "child_steps": 500,
+            "search_eval_episodes": 2,
+            "top_k": 1,
+            "cost": {"per_tenfold": 10.0},
+            "controller": {"samples_per_update": 2},
+        }
+    )
     run_enas_search(spec.task, space, spec.build_space, settings, tmp_path, "cpu")
     search = json.loads((tmp_path / "search.json").read_text())
     for child in search["children"]:

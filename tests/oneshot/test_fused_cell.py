@@ -6,17 +6,24 @@ from nni.nas.strategy import DARTS
 
 from nni_rl_nas.oneshot.darts import SupernetFactory, architecture_weights
 from nni_rl_nas.oneshot.fused_cell import FusedDifferentiableCell
-from nni_rl_nas.spaces.darts import DartsEncoderSpace, RL_DARTS_OPS
+from nni_rl_nas.spaces.darts import RL_DARTS_OPS, DartsEncoderSpace
 
 MINATAR = (4, 10, 10)
 
 
-@pytest.mark.parametrize("options", [
-    {"wiring": "micro", "channels": [4, 8], "nodes": 3},  # reduction cells: stride-2 edges from the input
-    {"wiring": "macro", "channels": [4, 8], "nodes": 3, "normal_cells": 2},
-    {"wiring": "micro", "channels": [4], "nodes": 2, "ops": list(RL_DARTS_OPS[:-1]) + ["sep_conv_3x3", "max_pool_3x3",
-                                                                                        "zero"]},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"wiring": "micro", "channels": [4, 8], "nodes": 3},  # reduction cells: stride-2 edges from the input
+        {"wiring": "macro", "channels": [4, 8], "nodes": 3, "normal_cells": 2},
+        {
+            "wiring": "micro",
+            "channels": [4],
+            "nodes": 2,
+            "ops": list(RL_DARTS_OPS[:-1]) + ["sep_conv_3x3", "max_pool_3x3", "zero"],
+        },
+    ],
+)
 def test_outputs_and_gradients_equal_nnis_cells(options):
     torch.manual_seed(0)
     nni_supernet = DARTS().mutate_model(DartsEncoderSpace(MINATAR, **options))

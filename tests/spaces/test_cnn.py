@@ -18,8 +18,12 @@ def cnn_space(**options):
 def test_each_layer_chooses_kernels_filter_size_and_stride():
     space = cnn_space(depth=2, filter_sizes=[3, 5], strides=[1, 2], kernels=[8, 16])
     assert search_choices(space) == {
-        "conv1_kernels": [8, 16], "conv1_filter": [3, 5], "conv1_stride": [1, 2],
-        "conv2_kernels": [8, 16], "conv2_filter": [3, 5], "conv2_stride": [1, 2],
+        "conv1_kernels": [8, 16],
+        "conv1_filter": [3, 5],
+        "conv1_stride": [1, 2],
+        "conv2_kernels": [8, 16],
+        "conv2_filter": [3, 5],
+        "conv2_stride": [1, 2],
     }
     assert count_architectures(space) == 64
 
@@ -57,7 +61,7 @@ def test_a_cnn_on_vector_observations_and_bad_options_are_refused():
 
 def test_a_searched_depth_grows_the_convolutions_and_the_classifier_reads_the_last_used_one():
     space = cnn_space(depth=[1, 2], filter_sizes=[3], strides=[1, 2], kernels=[8, 16])
-    assert count_architectures(space) == 4 + 4 ** 2
+    assert count_architectures(space) == 4 + 4**2
     for name, channels in (("c8k3s2", 8), ("c8k3s1_c16k3s2", 16)):
         point = space.parse_architecture_name(name)
         assert space.architecture_name(point) == name

@@ -18,19 +18,23 @@ def parameter_count(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-@pytest.mark.parametrize("family, options, shape", [
-    ("darts", {}, MINATAR),
-    ("darts", {"wiring": "macro"}, MINATAR),
-    ("darts", {"normal_cells": 2, "nodes": 2}, (4, 64, 64)),
-    ("darts", {"wiring": "macro", "channels": [8, 16, 16, 32]}, (4, 84, 84)),
-    ("impala", {}, MINATAR),
-    ("impala", {}, (4, 64, 64)),
-    ("impala", {}, (1, 84, 84)),
-    ("impala", {"stages": [1, 2, 3]}, MINATAR),  # the number of stages searched: 1 (first values) or 3 (last)
-])
+@pytest.mark.parametrize(
+    "family, options, shape",
+    [
+        ("darts", {}, MINATAR),
+        ("darts", {"wiring": "macro"}, MINATAR),
+        ("darts", {"normal_cells": 2, "nodes": 2}, (4, 64, 64)),
+        ("darts", {"wiring": "macro", "channels": [8, 16, 16, 32]}, (4, 84, 84)),
+        ("impala", {}, MINATAR),
+        ("impala", {}, (4, 64, 64)),
+        ("impala", {}, (1, 84, 84)),
+        ("impala", {"stages": [1, 2, 3]}, MINATAR),  # the number of stages searched: 1 (first values) or 3 (last)
+    ],
+)
 def test_encoders_fit_small_frames_and_full_images(family, options, shape):
-    space = SPACE_FAMILIES[family].build(gym.spaces.Box(0, 1, shape=shape), None,
-                                         {**SPACE_FAMILIES[family].defaults, **options})
+    space = SPACE_FAMILIES[family].build(
+        gym.spaces.Box(0, 1, shape=shape), None, {**SPACE_FAMILIES[family].defaults, **options}
+    )
     for pick in (0, -1):
         architecture = {label: values[pick] for label, values in search_choices(space).items()}
         features = space.freeze(architecture)(torch.rand(2, *shape))
@@ -86,27 +90,40 @@ def edge_weights(strongest: dict, zero_heavy: set) -> dict[str, dict[str, float]
 
 
 def test_discretisation_keeps_each_nodes_two_strongest_edges_by_weight_and_never_zero():
-    weights = edge_weights({"reduce/1_0": ["tanh", "conv_3x3"], "reduce/2_0": ["relu"], "reduce/2_1": ["conv_3x3"],
-                            "normal/1_0": ["skip_connect"], "normal/2_0": ["conv_3x3"], "normal/2_1": ["relu"]},
-                           zero_heavy={"normal/2_0"})
+    weights = edge_weights(
+        {
+            "reduce/1_0": ["tanh", "conv_3x3"],
+            "reduce/2_0": ["relu"],
+            "reduce/2_1": ["conv_3x3"],
+            "normal/1_0": ["skip_connect"],
+            "normal/2_0": ["conv_3x3"],
+            "normal/2_1": ["relu"],
+        },
+        zero_heavy={"normal/2_0"},
+    )
     architecture = discretise(weights)
     space = DartsEncoderSpace(MINATAR, channels=[4], nodes=2)
     # a node reading one state keeps that edge's two strongest ops; "normal/2_0" lost its conv to "no edge"
     # (0.2 < relu's 0.29 on edge 2_1), so it is kept second, with that conv
     assert space.architecture_name(architecture) == (
-        "reduce[tanh@0,conv_3x3@0|relu@0,conv_3x3@1]normal[skip_connect@0,conv_3x3@0|relu@1,conv_3x3@0]")
+        "reduce[tanh@0,conv_3x3@0|relu@0,conv_3x3@1]normal[skip_connect@0,conv_3x3@0|relu@1,conv_3x3@0]"
+    )
     frozen = space.freeze(architecture)
     frozen(torch.rand(2, *MINATAR))
     convolutions = 4  # each a 4-channel 3x3 convolution with bias
-    frame = parameter_count(space.freeze(space.parse_architecture_name(
-        "reduce[relu@0,relu@0|relu@1,relu@0]normal[relu@0,relu@0|relu@1,relu@0]")))
+    frame = parameter_count(
+        space.freeze(
+            space.parse_architecture_name("reduce[relu@0,relu@0|relu@1,relu@0]normal[relu@0,relu@0|relu@1,relu@0]")
+        )
+    )
     assert parameter_count(frozen) == frame + convolutions * (4 * 4 * 9 + 4)
 
 
 def test_feature_maps_that_would_shrink_below_1x1_are_refused_naming_the_stages():
     with pytest.raises(ConfigError, match=r"space.channels: .* below 1x1; fix: at most 4 stages"):
-        parse_class_args({"space": {"family": "darts", "channels": [8, 8, 8, 8, 8]},
-                          "task": {"env": "MinAtar/Breakout-v1"}})
+        parse_class_args(
+            {"space": {"family": "darts", "channels": [8, 8, 8, 8, 8]}, "task": {"env": "MinAtar/Breakout-v1"}}
+        )
     parse_class_args({"space": {"family": "darts", "channels": [8, 8, 8, 8]}, "task": {"env": "MinAtar/Breakout-v1"}})
 
 
@@ -129,22 +146,28 @@ def test_a_searched_number_of_stages_flattens_what_the_last_used_stage_gives():
         assert encoder(torch.rand(2, *MINATAR)).shape == (2, 256)
 
 
-@pytest.mark.parametrize("space, task, message", [
-    ({"family": "darts"}, {"env": "CartPole-v1", "algorithm": "ppo"}, "needs image inputs"),
-    ({"family": "impala"}, {"env": "Pendulum-v1", "algorithm": "sac"}, "needs image inputs"),
-    ({"family": "cnn"}, {"env": "MinAtar/Breakout-v1"}, "image-classifier space"),
-    ({"family": "darts", "ops": ["sep_conv_3x3", "conv_9x9", "zero"]}, {"env": "MinAtar/Breakout-v1"},
-     "space.ops: got ['sep_conv_3x3', 'conv_9x9', 'zero']; fix: a list of distinct names from"),
-    ({"family": "darts", "ops": ["conv_3x3", "relu"]}, {"env": "MinAtar/Breakout-v1"}, "fix: name 'zero'"),
-    ({"family": "darts", "ops": ["zero"]}, {"env": "MinAtar/Breakout-v1"}, "at least one other operation"),
-    ({"family": "darts", "wiring": "nasnet"}, {"env": "MinAtar/Breakout-v1"}, "space.wiring: got 'nasnet'"),
-    ({"family": "darts", "channels": 16}, {"env": "MinAtar/Breakout-v1"}, "space.channels: got 16"),
-    ({"family": "impala", "blocks": [-1]}, {"env": "MinAtar/Breakout-v1"}, "space.blocks"),
-    ({"family": "mlp"}, {"env": "Pendulum-v1", "algorithm": "dqn"}, "'dqn' acts in Discrete action spaces"),
-    ({"family": "mlp"}, {"env": "CartPole-v1", "algorithm": "sac"}, "'sac' acts in Box action spaces"),
-    ({"family": "mlp"}, {"env": "CartPole-v1", "preprocess": {"resize": 84}}, "no image observations"),
-    ({"family": "darts"}, {"env": "MinAtar/Breakout-v1", "engine": "batched"}, "engine"),
-])
+@pytest.mark.parametrize(
+    "space, task, message",
+    [
+        ({"family": "darts"}, {"env": "CartPole-v1", "algorithm": "ppo"}, "needs image inputs"),
+        ({"family": "impala"}, {"env": "Pendulum-v1", "algorithm": "sac"}, "needs image inputs"),
+        ({"family": "cnn"}, {"env": "MinAtar/Breakout-v1"}, "image-classifier space"),
+        (
+            {"family": "darts", "ops": ["sep_conv_3x3", "conv_9x9", "zero"]},
+            {"env": "MinAtar/Breakout-v1"},
+            "space.ops: got ['sep_conv_3x3', 'conv_9x9', 'zero']; fix: a list of distinct names from",
+        ),
+        ({"family": "darts", "ops": ["conv_3x3", "relu"]}, {"env": "MinAtar/Breakout-v1"}, "fix: name 'zero'"),
+        ({"family": "darts", "ops": ["zero"]}, {"env": "MinAtar/Breakout-v1"}, "at least one other operation"),
+        ({"family": "darts", "wiring": "nasnet"}, {"env": "MinAtar/Breakout-v1"}, "space.wiring: got 'nasnet'"),
+        ({"family": "darts", "channels": 16}, {"env": "MinAtar/Breakout-v1"}, "space.channels: got 16"),
+        ({"family": "impala", "blocks": [-1]}, {"env": "MinAtar/Breakout-v1"}, "space.blocks"),
+        ({"family": "mlp"}, {"env": "Pendulum-v1", "algorithm": "dqn"}, "'dqn' acts in Discrete action spaces"),
+        ({"family": "mlp"}, {"env": "CartPole-v1", "algorithm": "sac"}, "'sac' acts in Box action spaces"),
+        ({"family": "mlp"}, {"env": "CartPole-v1", "preprocess": {"resize": 84}}, "no image observations"),
+        ({"family": "darts"}, {"env": "MinAtar/Breakout-v1", "engine": "batched"}, "engine"),
+    ],
+)
 def test_bad_pairings_are_refused_naming_the_field_and_the_fix(space, task, message):
     with pytest.raises(ConfigError, match="fix") as error:
         parse_class_args({"space": space, "task": task})

@@ -29,7 +29,11 @@ def test_frozen_architecture_is_a_plain_module_with_the_chosen_layers():
     network = space.freeze(architecture)
     layers = [m for m in network.modules() if not isinstance(m, (MLPSpace, nn.Sequential))]
     assert [type(m) for m in layers] == [nn.Linear, nn.ReLU, nn.Linear, nn.Sigmoid, nn.Linear]
-    assert [(m.in_features, m.out_features) for m in layers if isinstance(m, nn.Linear)] == [(8, 256), (256, 1024), (1024, 4)]
+    assert [(m.in_features, m.out_features) for m in layers if isinstance(m, nn.Linear)] == [
+        (8, 256),
+        (256, 1024),
+        (1024, 4),
+    ]
     assert network(torch.zeros(5, 8)).shape == (5, 4)
     assert sum(p.numel() for p in network.parameters()) == 8 * 256 + 256 + 256 * 1024 + 1024 + 1024 * 4 + 4
 
@@ -67,7 +71,7 @@ def test_every_family_declares_its_part_and_names_architectures_both_ways():
 def test_a_searched_depth_is_a_decision_and_unused_layers_leave_the_network_alone():
     space = MLPSpace(8, 4, depth=[1, 2, 3], widths=[16, 32], activations=["relu", "tanh"])
     assert search_choices(space)["depth"] == [1, 2, 3]
-    assert count_architectures(space) == 4 + 4 ** 2 + 4 ** 3, "distinct networks: unused layers do not count"
+    assert count_architectures(space) == 4 + 4**2 + 4**3, "distinct networks: unused layers do not count"
     point = space.parse_architecture_name("16-relu_32-tanh")
     assert point["depth"] == 2 and set(point) == set(search_choices(space)), "a name parses to a full point"
     assert space.architecture_name({**point, "layer3_width": 32}) == "16-relu_32-tanh"

@@ -1,7 +1,6 @@
 """A cost budget for the whole search: no new trial once it is spent, across resumes too."""
 
 import pytest
-
 from nni import NoMoreTrialError
 
 from nni_rl_nas.errors import ConfigError
@@ -61,10 +60,16 @@ def test_search_trials_count_toward_the_budget():
         enas.ask(1)
 
 
-@pytest.mark.parametrize("budget, message", [
-    ({"env_step": 10}, r"tuner.classArgs.budget: unknown key 'env_step'; did you mean 'env_steps'"),
-    ({"env_steps": -5}, r"tuner.classArgs.budget.env_steps: got -5; fix: a whole number >= 1, or null for no limit"),
-])
+@pytest.mark.parametrize(
+    "budget, message",
+    [
+        ({"env_step": 10}, r"tuner.classArgs.budget: unknown key 'env_step'; did you mean 'env_steps'"),
+        (
+            {"env_steps": -5},
+            r"tuner.classArgs.budget.env_steps: got -5; fix: a whole number >= 1, or null for no limit",
+        ),
+    ],
+)
 def test_a_bad_budget_is_refused_with_the_field_and_the_fix(budget, message):
     with pytest.raises(ConfigError, match=message):
         RandomOptions.parse({"budget": budget})

@@ -19,8 +19,10 @@ def test_ema_and_critic_baselines_lower_the_reward_spread_against_no_baseline():
     class_args = controller_baselines.shipped_class_args()
     class_args["task"]["epochs"] = 3
     runs = controller_baselines.compare(class_args, seeds=[0, 1], trials=16)
-    spread = {baseline: np.mean([run["reward_std"] for run in runs if run["baseline"] == baseline])
-              for baseline in controller_baselines.BASELINES}
+    spread = {
+        baseline: np.mean([run["reward_std"] for run in runs if run["baseline"] == baseline])
+        for baseline in controller_baselines.BASELINES
+    }
     assert spread["ema"] < 0.5 * spread["none"], spread
     assert spread["critic"] < 0.5 * spread["none"], spread
     assert all(run["trials"] == 16 and run["best_accuracy"] > 0.5 for run in runs), runs

@@ -5,19 +5,28 @@ import math
 
 import pytest
 import torch
-
-from nni_rl_nas.errors import ConfigError
-from nni_rl_nas.experiment import parse_class_args
 from stable_baselines3.common.callbacks import BaseCallback
 
 from nni_rl_nas.algorithms import algorithm, build_agent
-from nni_rl_nas.oneshot.darts import (AlternatingOptimizer, SearchProgressCallback, SequentialSelection,
-                                      SupernetFactory, alternate_updates, architecture_rate, architecture_weights,
-                                      discretise, mean_entropy, operation_weights, run_darts_search)
+from nni_rl_nas.errors import ConfigError
+from nni_rl_nas.experiment import parse_class_args
+from nni_rl_nas.oneshot.darts import (
+    AlternatingOptimizer,
+    SearchProgressCallback,
+    SequentialSelection,
+    SupernetFactory,
+    alternate_updates,
+    architecture_rate,
+    architecture_weights,
+    discretise,
+    mean_entropy,
+    operation_weights,
+    run_darts_search,
+)
 from nni_rl_nas.options import DartsOptions
 from nni_rl_nas.spaces.darts import RL_DARTS_OPS
+from nni_rl_nas.strategies import DartsStrategy, NothingToPropose
 from nni_rl_nas.trial import check_architecture
-from nni_rl_nas.strategies import NothingToPropose, DartsStrategy
 
 SPACE = {"family": "darts", "channels": [4, 4], "nodes": 2}
 TASK = {"env": "MinAtar/Breakout-v1", "algorithm": "ppo"}
@@ -45,20 +54,27 @@ def test_steps_alternate_between_network_and_architecture_weights():
         assert not torch.equal(before, weight)
 
 
-@pytest.mark.parametrize("schedule, warmup, rates", [
-    ("constant", 0.0, [0.2, 0.2, 0.2, 0.2]),
-    ("linear", 0.0, [0.2, 0.15, 0.1, 0.05]),
-    ("constant", 0.5, [0.0, 0.0, 0.2, 0.2]),
-    ("linear", 0.5, [0.0, 0.0, 0.2, 0.1]),
-])
+@pytest.mark.parametrize(
+    "schedule, warmup, rates",
+    [
+        ("constant", 0.0, [0.2, 0.2, 0.2, 0.2]),
+        ("linear", 0.0, [0.2, 0.15, 0.1, 0.05]),
+        ("constant", 0.5, [0.0, 0.0, 0.2, 0.2]),
+        ("linear", 0.5, [0.0, 0.0, 0.2, 0.1]),
+    ],
+)
 def test_the_architecture_rate_waits_out_the_warmup_then_follows_its_schedule(schedule, warmup, rates):
     settings = DartsOptions(arch_learning_rate=0.2, arch_learning_rate_schedule=schedule, arch_warmup=warmup)
     assert [architecture_rate(settings, progress) for progress in (0.0, 0.25, 0.5, 0.75)] == pytest.approx(rates)
 
 
 def test_a_search_trains_the_supernet_with_ppo_and_derives_a_valid_genotype(tmp_path):
-    spec = parse_class_args({"space": SPACE, "task": {**TASK, "report_every": 256, "n_envs": 4,
-                                                      "hyperparameters": {"n_steps": 64, "batch_size": 64}}})
+    spec = parse_class_args(
+        {
+            "space": SPACE,
+            "task": {**TASK, "report_every": 256, "n_envs": 4, "hyperparameters": {"n_steps": 64, "batch_size": 64}},
+        }
+    )
     space = spec.build_space()
     result = run_darts_search(spec.task, space, spec.build_space, DartsOptions(search_timesteps=512), tmp_path, "cpu")
     assert result["env_steps"] == 512 and result["architecture"] == "DARTS search"
@@ -82,8 +98,12 @@ def test_a_search_trains_the_supernet_with_ppo_and_derives_a_valid_genotype(tmp_
 
 
 def test_a_linear_schedule_takes_the_architecture_learning_rate_down_with_sb3s_progress(tmp_path):
-    spec = parse_class_args({"space": SPACE, "task": {**TASK, "report_every": 256, "n_envs": 4,
-                                                      "hyperparameters": {"n_steps": 64, "batch_size": 64}}})
+    spec = parse_class_args(
+        {
+            "space": SPACE,
+            "task": {**TASK, "report_every": 256, "n_envs": 4, "hyperparameters": {"n_steps": 64, "batch_size": 64}},
+        }
+    )
     settings = DartsOptions(search_timesteps=768, arch_learning_rate=0.2, arch_learning_rate_schedule="linear")
     agent = build_agent(spec.task, SupernetFactory(spec.build_space), "cpu")
     alternate_updates(agent, "ppo", settings)
@@ -97,8 +117,9 @@ def test_a_linear_schedule_takes_the_architecture_learning_rate_down_with_sb3s_p
         def _on_rollout_end(self) -> None:
             rates.append(agent.policy.optimizer.architecture.param_groups[0]["lr"])
 
-    progress = SearchProgressCallback(spec.task, spec.build_space(), encoder, spec.task.make_env(), settings,
-                                      tmp_path / "darts_search.json")
+    progress = SearchProgressCallback(
+        spec.task, spec.build_space(), encoder, spec.task.make_env(), settings, tmp_path / "darts_search.json"
+    )
     agent.learn(768, callback=[progress, Watch()])
     assert rates == pytest.approx([0.2, 0.2 * 2 / 3, 0.2 / 3]), "SB3's progress left at each rollout's steps"
     assert agent.policy.optimizer.param_groups[0]["lr"] == pytest.approx(2.5e-4), "the network's rate is PPO's"
@@ -146,12 +167,18 @@ def test_sequential_selection_decides_the_clearest_node_first_and_fixes_it():
     assert weights["normal/1_0"]["tanh"] + weights["normal/1_0"]["relu"] == pytest.approx(1.0)
     assert weights["normal/1_0"]["tanh"] > weights["normal/1_0"]["relu"]
     assert not selection.due(1.0), "every node decided"
-    assert spec.build_space().architecture_name(discretise(weights)) == "normal[tanh@0,relu@0|conv_3x3@0,skip_connect@1]"
+    assert (
+        spec.build_space().architecture_name(discretise(weights)) == "normal[tanh@0,relu@0|conv_3x3@0,skip_connect@1]"
+    )
 
 
 def test_a_sequential_search_decides_every_node_by_decided_by_and_keeps_its_genotype_after(tmp_path):
-    spec = parse_class_args({"space": SPACE, "task": {**TASK, "report_every": 64, "n_envs": 4,
-                                                      "hyperparameters": {"n_steps": 16, "batch_size": 64}}})
+    spec = parse_class_args(
+        {
+            "space": SPACE,
+            "task": {**TASK, "report_every": 64, "n_envs": 4, "hyperparameters": {"n_steps": 16, "batch_size": 64}},
+        }
+    )
     settings = DartsOptions(search_timesteps=256, selection="sequential", decided_by=0.5, arch_learning_rate=0.3)
     result = run_darts_search(spec.task, spec.build_space(), spec.build_space, settings, tmp_path, "cpu")
     record = json.loads((tmp_path / "darts_search.json").read_text())
@@ -170,8 +197,10 @@ def test_search_trials_first_then_each_derived_genotype_once():
     assert second["search_seed"] == 4
     with pytest.raises(NothingToPropose):
         darts.ask(2)
-    names = [darts.space.architecture_name({label: values[pick] for label, values in darts.choices.items()})
-             for pick in (0, -1)]
+    names = [
+        darts.space.architecture_name({label: values[pick] for label, values in darts.choices.items()})
+        for pick in (0, -1)
+    ]
     darts.tell(0, first, {"default": 1.0, "top_k": [names[0]]})
     darts.tell(1, second, {"default": 2.0, "top_k": [names[0]]})  # the same genotype again
     assert darts.ask(3)["architecture"] == names[0]
@@ -179,20 +208,37 @@ def test_search_trials_first_then_each_derived_genotype_once():
         darts.ask(4)
 
 
-@pytest.mark.parametrize("space, task, options, message", [
-    ({"family": "mlp"}, {"env": "CartPole-v1", "algorithm": "ppo"}, {}, "RlNasDarts searches DARTS cells"),
-    (SPACE, {"env": "MinAtar/Breakout-v1", "algorithm": "sac"}, {}, "'sac' acts in Box action spaces"),
-    (SPACE, TASK, {"arch_learning_rate": 0}, "tuner.classArgs.arch_learning_rate: got 0"),
-    (SPACE, TASK, {"searches": 0}, "tuner.classArgs.searches: got 0"),
-    (SPACE, TASK, {"temperature": 0}, "tuner.classArgs.temperature: got 0"),
-    (SPACE, TASK, {"temperature": -1.0}, "tuner.classArgs.temperature: got -1.0"),
-    (SPACE, TASK, {"arch_learning_rate_schedule": "cosine"},
-     "tuner.classArgs.arch_learning_rate_schedule: got 'cosine'; fix: one of ['constant', 'linear']"),
-    (SPACE, TASK, {"arch_warmup": 1.0}, "tuner.classArgs.arch_warmup: got 1.0; fix: a fraction from 0"),
-    (SPACE, TASK, {"selection": "greedy"}, "tuner.classArgs.selection: got 'greedy'; fix: one of ['weights', "),
-    (SPACE, TASK, {"decided_by": 1.5}, "tuner.classArgs.decided_by: got 1.5; fix: a fraction after the warmup (0.0)"),
-    (SPACE, TASK, {"arch_warmup": 0.5, "decided_by": 0.5}, "tuner.classArgs.decided_by: got 0.5; fix: a fraction after"),
-])
+@pytest.mark.parametrize(
+    "space, task, options, message",
+    [
+        ({"family": "mlp"}, {"env": "CartPole-v1", "algorithm": "ppo"}, {}, "RlNasDarts searches DARTS cells"),
+        (SPACE, {"env": "MinAtar/Breakout-v1", "algorithm": "sac"}, {}, "'sac' acts in Box action spaces"),
+        (SPACE, TASK, {"arch_learning_rate": 0}, "tuner.classArgs.arch_learning_rate: got 0"),
+        (SPACE, TASK, {"searches": 0}, "tuner.classArgs.searches: got 0"),
+        (SPACE, TASK, {"temperature": 0}, "tuner.classArgs.temperature: got 0"),
+        (SPACE, TASK, {"temperature": -1.0}, "tuner.classArgs.temperature: got -1.0"),
+        (
+            SPACE,
+            TASK,
+            {"arch_learning_rate_schedule": "cosine"},
+            "tuner.classArgs.arch_learning_rate_schedule: got 'cosine'; fix: one of ['constant', 'linear']",
+        ),
+        (SPACE, TASK, {"arch_warmup": 1.0}, "tuner.classArgs.arch_warmup: got 1.0; fix: a fraction from 0"),
+        (SPACE, TASK, {"selection": "greedy"}, "tuner.classArgs.selection: got 'greedy'; fix: one of ['weights', "),
+        (
+            SPACE,
+            TASK,
+            {"decided_by": 1.5},
+            "tuner.classArgs.decided_by: got 1.5; fix: a fraction after the warmup (0.0)",
+        ),
+        (
+            SPACE,
+            TASK,
+            {"arch_warmup": 0.5, "decided_by": 0.5},
+            "tuner.classArgs.decided_by: got 0.5; fix: a fraction after",
+        ),
+    ],
+)
 def test_bad_darts_setups_are_refused(space, task, options, message):
     with pytest.raises(ConfigError, match="fix") as error:
         DartsStrategy(space=space, task=task, **options)
@@ -204,6 +250,8 @@ def test_importing_the_darts_search_first_leaves_nnis_one_shot_strategies_whole(
     import subprocess
     import sys
 
-    code = ("import nni_rl_nas.oneshot.darts\nfrom nni.nas.strategy import RandomOneShot\n"
-            "assert RandomOneShot.__name__ == 'RandomOneShot', RandomOneShot")
+    code = (
+        "import nni_rl_nas.oneshot.darts\nfrom nni.nas.strategy import RandomOneShot\n"
+        "assert RandomOneShot.__name__ == 'RandomOneShot', RandomOneShot"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)

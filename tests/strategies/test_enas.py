@@ -3,7 +3,7 @@
 import pytest
 
 from nni_rl_nas.errors import ConfigError
-from nni_rl_nas.strategies import NothingToPropose, EnasStrategy
+from nni_rl_nas.strategies import EnasStrategy, NothingToPropose
 
 ARGS = {"space": {"family": "mlp"}, "task": {"env": "LunarLander-v3"}}
 
@@ -16,17 +16,33 @@ def test_search_trials_first_then_the_derived_architectures_each_once():
     with pytest.raises(NothingToPropose):  # nothing derived yet; NNI asks again when a trial ends
         enas.ask(2)
 
-    enas.tell(1, second, {"default": 150.0, "top_k": ["256-relu_256-relu", "64-relu_64-relu"],
-                                          "ranked": ["256-relu_256-relu", "64-relu_64-relu", "64-relu_128-relu"]})
+    enas.tell(
+        1,
+        second,
+        {
+            "default": 150.0,
+            "top_k": ["256-relu_256-relu", "64-relu_64-relu"],
+            "ranked": ["256-relu_256-relu", "64-relu_64-relu", "64-relu_128-relu"],
+        },
+    )
     enas.tell_end(1, success=True)
     assert enas.ask(3)["architecture"] == "256-relu_256-relu"
     # the other search shares one of its top 2: its next most likely stands in, so 2 x 2 are retrained
-    enas.tell(0, first, {"default": 120.0, "top_k": ["64-relu_64-relu", "128-relu_64-relu"],
-                                         "ranked": ["64-relu_64-relu", "128-relu_64-relu", "256-relu_256-relu",
-                                                    "1024-relu_64-relu"]})
+    enas.tell(
+        0,
+        first,
+        {
+            "default": 120.0,
+            "top_k": ["64-relu_64-relu", "128-relu_64-relu"],
+            "ranked": ["64-relu_64-relu", "128-relu_64-relu", "256-relu_256-relu", "1024-relu_64-relu"],
+        },
+    )
     enas.tell_end(0, success=True)
     assert [enas.ask(i)["architecture"] for i in (4, 5, 6)] == [
-        "64-relu_64-relu", "128-relu_64-relu", "1024-relu_64-relu"]
+        "64-relu_64-relu",
+        "128-relu_64-relu",
+        "1024-relu_64-relu",
+    ]
     with pytest.raises(NothingToPropose):
         enas.ask(7)
 
@@ -55,7 +71,9 @@ def test_bad_search_options_are_refused():
         EnasStrategy(**ARGS, searches=0)
     with pytest.raises(ConfigError, match="tuner.classArgs.child_steps: got 0"):
         EnasStrategy(**ARGS, child_steps=0)
-    with pytest.raises(ConfigError, match=r"tuner.classArgs.search_timesteps: got 500; fix: a whole number >= child_steps \(1000\)"):
+    with pytest.raises(
+        ConfigError, match=r"tuner.classArgs.search_timesteps: got 500; fix: a whole number >= child_steps \(1000\)"
+    ):
         EnasStrategy(**ARGS, child_steps=1000, search_timesteps=500)
     with pytest.raises(ConfigError, match="tuner.classArgs.search_max_seconds: got -1"):
         EnasStrategy(**ARGS, search_max_seconds=-1)

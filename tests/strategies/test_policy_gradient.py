@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from nni_rl_nas.controller import ArchitectureController, ControllerSettings, Reinforce, architecture_of, decisions_of
 from nni_rl_nas.errors import ConfigError
 from nni_rl_nas.strategies import NothingToPropose, PolicyGradientStrategy
-from nni_rl_nas.controller import (ArchitectureController, ControllerSettings, Reinforce, architecture_of,
-                                   decisions_of)
 
 ARGS = {"space": {"family": "mlp"}, "task": {"env": "LunarLander-v3"}}
 BEST = {"layer1_width": 256, "layer1_activation": "relu", "layer2_width": 256, "layer2_activation": "relu"}
@@ -41,8 +40,11 @@ def search(seed, concurrency=2, **options):
         parameter_id = list(running)[rng.integers(len(running))]  # any trial may finish first
         parameters = running.pop(parameter_id)
         architecture = {label: parameters[label] for label in strategy.choices}
-        strategy.tell(parameter_id, parameters, {"default": synthetic_score(architecture, rng),
-                                                 "parameters": q_network_parameters(architecture)})
+        strategy.tell(
+            parameter_id,
+            parameters,
+            {"default": synthetic_score(architecture, rng), "parameters": q_network_parameters(architecture)},
+        )
         strategy.tell_end(parameter_id, success=True)
         finished += 1
         try:
@@ -77,7 +79,8 @@ def test_with_a_cost_penalty_the_controller_concentrates_on_the_best_small_netwo
     assert strategy.controller.probabilities(decisions_of(strategy.choices, small)) > 0.5
     record = strategy.history[0]
     assert strategy.known_objective(record.architecture) == pytest.approx(
-        record.score - 0.5 * np.log10(q_network_parameters(record.architecture)))
+        record.score - 0.5 * np.log10(q_network_parameters(record.architecture))
+    )
 
 
 def test_a_bad_cost_penalty_is_refused_naming_the_field():
@@ -134,7 +137,9 @@ def test_bad_controller_options_are_refused():
 
 
 def test_the_critic_learns_to_predict_the_score_of_each_decision_state():
-    strategy = PolicyGradientStrategy(**ARGS, controller={"baseline": "critic", "samples_per_update": 1, "learning_rate": 0.01})
+    strategy = PolicyGradientStrategy(
+        **ARGS, controller={"baseline": "critic", "samples_per_update": 1, "learning_rate": 0.01}
+    )
     generator = torch.Generator().manual_seed(0)
     for _ in range(150):
         strategy.reinforce.observe(strategy.controller.sample(generator), 0.7)

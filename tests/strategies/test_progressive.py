@@ -12,7 +12,7 @@ from nni_rl_nas.errors import ConfigError
 from nni_rl_nas.options import PredictorSettings
 from nni_rl_nas.predictor import ArchitectureEncoder, EnsemblePredictor
 from nni_rl_nas.ranking import rank_correlation
-from nni_rl_nas.strategies import ProgressiveStrategy
+from nni_rl_nas.strategies import NothingToPropose, ProgressiveStrategy
 from nni_rl_nas.strategies.driver import drive
 from nni_rl_nas.tuner import TUNERS
 
@@ -21,8 +21,10 @@ ARGS = {"space": SPACE, "task": {"env": "LunarLander-v3"}}
 
 
 def true_score(point: dict) -> float:
-    return sum(point[f"layer{layer}_width"] / 256 + (point[f"layer{layer}_activation"] == "tanh")
-               for layer in range(1, point["depth"] + 1))
+    return sum(
+        point[f"layer{layer}_width"] / 256 + (point[f"layer{layer}_activation"] == "tanh")
+        for layer in range(1, point["depth"] + 1)
+    )
 
 
 def noisy_trial(parameters: dict) -> dict:
@@ -47,11 +49,12 @@ def test_each_level_trains_the_beam_of_expansions_of_the_best_one_layer_shallowe
         for trial in by_level[level]:
             name = trial.parameters["architecture"]
             assert name.count("_") == level - 1, "one layer deeper than the level before"
-            assert any(name.startswith(parent.parameters["architecture"] + "_") for parent in parents), \
+            assert any(name.startswith(parent.parameters["architecture"] + "_") for parent in parents), (
                 "an expansion of one of the level before's best"
+            )
             assert trial.result["predicted_score"] is not None
     assert [level["depth"] for level in strategy.levels] == [1, 2, 3]
-    with pytest.raises(Exception):
+    with pytest.raises(NothingToPropose):
         strategy.ask(99)
 
 
@@ -61,9 +64,14 @@ def test_the_predictor_picks_expansions_better_than_the_average_expansion():
         before = [trial for trial in finished if trial.result["level"] == level - 1]
         parents = sorted(before, key=lambda trial: trial.result["default"], reverse=True)[:2]
         # the candidates: every expansion of the parents, 6 choices for the new layer each
-        candidates = [true_score(strategy.space.parse_architecture_name(f"{parent.parameters['architecture']}_{width}-"
-                                                                        f"{activation}"))
-                      for parent in parents for width in (16, 64, 256) for activation in ("relu", "tanh")]
+        candidates = [
+            true_score(
+                strategy.space.parse_architecture_name(f"{parent.parameters['architecture']}_{width}-{activation}")
+            )
+            for parent in parents
+            for width in (16, 64, 256)
+            for activation in ("relu", "tanh")
+        ]
         picked = [true_score(trial.parameters) for trial in finished if trial.result["level"] == level]
         assert np.mean(picked) > np.mean(candidates), (level, picked, candidates)
 
@@ -75,8 +83,13 @@ def test_the_ensemble_ranks_deeper_architectures_it_has_not_seen_from_shallower_
     rng = np.random.default_rng(0)
 
     def random_point(depth):
-        return space.with_unused_layers({"depth": depth, **{label: values[rng.integers(len(values))]
-                                                            for label, values in choices.items() if label != "depth"}})
+        return space.with_unused_layers(
+            {
+                "depth": depth,
+                **{label: values[rng.integers(len(values))] for label, values in choices.items() if label != "depth"},
+            }
+        )
+
     seen = [random_point(depth) for depth in (1, 2) for _ in range(12)]
     unseen = [random_point(3) for _ in range(20)]
     predictor = EnsemblePredictor(encoder.size, PredictorSettings(), seed=0)
@@ -91,8 +104,9 @@ def test_first_level_samples_the_smallest_depth_and_the_search_is_seeded():
     assert [trial.result["level"] for trial in finished].count(1) == 3
     again, repeated = grow(beam=1, first_level=3)
     # trials finish in either order; each level's architectures are the same
-    assert sorted((t.result["level"], t.parameters["architecture"]) for t in finished) == \
-        sorted((t.result["level"], t.parameters["architecture"]) for t in repeated)
+    assert sorted((t.result["level"], t.parameters["architecture"]) for t in finished) == sorted(
+        (t.result["level"], t.parameters["architecture"]) for t in repeated
+    )
 
 
 def test_a_resumed_search_proposes_what_the_uninterrupted_one_did(tmp_path, monkeypatch):
@@ -136,16 +150,29 @@ def test_requests_refused_between_levels_are_filled_when_the_next_level_starts()
         tuner.generate_parameters(5)
 
 
-@pytest.mark.parametrize("space, options, message", [
-    ({**SPACE, "depth": 2}, {}, r"space.depth: RlNasProgressive grows .* got 2; fix: a list, e.g. depth: \[1, 2, 3\]"),
-    ({"family": "darts"}, {"task": {"env": "MinAtar/Breakout-v1", "algorithm": "ppo"}},
-     r"space.family: RlNasProgressive grows .* 'darts' family has no depth to grow"),
-    (SPACE, {"beam": 0}, r"tuner.classArgs.beam: got 0; fix: a whole number >= 1"),
-    (SPACE, {"predictor": {"members": 1}}, r"tuner.classArgs.predictor.members: got 1; fix: at least 2"),
-    (SPACE, {"search_hyperparameters": {"learning_rate": {"_type": "choice", "_value": [0.001]}}},
-     r"RlNasProgressive .* a hyperparameter is no layer"),
-    ({**SPACE, "depth": [1, 1, 2]}, {}, r"space.depth: got \[1, 1, 2\]; fix: .* distinct"),
-])
+@pytest.mark.parametrize(
+    "space, options, message",
+    [
+        (
+            {**SPACE, "depth": 2},
+            {},
+            r"space.depth: RlNasProgressive grows .* got 2; fix: a list, e.g. depth: \[1, 2, 3\]",
+        ),
+        (
+            {"family": "darts"},
+            {"task": {"env": "MinAtar/Breakout-v1", "algorithm": "ppo"}},
+            r"space.family: RlNasProgressive grows .* 'darts' family has no depth to grow",
+        ),
+        (SPACE, {"beam": 0}, r"tuner.classArgs.beam: got 0; fix: a whole number >= 1"),
+        (SPACE, {"predictor": {"members": 1}}, r"tuner.classArgs.predictor.members: got 1; fix: at least 2"),
+        (
+            SPACE,
+            {"search_hyperparameters": {"learning_rate": {"_type": "choice", "_value": [0.001]}}},
+            r"RlNasProgressive .* a hyperparameter is no layer",
+        ),
+        ({**SPACE, "depth": [1, 1, 2]}, {}, r"space.depth: got \[1, 1, 2\]; fix: .* distinct"),
+    ],
+)
 def test_a_space_that_cannot_grow_and_bad_options_are_refused(space, options, message):
     with pytest.raises(ConfigError, match=message):
         ProgressiveStrategy(space=space, **{"task": ARGS["task"], **options})
@@ -159,11 +186,18 @@ def test_enas_refuses_a_searched_depth():
 
 
 def test_an_impala_encoder_grows_by_stages():
-    strategy = ProgressiveStrategy(space={"family": "impala", "stages": [1, 2], "channels": [16, 32], "blocks": [0, 1]},
-                           task={"env": "MinAtar/Breakout-v1", "algorithm": "ppo"}, beam=1)
+    strategy = ProgressiveStrategy(
+        space={"family": "impala", "stages": [1, 2], "channels": [16, 32], "blocks": [0, 1]},
+        task={"env": "MinAtar/Breakout-v1", "algorithm": "ppo"},
+        beam=1,
+    )
     with ThreadPoolExecutor(2) as pool:
-        finished = drive(strategy, lambda parameters: {"default": float(len(parameters["architecture"])),
-                                                       **parameters["proposal"]}, pool, concurrency=2)
+        finished = drive(
+            strategy,
+            lambda parameters: {"default": float(len(parameters["architecture"])), **parameters["proposal"]},
+            pool,
+            concurrency=2,
+        )
     names = [trial.parameters["architecture"] for trial in finished]
     assert sorted(names[:4]) == ["c16b0", "c16b1", "c32b0", "c32b1"]
     assert len(names) == 5 and names[4].count("_") == 1, "then one two-stage encoder"

@@ -13,8 +13,11 @@ from nni_rl_nas.strategies.driver import drive
 
 SPACE = {"family": "mlp", "depth": 2, "widths": [16, 32, 64, 128], "activations": ["relu", "tanh"]}
 ARGS = {"space": SPACE, "task": {"env": "LunarLander-v3", "seed": 0, "total_timesteps": 1000}}
-RACING = {"racing": {"initial_seeds": 1, "max_seeds": 6, "answer_seeds": 4},
-          "verdict": {"test_seeds": 3, "first_test_seed": 100}, "baselines": ["128-relu_128-relu"]}
+RACING = {
+    "racing": {"initial_seeds": 1, "max_seeds": 6, "answer_seeds": 4},
+    "verdict": {"test_seeds": 3, "first_test_seed": 100},
+    "baselines": ["128-relu_128-relu"],
+}
 PROGRESSIVE_SPACE = {**SPACE, "depth": [1, 2]}
 
 
@@ -27,14 +30,20 @@ def simulated_score(name: str, seed: int) -> float:
 def simulated_trial(parameters: dict) -> dict:
     seeds = parameters["train_seeds"]
     scores = [simulated_score(parameters["architecture"], seed) for seed in seeds]
-    return {"default": float(np.mean(scores)), "seed_scores": scores, "train_seeds": seeds,
-            "env_steps": 1000 * len(seeds), "parameters": 1000}
+    return {
+        "default": float(np.mean(scores)),
+        "seed_scores": scores,
+        "train_seeds": seeds,
+        "env_steps": 1000 * len(seeds),
+        "parameters": 1000,
+    }
 
 
 def searched(strategy_name: str, executor=None, concurrency: int = 1, **options):
     space = PROGRESSIVE_SPACE if strategy_name == "RlNasProgressive" else SPACE
-    strategy = STRATEGIES[strategy_name](**{**ARGS, "space": space}, **RACING, seed=1,
-                                         budget={"env_steps": 40_000}, **options)
+    strategy = STRATEGIES[strategy_name](
+        **{**ARGS, "space": space}, **RACING, seed=1, budget={"env_steps": 40_000}, **options
+    )
     finished = drive(strategy, simulated_trial, executor or InlineExecutor(), concurrency=concurrency)
     return strategy, [trial.parameters for trial in finished]
 
@@ -57,8 +66,9 @@ def test_every_strategy_races_pairs_the_baseline_and_ends_with_the_verdict(strat
     contenders = [seeds for name, seeds in seeds_of.items() if name != "128-relu_128-relu"]
     assert len(seeds_of["128-relu_128-relu"]) == max(len(seeds) for seeds in contenders)
     assert max(len(seeds) for seeds in contenders) > 1  # promotions happened
-    assert sorted((trial["architecture"], trial["train_seeds"], bool(trial.get("baseline"))) for trial in verdict) == \
-        sorted([(answer, [100, 101, 102], False), ("128-relu_128-relu", [100, 101, 102], True)])
+    assert sorted(
+        (trial["architecture"], trial["train_seeds"], bool(trial.get("baseline"))) for trial in verdict
+    ) == sorted([(answer, [100, 101, 102], False), ("128-relu_128-relu", [100, 101, 102], True)])
     assert trials[-1]["verdict"] and trials[-1]["architecture"] == answer  # the answer's verdict ends the search
 
 
@@ -66,8 +76,9 @@ def test_every_strategy_races_pairs_the_baseline_and_ends_with_the_verdict(strat
 def test_a_strategy_learns_from_an_architectures_first_trial_only(strategy_name, monkeypatch):
     learnt = []
     original = STRATEGIES[strategy_name].observe
-    monkeypatch.setattr(STRATEGIES[strategy_name], "observe",
-                        lambda self, record: (learnt.append(record.name), original(self, record)))
+    monkeypatch.setattr(
+        STRATEGIES[strategy_name], "observe", lambda self, record: (learnt.append(record.name), original(self, record))
+    )
     strategy, trials = searched(strategy_name)
     proposed = [trial["architecture"] for trial in trials if not trial.get("baseline") and not trial.get("verdict")]
     assert sorted(learnt) == sorted(set(proposed)) and len(learnt) < len(proposed)
@@ -117,16 +128,21 @@ def test_the_budget_is_kept_for_the_answers_top_up():
     assert before_verdict * 1000 <= 40_000 + 2 * 4 * 1000  # at most the answer's (and its baseline's) top-up beyond
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"racing": {"initial_seeds": 3, "max_seeds": 2}}, r"racing.max_seeds: got 2, below initial_seeds 3"),
-    ({"racing": {"max_seeds": 4, "answer_seeds": 5}}, r"racing.answer_seeds: got 5; fix: a number from"),
-    ({"racing": {"rule": "median"}}, r"racing.rule: got 'median'; fix: one of \['t_test', 'aggregate'\]"),
-    ({"racing": {"confidence": 1.5}}, r"racing.confidence: got 1.5; fix: a number strictly between 0 and 1"),
-    ({"racing": {"aggregate": "max"}}, r"racing.aggregate: got 'max'"),
-    ({"racing": {"max_seeds": 10}, "verdict": {"test_seeds": 2, "first_test_seed": 5}},
-     r"verdict.first_test_seed: test seeds 5.. overlap the search seeds 0..9"),
-    ({"racing": {"seeds": 3}}, r"racing: unknown key 'seeds'"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"racing": {"initial_seeds": 3, "max_seeds": 2}}, r"racing.max_seeds: got 2, below initial_seeds 3"),
+        ({"racing": {"max_seeds": 4, "answer_seeds": 5}}, r"racing.answer_seeds: got 5; fix: a number from"),
+        ({"racing": {"rule": "median"}}, r"racing.rule: got 'median'; fix: one of \['t_test', 'aggregate'\]"),
+        ({"racing": {"confidence": 1.5}}, r"racing.confidence: got 1.5; fix: a number strictly between 0 and 1"),
+        ({"racing": {"aggregate": "max"}}, r"racing.aggregate: got 'max'"),
+        (
+            {"racing": {"max_seeds": 10}, "verdict": {"test_seeds": 2, "first_test_seed": 5}},
+            r"verdict.first_test_seed: test seeds 5.. overlap the search seeds 0..9",
+        ),
+        ({"racing": {"seeds": 3}}, r"racing: unknown key 'seeds'"),
+    ],
+)
 def test_bad_racing_and_verdict_options_are_refused_naming_the_field(options, message):
     with pytest.raises(ConfigError, match=message):
         RandomStrategy(**ARGS, **options)

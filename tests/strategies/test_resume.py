@@ -18,8 +18,10 @@ from nni_rl_nas.records import CONTROLLER_PROGRESS_FILE
 from nni_rl_nas.strategies import EnasStrategy, GridStrategy, PolicyGradientStrategy, RandomStrategy
 from nni_rl_nas.tuner import PREVIOUS_STATE_FILE, STATE_FILE, TUNERS, StrategyStartError
 
-ARGS = {"space": {"family": "mlp", "widths": [16, 64, 256], "activations": ["relu", "tanh"]},
-        "task": {"env": "CartPole-v1"}}
+ARGS = {
+    "space": {"family": "mlp", "widths": [16, 64, 256], "activations": ["relu", "tanh"]},
+    "task": {"env": "CartPole-v1"},
+}
 
 
 def tuner(strategy_class, **class_args):
@@ -48,13 +50,17 @@ def run(strategy, parameter_ids, finish: int, nni_records: list) -> dict:
     return running
 
 
-@pytest.mark.parametrize("strategy_class, options", [
-    (RandomStrategy, {}),
-    (GridStrategy, {}),
-    (PolicyGradientStrategy, {"controller": {"samples_per_update": 2}}),
-])
+@pytest.mark.parametrize(
+    "strategy_class, options",
+    [
+        (RandomStrategy, {}),
+        (GridStrategy, {}),
+        (PolicyGradientStrategy, {"controller": {"samples_per_update": 2}}),
+    ],
+)
 def test_a_resumed_strategy_keeps_its_state_and_never_retrains_a_finished_architecture(
-        strategy_class, options, tmp_path, monkeypatch):
+    strategy_class, options, tmp_path, monkeypatch
+):
     monkeypatch.setenv("NNI_CHECKPOINT_DIRECTORY", str(tmp_path))
     before = tuner(strategy_class, **ARGS, seed=3, **options)
     nni_records = []
@@ -93,7 +99,9 @@ def test_a_resumed_enas_neither_repeats_its_searches_nor_loses_the_derived_queue
     resumed.import_data(nni_records)
     assert [resumed.generate_parameters(i)["architecture"] for i in (10, 11)] == ["64-relu_64-relu", "16-tanh_256-relu"]
     [(parameter_id, parameters)] = interrupted.items()
-    resumed.import_data(nni_records + [{"parameter": parameters, "value": {"default": 1.0, "top_k": ["16-relu_16-relu"]}}])
+    resumed.import_data(
+        nni_records + [{"parameter": parameters, "value": {"default": 1.0, "top_k": ["16-relu_16-relu"]}}]
+    )
     assert resumed.generate_parameters(12)["architecture"] == "16-relu_16-relu"
     with pytest.raises(NoMoreTrialError):
         resumed.generate_parameters(13)
@@ -103,12 +111,24 @@ def test_without_a_saved_state_the_results_are_replayed(tmp_path, monkeypatch):
     monkeypatch.setenv("NNI_CHECKPOINT_DIRECTORY", str(tmp_path))
     resumed = tuner(PolicyGradientStrategy, **ARGS, controller={"samples_per_update": 1})
     resumed.load_checkpoint()  # nothing saved: an experiment from before the state existed
-    records = [{"parameter": {"layer1_width": w, "layer1_activation": "relu", "layer2_width": 16,
-                              "layer2_activation": "tanh", "architecture": f"{w}-relu_16-tanh"},
-                "value": {"default": float(w)}} for w in (16, 64)]
+    records = [
+        {
+            "parameter": {
+                "layer1_width": w,
+                "layer1_activation": "relu",
+                "layer2_width": 16,
+                "layer2_activation": "tanh",
+                "architecture": f"{w}-relu_16-tanh",
+            },
+            "value": {"default": float(w)},
+        }
+        for w in (16, 64)
+    ]
     resumed.import_data(records)
-    known = {name: resumed.strategy.known_objective(resumed.strategy.search_space.parse_name(name))
-             for name in ("16-relu_16-tanh", "64-relu_16-tanh")}
+    known = {
+        name: resumed.strategy.known_objective(resumed.strategy.search_space.parse_name(name))
+        for name in ("16-relu_16-tanh", "64-relu_16-tanh")
+    }
     assert known == {"16-relu_16-tanh": 16.0, "64-relu_16-tanh": 64.0}
     assert len(resumed.strategy.reinforce.advantages) == 2
     assert np.isfinite(resumed.strategy.reinforce.baseline)
@@ -118,11 +138,15 @@ def nni_database(experiment, submitted: list[dict]) -> None:
     """NNI's database as it stands after a stop: a WAITING event per trial it submitted."""
     (experiment / "db").mkdir()
     connection = sqlite3.connect(experiment / "db" / "nni.sqlite")
-    connection.execute("create table TrialJobEvent (timestamp integer, trialJobId text, event text, data text, "
-                       "logPath text, sequenceId integer, message text, environmentId text)")
+    connection.execute(
+        "create table TrialJobEvent (timestamp integer, trialJobId text, event text, data text, "
+        "logPath text, sequenceId integer, message text, environmentId text)"
+    )
     for sequence, parameters in enumerate(submitted):
-        connection.execute("insert into TrialJobEvent values (?, ?, 'WAITING', ?, '', ?, '', '')",
-                           (sequence, f"trial{sequence}", json.dumps(parameters), sequence))
+        connection.execute(
+            "insert into TrialJobEvent values (?, ?, 'WAITING', ?, '', ?, '', '')",
+            (sequence, f"trial{sequence}", json.dumps(parameters), sequence),
+        )
     connection.execute("insert into TrialJobEvent values (99, '', 'IMPORT_DATA', '[{\"value\": 1}]', '', 0, '', '')")
     connection.commit()
     connection.close()
@@ -130,15 +154,21 @@ def nni_database(experiment, submitted: list[dict]) -> None:
 
 @pytest.mark.parametrize("strategy_class, options", [(RandomStrategy, {}), (EnasStrategy, {"searches": 3, "top_k": 1})])
 def test_proposals_nni_had_not_submitted_at_the_stop_are_proposed_again_and_booked_as_themselves(
-        strategy_class, options, tmp_path, monkeypatch):
+    strategy_class, options, tmp_path, monkeypatch
+):
     checkpoint = tmp_path / "checkpoint"
     checkpoint.mkdir()
     monkeypatch.setenv("NNI_CHECKPOINT_DIRECTORY", str(checkpoint))
     before = tuner(strategy_class, **ARGS, **options)
     proposed = {parameter_id: before.generate_parameters(parameter_id) for parameter_id in range(3)}
     # NNI submitted trials 0 and 1; proposal 2 waited in NNI's queue for a free slot when it stopped
-    nni_database(tmp_path, [{"parameter_id": i, "parameter_source": "algorithm", "parameters": proposed[i],
-                             "parameter_index": 0} for i in (0, 1)])
+    nni_database(
+        tmp_path,
+        [
+            {"parameter_id": i, "parameter_source": "algorithm", "parameters": proposed[i], "parameter_index": 0}
+            for i in (0, 1)
+        ],
+    )
 
     resumed = tuner(strategy_class, **ARGS, **options)
     resumed.load_checkpoint()
@@ -175,8 +205,11 @@ def test_when_no_state_is_readable_the_resume_fails_naming_the_file_and_the_fix(
     run(tuner(RandomStrategy, **ARGS, seed=3), range(3), finish=3, nni_records=[])
     damage(tmp_path / STATE_FILE)
     damage(tmp_path / PREVIOUS_STATE_FILE)
-    with pytest.raises(StrategyStartError, match=rf"resume: no readable strategy state: {tmp_path / STATE_FILE} .* "
-                                                 r"fix: delete .*strategy_state\*.pt to resume from NNI's records"):
+    with pytest.raises(
+        StrategyStartError,
+        match=rf"resume: no readable strategy state: {tmp_path / STATE_FILE} .* "
+        r"fix: delete .*strategy_state\*.pt to resume from NNI's records",
+    ):
         tuner(RandomStrategy, **ARGS, seed=3).load_checkpoint()
 
 

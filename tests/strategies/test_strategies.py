@@ -2,7 +2,14 @@ import pytest
 
 from nni_rl_nas.errors import ConfigError
 from nni_rl_nas.experiment import strategy_name
-from nni_rl_nas.strategies import EnasStrategy, STRATEGIES, GridStrategy, NothingToPropose, PolicyGradientStrategy, RandomStrategy
+from nni_rl_nas.strategies import (
+    STRATEGIES,
+    EnasStrategy,
+    GridStrategy,
+    NothingToPropose,
+    PolicyGradientStrategy,
+    RandomStrategy,
+)
 from nni_rl_nas.tuner import TUNERS
 
 ARGS = {"space": {"family": "mlp"}, "task": {"env": "LunarLander-v3"}}
@@ -69,15 +76,22 @@ def test_results_and_failures_are_recorded_against_the_right_architecture():
     strategy.tell_end(1, success=True)
     strategy.tell_end(0, success=False)
     assert [(r.parameter_id, r.name, r.score) for r in strategy.history] == [
-        (1, p1["architecture"], 7.5), (0, p0["architecture"], None)]
+        (1, p1["architecture"], 7.5),
+        (0, p0["architecture"], None),
+    ]
     assert strategy.history[0].result["env_steps"] == 10
 
 
 def test_parameters_carry_the_choices_a_readable_name_and_the_seeds():
     parameters = GridStrategy(**ARGS).ask(0)
-    assert parameters == {"layer1_width": 64, "layer1_activation": "sigmoid", "layer2_width": 64,
-                          "layer2_activation": "sigmoid", "architecture": "64-sigmoid_64-sigmoid",
-                          "train_seeds": [0, 1, 2]}  # the per-env default: 3 seeds on LunarLander
+    assert parameters == {
+        "layer1_width": 64,
+        "layer1_activation": "sigmoid",
+        "layer2_width": 64,
+        "layer2_activation": "sigmoid",
+        "architecture": "64-sigmoid_64-sigmoid",
+        "train_seeds": [0, 1, 2],
+    }  # the per-env default: 3 seeds on LunarLander
 
 
 @pytest.mark.parametrize("strategy_class", [RandomStrategy, PolicyGradientStrategy, EnasStrategy])
@@ -110,9 +124,12 @@ def test_a_wider_dense_baseline_is_taken_and_one_no_space_of_the_family_holds_is
     narrow = {**ARGS, "space": {"family": "mlp", "widths": [16, 32], "activations": ["tanh"]}}
     assert RandomStrategy(**narrow, baselines=["256-relu_512-relu"]).options.baselines == ["256-relu_512-relu"]
     for outside in ("256-relu_512-relu_64-relu", "256-swish_256-relu"):
-        with pytest.raises(ConfigError, match=rf"tuner.classArgs.baselines: '{outside}' is no architecture of this "
-                                              r"space .*; fix: name one the space holds, or widen "
-                                              r"tuner.classArgs.space \(family mlp, \{.*'widths'"):
+        with pytest.raises(
+            ConfigError,
+            match=rf"tuner.classArgs.baselines: '{outside}' is no architecture of this "
+            r"space .*; fix: name one the space holds, or widen "
+            r"tuner.classArgs.space \(family mlp, \{.*'widths'",
+        ):
             RandomStrategy(**narrow, baselines=[outside])
     with pytest.raises(ConfigError, match=r"tuner.classArgs.baselines: got '256-relu_256-relu'; fix: a list"):
         RandomStrategy(**ARGS, baselines="256-relu_256-relu")
@@ -125,4 +142,6 @@ def test_a_running_trials_result_is_recorded_when_nni_hands_its_parameters_over_
     strategy.tell(0, '{"parameter_id": 0, "parameters": "as NNI stored them"}', {"default": 1.0})
     strategy.tell(1, "{}", {"default": 2.0})
     assert [(record.name, record.baseline) for record in strategy.history] == [
-        (baseline["architecture"], True), (searched["architecture"], False)]
+        (baseline["architecture"], True),
+        (searched["architecture"], False),
+    ]

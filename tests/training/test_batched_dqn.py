@@ -8,9 +8,9 @@ import torch
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from torch import nn
 
+from nni_rl_nas.algorithms import NetworkFactory, build_agent
 from nni_rl_nas.errors import ConfigError
 from nni_rl_nas.experiment import load_experiment, parse_class_args
-from nni_rl_nas.algorithms import NetworkFactory, build_agent
 from nni_rl_nas.training.batched_dqn import BatchedAgent, BatchedDQN, stack_networks
 from nni_rl_nas.training.scoring import TEST_BLOCK, greedy_returns
 from nni_rl_nas.trial import run_trial
@@ -21,15 +21,27 @@ SEEDS = (0, 1, 2)
 
 def cartpole_task(double_q: bool = False, **hyperparameters):
     space = {"family": "mlp", "depth": 1, "widths": [32], "activations": ["relu", "tanh", "sigmoid"]}
-    return parse_class_args({"space": space, "task": {
-        "env": "CartPole-v1", "engine": "batched", "double_q": double_q, "total_timesteps": 5000,
-        "hyperparameters": hyperparameters}})
+    return parse_class_args(
+        {
+            "space": space,
+            "task": {
+                "env": "CartPole-v1",
+                "engine": "batched",
+                "double_q": double_q,
+                "total_timesteps": 5000,
+                "hyperparameters": hyperparameters,
+            },
+        }
+    )
 
 
-@pytest.mark.parametrize("double_q, architectures", [
-    (False, ["32-relu"] * 3),
-    (True, ["32-relu", "32-tanh", "32-relu"]),  # architectures of one shape share a trainer
-])
+@pytest.mark.parametrize(
+    "double_q, architectures",
+    [
+        (False, ["32-relu"] * 3),
+        (True, ["32-relu", "32-tanh", "32-relu"]),  # architectures of one shape share a trainer
+    ],
+)
 def test_a_batched_update_is_sb3s_dqn_update_for_every_agent(double_q, architectures):
     """Same weights, same sampled transitions: three gradient steps of the batched trainer give each
     agent the weights SB3's own ``DQN.train`` gives it (Huber TD loss, target, clipping, Adam)."""
@@ -49,9 +61,18 @@ def test_a_batched_update_is_sb3s_dqn_update_for_every_agent(double_q, architect
         sb3 = build_agent(spec.task, build_networks[agent], "cpu")
         sb3.policy.q_net.q_net.load_state_dict(trainer.agent_network(agent))
         sb3.policy.q_net_target.q_net.load_state_dict(trainer.agent_network(agent, target=True))
-        samples = iter([ReplayBufferSamples(observations[agent], actions[agent].unsqueeze(-1), next_observations[agent],
-                                            terminated[agent].unsqueeze(-1), rewards[agent].unsqueeze(-1))
-                        for observations, actions, rewards, terminated, next_observations in batches])
+        samples = iter(
+            [
+                ReplayBufferSamples(
+                    observations[agent],
+                    actions[agent].unsqueeze(-1),
+                    next_observations[agent],
+                    terminated[agent].unsqueeze(-1),
+                    rewards[agent].unsqueeze(-1),
+                )
+                for observations, actions, rewards, terminated, next_observations in batches
+            ]
+        )
         sb3.replay_buffer.sample = lambda *args, samples=samples, **kwargs: next(samples)
         sb3.train(gradient_steps=3, batch_size=64)
         expected.append(sb3.policy.q_net.q_net.state_dict())
@@ -66,11 +87,18 @@ def test_a_batched_update_is_sb3s_dqn_update_for_every_agent(double_q, architect
 
 
 def test_the_target_network_follows_target_update_interval_and_exploration_sb3s_schedule():
-    spec = cartpole_task(learning_starts=0, train_freq=4, gradient_steps=1, target_update_interval=50,
-                         exploration_fraction=0.5, exploration_final_eps=0.1)
+    spec = cartpole_task(
+        learning_starts=0,
+        train_freq=4,
+        gradient_steps=1,
+        target_update_interval=50,
+        exploration_fraction=0.5,
+        exploration_final_eps=0.1,
+    )
     space = spec.build_space()
-    trainer = BatchedDQN(spec.task, [NetworkFactory(space, space.parse_architecture_name("32-relu"))] * len(SEEDS),
-                         SEEDS, "cpu")
+    trainer = BatchedDQN(
+        spec.task, [NetworkFactory(space, space.parse_architecture_name("32-relu"))] * len(SEEDS), SEEDS, "cpu"
+    )
     for _ in range(49):
         trainer.step()
     stale = trainer.agent_network(1, target=True)
@@ -108,18 +136,26 @@ def test_stacking_refuses_networks_it_would_compute_wrongly():
 
 
 def tiny_batched(raw, **task):
-    class_args(raw)["task"].update({"seed": 3, "seeds": 2, "total_timesteps": 1500, "report_every": 500,
-                                    "score": {"rule": "mean_return", "episodes": 3},
-                                    "hyperparameters": {"learning_starts": 0, "train_freq": 4, "gradient_steps": 1},
-                                    **task})
+    class_args(raw)["task"].update(
+        {
+            "seed": 3,
+            "seeds": 2,
+            "total_timesteps": 1500,
+            "report_every": 500,
+            "score": {"rule": "mean_return", "episodes": 3},
+            "hyperparameters": {"learning_starts": 0, "train_freq": 4, "gradient_steps": 1},
+            **task,
+        }
+    )
 
 
 def test_a_batched_trial_reports_what_an_sb3_trial_reports_and_saves_an_sb3_policy(
-        write_experiment, tmp_path, monkeypatch):
+    write_experiment, tmp_path, monkeypatch
+):
     results = {}
     for engine in ("sb3", "batched"):
         monkeypatch.setenv("NNI_OUTPUT_DIR", str(tmp_path / engine))
-        config = write_experiment(lambda raw: tiny_batched(raw, engine=engine), name=f"{engine}.yml")
+        config = write_experiment(lambda raw, engine=engine: tiny_batched(raw, engine=engine), name=f"{engine}.yml")
         results[engine] = run_trial(config, "16-relu")
     batched = results["batched"]
     assert set(batched) == set(results["sb3"])
@@ -136,9 +172,14 @@ def test_a_batched_trial_reports_what_an_sb3_trial_reports_and_saves_an_sb3_poli
 
 def test_a_batched_seed_that_solves_stops_while_the_others_train_on(write_experiment, tmp_path, monkeypatch):
     monkeypatch.setenv("NNI_OUTPUT_DIR", str(tmp_path / "out"))
-    config = write_experiment(lambda raw: tiny_batched(raw, engine="batched", seeds=3) or class_args(raw)["task"][
-        "score"].update(rule="mean_return", threshold=30, solved_on="training_episodes", solve_window=3,
-                        stop_on_solve=True))
+    config = write_experiment(
+        lambda raw: (
+            tiny_batched(raw, engine="batched", seeds=3)
+            or class_args(raw)["task"]["score"].update(
+                rule="mean_return", threshold=30, solved_on="training_episodes", solve_window=3, stop_on_solve=True
+            )
+        )
+    )
     result = run_trial(config, "16-relu")
     record = json.loads((tmp_path / "out" / "trial.json").read_text())
     assert 0 < result["solved_seeds"] < 3, "the test needs some seeds solved early and some not"
@@ -150,11 +191,24 @@ def test_a_batched_seed_that_solves_stops_while_the_others_train_on(write_experi
 def test_the_engine_and_its_options_are_checked_when_the_config_loads(write_experiment):
     with pytest.raises(ConfigError, match=r"task.engine: got 'jax'; fix: one of \['sb3', 'batched'\]"):
         load_experiment(write_experiment(lambda raw: class_args(raw)["task"].update(engine="jax")))
-    with pytest.raises(ConfigError, match="task.hyperparameters.optimize_memory_usage: the batched engine does not "
-                                          "implement optimize_memory_usage=True; fix: remove it, or train with "
-                                          "task.engine: sb3"):
-        load_experiment(write_experiment(lambda raw: class_args(raw)["task"].update(
-            engine="batched", hyperparameters={"optimize_memory_usage": True})))
+    with pytest.raises(
+        ConfigError,
+        match="task.hyperparameters.optimize_memory_usage: the batched engine does not "
+        "implement optimize_memory_usage=True; fix: remove it, or train with "
+        "task.engine: sb3",
+    ):
+        load_experiment(
+            write_experiment(
+                lambda raw: class_args(raw)["task"].update(
+                    engine="batched", hyperparameters={"optimize_memory_usage": True}
+                )
+            )
+        )
     with pytest.raises(ConfigError, match="task.hyperparameters.train_freq: the batched engine takes a number"):
-        load_experiment(write_experiment(lambda raw: class_args(raw)["task"].update(
-            engine="batched", hyperparameters={"train_freq": [1, "episode"]})))
+        load_experiment(
+            write_experiment(
+                lambda raw: class_args(raw)["task"].update(
+                    engine="batched", hyperparameters={"train_freq": [1, "episode"]}
+                )
+            )
+        )

@@ -12,8 +12,21 @@ from tests.conftest import REPO
 
 @pytest.mark.slow
 def test_the_batched_trainer_learns_cartpole_like_sb3_over_five_seeds(tmp_path):
-    subprocess.run([sys.executable, str(REPO / "benchmarks" / "batched_trainer.py"), "learning", "--envs",
-                    "CartPole-v1", "--seeds", "5", "--out", str(tmp_path)], check=True, cwd=REPO)
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "batched_trainer.py"),
+            "learning",
+            "--envs",
+            "CartPole-v1",
+            "--seeds",
+            "5",
+            "--out",
+            str(tmp_path),
+        ],
+        check=True,
+        cwd=REPO,
+    )
     recorded = json.loads((tmp_path / "learning.json").read_text())
     results = recorded["results"]["CartPole-v1"]
     for engine in ("sb3", "batched"):

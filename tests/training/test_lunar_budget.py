@@ -15,9 +15,23 @@ from tests.conftest import REPO
 
 @pytest.mark.slow
 def test_64_relu_64_relu_solves_lunar_lander_on_two_of_three_seeds():
-    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "calibrate_lunar_budget.py"),
-                           "--architecture", "64-relu_64-relu", "--seeds", "0", "1", "2", "--workers", "2"],
-                          capture_output=True, text=True, timeout=3 * 3600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "calibrate_lunar_budget.py"),
+            "--architecture",
+            "64-relu_64-relu",
+            "--seeds",
+            "0",
+            "1",
+            "2",
+            "--workers",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=3 * 3600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(done.stdout.strip().splitlines()[-1])
     solved = [r for r in results if r["solved"]]

@@ -3,8 +3,15 @@ import pytest
 import torch
 
 from nni_rl_nas.experiment import parse_class_args
-from nni_rl_nas.training.scoring import (EVAL_SEED_BASE, SOLVE_CHECK_BLOCK, TEST_BLOCK, SolveTracker,
-                                          greedy_returns, score_agent, solved_in_training)
+from nni_rl_nas.training.scoring import (
+    EVAL_SEED_BASE,
+    SOLVE_CHECK_BLOCK,
+    TEST_BLOCK,
+    SolveTracker,
+    greedy_returns,
+    score_agent,
+    solved_in_training,
+)
 
 
 class AlwaysLeft:
@@ -43,8 +50,14 @@ def test_evaluation_seeds_are_disjoint_from_training_and_from_the_solve_check():
     env = SeedRecordingEnv(gym.make("CartPole-v1"))
     greedy_returns(AlwaysLeft(), env, episodes=3, block=0)
     greedy_returns(AlwaysLeft(), env, episodes=3, block=1)
-    assert env.seeds == [EVAL_SEED_BASE, EVAL_SEED_BASE + 1, EVAL_SEED_BASE + 2,
-                         2 * EVAL_SEED_BASE, 2 * EVAL_SEED_BASE + 1, 2 * EVAL_SEED_BASE + 2]
+    assert env.seeds == [
+        EVAL_SEED_BASE,
+        EVAL_SEED_BASE + 1,
+        EVAL_SEED_BASE + 2,
+        2 * EVAL_SEED_BASE,
+        2 * EVAL_SEED_BASE + 1,
+        2 * EVAL_SEED_BASE + 2,
+    ]
 
 
 def test_mean_return_rule_scores_the_mean_greedy_return_on_the_test_block():
@@ -108,12 +121,18 @@ class SolveCheckFlattersEnv(gym.Env):
 
 @pytest.mark.parametrize("rule", ["mean_return", "solved_then_eval"])
 def test_a_solved_seed_is_scored_on_episodes_that_no_decision_read(rule):
-    task = parse_class_args({"task": {"env": "CartPole-v1", "score": {
-        "rule": rule, "episodes": 10, "solve_window": 10, "threshold": 200.0, "stop_on_solve": True}}}).task
+    task = parse_class_args(
+        {
+            "task": {
+                "env": "CartPole-v1",
+                "score": {"rule": rule, "episodes": 10, "solve_window": 10, "threshold": 200.0, "stop_on_solve": True},
+            }
+        }
+    ).task
     env = SeedRecordingEnv(SolveCheckFlattersEnv())
     tracker = SolveTracker(task, env)
     assert tracker.update(AlwaysLeft(), [], periodic_mean=None)  # solved on the solve check's 300s
     judged = set(env.seeds)
     score = score_agent(AlwaysLeft(), tracker)
     assert score.solved and score.mean_return == pytest.approx(100.0)  # the test episodes' return
-    assert judged.isdisjoint(env.seeds[len(judged):])
+    assert judged.isdisjoint(env.seeds[len(judged) :])

@@ -12,14 +12,21 @@ from tests.conftest import class_args
 
 def tiny_cartpole(seed: int, count: int):
     def edit(raw):
-        class_args(raw)["task"].update(seed=seed, seeds=count, total_timesteps=1500, report_every=500,
-                                       score={"rule": "mean_return", "episodes": 3},
-                                       hyperparameters={"learning_starts": 0, "train_freq": 4, "gradient_steps": 1})
+        class_args(raw)["task"].update(
+            seed=seed,
+            seeds=count,
+            total_timesteps=1500,
+            report_every=500,
+            score={"rule": "mean_return", "episodes": 3},
+            hyperparameters={"learning_starts": 0, "train_freq": 4, "gradient_steps": 1},
+        )
+
     return edit
 
 
 def test_the_score_is_the_mean_over_seeds_and_each_seed_trains_as_it_would_alone(
-        write_experiment, tmp_path, monkeypatch):
+    write_experiment, tmp_path, monkeypatch
+):
     published = []
     monkeypatch.setattr(seeds_module.nni, "report_intermediate_result", published.append)
     monkeypatch.setenv("NNI_OUTPUT_DIR", str(tmp_path / "pair"))

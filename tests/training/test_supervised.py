@@ -25,8 +25,9 @@ def test_idx_files_are_read_as_the_format_defines(tmp_path):
 
 
 def test_missing_fashion_mnist_files_name_the_fix(tmp_path):
-    task = parse_class_args({"space": {"family": "cnn"},
-                             "task": {"dataset": "fashion_mnist", "data_dir": str(tmp_path)}}).task
+    task = parse_class_args(
+        {"space": {"family": "cnn"}, "task": {"dataset": "fashion_mnist", "data_dir": str(tmp_path)}}
+    ).task
     with pytest.raises(FileNotFoundError, match="fix: put them in task.data_dir .* or set task.download: true"):
         load_images(task)
 
@@ -43,8 +44,9 @@ def test_digits_split_is_stratified_and_fixed_by_the_seed():
 
 def digits_experiment(raw):
     raw["searchSpace"] = {}
-    class_args(raw).update(space={"family": "cnn", "depth": 2},
-                           task={"dataset": "digits", "epochs": 10, "learning_rate": 0.003, "seed": 0})
+    class_args(raw).update(
+        space={"family": "cnn", "depth": 2}, task={"dataset": "digits", "epochs": 10, "learning_rate": 0.003, "seed": 0}
+    )
 
 
 def test_a_digits_classifier_learns_and_reports_every_epoch(write_experiment, tmp_path, monkeypatch):

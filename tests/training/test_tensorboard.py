@@ -14,8 +14,10 @@ from tests.test_trial import small_task
 
 def test_nni_web_ui_reads_the_folder_trials_write():
     manager = Path(nni_node.__file__).parent / "extensions" / "nniTensorboardManager.js"
-    joined = re.findall(r"path_1\.default\.join\(await this\.nniManager\.getTrialOutputLocalPath\(trialJobId\), '(\w+)'\)",
-                        manager.read_text())
+    joined = re.findall(
+        r"path_1\.default\.join\(await this\.nniManager\.getTrialOutputLocalPath\(trialJobId\), '(\w+)'\)",
+        manager.read_text(),
+    )
     assert joined == [TENSORBOARD_FOLDER]
 
 
