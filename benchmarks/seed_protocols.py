@@ -10,12 +10,20 @@ seed trainings of 100k), over ``--search-seeds`` searches:
 - ``synthetic``: its semi-synthetic twin (:class:`nni_rl_nas.landscape.SyntheticLandscape`),
   a fresh exact truth per search seed, so the answer is judged by its true mean.
 
-Protocols, as ``racing`` options: ``one_seed`` (1 seed per trial, today's default), ``three_seeds``
-(3 per trial) and ``racing`` (1 seed first, up to 5; the answer on 5; a paired t-test at 0.8).
+Protocols, as ``racing`` options: ``one_seed`` (1 seed per trial), ``three_seeds`` (3 per trial),
+``racing`` (1 seed first, up to 5; the answer on 5; a paired t-test at 0.8; the baseline paired on
+every seed) and ``racing_main_job`` (the main job's: up to 3, the answer on 3, the baseline on its
+first seed only).
 Per cell: the expected test score of the answer with its 95% t-interval; P(its test score is
-more than 20 below the baseline's); and the verdict the search itself could give (the paired
-interval of answer - baseline on the search seeds both ran, :mod:`nni_rl_nas.seed_statistics`):
-how often it says ``better``, and of those, the share the test seeds (or the truth) agree with.
+more than 20 below the baseline's); and two verdicts (:mod:`nni_rl_nas.seed_statistics`), each
+counted as how often it says ``better`` and, of those, the share the test seeds (or the truth)
+agree with, its precision:
+
+- the *search-seed verdict*: the paired interval of answer - baseline on the search seeds both
+  ran, the seeds that also chose the answer (a search with one seed per trial has no interval);
+- the *test-seed verdict*, the one the tool reports (``verdict.test_seeds: 5``): the paired
+  interval on 5 seeds no search saw. On ``synthetic`` those are fresh seeds and the truth judges
+  it; on ``lunar`` they are the test seeds 5-9 themselves, and no further seeds are left to judge it.
 
 Resumable: each (landscape, strategy, protocol, budget) cell is appended to ``results.jsonl``
 in one atomic write when its searches end, and a cell already there is skipped.
@@ -44,12 +52,21 @@ from nni_rl_nas.files import append_json_lines, write_atomically, write_json
 RESULTS = Path(__file__).parent / "results"
 LANDSCAPE = RESULTS / "landscape_lunar"
 OUT = RESULTS / "seed_protocols"
-RULE, BASELINE, SHORTFALL = "mean_return", "256-relu_256-relu", 20.0
+RULE, BASELINE, SHORTFALL, VERDICT_SEEDS = "mean_return", "256-relu_256-relu", 20.0, 5
 BUDGETS = (500_000, 1_000_000, 2_000_000, 4_000_000)
 PROTOCOLS = {
     "one_seed": {"initial_seeds": 1, "max_seeds": 1},
     "three_seeds": {"initial_seeds": 3, "max_seeds": 3},
     "racing": {"initial_seeds": 1, "max_seeds": 5, "answer_seeds": 5, "rule": "t_test", "confidence": 0.8},
+    # the main job's settings (experiment_configs/enas_lunar.yml): the baseline keeps its first seed
+    "racing_main_job": {
+        "initial_seeds": 1,
+        "max_seeds": 3,
+        "answer_seeds": 3,
+        "rule": "t_test",
+        "confidence": 0.8,
+        "pair_baselines": False,
+    },
 }
 STRATEGIES = ("random", "tpe", "policy_gradient")
 LANDSCAPES = ("lunar", "synthetic")
@@ -108,6 +125,11 @@ def one_search(kind: str, strategy: str, protocol: str, budget: int, search_seed
     difference = paired_difference([mine[s] for s in shared], [theirs[s] for s in shared])
     said = verdict(difference["ci95"])
     answer_test, baseline_test = test_score(landscape, kind, answer), test_score(landscape, kind, BASELINE)
+    verdict_seeds = landscape.test_seeds[:VERDICT_SEEDS]
+    tested = paired_difference(
+        [landscape.true_score(answer, RULE, [seed]) for seed in verdict_seeds],
+        [landscape.true_score(BASELINE, RULE, [seed]) for seed in verdict_seeds],
+    )
     return {
         "landscape": kind,
         "strategy": strategy,
@@ -125,6 +147,10 @@ def one_search(kind: str, strategy: str, protocol: str, budget: int, search_seed
         "search_difference": difference["mean"],
         "search_ci95": difference["ci95"],
         "test_agrees": answer_test > baseline_test,
+        "test_verdict": verdict(tested["ci95"]),
+        "test_difference": tested["mean"],
+        "test_ci95": tested["ci95"],
+        "test_verdict_judged": kind == "synthetic",
     }
 
 
@@ -154,6 +180,8 @@ def summarize(records: list[dict]) -> dict:
     for (kind, strategy, protocol, budget), searches in sorted(cells.items()):
         mean, half = mean_interval([search["test_score"] for search in searches])
         better = [search for search in searches if search["search_verdict"] == "better"]
+        tested_better = [search for search in searches if search["test_verdict"] == "better"]
+        judged = [search for search in tested_better if search["test_verdict_judged"]]
         table.setdefault(kind, {}).setdefault(strategy, {}).setdefault(protocol, {})[str(budget)] = {
             "searches": len(searches),
             "expected_test_score": mean,
@@ -163,6 +191,8 @@ def summarize(records: list[dict]) -> dict:
             ),
             "said_better": len(better),
             "precision": float(np.mean([search["test_agrees"] for search in better])) if better else None,
+            "test_said_better": len(tested_better),
+            "test_precision": float(np.mean([search["test_agrees"] for search in judged])) if judged else None,
             "trials": float(np.mean([search["trials"] for search in searches])),
             "architectures": float(np.mean([search["architectures"] for search in searches])),
             "answer_seeds": float(np.mean([search["answer_seeds"] for search in searches])),
@@ -178,8 +208,9 @@ def markdown(table: dict, search_seeds: int, command: str) -> str:
         f"Command: `{command}`",
         "",
         "Each cell: expected test score of the answer ± 95% half-width | P(answer's test score < baseline's "
-        f"- {SHORTFALL:.0f}) | searches whose own paired interval said `better` (precision: share the test seeds "
-        "or the truth agree with).",
+        f"- {SHORTFALL:.0f}) | searches whose search-seed verdict said `better` (its precision: the share the "
+        f"test seeds or the truth agree with) | searches whose test-seed verdict ({VERDICT_SEEDS} unseen seeds, "
+        "the tool's own) said `better` (its precision against the truth; synthetic only).",
         "",
     ]
     for kind, strategies in table.items():
@@ -211,9 +242,11 @@ def markdown(table: dict, search_seeds: int, command: str) -> str:
                         cells.append("")
                         continue
                     precision = "" if cell["precision"] is None else f" ({cell['precision']:.2f})"
+                    tested = "" if cell["test_precision"] is None else f" ({cell['test_precision']:.2f})"
                     cells.append(
                         f"{cell['expected_test_score']:.1f} ± {cell['ci95_half_width']:.1f} | "
-                        f"{cell['p_shortfall']:.2f} | {cell['said_better']}{precision}"
+                        f"{cell['p_shortfall']:.2f} | {cell['said_better']}{precision} | "
+                        f"{cell['test_said_better']}{tested}"
                     )
                 lines.append(f"| {strategy} | {protocol} | " + " | ".join(cells) + " |")
         lines.append("")
@@ -229,7 +262,7 @@ def plot(table: dict, out: Path) -> None:
     figure, axes = plt.subplots(1, len(table), figsize=(6 * len(table), 4), squeeze=False)
     for axis, (kind, strategies) in zip(axes[0], table.items()):
         for (strategy, protocols), color in zip(strategies.items(), ("C0", "C1", "C2")):
-            for protocol, style in zip(PROTOCOLS, (":", "--", "-")):
+            for protocol, style in zip(PROTOCOLS, (":", "--", "-", "-.")):
                 budgets = protocols.get(protocol, {})
                 xs = [budget / 1e6 for budget in BUDGETS if str(budget) in budgets]
                 ys = [budgets[str(budget)]["expected_test_score"] for budget in BUDGETS if str(budget) in budgets]

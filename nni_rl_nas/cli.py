@@ -34,7 +34,8 @@ def _spaces(args: argparse.Namespace) -> int:
 
 
 def _strategies(args: argparse.Namespace) -> int:
-    from .options import STRATEGY_OPTIONS, describe_options
+    from .declarations import describe_options
+    from .options import STRATEGY_OPTIONS
 
     for name, options in STRATEGY_OPTIONS.items():
         print(f"{name}: {(options.__doc__ or '').strip().splitlines()[0]}")

@@ -21,6 +21,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.wrappers import FrameStackObservation, GrayscaleObservation, ResizeObservation, TransformObservation
 
+from .declarations import option
+
 MINATAR_GAMES = ("Asterix", "Breakout", "Freeway", "Seaquest", "SpaceInvaders")
 MINATAR_MAX_EPISODE_STEPS = 10_000
 
@@ -46,9 +48,9 @@ register_minatar()
 class Preprocessing:
     """Image preprocessing of a task (``task.preprocess``), applied in this order."""
 
-    grayscale: bool = False  # RGB -> one luminance channel
-    resize: int | None = None  # square side in pixels, e.g. 84
-    frame_stack: int = 1  # the last N frames as channels, so a feed-forward encoder sees motion
+    grayscale: bool = option(False, "RGB -> one luminance channel")
+    resize: int | None = option(None, "square side in pixels, e.g. 84; null: as the env renders")
+    frame_stack: int = option(1, "the last N frames as channels, so that a feed-forward encoder sees motion")
 
 
 def is_image(space: gym.Space) -> bool:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .declarations import option
 from .errors import (
     ConfigError,
     check_choice,
@@ -53,27 +54,6 @@ VERDICT_KEY = "verdict"
 # and Default Metric graph while their intermediate results still plot the search's progress.
 SEARCH_TRIAL_SCORE = float("nan")
 CONTROLLER_BASELINES = ("ema", "none", "critic")
-
-
-def option(default: Any, help: str) -> Any:
-    """One option: its default (a value, or a dataclass for a nested section) and the help that
-    ``nni-rl-nas strategies`` prints."""
-    if dataclasses.is_dataclass(default):
-        return field(default_factory=default, metadata={"help": help})
-    return field(default=default, metadata={"help": help})
-
-
-def describe_options(section: type, prefix: str = "") -> list[str]:
-    """One line per option of ``section`` (nested sections expanded): name, default, help."""
-    lines = []
-    for option_field in fields(section):
-        name, help_text = f"{prefix}{option_field.name}", option_field.metadata.get("help", "")
-        if dataclasses.is_dataclass(option_field.default_factory):
-            lines.append(f"{name}: {help_text}")
-            lines += describe_options(option_field.default_factory, f"{name}.")
-        else:
-            lines.append(f"{name} (default {option_field.default!r}): {help_text}")
-    return lines
 
 
 @dataclass(frozen=True)

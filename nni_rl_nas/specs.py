@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import gymnasium as gym
 import torch
 
+from .declarations import option, set_by_the_parser
 from .envs import Preprocessing, preprocess, registry_id
 from .errors import ConfigError
 from .search_space import SearchSpace
@@ -49,14 +50,16 @@ class ScoreSpec:
     window of training episodes (``solved_on: training_episodes``).
     """
 
-    rule: str = "mean_return"
-    episodes: int = 100
-    solved_on: str = "greedy_eval"
-    solve_window: int = 100
-    threshold: float | None = None
-    scale: float = 30.0
-    unsolved_score: float = 1e-5
-    stop_on_solve: bool = False
+    rule: str = option("mean_return", "mean_return or solved_then_eval (the score reference explains both)")
+    episodes: int = option(100, "greedy evaluation episodes behind the score (the test block: no decision reads them)")
+    solved_on: str = option("greedy_eval", "what judges solved: greedy_eval (validation episodes) or training_episodes")
+    solve_window: int = option(100, "consecutive episodes whose mean must reach the threshold")
+    threshold: float | None = option(
+        None, "the solve threshold; null: the env's reward_threshold (200 for LunarLander)"
+    )
+    scale: float = option(30.0, "solved_then_eval: a solved seed scores its mean return / scale")
+    unsolved_score: float = option(1e-5, "solved_then_eval: what an unsolved seed scores")
+    stop_on_solve: bool = option(False, "end training once solved (judged on validation episodes)")
 
 
 @dataclass(frozen=True)
@@ -77,24 +80,39 @@ class TaskSpec:
     values (None or empty: not given); the properties below resolve them against ``defaults``.
     """
 
-    env: str
-    algorithm: str = "dqn"
-    double_q: bool = False
-    total_timesteps: int | None = None
-    seed: int = 0
-    seeds: int | None = None  # agents per architecture (seeds seed, seed + 1 ...); None: the per-env default
-    env_kwargs: dict[str, Any] = field(default_factory=dict)
-    preprocess: Preprocessing = field(default_factory=Preprocessing)  # image observations only
-    n_envs: int | None = None  # envs one agent collects from in parallel; None: the per-env default
-    hyperparameters: dict[str, Any] = field(default_factory=dict)
-    report_every: int = 5000
-    eval_episodes: int = 10
-    score: ScoreSpec = field(default_factory=ScoreSpec)
-    torch_threads: int = 1
-    device: str = "auto"
-    max_trial_seconds: float | None = None  # training ends here and the trial is scored as it stands ("capped")
-    engine: str = "sb3"
-    defaults: AlgorithmDefaults = field(default_factory=AlgorithmDefaults)  # set by the parser, not by a config
+    env: str = option(
+        help="any registered gymnasium id, or module:EnvId for an env that module registers (importable by "
+        "NNI and the trials)"
+    )
+    algorithm: str = option(
+        "dqn", "dqn, qrdqn (discrete actions), ppo (any), sac, td3 (continuous); `nni-rl-nas algorithms` lists them"
+    )
+    double_q: bool = option(False, "true: the double-DQN target")
+    total_timesteps: int | None = option(None, "env steps per agent (one seed); null: the per-env default")
+    seed: int = option(0, "the first search seed (env, network init, exploration)")
+    seeds: int | None = option(
+        None, "agents per trial (seeds seed, seed + 1 ...) unless racing says otherwise; null: the per-env default"
+    )
+    env_kwargs: dict[str, Any] = option(dict, "keyword arguments of gymnasium.make")
+    preprocess: Preprocessing = option(Preprocessing, "image observations only, applied in this order")
+    n_envs: int | None = option(None, "envs one agent collects from in parallel; null: the per-env default")
+    hyperparameters: dict[str, Any] = option(
+        dict,
+        "Stable-Baselines3 arguments of the algorithm over the per-env defaults, the policy options its registry "
+        "entry declares (QR-DQN's n_quantiles), and action_noise: <std> (Gaussian, off-policy algorithms)",
+    )
+    report_every: int = option(5000, "env steps between points of the learning curve")
+    eval_episodes: int = option(10, "greedy episodes per curve point (validation episodes; 0: training returns only)")
+    score: ScoreSpec = option(ScoreSpec, "how a trained agent becomes the trial's score")
+    torch_threads: int = option(1, "torch threads per trial; more threads per trial are slower on CPU")
+    device: str = option("auto", "auto (cuda when NNI assigns the trial a GPU, else cpu), cpu or cuda")
+    max_trial_seconds: float | None = option(
+        None,
+        "wall-clock cap: training ends there and the trial is scored as it stands (capped: true); a compared "
+        "result should cap env steps instead",
+    )
+    engine: str = option("sb3", "sb3, or batched: all seeds of a DQN trial in one batched computation")
+    defaults: AlgorithmDefaults = set_by_the_parser(AlgorithmDefaults)
 
     def make_env(self, **make_kwargs: Any) -> gym.Env:
         return preprocess(gym.make(self.env, **self.env_kwargs, **make_kwargs), self.preprocess)
@@ -140,16 +158,18 @@ class ClassificationTaskSpec:
     """What one trial does when the child is a supervised image classifier (the Zoph & Le setting):
     train on the dataset's training part, report validation accuracy per epoch, score the last."""
 
-    dataset: str
-    epochs: int = 10
-    batch_size: int = 64
-    learning_rate: float = 1e-3
-    validation_fraction: float = 0.2  # held out of the training images, stratified, fixed by ``seed``
-    seed: int = 0
-    data_dir: str | None = None  # where the FashionMNIST files are; default ~/.cache/nni-rl-nas/fashion_mnist
-    download: bool = False  # fetch FashionMNIST into data_dir when its files are missing
-    torch_threads: int = 1
-    device: str = "auto"
+    dataset: str = option(help="digits (ships with scikit-learn) or fashion_mnist")
+    epochs: int = option(10, "passes over the training part")
+    batch_size: int = option(64, "images per Adam step")
+    learning_rate: float = option(1e-3, "Adam's learning rate")
+    validation_fraction: float = option(0.2, "held out of the training images, stratified, fixed by seed")
+    seed: int = option(0, "the split, the initial weights and the batch order")
+    data_dir: str | None = option(
+        None, "fashion_mnist: where its IDX .gz files are; null: ~/.cache/nni-rl-nas/fashion_mnist"
+    )
+    download: bool = option(False, "fashion_mnist: fetch the files into data_dir when they are missing")
+    torch_threads: int = option(1, "torch threads per trial")
+    device: str = option("auto", "auto (cuda when NNI assigns the trial a GPU, else cpu), cpu or cuda")
 
     def describe(self) -> str:
         return f"image classification on {self.dataset}, {self.epochs} epochs per trial, score validation accuracy"

@@ -1,0 +1,103 @@
+"""The config reference, generated from the declarations (:mod:`nni_rl_nas.declarations`): every
+option of ``tuner.classArgs`` with its type, default and help, so the docs cannot drift from the
+code. The docs build (``docs/hooks/reference.py``) writes it into ``docs/reference/config.md``;
+``tests/test_docs.py`` checks that every declared option is on the built page.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+from .declarations import HELP, declared_options, default_of, is_section
+from .options import STRATEGY_OPTIONS, StrategyOptions
+from .spaces import SPACE_FAMILIES
+from .specs import ClassificationTaskSpec, TaskSpec
+
+
+def every_declared_option() -> Iterator[tuple[str, str]]:
+    """(section title, dotted option name) for each option the reference must hold."""
+    common = {option_field.name for option_field in dataclasses.fields(StrategyOptions)}
+    for name, _ in declared_options(StrategyOptions):
+        yield "every strategy", name
+    for strategy, options in STRATEGY_OPTIONS.items():
+        for name, _ in _own_options(options, common):
+            yield strategy, name
+    for title, section in TASK_SECTIONS.items():
+        for name, _ in declared_options(section, "task."):
+            yield title, name
+
+
+TASK_SECTIONS = {"task (an RL agent)": TaskSpec, "task (an image classifier)": ClassificationTaskSpec}
+
+
+def _own_options(options: type, common: set[str]) -> Iterator[tuple[str, dataclasses.Field]]:
+    own = [option_field.name for option_field in dataclasses.fields(options) if option_field.name not in common]
+    for name, option_field in declared_options(options):
+        if name.split(".")[0] in own:
+            yield name, option_field
+
+
+def _rows(options: Iterator[tuple[str, dataclasses.Field]]) -> list[str]:
+    rows = ["| option | type | default | what it does |", "| --- | --- | --- | --- |"]
+    for name, option_field in options:
+        default = default_of(option_field)
+        shown = "section" if is_section(option_field) else "required" if default is dataclasses.MISSING else default
+        what = " ".join(option_field.metadata.get(HELP, "").split()).replace("|", "\\|")
+        kind = str(option_field.type).replace("|", "\\|")
+        rows.append(f"| `{name}` | `{kind}` | {_yaml(shown)} | {what} |")
+    return rows
+
+
+def _yaml(value: Any) -> str:
+    if value in ("section", "required"):
+        return value
+    if value is None:
+        return "`null`"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, tuple):
+        value = list(value)
+    return f"`{value}`"
+
+
+def markdown() -> str:
+    """The reference's generated part: one table per section."""
+    common = {option_field.name for option_field in dataclasses.fields(StrategyOptions)}
+    lines = [
+        "## Options every strategy takes (`tuner.classArgs`)",
+        "",
+        *_rows(declared_options(StrategyOptions)),
+        "",
+        "## Each strategy's own options (`tuner.classArgs`)",
+        "",
+    ]
+    for strategy, options in STRATEGY_OPTIONS.items():
+        own = list(_own_options(options, common))
+        lines += [f"### {strategy}", "", (options.__doc__ or "").split("\n\n")[0].strip(), ""]
+        lines += [*_rows(iter(own)), ""] if own else ["No options of its own.", ""]
+    for title, section in TASK_SECTIONS.items():
+        lines += [
+            f"## {title.capitalize()} (`tuner.classArgs.task`)",
+            "",
+            *_rows(declared_options(section, "task.")),
+            "",
+        ]
+    lines += [
+        "## Space families (`tuner.classArgs.space`)",
+        "",
+        "`family` names one; the others are that family's options, here with their defaults "
+        "(`nni-rl-nas spaces` prints each family's architectures).",
+        "",
+        "| family | what it is | options and defaults |",
+        "| --- | --- | --- |",
+    ]
+    for family, entry in SPACE_FAMILIES.items():
+        defaults = ", ".join(f"`{key}: {_plain(value)}`" for key, value in entry.defaults.items())
+        lines.append(f"| `{family}` | {' '.join(entry.description.split())} | {defaults} |")
+    return "\n".join(lines) + "\n"
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
