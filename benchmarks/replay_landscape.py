@@ -10,9 +10,10 @@ ENAS and DARTS are not replayable: their search trials train a shared supernet, 
 of standalone architectures does not hold.
 
 At each budget a search's pick is the architecture with its best observed score among the
-trials that finished within the budget; it is judged by its true score (the mean over all the
-landscape's seeds) and by whether it is among the 5 best by true score. Printed per strategy
-and budget, over ``--search-seeds`` searches: the expected true score of the pick with a 95%
+trials that finished within the budget. A search sees only the landscape's search seeds (0-4);
+its pick is judged by its *test score*, the mean over the test seeds (5-9), which no search
+sees, and by whether it is among the 5 best by test score. Printed per strategy
+and budget, over ``--search-seeds`` searches: the expected test score of the pick with a 95%
 t-interval, the probability of a top-5 pick with a 95% Wilson interval, the trials run and the
 wall-clock they were charged. Results go to ``--out``/comparison.json, comparison.md (the README's
 table) and comparison.png.
@@ -92,9 +93,12 @@ def run_searches(name: str, assessor_start: int | None, settings: argparse.Names
     """One search per seed, to the largest budget; per budget, what it picked and what that cost."""
     from nni.algorithms.hpo.medianstop_assessor import MedianstopAssessor
 
-    ranking = landscape.ranking(settings.rule)
-    top = {architecture for architecture, _ in ranking[:TOP]}
-    default = max((landscape.true_score(name, settings.rule) for name in landscape.baselines), default=None)
+    def judged(architecture: str) -> float:  # on the test seeds, which no replayed search sees
+        return landscape.true_score(architecture, settings.rule, landscape.test_seeds)
+
+    ranking = sorted(landscape.by_architecture, key=judged, reverse=True)
+    top = set(ranking[:TOP])
+    default = max((judged(name) for name in landscape.baselines), default=None)
     searches = []
     for seed in range(settings.search_seeds):
         task_seed = int(np.random.default_rng(seed).integers(len(landscape.search_seeds)))
@@ -107,12 +111,10 @@ def run_searches(name: str, assessor_start: int | None, settings: argparse.Names
             chosen = pick(kept)
             by_budget[budget] = {
                 "pick": chosen,
-                "true_score": landscape.true_score(chosen, settings.rule) if chosen else None,
+                "test_score": judged(chosen) if chosen else None,
                 "top": chosen in top,
                 "trials": len(kept),
-                "beats_default": None
-                if default is None or not chosen
-                else landscape.true_score(chosen, settings.rule) > default,
+                "beats_default": None if default is None or not chosen else judged(chosen) > default,
                 "stopped": sum(trial.result is None for trial in kept),
                 "wall_clock_s": round(sum(trial.wall_clock_s for trial in kept), 1),
             }
@@ -131,7 +133,7 @@ def summarize(rows: dict[str, list[dict]], budgets: list[int]) -> dict:
     for name, searches in rows.items():
         for budget in budgets:
             picks = [search["by_budget"][str(budget)] for search in searches]
-            scores = [p["true_score"] for p in picks if p["true_score"] is not None]
+            scores = [p["test_score"] for p in picks if p["test_score"] is not None]
             half = (
                 stats.t.ppf(0.975, len(scores) - 1) * np.std(scores, ddof=1) / np.sqrt(len(scores))
                 if len(scores) > 1
@@ -140,7 +142,7 @@ def summarize(rows: dict[str, list[dict]], budgets: list[int]) -> dict:
             hits = sum(p["top"] for p in picks)
             beats = [p["beats_default"] for p in picks if p["beats_default"] is not None]
             table.setdefault(name, {})[budget] = {
-                "expected_true_score": float(np.mean(scores)) if scores else None,
+                "expected_test_score": float(np.mean(scores)) if scores else None,
                 "ci95": float(half),
                 "p_top": hits / len(picks),
                 "p_top_ci95": wilson(hits, len(picks)),
@@ -154,28 +156,32 @@ def summarize(rows: dict[str, list[dict]], budgets: list[int]) -> dict:
 
 
 def print_table(table: dict, landscape, settings: argparse.Namespace) -> None:
-    ranking = landscape.ranking(settings.rule)
+    test = landscape.test_seeds
+    ranking = sorted(
+        ((name, landscape.true_score(name, settings.rule, test)) for name in landscape.by_architecture),
+        key=lambda item: -item[1],
+    )
     print(f"\n{landscape.describe()}")
     print(
-        f"score rule {settings.rule}, {settings.trial_seeds} seed(s) per trial; best architecture "
-        f"{ranking[0][0]} ({ranking[0][1]:.1f}), 5th {ranking[TOP - 1][1]:.1f}, median "
+        f"score rule {settings.rule}, {settings.trial_seeds} seed(s) per trial; on the test seeds {test} the best "
+        f"architecture is {ranking[0][0]} ({ranking[0][1]:.1f}), the 5th {ranking[TOP - 1][1]:.1f}, the median "
         f"{np.median([score for _, score in ranking]):.1f}; {settings.search_seeds} searches per row"
     )
     for name in landscape.baselines:
         print(
-            f"baseline {name}: {landscape.true_score(name, settings.rule):.1f} (P(beats): the pick's true score is "
-            "higher than the best baseline's)"
+            f"baseline {name}: {landscape.true_score(name, settings.rule, test):.1f} on the test seeds (P(beats): "
+            "the pick's test score is higher than the best baseline's)"
         )
     print(
-        f"{'strategy':<34}{'env steps':>10}{'E[true score of pick]':>24}{'P(top-5)':>20}{'P(beats)':>9}"
+        f"{'strategy':<34}{'env steps':>10}{'E[test score of pick]':>24}{'P(top-5)':>20}{'P(beats)':>9}"
         f"{'trials':>8}{'stopped':>8}{'charged h':>10}"
     )
     for name, by_budget in table.items():
         for budget, row in by_budget.items():
             low, high = row["p_top_ci95"]
             score = (
-                f"{row['expected_true_score']:.1f} +- {row['ci95']:.1f}"
-                if row["expected_true_score"] is not None
+                f"{row['expected_test_score']:.1f} +- {row['ci95']:.1f}"
+                if row["expected_test_score"] is not None
                 else "-"
             )
             beats = "-" if row["p_beats_default"] is None else f"{row['p_beats_default']:.2f}"
@@ -186,7 +192,7 @@ def print_table(table: dict, landscape, settings: argparse.Namespace) -> None:
 
 
 def markdown(table: dict) -> str:
-    """The table for the README: per strategy and budget, E[true score of the pick] +- 95% CI, P(top-5)
+    """The table for the README: per strategy and budget, E[test score of the pick] +- 95% CI, P(top-5)
     and, where the landscape has baselines, P(the pick beats the best baseline)."""
     budgets = list(next(iter(table.values())))
     lines = [
@@ -197,7 +203,7 @@ def markdown(table: dict) -> str:
         cells = []
         for row in by_budget.values():
             beats = "" if row["p_beats_default"] is None else f", beats {row['p_beats_default']:.2f}"
-            cells.append(f"{row['expected_true_score']:.1f} ± {row['ci95']:.1f}, top-5 {row['p_top']:.2f}{beats}")
+            cells.append(f"{row['expected_test_score']:.1f} ± {row['ci95']:.1f}, top-5 {row['p_top']:.2f}{beats}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -212,7 +218,7 @@ def plot(table: dict, path: Path, rule: str, baselines: dict[str, float]) -> Non
     hues = list(dict.fromkeys(name.split("+")[0] for name in table))  # one hue per strategy, paler with an assessor
     for name, by_budget in table.items():
         budgets = [int(budget) for budget in by_budget]
-        means = np.array([row["expected_true_score"] for row in by_budget.values()], dtype=float)
+        means = np.array([row["expected_test_score"] for row in by_budget.values()], dtype=float)
         halves = np.array([row["ci95"] for row in by_budget.values()], dtype=float)
         color = plt.cm.tab20(2 * hues.index(name.split("+")[0]) + ("+" in name))
         (line,) = axis.plot(budgets, means, marker="o", label=name, linestyle="--" if "+" in name else "-", color=color)
@@ -221,7 +227,7 @@ def plot(table: dict, path: Path, rule: str, baselines: dict[str, float]) -> Non
         axis.axhline(score, color="black", linestyle=":", label=f"baseline {name}")
     axis.set_xscale("log")
     axis.set_xlabel("env steps spent by the search")
-    axis.set_ylabel(f"true score ({rule}) of the pick, mean and 95% CI")
+    axis.set_ylabel(f"test score ({rule}) of the pick, mean and 95% CI")
     axis.set_title("Strategies replayed on the LunarLander landscape")
     axis.legend(fontsize=7)
     figure.tight_layout()
@@ -272,7 +278,7 @@ def main() -> None:
         table,
         out / "comparison.png",
         args.rule,
-        {name: landscape.true_score(name, args.rule) for name in landscape.baselines},
+        {name: landscape.true_score(name, args.rule, landscape.test_seeds) for name in landscape.baselines},
     )
     print(f"{time.monotonic() - started:.0f} s in all")
 

@@ -141,12 +141,12 @@ def one_search(kind: str, strategy: str, protocol: str, budget: int, search_seed
         "trials": len(log),
         "architectures": len(search.race.entrants) - 1,
         "env_steps": trials.spent_env_steps,
-        "test_score": answer_test,
-        "baseline_test_score": baseline_test,
+        "test_score": float(answer_test),
+        "baseline_test_score": float(baseline_test),
         "search_verdict": said,
         "search_difference": difference["mean"],
         "search_ci95": difference["ci95"],
-        "test_agrees": answer_test > baseline_test,
+        "test_agrees": bool(answer_test > baseline_test),
         "test_verdict": verdict(tested["ci95"]),
         "test_difference": tested["mean"],
         "test_ci95": tested["ci95"],
@@ -179,6 +179,17 @@ def summarize(records: list[dict]) -> dict:
     table = {}
     for (kind, strategy, protocol, budget), searches in sorted(cells.items()):
         mean, half = mean_interval([search["test_score"] for search in searches])
+        # against one seed per trial on the same search seeds (the same truths on ``synthetic``): paired
+        one_seed = {
+            search["search_seed"]: search["test_score"]
+            for search in cells.get((kind, strategy, "one_seed", budget), [])
+        }
+        paired = [
+            search["test_score"] - one_seed[search["search_seed"]]
+            for search in searches
+            if search["search_seed"] in one_seed
+        ]
+        versus, versus_half = mean_interval(paired) if protocol != "one_seed" and len(paired) > 1 else (None, None)
         better = [search for search in searches if search["search_verdict"] == "better"]
         tested_better = [search for search in searches if search["test_verdict"] == "better"]
         judged = [search for search in tested_better if search["test_verdict_judged"]]
@@ -197,20 +208,36 @@ def summarize(records: list[dict]) -> dict:
             "architectures": float(np.mean([search["architectures"] for search in searches])),
             "answer_seeds": float(np.mean([search["answer_seeds"] for search in searches])),
             "baseline_test_score": float(np.mean([search["baseline_test_score"] for search in searches])),
+            "versus_one_seed": versus,
+            "versus_one_seed_ci95_half_width": versus_half,
         }
     return table
 
 
+def budgets_in(table: dict) -> list[int]:
+    return sorted(
+        {
+            int(budget)
+            for strategies in table.values()
+            for protocols in strategies.values()
+            for budgets in protocols.values()
+            for budget in budgets
+        }
+    )
+
+
 def markdown(table: dict, search_seeds: int, command: str) -> str:
     lines = [
-        f"# Seed protocols: one seed per trial, three, or racing ({search_seeds} search seeds per cell)",
+        f"# Seed protocols: one seed per trial, three, or racing ({search_seeds} search seeds per row)",
         "",
         f"Command: `{command}`",
         "",
-        "Each cell: expected test score of the answer ± 95% half-width | P(answer's test score < baseline's "
-        f"- {SHORTFALL:.0f}) | searches whose search-seed verdict said `better` (its precision: the share the "
-        f"test seeds or the truth agree with) | searches whose test-seed verdict ({VERDICT_SEEDS} unseen seeds, "
-        "the tool's own) said `better` (its precision against the truth; synthetic only).",
+        "Per row: the expected test score of the answer ± the 95% half-width; its paired difference from one "
+        f"seed per trial on the same search seeds; P(the answer's test score < the baseline's - {SHORTFALL:.0f}); "
+        "the searches whose search-seed verdict said `better` (in brackets its precision: the share the test "
+        f"seeds or the truth agree with); the same for the test-seed verdict ({VERDICT_SEEDS} unseen seeds, the "
+        "tool's own; its precision against the truth, synthetic only); the architectures a search tried; the "
+        "seeds its answer rests on.",
         "",
     ]
     for kind, strategies in table.items():
@@ -230,27 +257,34 @@ def markdown(table: dict, search_seeds: int, command: str) -> str:
         lines += [
             f"## {kind}: {what} (baseline {BASELINE}: {baseline:.1f})",
             "",
-            "| strategy | protocol | " + " | ".join(f"{int(budget) / 1e6:g}M env steps" for budget in BUDGETS) + " |",
-            "| --- | --- | " + " | ".join("---" for _ in BUDGETS) + " |",
+            "| env steps | strategy | protocol | test score | vs one seed | P(short) | search-seed `better` | "
+            "test-seed `better` | architectures | answer seeds |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
-        for strategy, protocols in strategies.items():
-            for protocol, budgets in protocols.items():
-                cells = []
-                for budget in BUDGETS:
+        for budget in budgets_in(table):
+            for strategy, protocols in strategies.items():
+                for protocol, budgets in protocols.items():
                     cell = budgets.get(str(budget))
                     if cell is None:
-                        cells.append("")
                         continue
-                    precision = "" if cell["precision"] is None else f" ({cell['precision']:.2f})"
-                    tested = "" if cell["test_precision"] is None else f" ({cell['test_precision']:.2f})"
-                    cells.append(
-                        f"{cell['expected_test_score']:.1f} ± {cell['ci95_half_width']:.1f} | "
-                        f"{cell['p_shortfall']:.2f} | {cell['said_better']}{precision} | "
-                        f"{cell['test_said_better']}{tested}"
+                    versus = (
+                        ""
+                        if cell["versus_one_seed"] is None
+                        else f"{cell['versus_one_seed']:+.1f} ± {cell['versus_one_seed_ci95_half_width']:.1f}"
                     )
-                lines.append(f"| {strategy} | {protocol} | " + " | ".join(cells) + " |")
+                    lines.append(
+                        f"| {budget / 1e6:g}M | {strategy} | {protocol} | "
+                        f"{cell['expected_test_score']:.1f} ± {cell['ci95_half_width']:.1f} | {versus} | "
+                        f"{cell['p_shortfall']:.2f} | {counted(cell['said_better'], cell['precision'])} | "
+                        f"{counted(cell['test_said_better'], cell['test_precision'])} | "
+                        f"{cell['architectures']:.1f} | {cell['answer_seeds']:.1f} |"
+                    )
         lines.append("")
     return "\n".join(lines)
+
+
+def counted(said: int, precision: float | None) -> str:
+    return f"{said}" if precision is None else f"{said} ({precision:.2f})"
 
 
 def plot(table: dict, out: Path) -> None:
@@ -264,8 +298,12 @@ def plot(table: dict, out: Path) -> None:
         for (strategy, protocols), color in zip(strategies.items(), ("C0", "C1", "C2")):
             for protocol, style in zip(PROTOCOLS, (":", "--", "-", "-.")):
                 budgets = protocols.get(protocol, {})
-                xs = [budget / 1e6 for budget in BUDGETS if str(budget) in budgets]
-                ys = [budgets[str(budget)]["expected_test_score"] for budget in BUDGETS if str(budget) in budgets]
+                xs = [budget / 1e6 for budget in budgets_in(table) if str(budget) in budgets]
+                ys = [
+                    budgets[str(budget)]["expected_test_score"]
+                    for budget in budgets_in(table)
+                    if str(budget) in budgets
+                ]
                 axis.plot(xs, ys, style, color=color, marker="o", label=f"{strategy}, {protocol}")
         axis.set(
             xscale="log", xlabel="search budget (M env steps)", ylabel="expected test score of the answer", title=kind
@@ -282,7 +320,7 @@ def report(out: Path, search_seeds: int, command: str) -> None:
         out / "summary.json",
         {
             "search_seeds": search_seeds,
-            "budgets": BUDGETS,
+            "budgets": budgets_in(table),
             "protocols": PROTOCOLS,
             "baseline": BASELINE,
             "shortfall": SHORTFALL,
@@ -293,23 +331,35 @@ def report(out: Path, search_seeds: int, command: str) -> None:
     plot(table, out)
 
 
+def given_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    """The options that differ from their defaults, as a command line writes them (the table's command)."""
+    given = []
+    for action in parser._actions:
+        value = getattr(args, action.dest, None)
+        if action.option_strings and action.dest not in ("help", "report_only") and value != action.default:
+            flag = action.option_strings[0]
+            given += [flag, *map(str, value)] if isinstance(value, list) else [flag, str(value)]
+    return given
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--search-seeds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--landscapes", nargs="+", default=list(LANDSCAPES), choices=LANDSCAPES)
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)
+    parser.add_argument("--budgets", nargs="+", type=int, default=list(BUDGETS))
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
-    command = "python benchmarks/seed_protocols.py" + (
-        f" --search-seeds {args.search_seeds}" if args.search_seeds != 20 else ""
-    )
+    command = " ".join(["python benchmarks/seed_protocols.py", *given_arguments(parser, args)])
     results = args.out / "results.jsonl"
     if not args.report_only:
         done = {cell_key(json.loads(line)) for line in results.read_text().splitlines()} if results.exists() else set()
         cells = [
-            cell for cell in itertools.product(args.landscapes, args.strategies, PROTOCOLS, BUDGETS) if cell not in done
+            cell
+            for cell in itertools.product(args.landscapes, args.strategies, PROTOCOLS, args.budgets)
+            if cell not in done
         ]
         started = time.monotonic()
         os.environ.setdefault("OMP_NUM_THREADS", "1")
