@@ -52,7 +52,8 @@ from nni_rl_nas.files import append_json_lines, write_atomically, write_json
 RESULTS = Path(__file__).parent / "results"
 LANDSCAPE = RESULTS / "landscape_lunar"
 OUT = RESULTS / "seed_protocols"
-RULE, BASELINE, SHORTFALL, VERDICT_SEEDS = "mean_return", "256-relu_256-relu", 20.0, 5
+RULE, BASELINE, SHORTFALL = "mean_return", "256-relu_256-relu", 20.0
+VERDICT_SEEDS = 5  # the main job's verdict.test_seeds (the recorded landscape holds 5 test seeds)
 BUDGETS = (500_000, 1_000_000, 2_000_000, 4_000_000)
 PROTOCOLS = {
     "one_seed": {"initial_seeds": 1, "max_seeds": 1},
@@ -104,7 +105,9 @@ def test_score(landscape, kind: str, name: str) -> float:
     )
 
 
-def one_search(kind: str, strategy: str, protocol: str, budget: int, search_seed: int) -> dict:
+def one_search(
+    kind: str, strategy: str, protocol: str, budget: int, search_seed: int, verdict_seeds: int = VERDICT_SEEDS
+) -> dict:
     """Replay one search; what it answered, what the test seeds say of it, what it could say itself."""
     import torch
 
@@ -125,10 +128,12 @@ def one_search(kind: str, strategy: str, protocol: str, budget: int, search_seed
     difference = paired_difference([mine[s] for s in shared], [theirs[s] for s in shared])
     said = verdict(difference["ci95"])
     answer_test, baseline_test = test_score(landscape, kind, answer), test_score(landscape, kind, BASELINE)
-    verdict_seeds = landscape.test_seeds[:VERDICT_SEEDS]
+    test_seeds = landscape.test_seeds[:verdict_seeds]
+    if len(test_seeds) < verdict_seeds:
+        raise SystemExit(f"--verdict-seeds {verdict_seeds}: the {kind} landscape holds {len(test_seeds)} test seeds")
     tested = paired_difference(
-        [landscape.true_score(answer, RULE, [seed]) for seed in verdict_seeds],
-        [landscape.true_score(BASELINE, RULE, [seed]) for seed in verdict_seeds],
+        [landscape.true_score(answer, RULE, [seed]) for seed in test_seeds],
+        [landscape.true_score(BASELINE, RULE, [seed]) for seed in test_seeds],
     )
     return {
         "landscape": kind,
@@ -151,6 +156,7 @@ def one_search(kind: str, strategy: str, protocol: str, budget: int, search_seed
         "test_difference": tested["mean"],
         "test_ci95": tested["ci95"],
         "test_verdict_judged": kind == "synthetic",
+        "verdict_seeds": verdict_seeds,
     }
 
 
@@ -158,10 +164,10 @@ def cell_key(record: dict) -> tuple:
     return record["landscape"], record["strategy"], record["protocol"], record["budget"]
 
 
-def run_cell(kind: str, strategy: str, protocol: str, budget: int, search_seeds: int) -> list[dict]:
+def run_cell(kind: str, strategy: str, protocol: str, budget: int, search_seeds: int, verdict_seeds: int) -> list[dict]:
     logging.getLogger("nni").setLevel(logging.ERROR)
     logging.getLogger("nni_rl_nas").setLevel(logging.ERROR)
-    return [one_search(kind, strategy, protocol, budget, seed) for seed in range(search_seeds)]
+    return [one_search(kind, strategy, protocol, budget, seed, verdict_seeds) for seed in range(search_seeds)]
 
 
 def mean_interval(values: list[float]) -> tuple[float, float]:
@@ -226,7 +232,7 @@ def budgets_in(table: dict) -> list[int]:
     )
 
 
-def markdown(table: dict, search_seeds: int, command: str) -> str:
+def markdown(table: dict, search_seeds: int, command: str, verdict_seeds: int) -> str:
     lines = [
         f"# Seed protocols: one seed per trial, three, or racing ({search_seeds} search seeds per row)",
         "",
@@ -235,7 +241,7 @@ def markdown(table: dict, search_seeds: int, command: str) -> str:
         "Per row: the expected test score of the answer ± the 95% half-width; its paired difference from one "
         f"seed per trial on the same search seeds; P(the answer's test score < the baseline's - {SHORTFALL:.0f}); "
         "the searches whose search-seed verdict said `better` (in brackets its precision: the share the test "
-        f"seeds or the truth agree with); the same for the test-seed verdict ({VERDICT_SEEDS} unseen seeds, the "
+        f"seeds or the truth agree with); the same for the test-seed verdict ({verdict_seeds} unseen seeds, the "
         "tool's own; its precision against the truth, synthetic only); the architectures a search tried; the "
         "seeds its answer rests on.",
         "",
@@ -327,7 +333,9 @@ def report(out: Path, search_seeds: int, command: str) -> None:
             "table": table,
         },
     )
-    write_atomically(out / "table.md", lambda target: target.write_text(markdown(table, search_seeds, command)))
+    verdict_seeds = records[0].get("verdict_seeds", VERDICT_SEEDS)
+    text = markdown(table, search_seeds, command, verdict_seeds)
+    write_atomically(out / "table.md", lambda target: target.write_text(text))
     plot(table, out)
 
 
@@ -349,6 +357,7 @@ def main() -> None:
     parser.add_argument("--landscapes", nargs="+", default=list(LANDSCAPES), choices=LANDSCAPES)
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)
     parser.add_argument("--budgets", nargs="+", type=int, default=list(BUDGETS))
+    parser.add_argument("--verdict-seeds", type=int, default=VERDICT_SEEDS, help="test seeds of the test-seed verdict")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
@@ -365,7 +374,7 @@ def main() -> None:
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         with ProcessPoolExecutor(args.workers) as pool:
             futures = {
-                pool.submit(run_cell, *cell, args.search_seeds): cell
+                pool.submit(run_cell, *cell, args.search_seeds, args.verdict_seeds): cell
                 for cell in sorted(cells, key=lambda cell: -cell[3])
             }
             for future in as_completed(futures):
