@@ -5,7 +5,7 @@ network a user would pick by hand.
 Strategies: ``tpe`` and ``evolution`` (NNI's, through ``RlNasNniTuner``), ``bohb`` (NNI's, through
 ``RlNasBohb``), ``random`` (``RlNasRandom``) and ``policy_gradient`` (``RlNasPolicyGradient``).
 Space: the landscape's (``benchmarks/results/landscape_lunar``), 64 two-layer Q-networks (widths
-16-128, relu/tanh), so an architecture-only pick can also be judged by the landscape's 4-seed
+16-128, relu/tanh), so an architecture-only pick can also be judged by the landscape's 10-seed
 score. Variants:
 
 - ``architecture``: the network only, under the task's hyperparameters (the zoo's);
