@@ -1,6 +1,6 @@
 """Early stopping on LunarLander-v3: env steps NNI's assessors save against the quality they lose.
 
-First it trains ``--trials`` random architectures of the seed project's space to the full budget,
+First it trains ``--trials`` random architectures of the original 100-network LunarLander space to the full budget,
 one trial process each, ``--workers`` at a time, keeping every trial's learning curve (the
 intermediate results NNI's assessors read). Then it replays those curves, in the order the trials
 finished, through NNI's own ``MedianstopAssessor`` and ``CurvefittingAssessor`` exactly as NNI's

@@ -149,7 +149,7 @@ def drive_strategy(strategy_name: str, settings: argparse.Namespace) -> dict:
 
 
 def controller_curve(strategy_name: str, log: list[dict], directory: Path) -> list[float]:
-    """The controller's performance per update, what the seed project plotted: ENAS, the mean return of
+    """The controller's performance per update, as the original LunarLander study plotted it: ENAS, the mean return of
     each update's sampled children (shared weights); policy-gradient, the mean score of each batch."""
     if strategy_name == "enas":
         searches = sorted(directory.glob("*/search.json"))

@@ -1,7 +1,9 @@
-"""The config reference, generated from the declarations (:mod:`nni_rl_nas.declarations`): every
-option of ``tuner.classArgs`` with its type, default and help, so the docs cannot drift from the
-code. The docs build (``docs/hooks/reference.py``) writes it into ``docs/reference/config.md``;
-``tests/test_docs.py`` checks that every declared option is on the built page.
+"""The docs' references, generated from the code's declarations so that they cannot drift from it:
+every option of ``tuner.classArgs`` with its type, default and help (:mod:`nni_rl_nas.declarations`),
+and every key of the messages a trial reports (:mod:`nni_rl_nas.messages`). The docs build
+(``docs/hooks/reference.py``) writes them into ``docs/reference/config.md`` and
+``docs/reference/trial-results.md``; ``tests/test_docs.py`` checks that the built pages hold
+every declared option and key.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .declarations import HELP, declared_options, default_of, is_section
+from .messages import MESSAGES, declared_keys
 from .options import STRATEGY_OPTIONS, StrategyOptions
 from .spaces import SPACE_FAMILIES
 from .specs import ClassificationTaskSpec, TaskSpec
@@ -101,3 +104,20 @@ def markdown() -> str:
 
 def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
+
+
+def messages_markdown() -> str:
+    """One table per message a trial sends: its keys, their types and what they mean."""
+    lines = []
+    for message in MESSAGES:
+        lines += [f"### `{message.__name__}`", "", " ".join((message.__doc__ or "").split()), ""]
+        lines += ["| key | type | what it is |", "| --- | --- | --- |"]
+        for key, (kind, what) in declared_keys(message).items():
+            lines.append(f"| `{key}` | `{_type_name(kind)}` | {what} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _type_name(kind: Any) -> str:
+    name = kind.__name__ if isinstance(kind, type) else str(kind).replace("typing.", "")
+    return name.replace("|", "\\|")

@@ -42,12 +42,12 @@ class ScoreSpec:
     """How a trained agent becomes the one number a strategy learns from.
 
     ``mean_return``: mean greedy return over ``episodes`` evaluation episodes whose seeds are
-    disjoint from training. ``solved_then_eval`` (the seed project's rule): if solved, mean
-    return over ``episodes`` episodes on yet another seed block divided by ``scale``, else
-    ``unsolved_score``. "Solved" means a mean >= ``threshold`` over ``solve_window`` consecutive
-    episodes, judged on greedy evaluation episodes after training (``solved_on: greedy_eval``,
-    the default: training episodes carry exploration noise) or, as the seed project did, on any
-    window of training episodes (``solved_on: training_episodes``).
+    disjoint from training. ``solved_then_eval`` (the rule of the original 100-network
+    LunarLander space): if solved, mean return over ``episodes`` episodes on yet another seed
+    block divided by ``scale``, else ``unsolved_score``. "Solved" means a mean >= ``threshold``
+    over ``solve_window`` consecutive episodes, judged on greedy evaluation episodes after training
+    (``solved_on: greedy_eval``, the default: training episodes carry exploration noise) or, as
+    the rule was first defined, on any window of training episodes (``solved_on: training_episodes``).
     """
 
     rule: str = option("mean_return", "mean_return or solved_then_eval (the score reference explains both)")

@@ -23,6 +23,7 @@ from .algorithms import NetworkFactory
 from .algorithms.hyperparameters import agent_value
 from .experiment import ExperimentFile, load_experiment
 from .files import write_atomically, write_json
+from .messages import SearchResult, TrialResult, checked
 from .oneshot import SEARCHES
 from .options import (
     BASELINE_KEY,
@@ -163,7 +164,7 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
             "curve": curve,
         },
     )
-    nni.report_final_result(result)
+    nni.report_final_result(checked(TrialResult, result))
     logger.info("trial %s (%s) finished: %s", nni.get_trial_id(), name, result)
     return result
 
@@ -216,6 +217,6 @@ def run_search_trial(experiment: ExperimentFile, space, search_seed: int, output
         output_dir,
         pick_device(experiment.spec.task.device),
     )
-    nni.report_final_result(result)
+    nni.report_final_result(checked(SearchResult, result))
     logger.info("search trial %s finished: %s", nni.get_trial_id(), result)
     return result

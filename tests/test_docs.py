@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from nni_rl_nas.messages import MESSAGES, declared_keys
 from nni_rl_nas.reference import every_declared_option
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,4 +36,15 @@ def test_the_docs_build_with_warnings_as_errors(site):
 def test_the_generated_config_reference_holds_every_declared_option(site):
     page = (site / "reference" / "config" / "index.html").read_text()
     missing = [f"{section}: {name}" for section, name in every_declared_option() if f"<code>{name}</code>" not in page]
+    assert not missing, missing
+
+
+def test_the_generated_trial_reference_holds_every_declared_message_key(site):
+    page = (site / "reference" / "trial-results" / "index.html").read_text()
+    missing = [
+        f"{message.__name__}.{key}"
+        for message in MESSAGES
+        for key in declared_keys(message)
+        if f"<code>{key}</code>" not in page or f"<code>{message.__name__}</code>" not in page
+    ]
     assert not missing, missing

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import load_yaml
 from tests.experiments import (
     CREATE_ATTEMPTS,
     TIMEOUT_S,
@@ -379,9 +380,15 @@ def test_the_lunar_configs_run_end_to_end(tmp_path, config_name, edit, trial_cou
 def test_the_main_job_races_its_candidates_and_judges_its_answer_on_test_seeds(tmp_path):
     """enas_lunar.yml as shipped: the search, the race of its candidates, then the answer and the
     baseline on the test seeds; DONE, and summary.json's verdict follows its interval."""
+    verdict_settings = load_yaml("enas_lunar.yml")["tuner"]["classArgs"]["verdict"]
+    first, count = verdict_settings["first_test_seed"], verdict_settings["test_seeds"]
+    started = time.monotonic()
     with start_experiment(tmp_path, "enas_lunar.yml") as (experiment_id, port, root):
         trials, metrics = finished_trials(experiment_id, port, timeout_s=2400)
         assert rest(port, "check-status")["status"] == "DONE", "the finished tuner ended the experiment"
+        took = time.monotonic() - started
+        print(f"enas_lunar.yml: create to DONE in {took:.0f} s")
+        assert took <= 30 * 60, f"{took:.0f} s: the main job must reach DONE within 30 minutes on 2 cores"
         finals = [
             check_trial(trial, metrics, root, min_curve_points=1)
             for trial in sorted(trials, key=lambda trial: trial["sequenceId"])
@@ -392,7 +399,7 @@ def test_the_main_job_races_its_candidates_and_judges_its_answer_on_test_seeds(t
             "capped by env steps"
         )
         verdict = [final for final in trained if final["verdict"]]
-        test_seeds = list(range(1000, 1005))  # the config's verdict.test_seeds
+        test_seeds = list(range(first, first + count))  # the config's verdict
         assert sorted((final["architecture"], final["train_seeds"]) for final in verdict) == sorted(
             [
                 (next(final["architecture"] for final in verdict if not final["baseline"]), test_seeds),
@@ -412,7 +419,7 @@ def test_the_main_job_races_its_candidates_and_judges_its_answer_on_test_seeds(t
             summary
         )
         assert summary["answer"] == answer and summary["baseline"] == "256-relu_256-relu"
-        assert summary["seeds_used"] == "test" and summary["pairs"] == 5 and summary["seeds"][answer] == 3
+        assert summary["seeds_used"] == "test" and summary["pairs"] == count and summary["seeds"][answer] == 3
         low, high = summary["difference"]["ci95"]
         assert summary["verdict"] == ("better" if low > 0 else "worse" if high < 0 else "not distinguishable")
         assert 0 <= summary["probability_of_improvement"] <= 1

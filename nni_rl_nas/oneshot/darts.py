@@ -40,6 +40,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from ..algorithms import algorithm, build_agent
 from ..files import write_atomically, write_json
+from ..messages import SearchPoint, checked
 from ..options import SEARCH_TRIAL_SCORE, DartsOptions
 from ..spaces.darts import OPS_PER_NODE, ZERO, input_label, op_label
 from ..specs import TaskSpec
@@ -361,7 +362,7 @@ class SearchProgressCallback(BaseCallback):
             "operation_weights": weights,
         }
         self.curve.append(point)
-        nni.report_intermediate_result(point)
+        nni.report_intermediate_result(checked(SearchPoint, point))
         write_json(self.record, {"curve": self.curve, "decisions": self.decisions})
         logger.info(
             "DARTS search at %d env steps: greedy return %.2f, architecture entropy %.4f, genotype %s",

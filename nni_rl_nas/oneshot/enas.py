@@ -33,6 +33,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from ..algorithms import NetworkFactory, build_agent
 from ..controller import TOP_SHOWN, Reinforce, architecture_of, build_controller, most_likely
 from ..files import write_atomically, write_json
+from ..messages import SearchPoint, checked
 from ..options import SEARCH_TRIAL_SCORE, EnasOptions
 from ..spaces import Architecture, ArchitectureSpace, search_choices
 from ..specs import TaskSpec
@@ -194,7 +195,7 @@ class ChildSwitchingCallback(BaseCallback):
         }
         self._batch = []
         self.progress.curve.append(point)
-        nni.report_intermediate_result(point)
+        nni.report_intermediate_result(checked(SearchPoint, point))
         logger.info(
             "controller update at %d env steps: mean child return %.1f, entropy %.3f, most likely %s",
             point["env_steps"],

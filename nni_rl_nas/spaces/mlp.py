@@ -1,9 +1,9 @@
 """Dense (MLP) architecture space: the Q-network of DQN, the policy and value MLPs of PPO and SAC.
 
-Each hidden layer picks a width and an activation. The defaults reproduce the seed project's
-LunarLander space exactly: two layers, widths {64, 128, 256, 1024, 2048}, activations
-{sigmoid, relu}: (5 x 2)^2 = 100 architectures. With several depths (``depth: [1, 2, 3]``), the
-number of layers is a decision too (:mod:`.base`).
+Each hidden layer picks a width and an activation. The defaults are the original
+LunarLander space of ``solved_then_eval`` (docs/reference/scores.md): two layers, widths
+{64, 128, 256, 1024, 2048}, activations {sigmoid, relu}: (5 x 2)^2 = 100 architectures. With
+several depths (``depth: [1, 2, 3]``), the number of layers is a decision too (:mod:`.base`).
 """
 
 from __future__ import annotations

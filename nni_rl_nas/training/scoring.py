@@ -53,7 +53,7 @@ def greedy_returns(agent: BaseAlgorithm, env: gym.Env, episodes: int, block: int
 
 
 def solved_in_training(training_returns: Sequence[float], window: int, threshold: float) -> bool:
-    """The seed project's convergence test: some ``window`` consecutive episodes average >= threshold."""
+    """Gym's "solved" test for LunarLander: some ``window`` consecutive episodes average >= threshold."""
     if len(training_returns) < window:
         return False
     returns = np.asarray(training_returns, dtype=float)
@@ -66,8 +66,8 @@ class SolveTracker:
 
     ``solved_on: greedy_eval``: a periodic greedy evaluation whose mean reaches the threshold
     triggers the full check, ``solve_window`` greedy validation episodes (block 0). ``training_episodes``:
-    the seed project's test on the training returns. The weights at the first success are the
-    ones the seed rule scores: DQN can collapse later in training (measured on LunarLander:
+    that test on the training returns, as ``solved_then_eval`` was first defined. The weights at
+    the first success are the ones the rule scores: DQN can collapse later in training (measured on LunarLander:
     greedy mean 220 at 200k steps, -1067 at 500k, same run), and "did it reach the threshold"
     is the question the rule asks.
     """

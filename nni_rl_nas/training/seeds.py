@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from ..algorithms import build_agent, trained_parameters
+from ..messages import CurvePoint, checked
 from .batched_dqn import BatchedAgent, BatchedDQN
 from .checkpoints import restore_run, save_runs
 from .curve import LearningCurve, LearningCurveCallback
@@ -181,7 +182,7 @@ def train_over_seeds(
             # a seed that stopped early contributes its last point
             point = mean_point([run.curve.points[min(index, len(run.curve.points) - 1)] for run in runs], started)
             if point["default"] is not None:  # nothing to plot before the first episode ends
-                nni.report_intermediate_result(point)
+                nni.report_intermediate_result(checked(CurvePoint, point))
             curve.append(point)
     training_seconds = time.monotonic() - started
     for run in runs:

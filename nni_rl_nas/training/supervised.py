@@ -17,6 +17,7 @@ import nni
 import torch
 from torch import nn
 
+from ..messages import EpochPoint, checked
 from .datasets import load_images, split
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def train_classifier(task, build_model: Callable[[], nn.Module], device: str) ->
             "wall_clock_s": round(time.monotonic() - started, 2),
         }
         curve.append(point)
-        nni.report_intermediate_result(point)
+        nni.report_intermediate_result(checked(EpochPoint, point))
         logger.info(
             "epoch %d: validation accuracy %.4f, training loss %.4f", epoch, point["default"], point["train_loss"]
         )
