@@ -9,6 +9,7 @@ and the docs' "What a trial reports" is generated from it. Bottom floor: no impo
 package.
 """
 
+import functools
 from collections.abc import Mapping
 from typing import Annotated, Any, TypedDict, get_type_hints
 
@@ -138,9 +139,14 @@ def declared_keys(message: type) -> dict[str, tuple[Any, str]]:
     return {key: (hint.__origin__, hint.__metadata__[0]) for key, hint in hints.items()}
 
 
+@functools.cache
+def _keys(message: type) -> frozenset[str]:
+    return frozenset(get_type_hints(message))
+
+
 def checked(message: type, data: Mapping[str, Any]) -> Mapping[str, Any]:
     """``data`` itself when every key is declared by ``message``; else a TypeError naming the strays."""
-    stray = sorted(set(data) - set(get_type_hints(message)))
+    stray = sorted(set(data) - _keys(message))
     if stray:
         raise TypeError(
             f"{message.__name__} declares no key {stray}; fix: declare it in nni_rl_nas/messages.py "
