@@ -312,13 +312,14 @@ class StrategyOptions:
                 )
             return
         self.racing.check_against(spec.task.seed_count, "tuner.classArgs.racing")
-        search = set(self.search_seeds(spec.task))
-        overlap = sorted(search.intersection(self.verdict.seeds()))
-        if overlap:
+        # as ranges, not lists: a huge task.seeds is refused by its own check, not by running out of memory
+        _, most, _ = self.racing.resolved(spec.task.seed_count)
+        first, last = spec.task.seed, spec.task.seed + most - 1
+        test_first, test_last = self.verdict.first_test_seed, self.verdict.first_test_seed + self.verdict.test_seeds - 1
+        if self.verdict.test_seeds and test_first <= last and first <= test_last:
             raise ConfigError(
-                f"tuner.classArgs.verdict.first_test_seed: test seeds {overlap[0]}.. overlap the search "
-                f"seeds {min(search)}..{max(search)} (task.seed and racing.max_seeds); fix: a "
-                f"first_test_seed above {max(search)}"
+                f"tuner.classArgs.verdict.first_test_seed: test seeds {max(first, test_first)}.. overlap the search "
+                f"seeds {first}..{last} (task.seed and racing.max_seeds); fix: a first_test_seed above {last}"
             )
 
     def search_seeds(self, task) -> list[int]:

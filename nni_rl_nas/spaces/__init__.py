@@ -124,8 +124,8 @@ def _depth_problems(options: dict[str, Any], key: str = "depth") -> list[str]:
     if isinstance(depth, list):
         if (
             not depth
-            or len(set(depth)) != len(depth)
             or not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= MOST_LAYERS for d in depth)
+            or len(set(depth)) != len(depth)  # hashed only once every entry is a whole number
         ):
             return [
                 f"space.{key}: got {depth!r}; fix: a whole number, or a list of distinct ones from 1 to "
