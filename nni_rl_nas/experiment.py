@@ -257,6 +257,19 @@ def parse_class_args(class_args: Any, strategy: str | None = None) -> Experiment
     return spec
 
 
+def check_finite_range(entry_spec: dict[str, Any], where: str) -> None:
+    """A range's bounds and step are finite numbers: NNI's own check lets NaN and infinity through,
+    and a tuner would then propose values no agent takes."""
+    if entry_spec["_type"] == "choice":
+        return
+    for bound in entry_spec["_value"]:
+        if not is_number(bound):
+            raise ConfigError(
+                f"{where}: {entry_spec['_type']} {entry_spec['_value']} has the bound {bound!r}; "
+                "fix: finite numbers, e.g. [0.0001, 0.001]"
+            )
+
+
 def check_searched_hyperparameters(spec: ExperimentSpec, space) -> None:
     """``search_hyperparameters``: NNI search space entries of the algorithm's own options, with
     values the agent (and the engine) takes, of types the strategy searches."""
@@ -273,6 +286,8 @@ def check_searched_hyperparameters(spec: ExperimentSpec, space) -> None:
             f"{where}: {error}; fix: NNI's search space format, e.g. {example}, with _type one of "
             f"{list(SEARCHED_TYPES)}"
         ) from None
+    for name, entry_spec in searched.items():
+        check_finite_range(entry_spec, f"{where}.{name}")
     clash = sorted(set(searched) & set(search_choices(space)))
     if clash:
         raise ConfigError(f"{where}: {clash} are also labels of the space's choices; fix: rename the space's labels")

@@ -618,7 +618,7 @@ class NniTunerOptions(RedrawOptions):
 
     def check(self) -> None:
         super().check()
-        if self.algorithm in NNI_OTHER_TUNERS:
+        if isinstance(self.algorithm, str) and self.algorithm in NNI_OTHER_TUNERS:
             raise ConfigError(
                 f"tuner.classArgs.algorithm: {self.algorithm!r} cannot drive trials here: "
                 f"{NNI_OTHER_TUNERS[self.algorithm]}; fix: one of {list(NNI_POINT_TUNERS)}"

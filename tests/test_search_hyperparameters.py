@@ -159,6 +159,12 @@ def refused(strategy: str, searched: dict, task: dict | None = None) -> str:
         ),
         ("RlNasNniTuner", {"learning_rate": [0.001, 0.0001]}, None, r"is a list, expect a dict"),
         (
+            "RlNasNniTuner",
+            {"learning_rate": {"_type": "loguniform", "_value": [float("nan"), 0.001]}},
+            None,
+            r"search_hyperparameters.learning_rate: loguniform \[nan, 0.001\] has the bound nan; fix: finite numbers",
+        ),
+        (
             "RlNasRandom",
             {"n_quantiles": {"_type": "choice", "_value": [10, 50]}},
             {"env": "CartPole-v1", "algorithm": "qrdqn"},

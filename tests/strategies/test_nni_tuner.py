@@ -173,6 +173,7 @@ def test_a_resumed_search_warm_starts_nnis_tuner_from_its_history():
         ({"algorithm": "Hyperband"}, "'Hyperband' cannot drive trials here: NNI runs it as an advisor"),
         ({"algorithm": "GP"}, "'GP' cannot drive trials here: it takes only numerical choices"),
         ({"algorithm": "Tpe"}, "tuner.classArgs.algorithm: got 'Tpe'; fix: one of ['TPE'"),
+        ({"algorithm": ["TPE"]}, "tuner.classArgs.algorithm: got ['TPE']; fix: one of ['TPE'"),
         (
             {"algorithm": "TPE", "algorithm_args": {"optimize_mode": "minimize"}},
             "tuner.classArgs.algorithm_args.optimize_mode: set by this strategy",
