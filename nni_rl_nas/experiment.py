@@ -248,7 +248,7 @@ def parse_class_args(class_args: Any, strategy: str | None = None) -> Experiment
             f"space.family: {space_spec.family!r} is the image-classifier space (task.dataset); fix: "
             "darts or impala for the image encoder of an RL agent, mlp for its dense layers"
         )
-    if spec.is_rl:
+    if isinstance(task, TaskSpec):
         ENGINES[task.engine].check(task.engine, task, space.part)
     if strategy_options is not None:
         strategy_options.check_experiment(spec, space.part)
@@ -273,8 +273,8 @@ def check_finite_range(entry_spec: dict[str, Any], where: str) -> None:
 def check_searched_hyperparameters(spec: ExperimentSpec, space) -> None:
     """``search_hyperparameters``: NNI search space entries of the algorithm's own options, with
     values the agent (and the engine) takes, of types the strategy searches."""
-    where, searched = f"tuner.classArgs.{SEARCHED_KEY}", spec.searched_hyperparameters
-    if not spec.is_rl:
+    where, searched, task = f"tuner.classArgs.{SEARCHED_KEY}", spec.searched_hyperparameters, spec.task
+    if not isinstance(task, TaskSpec):
         raise ConfigError(
             f"{where}: {spec.source()} trains a classifier, which has no agent hyperparameters; fix: remove it"
         )
@@ -291,13 +291,13 @@ def check_searched_hyperparameters(spec: ExperimentSpec, space) -> None:
     clash = sorted(set(searched) & set(search_choices(space)))
     if clash:
         raise ConfigError(f"{where}: {clash} are also labels of the space's choices; fix: rename the space's labels")
-    entry = algorithm(spec.task.algorithm)
+    entry = algorithm(task.algorithm)
     entry.check_searched_hyperparameters(searched, where)
     for name, entry_spec in searched.items():
         for value in values_to_check(entry_spec):
             try:
-                ENGINES[spec.task.engine].check(
-                    spec.task.engine, spec.task.with_hyperparameters({name: agent_value(name, value)}), space.part
+                ENGINES[task.engine].check(
+                    task.engine, task.with_hyperparameters({name: agent_value(name, value)}), space.part
                 )
             except ConfigError as error:
                 raise ConfigError(
@@ -362,7 +362,7 @@ class ExperimentFile:
 
     @property
     def options(self) -> StrategyOptions:
-        return self.spec.strategy_options
+        return self.spec.options
 
 
 class StrictLoader(yaml.SafeLoader):
@@ -466,9 +466,9 @@ def load_experiment(path: str | Path, check_registration: bool = True) -> Experi
 
 def relation_warnings(spec: ExperimentSpec) -> tuple[str, ...]:
     """Values each valid alone that together likely waste a run; said at validation, not refused."""
-    if not spec.is_rl:
-        return ()
     task, warnings = spec.task, []
+    if not isinstance(task, TaskSpec):
+        return ()
     if task.report_every > task.budget:
         warnings.append(
             f"task.report_every ({task.report_every}) exceeds the budget ({task.budget} env steps per "
@@ -496,7 +496,7 @@ def trials_on_this_machine(raw: dict[str, Any]) -> int:
     service; none on other services, whose machines this one cannot see (then nothing is checked)."""
     services = raw.get("trainingService") or {}
     platforms = [
-        service.get("platform")
+        str(service.get("platform"))
         for service in (services if isinstance(services, list) else [services])
         if isinstance(service, dict)
     ]
@@ -586,7 +586,7 @@ def check_web_host(raw: dict[str, Any], environment: dict[str, str] | None = Non
     machine's); once ``nni-rl-nas setup`` has put the web server on loopback they could not reach
     it, and the experiment would wait for them forever. Refuse such a config unless the
     environment names the address to listen on (:data:`nni_rl_nas.nni_patches.WEB_HOST_VARIABLE`)."""
-    environment = os.environ if environment is None else environment
+    variables = os.environ if environment is None else environment
     services = raw.get("trainingService") or {}
     platforms = {
         service.get("platform")
@@ -595,7 +595,7 @@ def check_web_host(raw: dict[str, Any], environment: dict[str, str] | None = Non
     }
     manager = str(raw.get("nniManagerIp") or "")
     reaches_elsewhere = platforms - {"local"} and not (manager and ipaddress_is_loopback(manager))
-    if reaches_elsewhere and not environment.get(WEB_HOST_VARIABLE):
+    if reaches_elsewhere and not variables.get(WEB_HOST_VARIABLE):
         raise ConfigError(
             f"trainingService: {sorted(platforms - {'local'})[0]} trials report back to "
             f"{manager or 'this machine'}, but the web server listens on {DEFAULT_WEB_HOST} only "

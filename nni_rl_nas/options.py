@@ -450,7 +450,6 @@ class TwoPhaseOptions(StrategyOptions):
 
     algorithms: ClassVar[tuple[str, ...]]  # the RL algorithms whose agents its search trains
     search_name: ClassVar[str]  # search trials are named "<search_name> <seed>"
-    top_k: ClassVar[int]  # architectures each search derives for retraining
     searches: int = option(1, "search trials (seeds seed, seed + 1 ...); usually trialConcurrency")
     search_timesteps: int | None = option(None, "env steps of one search; null: the task's per-agent budget")
     search_max_seconds: float | None = option(None, "wall-clock cap of one search; null: task.max_trial_seconds")
@@ -459,6 +458,10 @@ class TwoPhaseOptions(StrategyOptions):
     searches_no_hyperparameters_because: ClassVar[str] = (
         "its search trains one supernet under one set of hyperparameters for all architectures"
     )
+
+    def derived_per_search(self) -> int:
+        """Architectures each search derives for retraining."""
+        raise NotImplementedError
 
     def check(self) -> None:
         super().check()
@@ -476,10 +479,10 @@ class TwoPhaseOptions(StrategyOptions):
                 f"(task.env), got {spec.source()}; fix: RlNasPolicyGradient, RlNasRandom or RlNasGrid "
                 "for a dataset task"
             )
-        if spec.task.algorithm not in self.algorithms:
+        if spec.rl_task.algorithm not in self.algorithms:
             raise ConfigError(
                 f"task.algorithm: {self.strategy} trains its search with {list(self.algorithms)}, got "
-                f"{spec.task.algorithm!r}; fix: one of those, or RlNasRandom / RlNasGrid / "
+                f"{spec.rl_task.algorithm!r}; fix: one of those, or RlNasRandom / RlNasGrid / "
                 "RlNasPolicyGradient, which train any algorithm"
             )
 
@@ -494,6 +497,9 @@ class EnasOptions(TwoPhaseOptions):
     controller: ControllerSettings = option(ControllerSettings, "the controller and its REINFORCE update")
     child_steps: int = option(2000, "env steps of shared-weight training per sampled child")
     top_k: int = option(3, "architectures each search derives for retraining")
+
+    def derived_per_search(self) -> int:
+        return self.top_k
 
     def check(self) -> None:
         super().check()
@@ -532,7 +538,6 @@ class DartsOptions(TwoPhaseOptions):
     strategy: ClassVar[str] = "RlNasDarts"
     search_name: ClassVar[str] = "DARTS search"
     algorithms: ClassVar[tuple[str, ...]] = ("ppo", "dqn")  # one features extractor whose loss trains the cells
-    top_k: ClassVar[int] = 1  # each search derives its one discretised genotype
     arch_learning_rate: float = option(1e-2, "Adam's learning rate on the architecture weights")
     arch_weight_decay: float = option(1e-3, "weight decay of the architecture weights, as in DARTS")
     arch_learning_rate_schedule: str = option("constant", "constant, or linear: decays to 0 at the search's end")
@@ -555,6 +560,10 @@ class DartsOptions(TwoPhaseOptions):
         "selection sequential: the fraction of the search's env steps by which every "
         "node is decided; the rest trains the network weights of the decided cell",
     )
+
+    def derived_per_search(self) -> int:
+        """Each search derives its one discretised genotype."""
+        return 1
 
     def check(self) -> None:
         super().check()
@@ -646,9 +655,9 @@ class NniTunerOptions(RedrawOptions):
                 f"tuner.classArgs.algorithm: PBT continues agents across generations and needs an RL "
                 f"task (task.env), got {spec.source()}; fix: another tuner for a dataset task"
             )
-        if spec.task.engine != "sb3":
+        if spec.rl_task.engine != "sb3":
             raise ConfigError(
-                f"task.engine: PBT continues agents from checkpoints, which the {spec.task.engine} "
+                f"task.engine: PBT continues agents from checkpoints, which the {spec.rl_task.engine} "
                 "engine does not write; fix: engine: sb3"
             )
         if self.racing.active or self.verdict.test_seeds:
@@ -672,7 +681,7 @@ class AdvisorOptions(StrategyOptions):
     """An NNI advisor (Hyperband, BOHB) over the space, its budgets in env steps: a trial given
     budget b trains ``ceil(b / largest budget x the task's budget)`` env steps per agent."""
 
-    hyperparameter_types: ClassVar[None] = None
+    hyperparameter_types: ClassVar[tuple[str, ...] | None] = None
     advisor: ClassVar[str]  # NNI's name for it
     eta: int = option(3, "1/eta of each round's configurations go on to eta times the budget")
 
@@ -792,8 +801,8 @@ class BohbOptions(AdvisorOptions):
             )
 
 
-def options_of(strategy: str) -> type[StrategyOptions]:
-    """A strategy's options by its short name (any case)."""
+def options_of(strategy: Any) -> type[StrategyOptions]:
+    """A strategy's options by its short name (any case); anything else is refused with the names."""
     for name, options in STRATEGY_OPTIONS.items():
         if name.lower() == str(strategy).lower():
             return options

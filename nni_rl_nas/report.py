@@ -16,6 +16,7 @@ file is written atomically.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import json
 import logging
@@ -61,9 +62,21 @@ class TrialRow:
     verdict: bool = False  # a verdict trial: the answer or a baseline on the test seeds
 
     @property
+    def reported(self) -> dict[str, Any]:
+        """The final result's fields; none while the trial runs or after it failed."""
+        return self.result or {}
+
+    @property
     def score(self) -> float | None:
         """The final ``default`` when it is a finite number (a search trial's NaN, or text, is no score)."""
         return None if self.result is None else finite_number(self.result.get("default"))
+
+    @property
+    def known_score(self) -> float:
+        """The score of a trial known to have one (the rows :func:`ranked` returns)."""
+        if self.score is None:
+            raise ValueError(f"trial {self.trial_id} has no score")
+        return self.score
 
     @property
     def is_search(self) -> bool:
@@ -151,8 +164,8 @@ def _add_metric(row: TrialRow, kind: str, data: str, sequence: int | None) -> No
         return
     if kind == "FINAL":
         row.result = metric
-        if row.named_by_result and isinstance(row.result.get("architecture"), str):
-            row.architecture = row.result["architecture"]
+        if row.named_by_result and isinstance(metric.get("architecture"), str):
+            row.architecture = metric["architecture"]
     elif kind == "PERIODICAL":
         if sequence is not None and sequence <= row.last_point:
             row.curve = []
@@ -257,7 +270,7 @@ def plot_curves(rows: list[TrialRow], top_k: int) -> bytes:
             label=row.architecture + (" (baseline)" if row.baseline else ""),
         )
         spreads = [
-            [value for value in point.get("seed_defaults") if finite_number(value) is not None]
+            [value for value in point["seed_defaults"] if finite_number(value) is not None]
             if isinstance(point.get("seed_defaults"), list)
             else []
             for point in points
@@ -411,8 +424,8 @@ def ranked(rows: list[TrialRow]) -> list[TrialRow]:
     scored = [row for row in rows if row.score is not None and not row.is_search]
 
     def rank_key(row: TrialRow) -> tuple[float, float]:
-        objective = finite_number(row.result.get(OBJECTIVE_KEY))
-        return (-math.inf if objective is None else objective), row.score
+        objective = finite_number(row.reported.get(OBJECTIVE_KEY))
+        return (-math.inf if objective is None else objective), row.known_score
 
     return sorted(scored, key=rank_key, reverse=True)
 
@@ -441,7 +454,7 @@ def seed_scores(row: TrialRow) -> SeedScores | None:
     numbers (records are untrusted), or for a search trial."""
     if row.score is None or row.is_search or result_fidelity(row) != 1:
         return None
-    result = row.result
+    result = row.reported
     scores = result.get("seed_scores", [row.score])
     seeds = result.get(TRAIN_SEEDS_KEY, list(range(len(scores))) if isinstance(scores, list) else None)
     if not (
@@ -470,7 +483,7 @@ def seed_scores(row: TrialRow) -> SeedScores | None:
 def result_fidelity(row: TrialRow) -> float:
     """The share of the full budget a trial trained (NNI's Hyperband and BOHB train most at less):
     only full trials are pooled, so that no architecture's seeds mix budgets."""
-    fidelity = finite_number(row.result.get("fidelity"))
+    fidelity = finite_number(row.reported.get("fidelity"))
     return 1 if fidelity is None else fidelity
 
 
@@ -478,9 +491,9 @@ def experiment_summary(rows: list[TrialRow], race: dict[str, Any] | None = None)
     """``summary.json`` (:func:`nni_rl_nas.verdict.summarize_experiment`), with the race's recorded
     answer and aggregate where the strategy wrote them (``race.json``; untrusted, so only a name
     and a known aggregate are taken from it)."""
-    race = race or {}
-    recorded = race.get("answer") if isinstance(race.get("answer"), str) else None
-    name = race.get("aggregate") if race.get("aggregate") in ("mean", "iqm") else "mean"
+    written = race or {}
+    recorded = written.get("answer") if isinstance(written.get("answer"), str) else None
+    name = str(written.get("aggregate")) if written.get("aggregate") in ("mean", "iqm") else "mean"
     pooled = pool(seed_scores for seed_scores in map(seed_scores, rows) if seed_scores is not None)
     summary = summarize_experiment(pooled, recorded, name)
     summary["headline"] = headline(summary)
@@ -559,7 +572,7 @@ def trials_table(rows: list[TrialRow], digits: int) -> str:
     optional = [
         (key, name, digits if places is None else places)
         for key, name, places in OPTIONAL_COLUMNS
-        if any(key in (row.result or {}) for row in rows)
+        if any(key in row.reported for row in rows)
     ]
     header = [
         "trial",
@@ -576,7 +589,7 @@ def trials_table(rows: list[TrialRow], digits: int) -> str:
     for row in rows:
         if row.score is None or row.is_search:
             continue
-        result = row.result
+        result = row.reported
         seeds = result.get(TRAIN_SEEDS_KEY)
         scores = result.get("seed_scores")
         cells = [
@@ -605,9 +618,9 @@ def levels(rows: list[TrialRow]) -> list[dict[str, Any]]:
     summary = []
     for level, members in sorted(by_level.items()):
         order = ranked(members)
-        predicted = [row for row in order if is_number(row.result.get("predicted_score"))]
-        objectives = [finite_number(row.result.get(OBJECTIVE_KEY)) for row in predicted]
-        actual = [row.score if objective is None else objective for row, objective in zip(predicted, objectives)]
+        predicted = [row for row in order if is_number(row.reported.get("predicted_score"))]
+        objectives = [finite_number(row.reported.get(OBJECTIVE_KEY)) for row in predicted]
+        actual = [row.known_score if objective is None else objective for row, objective in zip(predicted, objectives)]
         summary.append(
             {
                 "level": level,
@@ -615,7 +628,7 @@ def levels(rows: list[TrialRow]) -> list[dict[str, Any]]:
                 "best": order[0].architecture if order else None,
                 "best score": order[0].score if order else None,
                 "predictor rank correlation": rank_correlation(
-                    [row.result["predicted_score"] for row in predicted], actual
+                    [row.reported["predicted_score"] for row in predicted], actual
                 ),
             }
         )
@@ -650,9 +663,9 @@ def render_html(
     )
     searched = "".join(
         f"<tr><td>{html.escape(row.trial_id)}</td><td>{html.escape(row.architecture)}</td>"
-        f"<td>{html.escape(str(row.result.get('children', '')))}</td>"
-        f"<td>{html.escape(str(row.result.get('env_steps', '')))}</td>"
-        f"<td style='text-align:left'>{html.escape(', '.join(map(str, row.result.get('top_k', []))))}</td>"
+        f"<td>{html.escape(str(row.reported.get('children', '')))}</td>"
+        f"<td>{html.escape(str(row.reported.get('env_steps', '')))}</td>"
+        f"<td style='text-align:left'>{html.escape(', '.join(map(str, row.reported.get('top_k', []))))}</td>"
         "</tr>"
         for row in rows
         if row.is_search and row.result
@@ -719,7 +732,7 @@ def write_report(
     if controllers:
         images["controller_probabilities.png"] = plot_controller_probabilities(controllers)
     for name, data in images.items():
-        write_atomically(out / name, lambda target, data=data: target.write_bytes(data))
+        write_atomically(out / name, functools.partial(Path.write_bytes, data=data))
     write_json(out / SUMMARY_FILE, summary)
     page = render_html(title, rows, images, summary)
     write_atomically(out / "report.html", lambda target: target.write_text(page))

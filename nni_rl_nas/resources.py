@@ -35,7 +35,7 @@ from stable_baselines3.common.preprocessing import get_flattened_obs_dim
 from .algorithms import algorithm
 from .algorithms.hyperparameters import agent_value, values_to_check
 from .errors import ConfigError, is_number
-from .specs import ExperimentSpec
+from .specs import ExperimentSpec, TaskSpec
 
 # Weights, a target copy, gradients, Adam's two moments, and the temporaries of PyTorch's
 # multi-tensor Adam step and gradient clipping: a 2048x2 DQN Q-network took 10.3 times its weights.
@@ -106,10 +106,10 @@ def _feature_map_elements(network: torch.nn.Module, batch: torch.Tensor) -> int:
 
 def _buffer(spec: ExperimentSpec) -> tuple[int, str]:
     """Bytes and a description of one agent's replay or rollout buffer."""
-    task, entry = spec.task, algorithm(spec.task.algorithm)
-    settings = task.algorithm_hyperparameters
+    task, actions = spec.rl_task, spec.action_space
+    entry, settings = algorithm(task.algorithm), task.algorithm_hyperparameters
     observation = math.prod(spec.inputs.shape or (1,)) * np.dtype(spec.inputs.dtype or np.float32).itemsize
-    action = math.prod(spec.actions.shape or (1,)) * np.dtype(spec.actions.dtype).itemsize
+    action = math.prod(actions.shape or (1,)) * np.dtype(actions.dtype).itemsize
     buffer_size = entry.setting(settings, "buffer_size")
     if buffer_size is not None:
         return (
@@ -132,7 +132,7 @@ def with_largest_hyperparameters(spec: ExperimentSpec) -> ExperimentSpec:
         numbers = [value for value in values_to_check(entry) if is_number(value)]
         if numbers:
             largest[name] = agent_value(name, max(numbers))
-    return dataclasses.replace(spec, task=spec.task.with_hyperparameters(largest)) if largest else spec
+    return dataclasses.replace(spec, task=spec.rl_task.with_hyperparameters(largest)) if largest else spec
 
 
 def estimate_trial_memory(spec: ExperimentSpec) -> MemoryEstimate:
@@ -151,26 +151,27 @@ def estimate_trial_memory(spec: ExperimentSpec) -> MemoryEstimate:
         ) from None
     parameters = sum(parameter.numel() for parameter in network.parameters())
     supernet = sum(parameter.numel() for parameter in space.parameters())
-    if spec.is_rl:
-        entry = algorithm(spec.task.algorithm)
+    task = spec.task
+    if isinstance(task, TaskSpec):
+        entry = algorithm(task.algorithm)
         copies = entry.networks if space.part == "dense" else 1
         batch_size, batch_field = (
-            int(entry.setting(spec.task.algorithm_hyperparameters, "batch_size") or 1),
+            int(entry.setting(task.algorithm_hyperparameters, "batch_size") or 1),
             "task.hyperparameters.batch_size",
         )
         buffer_bytes, buffer = _buffer(spec)
         options = spec.strategy_options
-        agents = options.trial_seeds_at_most(spec.task.seed_count) if options else spec.task.seed_count
+        agents = options.trial_seeds_at_most(task.seed_count) if options else task.seed_count
     else:
         copies, batch_size, batch_field, buffer_bytes, buffer, agents = (
             1,
-            spec.task.batch_size,
+            task.batch_size,
             "task.batch_size",
             0,
             "no buffer",
             1,
         )
-    shape = (get_flattened_obs_dim(spec.inputs),) if space.part == "dense" else spec.inputs.shape
+    shape = (get_flattened_obs_dim(spec.inputs),) if space.part == "dense" else (spec.inputs.shape or ())
     try:
         feature_maps = _feature_map_elements(network, torch.empty((batch_size, *shape), device="meta"))
     except (RuntimeError, OverflowError) as error:

@@ -199,8 +199,31 @@ class ExperimentSpec:
     def is_rl(self) -> bool:
         return isinstance(self.task, TaskSpec)
 
+    @property
+    def rl_task(self) -> TaskSpec:
+        """The task of an agent-training experiment; reading it from a classification one is a bug."""
+        if not isinstance(self.task, TaskSpec):
+            raise TypeError(f"{self.source()} trains a classifier, which has no agent task")
+        return self.task
+
+    @property
+    def action_space(self) -> gym.Space:
+        """The env's action space of an agent-training experiment (image classification has none)."""
+        if self.actions is None:
+            raise TypeError(f"{self.source()} trains a classifier, which takes no actions")
+        return self.actions
+
+    @property
+    def options(self) -> StrategyOptions:
+        """The strategy's options of a parsed ``tuner.classArgs``; a trial folder's record has none."""
+        if self.strategy_options is None:
+            raise TypeError("this spec is a trial folder's record, which names no strategy")
+        return self.strategy_options
+
     def source(self) -> str:
-        return f"task.env {self.task.env!r}" if self.is_rl else f"task.dataset {self.task.dataset!r}"
+        if isinstance(self.task, TaskSpec):
+            return f"task.env {self.task.env!r}"
+        return f"task.dataset {self.task.dataset!r}"
 
     def build_space(self):
         """The model space sized for the task: its inputs (observations or images) and outputs."""

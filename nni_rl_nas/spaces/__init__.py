@@ -34,7 +34,8 @@ class SpaceFamily:
 
     description: str
     defaults: dict[str, Any]
-    build: Callable[[gym.Space, int, dict[str, Any]], ArchitectureSpace]
+    # inputs, outputs (None where the agent adds its heads), options
+    build: Callable[[gym.Space, int | None, dict[str, Any]], ArchitectureSpace]
     validate_options: Callable[[dict[str, Any]], list[str]]
     example_inputs: gym.Space  # what `nni-rl-nas spaces` builds the family for
     # the options widened to hold one more architecture (a baseline outside the searched choices);
@@ -42,7 +43,7 @@ class SpaceFamily:
     holding: Callable[[dict[str, Any], Architecture], dict[str, Any]] | None = None
 
 
-def _build_mlp(observation_space: gym.Space, out_features: int, options: dict[str, Any]) -> MLPSpace:
+def _build_mlp(observation_space: gym.Space, out_features: int | None, options: dict[str, Any]) -> MLPSpace:
     if not isinstance(
         observation_space, (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)
     ):
@@ -65,6 +66,10 @@ def _image_shape(family: str, observation_space: gym.Space) -> tuple[int, int, i
 
 def _build_cnn(observation_space: gym.Space, out_features: int | None, options: dict[str, Any]) -> CNNSpace:
     shape = _image_shape("cnn", observation_space)
+    if out_features is None:
+        raise SpaceMismatchError(
+            "space family 'cnn' is a whole classifier and needs the dataset's classes; fix: task.dataset"
+        )
     return CNNSpace(shape[0], out_features, **options)
 
 

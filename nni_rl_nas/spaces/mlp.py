@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import nni
 import torch
@@ -62,7 +63,12 @@ class MLPSpace(ArchitectureSpace):
     ) -> None:
         super().__init__()
         self.depths = depths_of(depth)
-        self.options = {"out_features": out_features, "depth": depth, "widths": widths, "activations": activations}
+        self.options: dict[str, Any] = {
+            "out_features": out_features,
+            "depth": depth,
+            "widths": widths,
+            "activations": activations,
+        }
         layers: list[list[nn.Module]] = []
         outputs: list[nni.mutable.Categorical] = []
         previous: int | nni.mutable.Categorical = in_features

@@ -69,7 +69,7 @@ class NothingToPropose(Exception):
 class TrialRecord:
     """One finished trial as a strategy saw it."""
 
-    parameter_id: int
+    parameter_id: int | None  # None: a trial this run did not start (NNI hands it over on resume)
     architecture: Point
     name: str
     score: float | None  # None: the trial failed without a result
@@ -94,7 +94,7 @@ class SearchStrategy(ABC):
 
     def __init__(self, space: dict[str, Any] | None = None, task: dict[str, Any] | None = None, **options: Any) -> None:
         self.spec = parse_class_args({"space": space or {}, "task": task, **options}, self.options_class.strategy)
-        self.options = self.spec.strategy_options
+        self.options: StrategyOptions = self.spec.options
         self.budget = self.options.budget
         self._spent_env_steps = 0
         self._clock = time.monotonic()  # this run's start; runs before a resume are in _earlier_seconds
@@ -111,10 +111,10 @@ class SearchStrategy(ABC):
         self.controller_progress: list[dict[str, Any]] = []
         self._baselines_left = list(self.options.baselines)
         self._running_baselines: set[int] = set()
-        racing, task = self.options.racing, self.spec.task
-        initial, _, answer = racing.resolved(task.seed_count)
+        racing = self.options.racing
+        initial, _, answer = racing.resolved(self.spec.task.seed_count)
         self.race = Race(
-            self.options.search_seeds(task),
+            self.options.search_seeds(self.spec.task),
             initial,
             answer,
             racing.rule,
@@ -154,6 +154,8 @@ class SearchStrategy(ABC):
 
     def objective(self, record: TrialRecord) -> float:
         """What a learning strategy learns from: the score, less the size penalty of ``cost``."""
+        if record.score is None:
+            raise ValueError(f"trial {record.parameter_id} failed: a failed trial has no objective")
         return self.options.cost.objective(record.score, record.result.get("parameters"))
 
     def observe_failure(self, record: TrialRecord) -> None:
@@ -243,7 +245,7 @@ class SearchStrategy(ABC):
         limit, needed = self.budget.env_steps, self.race.seeds_to_finish()
         if limit is None or not needed or not self.spec.is_rl:
             return None
-        if self._spent_env_steps + needed * self.spec.task.budget >= limit:
+        if self._spent_env_steps + needed * self.spec.rl_task.budget >= limit:
             return f"budget.env_steps {limit}: what is left is kept for the answer's {needed} remaining seed trainings"
         return None
 
@@ -318,11 +320,11 @@ class SearchStrategy(ABC):
         known = trial_id in self._running
         baseline = trial_id in self._running_baselines if known else bool(parameters.get(BASELINE_KEY))
         verdict = trial_id in self._running_verdicts if known else bool(parameters.get(VERDICT_KEY))
-        architecture = self._running.pop(trial_id, None) or {
+        architecture = (None if trial_id is None else self._running.pop(trial_id, None)) or {
             label: parameters[label] for label in self.search_space.labels if label in parameters
         }
         seeds = (
-            self._running_seeds.pop(trial_id, None)
+            (None if trial_id is None else self._running_seeds.pop(trial_id, None))
             or parameters.get(TRAIN_SEEDS_KEY)
             or result.get(TRAIN_SEEDS_KEY)
             or []

@@ -17,3 +17,4 @@ from .two_phase import TwoPhaseStrategy
 
 class DartsStrategy(TwoPhaseStrategy):
     options_class = DartsOptions
+    options: DartsOptions

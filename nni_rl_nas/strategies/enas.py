@@ -15,3 +15,4 @@ from .two_phase import TwoPhaseStrategy
 
 class EnasStrategy(TwoPhaseStrategy):
     options_class = EnasOptions
+    options: EnasOptions

@@ -11,6 +11,7 @@ from .base import SearchStrategy
 
 class GridStrategy(SearchStrategy):
     options_class = GridOptions
+    options: GridOptions
 
     def __init__(self, space=None, task=None, **options) -> None:
         super().__init__(space, task, **options)

@@ -89,6 +89,7 @@ def build_nni_tuner(name: str, args: dict[str, Any], seed: int) -> Any:
 
 class NniTunerStrategy(SearchStrategy):
     options_class = NniTunerOptions
+    options: NniTunerOptions
 
     def __init__(self, space=None, task=None, **options) -> None:
         super().__init__(space, task, **options)

@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 class PolicyGradientStrategy(SearchStrategy):
     options_class = PolicyGradientOptions
+    options: PolicyGradientOptions
 
     def __init__(self, space=None, task=None, **options) -> None:
         super().__init__(space, task, **options)

@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 class ProgressiveStrategy(SearchStrategy):
     options_class = ProgressiveOptions
+    options: ProgressiveOptions
 
     def __init__(self, space=None, task=None, **options) -> None:
         super().__init__(space, task, **options)
@@ -107,9 +108,7 @@ class ProgressiveStrategy(SearchStrategy):
             )
         deeper = [depth for depth in self.depths if depth > level["depth"]]
         # by what every seed each has run says, once the race has given some more than their first
-        parents = sorted(scored, key=lambda trial: self.known_objective(trial["point"]), reverse=True)[
-            : self.options.beam
-        ]
+        parents = sorted(scored, key=self._pooled_objective, reverse=True)[: self.options.beam]
         if not deeper or not parents:
             logger.info("progressive search done at depth %d", level["depth"])
             return
@@ -124,6 +123,12 @@ class ProgressiveStrategy(SearchStrategy):
             return
         self._start_level(self._ranked(candidates)[: self.options.beam])
         self.levels[-1]["candidates"] = len(candidates)
+
+    def _pooled_objective(self, trial: dict[str, Any]) -> float:
+        """A scored trial's architecture by every seed the race has given it (its own objective until
+        the race has recorded it)."""
+        known = self.known_objective(trial["point"])
+        return trial["objective"] if known is None else known
 
     def _ranked(self, candidates: list[Point]) -> list[dict[str, Any]]:
         """The candidates as proposals, best predicted first, the predictor fitted to every score so far."""
@@ -174,7 +179,7 @@ class ProgressiveStrategy(SearchStrategy):
         self._after_trial(record, None)
 
     def _after_trial(self, record: TrialRecord, objective: float | None) -> None:
-        proposal = self._given.pop(record.parameter_id, None)
+        proposal = None if record.parameter_id is None else self._given.pop(record.parameter_id, None)
         if proposal is None:  # not given out by this search (a trial NNI resumed under another id)
             return
         self.trained.append({**proposal, "objective": objective})

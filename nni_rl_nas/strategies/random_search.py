@@ -13,6 +13,7 @@ class RandomStrategy(SearchStrategy):
     """Uniform over the space, without repeats; done once every architecture has been proposed."""
 
     options_class = RandomOptions
+    options: RandomOptions
 
     def __init__(self, space=None, task=None, **options) -> None:
         super().__init__(space, task, **options)

@@ -17,7 +17,7 @@ On ``nnictl resume`` the saved state (searches started and finished, the retrain
 back; a search trial that was running at the stop is rerun by NNI from its beginning.
 
 A subclass names its options class (:mod:`nni_rl_nas.options`), which names the search
-(``search_name``) and how many architectures a search derives (``top_k``). The search trial
+(``search_name``) and how many architectures a search derives (``derived_per_search``). The search trial
 itself runs on the trial side (:mod:`nni_rl_nas.oneshot`), which this module never imports.
 """
 
@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..options import SEARCH_PHASE
+from ..options import SEARCH_PHASE, TwoPhaseOptions
 from ..spaces import Architecture
 from .base import ARCHITECTURE_NAME_KEY, SearchStrategy, TrialRecord
 
@@ -34,9 +34,15 @@ logger = logging.getLogger(__name__)
 
 
 class TwoPhaseStrategy(SearchStrategy):
+    options: TwoPhaseOptions
+
     def __init__(self, space=None, task=None, **options) -> None:
         super().__init__(space, task, **options)
-        self.first_seed, self.searches, self.top_k = self.options.seed, self.options.searches, self.options.top_k
+        self.first_seed, self.searches, self.top_k = (
+            self.options.seed,
+            self.options.searches,
+            self.options.derived_per_search(),
+        )
         self.search_name = self.options.search_name
         self._searches_started = 0
         self._searches_running: dict[int, int] = {}  # trial id -> search seed
