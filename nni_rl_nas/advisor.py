@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from nni.algorithms.hpo.bohb_advisor.bohb_advisor import BOHB
@@ -38,7 +38,13 @@ from .tuner import StrategyStartError, require_fixes_at_start, start_error
 ADVISORS: dict[str, type[SpaceAdvisor]] = {}
 
 
-class SpaceAdvisor:
+if TYPE_CHECKING:  # to the type checker, the mixin is the NNI advisor it precedes in each subclass's bases
+    from nni.runtime.msg_dispatcher_base import MsgDispatcherBase as NniAdvisor
+else:
+    NniAdvisor = object
+
+
+class SpaceAdvisor(NniAdvisor):
     """Reads this project's classArgs for the NNI advisor that follows it in the class's bases."""
 
     options_class: ClassVar[type[AdvisorOptions]]
@@ -52,7 +58,7 @@ class SpaceAdvisor:
         self.start_error: StrategyStartError | None = None
         try:
             self.spec = parse_class_args(class_args, self.options_class.strategy)
-            options = self.spec.strategy_options
+            options = self.spec.options_as(self.options_class)
         except Exception as error:  # raised at the first command, as a tuner's is (tuner.py)
             self.start_error, options = start_error(self.options_class.strategy, error), self.options_class()
         super().__init__(optimize_mode="maximize", **options.advisor_args())

@@ -125,8 +125,10 @@ class Reinforce:
         self.batch: list[tuple[list[int], float]] = []  # (decisions, score)
         self.advantages: list[float] = []
 
-    def critic_advantages(self, score: float, values: torch.Tensor) -> torch.Tensor:
+    def critic_advantages(self, score: float, values: torch.Tensor | None) -> torch.Tensor:
         """score - value of the state before each decision, clipped; no gradient into the critic."""
+        if values is None:
+            raise ValueError("the critic baseline needs the controller's value head (baseline: critic builds it)")
         clip = self.settings.advantage_clip
         advantages = score - values.detach()
         return advantages if clip is None else advantages.clamp(-clip, clip)

@@ -34,7 +34,7 @@ def is_section(option_field: dataclasses.Field) -> bool:
     return dataclasses.is_dataclass(option_field.default_factory)
 
 
-def declared_options(section: type, prefix: str = "") -> Iterator[tuple[str, dataclasses.Field]]:
+def declared_options(section: Any, prefix: str = "") -> Iterator[tuple[str, dataclasses.Field]]:
     """Each option of ``section`` as (dotted name, field), nested sections expanded after their own row."""
     for option_field in fields(section):
         if option_field.metadata.get(NOT_CONFIG):

@@ -74,7 +74,7 @@ def preprocess(env: gym.Env, steps: Preprocessing) -> gym.Env:
         env = ResizeObservation(env, (steps.resize, steps.resize))
     if steps.frame_stack > 1:
         env = FrameStackObservation(env, steps.frame_stack)
-    shape = env.observation_space.shape  # (frames,) height, width, channels
+    shape = env.observation_space.shape or ()  # (frames,) height, width, channels
     height, width, channels = shape[-3:]
     frames = shape[0] if len(shape) == 4 else 1
     space = gym.spaces.Box(0.0, 1.0, shape=(frames * channels, height, width), dtype=np.float32)

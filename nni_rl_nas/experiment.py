@@ -362,7 +362,7 @@ class ExperimentFile:
 
     @property
     def options(self) -> StrategyOptions:
-        return self.spec.options
+        return self.spec.options_as(StrategyOptions)
 
 
 class StrictLoader(yaml.SafeLoader):
@@ -370,7 +370,7 @@ class StrictLoader(yaml.SafeLoader):
     without a word, so a config that says ``trialConcurrency: 7`` and later ``trialConcurrency: 1``
     would run with 1."""
 
-    def construct_mapping(self, node, deep=False):
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
@@ -491,15 +491,20 @@ def relation_warnings(spec: ExperimentSpec) -> tuple[str, ...]:
     return tuple(warnings)
 
 
-def trials_on_this_machine(raw: dict[str, Any]) -> int:
-    """How many trials at once need this machine's memory: ``trialConcurrency`` on the local training
-    service; none on other services, whose machines this one cannot see (then nothing is checked)."""
+def training_platforms(raw: dict[str, Any]) -> list[str]:
+    """The platform of each training service the config names (one, or a list of them)."""
     services = raw.get("trainingService") or {}
-    platforms = [
+    return [
         str(service.get("platform"))
         for service in (services if isinstance(services, list) else [services])
         if isinstance(service, dict)
     ]
+
+
+def trials_on_this_machine(raw: dict[str, Any]) -> int:
+    """How many trials at once need this machine's memory: ``trialConcurrency`` on the local training
+    service; none on other services, whose machines this one cannot see (then nothing is checked)."""
+    platforms = training_platforms(raw)
     return raw["trialConcurrency"] if platforms and all(platform == "local" for platform in platforms) else 0
 
 
@@ -587,12 +592,7 @@ def check_web_host(raw: dict[str, Any], environment: dict[str, str] | None = Non
     it, and the experiment would wait for them forever. Refuse such a config unless the
     environment names the address to listen on (:data:`nni_rl_nas.nni_patches.WEB_HOST_VARIABLE`)."""
     variables = os.environ if environment is None else environment
-    services = raw.get("trainingService") or {}
-    platforms = {
-        service.get("platform")
-        for service in (services if isinstance(services, list) else [services])
-        if isinstance(service, dict)
-    }
+    platforms = set(training_platforms(raw))
     manager = str(raw.get("nniManagerIp") or "")
     reaches_elsewhere = platforms - {"local"} and not (manager and ipaddress_is_loopback(manager))
     if reaches_elsewhere and not variables.get(WEB_HOST_VARIABLE):

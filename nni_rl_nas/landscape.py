@@ -169,8 +169,8 @@ class SyntheticLandscape:
             ]
         )
         self.names = list(self.truth)
-        self.by_architecture = {name: [] for name in recorded.by_architecture}
-        self.baselines = {name: [] for name in recorded.baselines}
+        self.by_architecture: dict[str, list[dict[str, Any]]] = {name: [] for name in recorded.by_architecture}
+        self.baselines: dict[str, list[dict[str, Any]]] = {name: [] for name in recorded.baselines}
 
     def true_score(self, architecture: str, rule: str | None = None, seeds: list[int] | None = None) -> float:
         """The exact true mean (``seeds`` given: the mean of those seeds' scores)."""

@@ -88,7 +88,10 @@ class SourcePatch:
     package: str = "nni_node"
 
     def path(self) -> Path:
-        return Path(importlib.util.find_spec(self.package).origin).parent / self.relative_path
+        spec = importlib.util.find_spec(self.package)
+        if spec is None or spec.origin is None:
+            raise NNIInstallationError(f"{self.package} is not installed; fix: pip install nni==3.0")
+        return Path(spec.origin).parent / self.relative_path
 
     def is_applied(self, path: Path | None = None) -> bool:
         return self.marker in (path or self.path()).read_text()

@@ -170,8 +170,15 @@ class Race:
         else:
             self._challenge(entrant)
 
+    @property
+    def _incumbent_entrant(self) -> Entrant:
+        """The incumbent, which the race's first result named."""
+        if self.incumbent is None:
+            raise RuntimeError("the race has no incumbent before its first result")
+        return self.entrants[self.incumbent]
+
     def _challenge(self, challenger: Entrant) -> None:
-        incumbent = self.entrants[self.incumbent]
+        incumbent = self._incumbent_entrant
         missing = [seed for seed in challenger.requested if seed not in incumbent.requested]
         if missing:  # an incumbent that took over with fewer seeds: it runs the challenger's first
             self._give(incumbent, missing)
@@ -220,7 +227,7 @@ class Race:
         if self.finishing:
             self._top_up_incumbent()
             return
-        incumbent = self.entrants[self.incumbent]
+        incumbent = self._incumbent_entrant
         if incumbent.complete and len(incumbent.requested) < self.max_seeds:
             self._give(incumbent, [self.seeds[len(incumbent.requested)]])
 

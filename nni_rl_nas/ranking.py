@@ -13,7 +13,10 @@ def rank_correlation(predicted: Sequence[float], actual: Sequence[float]) -> flo
     pairs, or when either side has no spread."""
     if len(predicted) < 3:
         return None
-    ranks = [np.argsort(np.argsort(np.asarray(values, dtype=float), kind="stable")) for values in (predicted, actual)]
+    predicted_ranks, actual_ranks = (
+        np.argsort(np.argsort(np.asarray(values, dtype=float), kind="stable")).astype(float)
+        for values in (predicted, actual)
+    )
     if np.ptp(np.asarray(predicted, dtype=float)) == 0 or np.ptp(np.asarray(actual, dtype=float)) == 0:
         return None
-    return float(np.corrcoef(*ranks)[0, 1])
+    return float(np.corrcoef(predicted_ranks, actual_ranks)[0, 1])

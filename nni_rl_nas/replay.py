@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from stable_baselines3.common.base_class import BaseAlgorithm
 
 from .algorithms import NetworkFactory, build_agent
 from .errors import ConfigError
@@ -71,7 +72,7 @@ def best_trial(folders: list[Path]) -> Path:
 
 @dataclass
 class LoadedAgent:
-    agent: object
+    agent: BaseAlgorithm
     task: TaskSpec
     name: str
     folder: Path
@@ -126,13 +127,14 @@ def play(loaded: LoadedAgent, episodes: int, seed: int = 0, video: Path | None =
     """Greedy episodes from seeds ``seed``, ``seed + 1`` ...; their returns, and an MP4 of them if asked."""
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # Box2D/classic-control render off-screen; no display needed
     env = loaded.task.make_env(render_mode="rgb_array" if video else None)
-    returns, frames = [], []
+    returns: list[float] = []
+    frames: list[np.ndarray] = []
     for episode in range(episodes):
         observation, _ = env.reset(seed=seed + episode)
         total, done = 0.0, False
         while not done:
             if video:
-                frames.append(env.render())
+                frames.append(np.asarray(env.render()))
             action, _ = loaded.agent.predict(observation, deterministic=True)
             observation, reward, terminated, truncated, _ = env.step(action)
             total += float(reward)
@@ -150,6 +152,6 @@ def write_video(path: Path, frames: list[np.ndarray], fps: int) -> None:
     def write(target: Path) -> None:
         with imageio.get_writer(target, format="FFMPEG", mode="I", fps=fps, macro_block_size=1) as writer:
             for frame in frames:
-                writer.append_data(frame)
+                writer.append_data(frame)  # type: ignore[attr-defined]  # typed as v3's base; v2's writer has it
 
     write_atomically(path, write)

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from rliable import library as rly
 from rliable import metrics
 from scipy import stats
@@ -30,7 +32,7 @@ BOOTSTRAP_REPS = 2000
 POWER, ALPHA = 0.8, 0.05  # what "could have detected" means: 80% power, two-sided 5%
 
 
-def aggregate(scores: Sequence[float], name: str = "mean", quantile: float = 0.25) -> float:
+def aggregate(scores: ArrayLike, name: str = "mean", quantile: float = 0.25) -> float:
     """One number for one architecture's seeds: the mean, the interquartile mean (the mean of the
     middle half, robust to a collapsed seed), or a lower quantile (what a user who needs every
     seed to work ranks by)."""
@@ -48,7 +50,7 @@ def summarize(scores: Sequence[float], name: str = "mean", quantile: float = 0.2
     """Mean, interquartile mean, spread and the 95% stratified bootstrap interval of the aggregate
     ``name``; the interval is None for fewer than 2 seeds."""
     values = np.asarray(scores, dtype=float)
-    summary = {
+    summary: dict[str, Any] = {
         "seeds": len(values),
         "mean": float(values.mean()),
         "iqm": aggregate(values, "iqm"),
@@ -78,7 +80,7 @@ def paired_difference(x: Sequence[float], y: Sequence[float], confidence: float 
     past their range), and with a collapsed seed among them t's normality fails; taking the
     wider of the two at each end keeps "better" for differences that both support."""
     differences = np.asarray(x, dtype=float) - np.asarray(y, dtype=float)
-    result = {
+    result: dict[str, Any] = {
         "pairs": len(differences),
         "mean": float(differences.mean()) if len(differences) else None,
         "sd": float(differences.std(ddof=1)) if len(differences) > 1 else None,
@@ -123,7 +125,7 @@ def probability_of_improvement(x: Sequence[float], y: Sequence[float], seed: int
     return {"probability": probability, "ci95": [float(bound) for bound in np.ravel(intervals["pair"])]}
 
 
-def detectable_difference(sd: float, pairs: int) -> float | None:
+def detectable_difference(sd: float | None, pairs: int) -> float | None:
     """The smallest mean paired difference ``pairs`` seeds detect with 80% power at two-sided 5%,
     given the differences' standard deviation (the t-test's power formula)."""
     if pairs < 2 or sd is None:
@@ -132,7 +134,7 @@ def detectable_difference(sd: float, pairs: int) -> float | None:
     return float((stats.t.ppf(1 - ALPHA / 2, degrees) + stats.t.ppf(POWER, degrees)) * sd / math.sqrt(pairs))
 
 
-def seeds_needed(sd: float, difference: float) -> int | None:
+def seeds_needed(sd: float | None, difference: float) -> int | None:
     """Paired seeds that detect a mean difference of ``difference`` with 80% power at two-sided 5%
     (normal approximation: n = (z_0.975 + z_0.8)^2 (sd / difference)^2, Colas et al. 2018's
     formula for paired differences)."""
@@ -169,11 +171,11 @@ def shown_worse(
 def pooled_seed_sd(groups: Sequence[Sequence[float]]) -> tuple[float | None, int]:
     """The standard deviation between seeds of one architecture, pooled over ``groups`` (each an
     architecture's seed scores), and its degrees of freedom."""
-    groups = [np.asarray(group, dtype=float) for group in groups if len(group) >= 2]
-    degrees = sum(len(group) - 1 for group in groups)
+    arrays = [np.asarray(group, dtype=float) for group in groups if len(group) >= 2]
+    degrees = sum(len(array) - 1 for array in arrays)
     if not degrees:
         return None, 0
-    return float(math.sqrt(sum(((group - group.mean()) ** 2).sum() for group in groups) / degrees)), degrees
+    return float(math.sqrt(sum(((array - array.mean()) ** 2).sum() for array in arrays) / degrees)), degrees
 
 
 def variance_components(groups: Sequence[Sequence[float]]) -> dict:
@@ -181,26 +183,26 @@ def variance_components(groups: Sequence[Sequence[float]]) -> dict:
     seeds): the standard deviation between architectures' true scores, the one between seeds of
     one architecture, and the architecture's share of the variance (the intraclass correlation).
     None where fewer than 2 groups have 2 seeds."""
-    groups = [np.asarray(group, dtype=float) for group in groups if len(group) >= 2]
-    if len(groups) < 2:
+    arrays = [np.asarray(group, dtype=float) for group in groups if len(group) >= 2]
+    if len(arrays) < 2:
         return {
             "between_architectures_sd": None,
             "between_seeds_sd": None,
             "intraclass_correlation": None,
-            "architectures": len(groups),
+            "architectures": len(arrays),
         }
-    sizes = np.array([len(group) for group in groups])
-    grand = np.concatenate(groups).mean()
-    within = sum(((group - group.mean()) ** 2).sum() for group in groups) / (sizes.sum() - len(groups))
-    between = sum(size * (group.mean() - grand) ** 2 for size, group in zip(sizes, groups)) / (len(groups) - 1)
-    typical_size = (sizes.sum() - (sizes**2).sum() / sizes.sum()) / (len(groups) - 1)
+    sizes = np.array([len(array) for array in arrays])
+    grand = np.concatenate(arrays).mean()
+    within = sum(((array - array.mean()) ** 2).sum() for array in arrays) / (sizes.sum() - len(arrays))
+    between = sum(size * (array.mean() - grand) ** 2 for size, array in zip(sizes, arrays)) / (len(arrays) - 1)
+    typical_size = (sizes.sum() - (sizes**2).sum() / sizes.sum()) / (len(arrays) - 1)
     architectures = max(0.0, (between - within) / typical_size)
     total = architectures + within
     return {
         "between_architectures_sd": float(math.sqrt(architectures)),
         "between_seeds_sd": float(math.sqrt(within)),
         "intraclass_correlation": float(architectures / total) if total > 0 else None,
-        "architectures": len(groups),
+        "architectures": len(arrays),
     }
 
 

@@ -11,7 +11,7 @@ import contextlib
 import dataclasses
 import functools
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import gymnasium as gym
 import torch
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 DATASETS: dict[str, tuple[tuple[int, int, int], int]] = {"digits": ((1, 8, 8), 10), "fashion_mnist": ((1, 28, 28), 10)}
 SCORE_RULES = ("mean_return", "solved_then_eval")
 SOLVED_ON = ("greedy_eval", "training_episodes")
+
+
+OptionsT = TypeVar("OptionsT", bound="StrategyOptions")
 
 
 @dataclass(frozen=True)
@@ -213,11 +216,11 @@ class ExperimentSpec:
             raise TypeError(f"{self.source()} trains a classifier, which takes no actions")
         return self.actions
 
-    @property
-    def options(self) -> StrategyOptions:
-        """The strategy's options of a parsed ``tuner.classArgs``; a trial folder's record has none."""
-        if self.strategy_options is None:
-            raise TypeError("this spec is a trial folder's record, which names no strategy")
+    def options_as(self, options_class: type[OptionsT]) -> OptionsT:
+        """The strategy's options of a parsed ``tuner.classArgs``, of ``options_class`` (the strategy
+        that parsed them); a trial folder's record has none."""
+        if not isinstance(self.strategy_options, options_class):
+            raise TypeError(f"this spec holds {self.strategy_options!r}, not the options of {options_class.strategy}")
         return self.strategy_options
 
     def source(self) -> str:

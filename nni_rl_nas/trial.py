@@ -35,9 +35,11 @@ from .options import (
     SEARCH_PHASE,
     TRAIN_SEEDS_KEY,
     VERDICT_KEY,
+    AdvisorOptions,
+    TwoPhaseOptions,
 )
 from .spaces import search_choices
-from .specs import ClassificationTaskSpec
+from .specs import ClassificationTaskSpec, TaskSpec
 from .training.checkpoints import saved_env_steps
 from .training.seeds import train_over_seeds
 from .training.supervised import train_classifier
@@ -108,10 +110,13 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
     hyperparameters = search_space.check_hyperparameters(parameters)
     if hyperparameters:
         hyperparameters = {key: agent_value(key, value) for key, value in hyperparameters.items()}
-        task = task.with_hyperparameters(hyperparameters)
+        task = spec.rl_task.with_hyperparameters(hyperparameters)  # validation lets only RL tasks search them
     fidelity = parameters.get(FIDELITY_KEY)  # an advisor's budget: that fraction of its largest, in env steps
     if fidelity is not None:
-        task = dataclasses.replace(task, total_timesteps=experiment.options.env_steps(fidelity, task.budget))
+        advisor = experiment.spec.options_as(AdvisorOptions)
+        if not isinstance(task, TaskSpec):
+            raise TypeError(f"{advisor.strategy} gave a budget to an image-classification trial")
+        task = dataclasses.replace(task, total_timesteps=advisor.env_steps(fidelity, task.budget))
     task, continue_from, save_to = continuation(parameters, task, per_generation=fidelity is None)
     seeds = trial_seeds(parameters, task)
     name = search_space.name(parameters)
@@ -146,7 +151,7 @@ def run_trial(config_path: str | Path, architecture_name: str | None = None, par
         parameters.get(PROPOSAL_KEY) or {}
     )  # what the strategy expected: the report shows it beside the score
     if fidelity is not None:
-        result["fidelity"] = fidelity / experiment.options.largest_budget
+        result["fidelity"] = fidelity / experiment.spec.options_as(AdvisorOptions).largest_budget
     if save_to is not None and fidelity is None:
         result["generation"] = int(save_to.name)  # PBT's save folders are <member>/<generation>
     if experiment.options.cost.active:  # the report ranks by it
@@ -201,7 +206,7 @@ def continuation(parameters: dict, task, per_generation: bool) -> tuple[Any, Pat
 
 def run_search_trial(experiment: ExperimentFile, space, search_seed: int, output_dir: Path) -> dict:
     """Phase 1 of a weight-sharing strategy (ENAS, DARTS): one search, its derived architectures out."""
-    options = dataclasses.replace(experiment.options, seed=search_seed)
+    options = dataclasses.replace(experiment.spec.options_as(TwoPhaseOptions), seed=search_seed)
     logger.info(
         "trial %s runs a %s (seed %d) over %s",
         nni.get_trial_id(),

@@ -129,6 +129,8 @@ class StrategyTuner(Tuner):
     def started(self) -> SearchStrategy:
         if self.start_error is not None:
             raise self.start_error
+        if self.strategy is None:  # __init__ sets one of the two
+            raise RuntimeError("the strategy neither started nor failed to")
         return self.strategy
 
     def update_search_space(self, search_space: Any) -> None:
@@ -176,7 +178,8 @@ class StrategyTuner(Tuner):
     def receive_trial_result(
         self, parameter_id: int | None, parameters: dict[str, Any], value: Any, **kwargs: Any
     ) -> None:
-        parameter_id = self._aliases.get(parameter_id, parameter_id)
+        if parameter_id is not None:
+            parameter_id = self._aliases.get(parameter_id, parameter_id)
         self.started().tell(parameter_id, parameters, value if isinstance(value, dict) else {"default": value})
         self.save_checkpoint()
         self.fill_refused_requests()
@@ -234,7 +237,7 @@ class StrategyTuner(Tuner):
             if path is not None
             else []
         )
-        if not saved:
+        if path is None or not saved:
             logger.warning("resume: no saved strategy state; starting afresh from NNI's records")
             return
         unreadable = []

@@ -103,7 +103,9 @@ def compare(answer: PooledArchitecture, baseline: PooledArchitecture) -> dict[st
     mine, theirs = (answer.test, baseline.test) if use_test else (answer.search, baseline.search)
     shared = sorted(set(mine) & set(theirs))
     x, y = [mine[seed] for seed in shared], [theirs[seed] for seed in shared]
-    difference = paired_difference(x, y) if shared else {"pairs": 0, "mean": None, "sd": None, "ci95": None}
+    difference: dict[str, Any] = (
+        paired_difference(x, y) if shared else {"pairs": 0, "mean": None, "sd": None, "ci95": None}
+    )
     comparison = {
         "baseline": baseline.name,
         "seeds_used": "test" if use_test else "search",
@@ -134,7 +136,7 @@ def cheapest_not_worse(
     """The network with the fewest parameters not shown worse than ``baseline``: the answer on its
     verdict, the others on their paired search seeds."""
     candidates = [
-        entry
+        (entry.parameters, entry.name)
         for entry in pooled.values()
         if not entry.baseline
         and entry.parameters
@@ -142,9 +144,9 @@ def cheapest_not_worse(
     ]
     if not candidates:
         return None
-    cheapest = min(candidates, key=lambda entry: entry.parameters)
-    ratio = cheapest.parameters / baseline.parameters if baseline.parameters else None
-    return {"architecture": cheapest.name, "parameters": cheapest.parameters, "parameter_ratio": ratio}
+    parameters, name = min(candidates, key=lambda candidate: candidate[0])
+    ratio = parameters / baseline.parameters if baseline.parameters else None
+    return {"architecture": name, "parameters": parameters, "parameter_ratio": ratio}
 
 
 def signal(pooled: dict[str, PooledArchitecture]) -> dict[str, Any]:

@@ -2,12 +2,13 @@
 and the agent a task trains."""
 
 from .agents import build_agent, trained_parameters
-from .networks import NetworkFactory, output_width
+from .networks import NetworkBuilder, NetworkFactory, output_width
 from .registry import ALGORITHMS, Algorithm, algorithm
 
 __all__ = [
     "ALGORITHMS",
     "Algorithm",
+    "NetworkBuilder",
     "NetworkFactory",
     "algorithm",
     "build_agent",

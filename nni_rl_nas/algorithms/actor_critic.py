@@ -55,7 +55,10 @@ class ArchitectureActorCriticPolicy(ActorCriticPolicy):
         super().__init__(*args, **kwargs)
 
     def _build_mlp_extractor(self) -> None:
-        self.mlp_extractor = ArchitectureMlpExtractor(self.build_network(), self.build_network(), self.features_dim)
+        # SB3 declares its MlpExtractor here; the policy reads only its interface, which this one has
+        self.mlp_extractor = ArchitectureMlpExtractor(  # type: ignore[assignment]
+            self.build_network(), self.build_network(), self.features_dim
+        )
 
 
 def architecture_critic(
@@ -89,7 +92,7 @@ class ArchitectureSACPolicy(SACPolicy):
         # With no hidden layers of its own, SB3's Actor puts its heads right on its `features_dim`
         # inputs: built for the architecture's output width, they sit on top of the architecture.
         actor = SACActor(**{**kwargs, "net_arch": [], "features_dim": output_width(hidden, kwargs["features_dim"])})
-        actor.latent_pi = hidden
+        actor.latent_pi = hidden  # type: ignore[assignment]  # SB3 declares its own Sequential; any module runs
         actor.features_dim = kwargs["features_dim"]
         return actor.to(self.device)
 

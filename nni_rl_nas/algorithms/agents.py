@@ -6,7 +6,7 @@ hooks SB3 builds its networks with.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -14,20 +14,20 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.noise import NormalActionNoise
-from torch import nn
 
 from ..specs import TaskSpec
+from .networks import NetworkBuilder
 from .registry import algorithm
 
 
-def gaussian_action_noise(std: float, action_space: gym.spaces.Box) -> NormalActionNoise:
+def gaussian_action_noise(std: float, action_space: gym.Space) -> NormalActionNoise:
     """``action_noise: <std>`` in a config: zero-mean Gaussian noise of that std on every action
     dimension, as rl-baselines3-zoo's ``noise_type: normal``."""
-    shape = action_space.shape
+    shape = action_space.shape or ()  # validation gives action noise to Box actions only
     return NormalActionNoise(mean=np.zeros(shape), sigma=float(std) * np.ones(shape))
 
 
-def build_agent(task: TaskSpec, network: Callable[..., nn.Module], device: str) -> BaseAlgorithm:
+def build_agent(task: TaskSpec, network: NetworkBuilder, device: str) -> BaseAlgorithm:
     """The SB3 agent for ``task`` whose network comes from ``network`` (a :class:`NetworkFactory`,
     or for a weight-sharing search anything with its ``part`` and call)."""
     entry = algorithm(task.algorithm)
@@ -45,8 +45,9 @@ def build_agent(task: TaskSpec, network: Callable[..., nn.Module], device: str) 
     return agent
 
 
-def trained_parameters(agent: BaseAlgorithm) -> int:
-    """Weights the agent's optimizers train: the networks' size, target copies left out."""
+def trained_parameters(agent: Any) -> int:
+    """Weights the agent's optimizers train (an SB3 algorithm's, or a batched engine agent's): the
+    networks' size, target copies left out."""
     optimizers = [agent.policy.optimizer] if hasattr(agent.policy, "optimizer") else []
     optimizers += [getattr(agent, name).optimizer for name in ("actor", "critic") if hasattr(agent, name)]
     return sum(p.numel() for optimizer in optimizers for group in optimizer.param_groups for p in group["params"])

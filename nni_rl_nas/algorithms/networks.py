@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from gymnasium import spaces
@@ -24,6 +24,16 @@ def output_width(network: nn.Module, input_shape: int | Sequence[int]) -> int:
         width = network(torch.zeros(1, *shape)).shape[-1]
     network.train(was_training)
     return int(width)
+
+
+class NetworkBuilder(Protocol):
+    """What builds an agent's network (a :class:`NetworkFactory`, or a weight-sharing search's
+    supernet factory): the part of the agent it plays, and a fresh module per call."""
+
+    @property
+    def part(self) -> str: ...
+
+    def __call__(self, *args: Any, **kwargs: Any) -> nn.Module: ...
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import yaml
@@ -43,11 +43,26 @@ RESERVED_ARGUMENTS = {"self", "policy", "env", "seed", "policy_kwargs", "device"
 
 
 def _discrete_actions(action_space: gym.Space, policy_options: dict[str, Any]) -> int:
+    if not isinstance(action_space, gym.spaces.Discrete):  # validation offers these algorithms nothing else
+        raise TypeError(f"a Q-network needs discrete actions, got {action_space}")
     return int(action_space.n)
 
 
 def _quantiles_of_actions(action_space: gym.Space, policy_options: dict[str, Any]) -> int:
-    return int(action_space.n) * policy_options["n_quantiles"]
+    return _discrete_actions(action_space, policy_options) * policy_options["n_quantiles"]
+
+
+# SB3 types an agent's policy as BasePolicy; each algorithm's is its own policy class
+def _q_network_extractor(agent: BaseAlgorithm) -> nn.Module:
+    return cast(DQNPolicy, agent.policy).q_net.features_extractor
+
+
+def _quantile_network_extractor(agent: BaseAlgorithm) -> nn.Module:
+    return cast(QRDQNPolicy, agent.policy).quantile_net.features_extractor
+
+
+def _actor_critic_extractor(agent: BaseAlgorithm) -> nn.Module:
+    return cast(ActorCriticPolicy, agent.policy).features_extractor
 
 
 def _policy_default(policy: type[BasePolicy], name: str) -> Any:
@@ -69,8 +84,19 @@ class Algorithm:
     example_env: str = "CartPole-v1"  # an env it can act in, named in error messages
     networks: int = 1  # copies of a dense architecture one agent trains (PPO: policy, value; SAC/TD3: actor, 2 critics)
 
+    def encoder(self, agent: BaseAlgorithm) -> nn.Module:
+        """The architecture inside the agent's one features extractor (an encoder search's supernet)."""
+        extractor = self.features_extractor(agent) if self.features_extractor else None
+        if not isinstance(extractor, ArchitectureFeaturesExtractor):
+            raise TypeError(f"{self.name}'s agent has no architecture encoder as its one features extractor")
+        return extractor.encoder
+
     def agent_class_for(self, double_q: bool) -> type[BaseAlgorithm]:
-        return self.double_q_class if double_q else self.agent_class
+        if not double_q:
+            return self.agent_class
+        if self.double_q_class is None:  # validation refuses task.double_q for it
+            raise ValueError(f"{self.name} has no double-Q variant")
+        return self.double_q_class
 
     def hyperparameter_names(self) -> list[str]:
         """What a config may set in ``task.hyperparameters``: the agent's constructor arguments,
@@ -170,7 +196,7 @@ ALGORITHMS: dict[str, Algorithm] = {
             DISCRETE,
             outputs=_discrete_actions,
             encoder_heads=[],
-            features_extractor=lambda agent: agent.policy.q_net.features_extractor,
+            features_extractor=_q_network_extractor,
             double_q_class=DoubleDQN,
         ),
         Algorithm(
@@ -182,7 +208,7 @@ ALGORITHMS: dict[str, Algorithm] = {
             encoder_heads=[],
             outputs=_quantiles_of_actions,
             policy_options={"n_quantiles": _policy_default(QRDQNPolicy, "n_quantiles")},
-            features_extractor=lambda agent: agent.policy.quantile_net.features_extractor,
+            features_extractor=_quantile_network_extractor,
         ),
         Algorithm(
             "ppo",
@@ -191,7 +217,7 @@ ALGORITHMS: dict[str, Algorithm] = {
             ActorCriticPolicy,
             (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary),
             encoder_heads=[],
-            features_extractor=lambda agent: agent.policy.features_extractor,
+            features_extractor=_actor_critic_extractor,
             networks=2,
         ),
         Algorithm("sac", SAC, ArchitectureSACPolicy, SACPolicy, BOX, example_env="Pendulum-v1", networks=3),

@@ -10,7 +10,7 @@ the space never becomes a submodule whose unused weights reach the optimizer.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from sb3_contrib.qrdqn.policies import QRDQNPolicy, QuantileNetwork
@@ -18,10 +18,12 @@ from stable_baselines3 import DQN
 from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
 from torch import nn
 
+ValueNetworkT = TypeVar("ValueNetworkT", QNetwork, QuantileNetwork)
+
 
 def architecture_value_network(
-    policy: DQNPolicy | QRDQNPolicy, network_class: type[QNetwork | QuantileNetwork], mlp: str
-) -> QNetwork | QuantileNetwork:
+    policy: ArchitectureDQNPolicy | ArchitectureQRDQNPolicy, network_class: type[ValueNetworkT], mlp: str
+) -> ValueNetworkT:
     """SB3's value network of ``network_class`` (features extractor + the MLP named ``mlp``) built
     with no hidden layers, its MLP then replaced by a fresh instance of the policy's architecture."""
     net_args = policy._update_features_extractor(policy.net_args, features_extractor=None)
@@ -81,4 +83,5 @@ class DoubleDQN(DQN):
 
     def _create_aliases(self) -> None:
         super()._create_aliases()
-        self.q_net_target = _DoubleQTarget(self.policy.q_net_target, self.policy.q_net)
+        # SB3 declares a QNetwork here; its train() only calls it, and the proxy delegates the rest
+        self.q_net_target = _DoubleQTarget(self.policy.q_net_target, self.policy.q_net)  # type: ignore[assignment]

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import nni
 import numpy as np
@@ -244,7 +244,7 @@ class SequentialSelection:
             return (share - uniform) / (1 - uniform)
 
         clarities = {node: clarity(node) for node in self.undecided}
-        node = max(clarities, key=clarities.get)
+        node = max(clarities, key=lambda candidate: clarities[candidate])
         inputs = kept(candidates[node])
         kind, index = node
         for state in dict.fromkeys(state for _, state, _ in candidates[node]):
@@ -276,7 +276,7 @@ class SequentialSelection:
 
 def alternate_updates(agent, algorithm_name: str, settings: DartsOptions) -> None:
     """Split the agent's optimizer into network and architecture weights, stepping in turns."""
-    alphas = architecture_weights(algorithm(algorithm_name).features_extractor(agent).encoder)
+    alphas = architecture_weights(algorithm(algorithm_name).encoder(agent))
     alpha_ids = {id(a) for a in alphas}
     policy = agent.policy
     weights = [p for group in policy.optimizer.param_groups for p in group["params"] if id(p) not in alpha_ids]
@@ -320,7 +320,8 @@ class SearchProgressCallback(BaseCallback):
         for info in self.locals["infos"]:
             if "episode" in info:
                 self.episode_returns.append(float(info["episode"]["r"]))
-        for group in self.model.policy.optimizer.architecture.param_groups:
+        optimizer = cast(AlternatingOptimizer, self.model.policy.optimizer)  # alternate_updates put it there
+        for group in optimizer.architecture.param_groups:
             group["lr"] = architecture_rate(self.settings, 1.0 - self.model._current_progress_remaining)
         while self.selection and self.selection.due(self.num_timesteps / self.model._total_timesteps):
             decision = self.selection.decide(self.num_timesteps)
@@ -400,7 +401,7 @@ def run_darts_search(
             dataclasses.replace(task, seed=settings.seed), SupernetFactory(build_space, settings.temperature), device
         )
     alternate_updates(agent, task.algorithm, settings)
-    encoder = algorithm(task.algorithm).features_extractor(agent).encoder
+    encoder = algorithm(task.algorithm).encoder(agent)
     record = output_dir / "darts_search.json"
     progress = SearchProgressCallback(task, space, encoder, task.make_env(), settings, record)
     started = time.monotonic()

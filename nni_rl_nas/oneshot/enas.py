@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import nni
 import numpy as np
@@ -29,6 +30,7 @@ import torch
 from nni.nas.oneshot.pytorch.supermodule.operation import MixedLinear
 from nni.nas.strategy import RandomOneShot
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.dqn.policies import DQNPolicy
 
 from ..algorithms import NetworkFactory, build_agent
 from ..controller import TOP_SHOWN, Reinforce, architecture_of, build_controller, most_likely
@@ -133,18 +135,25 @@ class ChildSwitchingCallback(BaseCallback):
         self.materialise(self._architecture)
         self._child_started = self.num_timesteps
 
+    @property
+    def policy(self) -> DQNPolicy:
+        """The DQN agent's policy (SB3 types an agent's policy as its base class)."""
+        return cast(DQNPolicy, self.model.policy)
+
     def materialise(self, architecture: Architecture) -> None:
         """Swap ``architecture``, loaded from the shared weights, into the agent's Q-networks."""
-        policy = self.model.policy
-        policy.q_net.q_net = load_child(self.supernets[0], self.space.freeze(architecture))
-        policy.q_net_target.q_net = load_child(self.supernets[1], self.space.freeze(architecture))
+        policy = self.policy
+        # SB3 declares its own Sequential as q_net; the child is any module with the same inputs and outputs
+        policy.q_net.q_net = load_child(self.supernets[0], self.space.freeze(architecture))  # type: ignore[assignment]
+        policy.q_net_target.q_net = load_child(self.supernets[1], self.space.freeze(architecture))  # type: ignore[assignment]
         learning_rate = self.model.lr_schedule(self.model._current_progress_remaining)
-        policy.optimizer = policy.optimizer_class(policy.parameters(), lr=learning_rate, **policy.optimizer_kwargs)
+        # SB3 declares optimizer_class as type[Optimizer], whose constructor takes no lr; its subclasses do
+        policy.optimizer = policy.optimizer_class(policy.parameters(), lr=learning_rate, **policy.optimizer_kwargs)  # type: ignore[call-arg]
 
     def write_back(self) -> None:
         """Return the trained child's weights to the shared slices."""
-        store_child(self.supernets[0], self.model.policy.q_net.q_net)
-        store_child(self.supernets[1], self.model.policy.q_net_target.q_net)
+        store_child(self.supernets[0], self.policy.q_net.q_net)
+        store_child(self.supernets[1], self.policy.q_net_target.q_net)
 
     def _on_step(self) -> bool:
         if self.num_timesteps - self._child_started >= self.settings.child_steps:
@@ -164,7 +173,7 @@ class ChildSwitchingCallback(BaseCallback):
                 f"child {self.space.architecture_name(self._architecture)} returned {score} "
                 f"after {self.num_timesteps} env steps"
             )
-        parameters = sum(p.numel() for p in self.model.policy.q_net.parameters())
+        parameters = sum(p.numel() for p in self.policy.q_net.parameters())
         record = ChildRecord(
             int(self.num_timesteps),
             self.space.architecture_name(self._architecture),

@@ -20,6 +20,7 @@ architecture weights, their export and their labels are NNI's own.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 from nni.nas.nn.pytorch.cell import preprocess_cell_inputs
@@ -64,11 +65,12 @@ def run_edges(modules: Sequence[nn.Module], plan: str, state: torch.Tensor) -> l
     if plan == "shared":
         return [modules[0](state)] * len(modules)
     if plan == "fused":
-        first = modules[0]
+        convolutions = cast(Sequence[nn.Conv2d], modules)  # edge_plan fuses plain convolutions only
+        first = convolutions[0]
         output = functional.conv2d(
             state,
-            torch.cat([m.weight for m in modules]),
-            torch.cat([m.bias for m in modules]),
+            torch.cat([m.weight for m in convolutions]),
+            torch.cat([cast(torch.Tensor, m.bias) for m in convolutions]),
             first.stride,
             first.padding,
             first.dilation,

@@ -94,7 +94,7 @@ class SearchStrategy(ABC):
 
     def __init__(self, space: dict[str, Any] | None = None, task: dict[str, Any] | None = None, **options: Any) -> None:
         self.spec = parse_class_args({"space": space or {}, "task": task, **options}, self.options_class.strategy)
-        self.options: StrategyOptions = self.spec.options
+        self.options: StrategyOptions = self.spec.options_as(self.options_class)
         self.budget = self.options.budget
         self._spent_env_steps = 0
         self._clock = time.monotonic()  # this run's start; runs before a resume are in _earlier_seconds

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import gymnasium as gym
 import numpy as np
@@ -176,7 +177,7 @@ def stack_networks(networks: Sequence[nn.Module]) -> nn.Module:
         if isinstance(module, nn.Linear):
             if len({(peer.weight.shape, peer.bias is None) for peer in peers}) > 1:
                 raise ValueError(f"task.engine: batched: layer {name} has different shapes across the networks")
-            stacked.set_submodule(name, StackedLinear(peers))
+            stacked.set_submodule(name, StackedLinear(cast(list[nn.Linear], peers)))  # one layout: all Linear
             first_layer = first_layer or module
         elif any(True for _ in module.parameters(recurse=False)) or any(True for _ in module.buffers(recurse=False)):
             raise ValueError(
@@ -215,14 +216,15 @@ class BatchedDQN:
                 [task.make_env for _ in self.seeds], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
             )
         )
-        self.observation_space = self.envs.single_observation_space
-        self.action_space = self.envs.single_action_space
-        if not isinstance(self.action_space, spaces.Discrete):
-            raise ValueError(f"DQN needs discrete actions, env has {self.action_space}")
-        if not isinstance(self.observation_space, spaces.Box):
+        observation_space, action_space = self.envs.single_observation_space, self.envs.single_action_space
+        if not isinstance(action_space, spaces.Discrete):
+            raise ValueError(f"DQN needs discrete actions, env has {action_space}")
+        if not isinstance(observation_space, spaces.Box):
             raise ValueError(
-                f"task.engine: batched needs Box observations, env has {self.observation_space}; fix: task.engine: sb3"
+                f"task.engine: batched needs Box observations, env has {observation_space}; fix: task.engine: sb3"
             )
+        self.observation_space: spaces.Box = observation_space
+        self.action_space: spaces.Discrete = action_space
         networks = []
         for seed, build_network in zip(self.seeds, self.build_networks):
             torch.manual_seed(seed)  # as SB3 seeds torch before building an agent's network
@@ -239,7 +241,7 @@ class BatchedDQN:
         # each agent's draws, from its own generator: exploration coins and replay indices
         self.exploration_draws = AgentUniforms(self.generators, chunk=4096)
         self.replay_draws = AgentUniforms(self.generators, chunk=64 * self.options["batch_size"])
-        self.observations, _ = self.envs.reset(seed=self.seeds)
+        self.observations, _ = self.envs.reset(seed=self.seeds)  # type: ignore[arg-type]  # one seed per env
         self.num_timesteps = 0
         self.exploration_schedule = LinearSchedule(
             self.options["exploration_initial_eps"],
@@ -253,7 +255,7 @@ class BatchedDQN:
         """Q-values of (agents, batch, *observation) observations: (agents, batch, actions)."""
         agents, batch = observations.shape[:2]
         shaped = observations.reshape(agents * batch, *self.observation_space.shape)
-        features = preprocess_obs(shaped, self.observation_space).reshape(agents, batch, -1)
+        features = cast(torch.Tensor, preprocess_obs(shaped, self.observation_space)).reshape(agents, batch, -1)
         return (self.q_net_target if target else self.q_net)(features)
 
     def step(self) -> list[tuple[int, float]]:
@@ -313,7 +315,7 @@ class BatchedDQN:
 
     def _clip_gradients(self) -> None:
         """``clip_grad_norm_`` for each agent: the norm over that agent's slice of every parameter."""
-        gradients = [parameter.grad for parameter in self.q_net.parameters()]
+        gradients = [parameter.grad for parameter in self.q_net.parameters() if parameter.grad is not None]
         norms = torch.linalg.vector_norm(torch.cat([gradient.flatten(1) for gradient in gradients], dim=1), dim=1)
         scale = (self.options["max_grad_norm"] / (norms + 1e-6)).clamp(max=1.0)
         torch._foreach_mul_(gradients, [scale.view(-1, *[1] * (gradient.dim() - 1)) for gradient in gradients])
@@ -384,7 +386,7 @@ class BatchedAgent:
 
     @property
     def num_timesteps(self) -> int:
-        return self._synced_at if self.stopped else self.trainer.num_timesteps
+        return self._synced_at if self._synced_at is not None and self.stopped else self.trainer.num_timesteps
 
     @property
     def policy(self) -> ArchitectureDQNPolicy:

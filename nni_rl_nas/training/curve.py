@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 import numpy as np
 import torch
@@ -63,7 +64,7 @@ class LearningCurve:
         self.tracker = SolveTracker(task, eval_env=task.make_env())
         self.recent_episodes = recent_episodes
         self.episode_returns: list[float] = []
-        self.points: list[dict[str, float]] = []
+        self.points: list[dict[str, Any]] = []
         self.next_report = task.report_every
         self._started = time.monotonic()
         self.capped = False

@@ -8,6 +8,7 @@ fetching them first only when ``task.download`` is true.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import logging
 import urllib.request
@@ -23,7 +24,11 @@ logger = logging.getLogger(__name__)
 FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 FASHION_MNIST_FILES = {"images": "train-images-idx3-ubyte.gz", "labels": "train-labels-idx1-ubyte.gz"}
 DEFAULT_DATA_DIR = Path.home() / ".cache" / "nni-rl-nas" / "fashion_mnist"
-IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+# IDX's type codes: unsigned and signed bytes, then big-endian 2- and 4-byte ints, 4- and 8-byte floats
+IDX_DTYPES = {
+    code: np.dtype(kind)
+    for code, kind in zip((0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E), ("u1", "i1", ">i2", ">i4", ">f4", ">f8"))
+}
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -53,7 +58,7 @@ def fashion_mnist_files(data_dir: Path, download: bool) -> dict[str, Path]:
         logger.info("downloading %s", FASHION_MNIST_URL + path.name)
         with urllib.request.urlopen(FASHION_MNIST_URL + path.name, timeout=60) as response:
             payload = response.read()
-        write_atomically(path, lambda target, payload=payload: target.write_bytes(payload))
+        write_atomically(path, functools.partial(Path.write_bytes, data=payload))
     return paths
 
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
-from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.policies import BasePolicy
 
 EVAL_SEED_BASE = 1_000_000
 SOLVE_CHECK_BLOCK, TEST_BLOCK, CURVE_BLOCK = 0, 1, 2  # validation, test, validation
@@ -37,7 +38,22 @@ class Score:
     solved_at: int | None  # env steps at which the agent was first judged solved
 
 
-def greedy_returns(agent: BaseAlgorithm, env: gym.Env, episodes: int, block: int) -> np.ndarray:
+class Agent(Protocol):
+    """What scoring reads of an agent: an SB3 algorithm, or one agent of the batched engine
+    (:class:`~nni_rl_nas.training.batched_dqn.BatchedAgent`)."""
+
+    @property
+    def num_timesteps(self) -> int: ...
+
+    @property
+    def policy(self) -> BasePolicy: ...
+
+    def predict(
+        self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = False
+    ) -> tuple[Any, Any]: ...
+
+
+def greedy_returns(agent: Agent, env: gym.Env, episodes: int, block: int) -> np.ndarray:
     """Undiscounted returns of the deterministic policy over ``episodes`` seeded episodes."""
     returns = np.empty(episodes)
     for episode in range(episodes):
@@ -76,9 +92,9 @@ class SolveTracker:
         self.task = task
         self.eval_env = eval_env
         self.solved_at: int | None = None
-        self.solved_weights: dict | None = None
+        self.solved_weights: dict[str, Any] | None = None
 
-    def update(self, agent: BaseAlgorithm, training_returns: Sequence[float], periodic_mean: float | None) -> bool:
+    def update(self, agent: Agent, training_returns: Sequence[float], periodic_mean: float | None) -> bool:
         """Check at a report point; True once solved."""
         if (
             self.solved_at is None
@@ -89,7 +105,7 @@ class SolveTracker:
             self.solved_weights = copy.deepcopy(agent.policy.state_dict())
         return self.solved_at is not None
 
-    def _passes(self, agent: BaseAlgorithm, training_returns: Sequence[float], periodic_mean: float | None) -> bool:
+    def _passes(self, agent: Agent, training_returns: Sequence[float], periodic_mean: float | None) -> bool:
         rule, threshold = self.task.score, self.task.solve_threshold
         if rule.solved_on == "training_episodes":
             return solved_in_training(training_returns, rule.solve_window, threshold)
@@ -98,7 +114,7 @@ class SolveTracker:
         return greedy_returns(agent, self.eval_env, rule.solve_window, SOLVE_CHECK_BLOCK).mean() >= threshold
 
 
-def score_agent(agent: BaseAlgorithm, tracker: SolveTracker) -> Score:
+def score_agent(agent: Agent, tracker: SolveTracker) -> Score:
     """Score the trained agent by the task's rule; the tracker has seen every report point, the last included."""
     rule, env = tracker.task.score, tracker.eval_env
     if rule.rule == "mean_return":
@@ -111,7 +127,7 @@ def score_agent(agent: BaseAlgorithm, tracker: SolveTracker) -> Score:
             tracker.solved_at is not None,
             tracker.solved_at,
         )
-    if tracker.solved_at is None:
+    if tracker.solved_at is None or tracker.solved_weights is None:
         return Score(rule.unsolved_score, None, None, 0, solved=False, solved_at=None)
     agent.policy.load_state_dict(tracker.solved_weights)
     returns = greedy_returns(agent, env, rule.episodes, TEST_BLOCK)

@@ -22,15 +22,14 @@ import dataclasses
 import logging
 import random
 import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import nni
 import numpy as np
 import torch
-from torch import nn
 
-from ..algorithms import build_agent, trained_parameters
+from ..algorithms import NetworkBuilder, build_agent, trained_parameters
 from ..messages import CurvePoint, checked
 from .batched_dqn import BatchedAgent, BatchedDQN
 from .checkpoints import restore_run, save_runs
@@ -54,7 +53,7 @@ def set_global_rng_state(state: tuple) -> None:
 class SeedRun:
     """One seed's Stable-Baselines3 agent, trained one report interval at a time."""
 
-    def __init__(self, task, build_network: Callable[[], nn.Module], device: str, log_dir: Path | None) -> None:
+    def __init__(self, task, build_network: NetworkBuilder, device: str, log_dir: Path | None) -> None:
         self.task = task
         self.agent = build_agent(task, build_network, device)  # SB3 seeds the global generators
         self.agent.set_logger(seed_logger(log_dir, task.seed))  # SB3's values and the curve's, one run
@@ -85,7 +84,7 @@ class SeedRun:
 class SequentialSeedRuns:
     """``task.engine: sb3``: one SB3 agent per seed; they take turns between report points."""
 
-    def __init__(self, tasks: list, build_network: Callable[[], nn.Module], device: str, log_dir: Path | None) -> None:
+    def __init__(self, tasks: list, build_network: NetworkBuilder, device: str, log_dir: Path | None) -> None:
         self.runs = [SeedRun(task, build_network, device, log_dir) for task in tasks]
 
     def advance(self) -> None:
@@ -113,7 +112,7 @@ class BatchedSeedRun:
 class BatchedSeedRuns:
     """``task.engine: batched``: the seeds' agents train in lockstep as one batched computation."""
 
-    def __init__(self, tasks: list, build_network: Callable[[], nn.Module], device: str, log_dir: Path | None) -> None:
+    def __init__(self, tasks: list, build_network: NetworkBuilder, device: str, log_dir: Path | None) -> None:
         self.trainer = BatchedDQN(tasks[0], [build_network] * len(tasks), [task.seed for task in tasks], device)
         self.runs = [BatchedSeedRun(task, self.trainer, agent, log_dir) for agent, task in enumerate(tasks)]
 
@@ -130,7 +129,11 @@ class BatchedSeedRuns:
                     run.agent.stop()
 
 
-SEED_RUNS = {"sb3": SequentialSeedRuns, "batched": BatchedSeedRuns}  # task.engine picks one (engines.py)
+# task.engine picks one (engines.py)
+SEED_RUNS: dict[str, type[SequentialSeedRuns | BatchedSeedRuns]] = {
+    "sb3": SequentialSeedRuns,
+    "batched": BatchedSeedRuns,
+}
 
 
 def _mean(values: list) -> float | None:
@@ -155,7 +158,7 @@ def mean_point(points: list[dict], started: float) -> dict:
 
 def train_over_seeds(
     task,
-    build_network: Callable[[], nn.Module],
+    build_network: NetworkBuilder,
     device: str,
     log_dir: Path | None = None,
     continue_from: Path | None = None,
@@ -168,13 +171,16 @@ def train_over_seeds(
     With ``continue_from``, each seed's agent continues from its checkpoint there, earlier curve
     points included, to ``task.budget`` env steps in all; with ``save_to``, the agents are saved
     there at the end (:mod:`.checkpoints`; the ``sb3`` engine)."""
-    started, curve = time.monotonic(), []
+    started, curve = time.monotonic(), list[dict[str, Any]]()
     seeds = list(range(task.seed, task.seed + task.seed_count)) if seeds is None else seeds
     tasks = [dataclasses.replace(task, seed=seed) for seed in seeds]
     seed_runs = SEED_RUNS[task.engine](tasks, build_network, device, log_dir)
     runs = seed_runs.runs
-    for run in runs if continue_from is not None else []:
-        restore_run(run, continue_from)
+    if continue_from is not None:
+        for run in runs:
+            if not isinstance(run, SeedRun):
+                raise TypeError(f"the {task.engine} engine cannot continue an agent (PBT needs engine: sb3)")
+            restore_run(run, continue_from)
     inherited_steps = sum(int(run.agent.num_timesteps) for run in runs)  # trained by earlier trials
     while not all(run.done for run in runs):
         seed_runs.advance()
@@ -202,7 +208,9 @@ def train_over_seeds(
         "eval_episodes": sum(score.episodes for score in scores),
         "solved": all(score.solved for score in scores),
         "solved_seeds": sum(score.solved for score in scores),
-        "solved_at": max(score.solved_at for score in scores) if all(score.solved for score in scores) else None,
+        "solved_at": max(score.solved_at for score in scores if score.solved_at is not None)
+        if all(score.solved for score in scores)
+        else None,
         "score_rule": task.score.rule,
         "env_steps": agent_steps - inherited_steps,  # this trial's cost
         "capped": any(run.curve.capped for run in runs),

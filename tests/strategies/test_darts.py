@@ -107,7 +107,7 @@ def test_a_linear_schedule_takes_the_architecture_learning_rate_down_with_sb3s_p
     settings = DartsOptions(search_timesteps=768, arch_learning_rate=0.2, arch_learning_rate_schedule="linear")
     agent = build_agent(spec.task, SupernetFactory(spec.build_space), "cpu")
     alternate_updates(agent, "ppo", settings)
-    encoder = algorithm("ppo").features_extractor(agent).encoder
+    encoder = algorithm("ppo").encoder(agent)
     rates = []
 
     class Watch(BaseCallback):
