@@ -30,6 +30,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import searches
 import yaml
 from compare_strategies import one_trial
 
@@ -49,17 +50,7 @@ def write_config(out: Path, settings: argparse.Namespace) -> Path:
         "eval_episodes": 10,
         "score": {"rule": "mean_return", "episodes": 30},
     }
-    config = {
-        "trialCommand": "nni-rl-nas trial experiment.yml",
-        "trialCodeDirectory": ".",
-        "trialConcurrency": 1,
-        "searchSpace": {},
-        "trainingService": {"platform": "local"},
-        "tuner": {"name": "RlNasRandom", "classArgs": {"seed": settings.seed, "space": space, "task": task}},
-    }
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "experiment.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-    return out / "experiment.yml"
+    return searches.write_config(out, "RlNasRandom", {"seed": settings.seed, "space": space, "task": task})
 
 
 def train(settings: argparse.Namespace) -> None:

@@ -29,6 +29,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import searches
 import yaml
 
 from nni_rl_nas.files import write_json
@@ -68,18 +69,9 @@ def write_config(directory: Path, strategy: str, seed: int, settings: argparse.N
     name, options = STRATEGY_OPTIONS[strategy]
     if strategy == "enas":
         options = {**options, "search_timesteps": settings.search_timesteps, "search_max_seconds": 4 * 3600}
-    config = {
-        "trialCommand": "nni-rl-nas trial experiment.yml",
-        "trialCodeDirectory": ".",
-        "trialConcurrency": 1,
-        "searchSpace": {},
-        "trainingService": {"platform": "local"},
-        "tuner": {"name": name, "classArgs": {"seed": seed, **options, "space": SPACE, "task": task(seed, settings)}},
-    }
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "experiment.yml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
+    return searches.write_config(
+        directory, name, {"seed": seed, **options, "space": SPACE, "task": task(seed, settings)}
+    )
 
 
 def one_trial(config: Path, directory: Path, parameters: dict | None = None, architecture: str | None = None) -> dict:
