@@ -22,12 +22,15 @@ def _setup(args: argparse.Namespace) -> int:
 
 
 def _spaces(args: argparse.Namespace) -> int:
+    from .declarations import describe_options
     from .spaces import SPACE_FAMILIES, count_architectures, search_choices
 
     for name, family in SPACE_FAMILIES.items():
         space = family.build(family.example_inputs, 2, family.defaults)
         print(f"{name}: {count_architectures(space)} architectures with the default options {family.defaults}")
         print(f"    {family.description}")
+        for line in describe_options(family.options, "space."):
+            print(f"    {line}")
         for label, values in search_choices(space).items():
             print(f"    {label}: {values}")
     return 0

@@ -1,7 +1,7 @@
 """How a config option is declared, once: a dataclass field with its type, its default and its help.
 
 Every section of ``tuner.classArgs`` (the strategies' options, ``task``, ``task.score``,
-``task.preprocess``) declares its options with :func:`option`, so that parsing, validation,
+``task.preprocess``, each space family's) declares its options with :func:`option`, so that parsing, validation,
 ``nni-rl-nas strategies`` and the docs' generated config reference (:mod:`nni_rl_nas.reference`)
 all read the same declaration: adding an option is adding one field. Bottom floor: plain
 dataclasses only.
@@ -46,9 +46,10 @@ def declared_options(section: Any, prefix: str = "") -> Iterator[tuple[str, data
 
 
 def default_of(option_field: dataclasses.Field) -> Any:
-    """The option's default as a config writes it (MISSING: required)."""
+    """The option's default as a config writes it (MISSING: required): a list where the declaration
+    keeps a tuple (a frozen default)."""
     if option_field.default is not MISSING:
-        return option_field.default
+        return list(option_field.default) if isinstance(option_field.default, tuple) else option_field.default
     if option_field.default_factory is not MISSING and not is_section(option_field):
         return option_field.default_factory()
     return MISSING

@@ -30,6 +30,9 @@ def every_declared_option() -> Iterator[tuple[str, str]]:
     for title, section in TASK_SECTIONS.items():
         for name, _ in declared_options(section, "task."):
             yield title, name
+    for family, entry in SPACE_FAMILIES.items():
+        for name, _ in declared_options(entry.options, "space."):
+            yield f"space family {family}", name
 
 
 TASK_SECTIONS = {"task (an RL agent)": TaskSpec, "task (an image classifier)": ClassificationTaskSpec}
@@ -90,20 +93,14 @@ def markdown() -> str:
     lines += [
         "## Space families (`tuner.classArgs.space`)",
         "",
-        "`family` names one; the others are that family's options, here with their defaults "
+        "`space.family` names one; the other keys are that family's options "
         "(`nni-rl-nas spaces` prints each family's architectures).",
         "",
-        "| family | what it is | options and defaults |",
-        "| --- | --- | --- |",
     ]
     for family, entry in SPACE_FAMILIES.items():
-        defaults = ", ".join(f"`{key}: {_plain(value)}`" for key, value in entry.defaults.items())
-        lines.append(f"| `{family}` | {' '.join(entry.description.split())} | {defaults} |")
+        lines += [f"### `{family}`", "", " ".join(entry.description.split()), ""]
+        lines += [*_rows(declared_options(entry.options, "space.")), ""]
     return "\n".join(lines) + "\n"
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
 
 
 def messages_markdown() -> str:

@@ -18,10 +18,11 @@ import nni
 from stable_baselines3.common.preprocessing import get_flattened_obs_dim
 
 from .base import PARTS, Architecture, ArchitectureSpace  # noqa: F401 (PARTS: part of the package's interface)
-from .cnn import DEFAULT_FILTER_SIZES, DEFAULT_KERNELS, DEFAULT_STRIDES, CNNSpace
+from .cnn import CNNSpace
 from .darts import OPERATIONS, RL_DARTS_OPS, WIRINGS, ZERO, DartsEncoderSpace, stage_sides
-from .impala import DEFAULT_BLOCKS, DEFAULT_CHANNELS, ImpalaEncoderSpace
-from .mlp import ACTIVATIONS, DEFAULT_ACTIVATIONS, DEFAULT_WIDTHS, MLPSpace
+from .impala import ImpalaEncoderSpace
+from .mlp import ACTIVATIONS, MLPSpace
+from .options import CnnSpaceOptions, DartsSpaceOptions, ImpalaSpaceOptions, MlpSpaceOptions, defaults_of
 
 
 class SpaceMismatchError(ValueError):
@@ -33,7 +34,7 @@ class SpaceFamily:
     """How to build one family of spaces for an environment, and what options it accepts."""
 
     description: str
-    defaults: dict[str, Any]
+    options: type  # the family's options, declared (:mod:`.options`)
     # inputs, outputs (None where the agent adds its heads), options
     build: Callable[[gym.Space, int | None, dict[str, Any]], ArchitectureSpace]
     validate_options: Callable[[dict[str, Any]], list[str]]
@@ -41,6 +42,10 @@ class SpaceFamily:
     # the options widened to hold one more architecture (a baseline outside the searched choices);
     # None: the family's baselines must be architectures of the space
     holding: Callable[[dict[str, Any], Architecture], dict[str, Any]] | None = None
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return defaults_of(self.options)
 
 
 def _build_mlp(observation_space: gym.Space, out_features: int | None, options: dict[str, Any]) -> MLPSpace:
@@ -237,7 +242,7 @@ SPACE_FAMILIES: dict[str, SpaceFamily] = {
     "mlp": SpaceFamily(
         description="dense hidden layers, each choosing a width and an activation (DQN Q-network, PPO/SAC MLPs); the "
         "depth fixed or searched",
-        defaults={"depth": 2, "widths": list(DEFAULT_WIDTHS), "activations": list(DEFAULT_ACTIVATIONS)},
+        options=MlpSpaceOptions,
         build=_build_mlp,
         validate_options=_mlp_option_problems,
         example_inputs=gym.spaces.Box(-1.0, 1.0, shape=(4,)),
@@ -246,26 +251,14 @@ SPACE_FAMILIES: dict[str, SpaceFamily] = {
     "cnn": SpaceFamily(
         description="convolutions, each choosing kernels, filter size and stride (image classifiers); the depth fixed "
         "or searched",
-        defaults={
-            "depth": 3,
-            "filter_sizes": list(DEFAULT_FILTER_SIZES),
-            "strides": list(DEFAULT_STRIDES),
-            "kernels": list(DEFAULT_KERNELS),
-        },
+        options=CnnSpaceOptions,
         build=_build_cnn,
         validate_options=_cnn_option_problems,
         example_inputs=gym.spaces.Box(0.0, 1.0, shape=(1, 8, 8)),
     ),
     "darts": SpaceFamily(
         description="image encoder of RL-DARTS cells, each node choosing two operations and their inputs",
-        defaults={
-            "wiring": "micro",
-            "channels": [16, 32, 32],
-            "nodes": 4,
-            "normal_cells": 1,
-            "ops": list(RL_DARTS_OPS),
-            "features": 256,
-        },
+        options=DartsSpaceOptions,
         build=_build_darts,
         validate_options=_darts_option_problems,
         example_inputs=gym.spaces.Box(0.0, 1.0, shape=(4, 10, 10)),
@@ -273,7 +266,7 @@ SPACE_FAMILIES: dict[str, SpaceFamily] = {
     "impala": SpaceFamily(
         description="image encoder of IMPALA-CNN stages, each choosing its channels and residual blocks; the number "
         "of stages fixed or searched",
-        defaults={"stages": 3, "channels": list(DEFAULT_CHANNELS), "blocks": list(DEFAULT_BLOCKS), "features": 256},
+        options=ImpalaSpaceOptions,
         build=_build_impala,
         validate_options=_impala_option_problems,
         example_inputs=gym.spaces.Box(0.0, 1.0, shape=(4, 10, 10)),
