@@ -55,7 +55,7 @@ from .errors import (
     parse_section,
     refuse_unknown_keys,
 )
-from .nni_patches import DEFAULT_WEB_HOST, WEB_HOST_VARIABLE, NNIInstallationError, require_nni_fixes
+from .nni_patches import DEFAULT_WEB_HOST, WEB_HOST_VARIABLE, NniInstallationError, require_nni_fixes
 from .options import SEARCHED_KEY, TUNER_MODULE, StrategyOptions, options_of
 from .resources import MemoryEstimate, check_memory
 from .search_space import SearchSpace
@@ -513,7 +513,7 @@ def _check_setup(name: str | None) -> None:
     it registered the name, in this Python environment."""
     try:
         require_nni_fixes()
-    except NNIInstallationError as error:
+    except NniInstallationError as error:
         raise ConfigError(f"tuner: {error}") from None
     if name and get_algo_meta(name) is None:
         raise ConfigError(

@@ -73,7 +73,7 @@ from .files import write_atomically
 logger = logging.getLogger(__name__)
 
 
-class NNIInstallationError(RuntimeError):
+class NniInstallationError(RuntimeError):
     """The installed NNI is not the one this project can fix, or a fix is missing."""
 
 
@@ -90,7 +90,7 @@ class SourcePatch:
     def path(self) -> Path:
         spec = importlib.util.find_spec(self.package)
         if spec is None or spec.origin is None:
-            raise NNIInstallationError(f"{self.package} is not installed; fix: pip install nni==3.0")
+            raise NniInstallationError(f"{self.package} is not installed; fix: pip install nni==3.0")
         return Path(spec.origin).parent / self.relative_path
 
     def is_applied(self, path: Path | None = None) -> bool:
@@ -103,7 +103,7 @@ class SourcePatch:
         if self.marker in source:
             return False
         if any(source.count(original) != 1 for original, _ in self.replacements):
-            raise NNIInstallationError(
+            raise NniInstallationError(
                 f"{path} is not NNI 3.0's; the {self.name} fix only knows that version. fix: pip install nni==3.0"
             )
         for original, fixed in self.replacements:
@@ -434,7 +434,7 @@ def require_nni_fixes() -> None:
     """Our tuners refuse to run on an unfixed NNI: trials could train the wrong architecture."""
     missing = [fix.name for fix in NNI_FIXES if not fix.is_applied()]
     if missing:
-        raise NNIInstallationError(
+        raise NniInstallationError(
             f"NNI is not set up for nni-rl-nas in this Python environment (missing: {', '.join(missing)}); without "
             "it, trials running at the same time could train each other's architectures; fix: run "
             "`nni-rl-nas setup` once, then create the experiment again"

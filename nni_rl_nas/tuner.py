@@ -54,7 +54,7 @@ from nni.tuner import Tuner
 
 from .experiment import check_search_space
 from .files import write_atomically, write_json
-from .nni_patches import NNIInstallationError, require_nni_fixes
+from .nni_patches import NniInstallationError, require_nni_fixes
 from .options import STRATEGY_OPTIONS
 from .records import CONTROLLER_PROGRESS_FILE, RACE_FILE, database_of_checkpoint, submitted_parameter_ids
 from .strategies import STRATEGIES, NothingToPropose, SearchStrategy
@@ -78,7 +78,7 @@ def require_fixes_at_start() -> None:
     dispatcher log: NNI itself would show only "Tuner did not connect"."""
     try:
         require_nni_fixes()
-    except NNIInstallationError as error:
+    except NniInstallationError as error:
         logger.error("%s", error)
         raise
 

@@ -10,7 +10,7 @@ from nni_rl_nas.nni_patches import (
     TUNER_CONNECT_TIMEOUT,
     TUNER_ERROR_STATUS,
     VALIDATION_AT_CREATE,
-    NNIInstallationError,
+    NniInstallationError,
 )
 from nni_rl_nas.strategies import RandomStrategy
 from nni_rl_nas.tuner import TUNERS
@@ -42,7 +42,7 @@ def test_fix_files_parameters_under_a_trial_id_chosen_before_the_trial_starts(tm
 def test_fix_refuses_a_compat_js_it_does_not_know(tmp_path):
     compat = tmp_path / "compat.js"
     compat.write_text("// some other NNI version\n")
-    with pytest.raises(NNIInstallationError, match="pip install nni==3.0"):
+    with pytest.raises(NniInstallationError, match="pip install nni==3.0"):
         PARAMETER_DISPATCH.apply(compat)
     assert compat.read_text() == "// some other NNI version\n"
 
@@ -81,7 +81,7 @@ def test_installed_nni_has_the_fixes_and_tuners_refuse_to_run_without_them(tmp_p
     unfixed = tmp_path / "compat.js"
     unfixed.write_text(ORIGINAL)
     monkeypatch.setattr(nni_patches.SourcePatch, "path", lambda self: unfixed)
-    with pytest.raises(NNIInstallationError, match="run `nni-rl-nas setup`"):
+    with pytest.raises(NniInstallationError, match="run `nni-rl-nas setup`"):
         TUNERS["RlNasRandom"](space={"family": "mlp"}, task={"env": "CartPole-v1"})
     shutil.copy(unfixed, tmp_path / "kept.js")
     # the NNI-free strategy itself needs no fix: benchmarks and tests drive it without NNI

@@ -18,10 +18,10 @@ import nni
 from stable_baselines3.common.preprocessing import get_flattened_obs_dim
 
 from .base import PARTS, Architecture, ArchitectureSpace  # noqa: F401 (PARTS: part of the package's interface)
-from .cnn import CNNSpace
+from .cnn import CnnSpace
 from .darts import OPERATIONS, RL_DARTS_OPS, WIRINGS, ZERO, DartsEncoderSpace, stage_sides
 from .impala import ImpalaEncoderSpace
-from .mlp import ACTIVATIONS, MLPSpace
+from .mlp import ACTIVATIONS, MlpSpace
 from .options import CnnSpaceOptions, DartsSpaceOptions, ImpalaSpaceOptions, MlpSpaceOptions, defaults_of
 
 
@@ -48,7 +48,7 @@ class SpaceFamily:
         return defaults_of(self.options)
 
 
-def _build_mlp(observation_space: gym.Space, out_features: int | None, options: dict[str, Any]) -> MLPSpace:
+def _build_mlp(observation_space: gym.Space, out_features: int | None, options: dict[str, Any]) -> MlpSpace:
     if not isinstance(
         observation_space, (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)
     ):
@@ -56,7 +56,7 @@ def _build_mlp(observation_space: gym.Space, out_features: int | None, options: 
             f"space family 'mlp' needs a flat observation (Box/Discrete), got {observation_space}; "
             "fix: wrap the env with gymnasium.wrappers.FlattenObservation or pick an env with vector observations"
         )
-    return MLPSpace(get_flattened_obs_dim(observation_space), out_features, **options)
+    return MlpSpace(get_flattened_obs_dim(observation_space), out_features, **options)
 
 
 def _image_shape(family: str, observation_space: gym.Space) -> tuple[int, int, int]:
@@ -69,13 +69,13 @@ def _image_shape(family: str, observation_space: gym.Space) -> tuple[int, int, i
     return shape
 
 
-def _build_cnn(observation_space: gym.Space, out_features: int | None, options: dict[str, Any]) -> CNNSpace:
+def _build_cnn(observation_space: gym.Space, out_features: int | None, options: dict[str, Any]) -> CnnSpace:
     shape = _image_shape("cnn", observation_space)
     if out_features is None:
         raise SpaceMismatchError(
             "space family 'cnn' is a whole classifier and needs the dataset's classes; fix: task.dataset"
         )
-    return CNNSpace(shape[0], out_features, **options)
+    return CnnSpace(shape[0], out_features, **options)
 
 
 def _build_darts(observation_space: gym.Space, out_features: int | None, options: dict[str, Any]) -> DartsEncoderSpace:

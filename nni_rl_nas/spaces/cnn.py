@@ -38,7 +38,7 @@ def stride_label(layer: int) -> str:
     return f"conv{layer}_stride"
 
 
-class CNNSpace(ArchitectureSpace):
+class CnnSpace(ArchitectureSpace):
     """``image -> [Conv2d(kernels_i, filter_i, stride_i) -> ReLU] * depth -> average pool -> Linear(classes)``."""
 
     part = "classifier"  # a whole supervised child; agents' image encoders are the darts and impala families

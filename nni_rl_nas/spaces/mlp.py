@@ -41,7 +41,7 @@ def activation_label(layer: int) -> str:
     return f"layer{layer}_activation"
 
 
-class MLPSpace(ArchitectureSpace):
+class MlpSpace(ArchitectureSpace):
     """``in_features -> [Linear(width_i) -> activation_i] * depth -> Linear(out_features)``.
 
     The output layer has no activation: it emits Q-values. With ``out_features=None`` the space
@@ -86,9 +86,9 @@ class MLPSpace(ArchitectureSpace):
         head = [MutableLinear(last_width, out_features)] if out_features is not None else []
         self.layers = nn.Sequential(*hidden, *head)
 
-    def with_inputs(self, in_features: int) -> MLPSpace:
+    def with_inputs(self, in_features: int) -> MlpSpace:
         """The same space reading ``in_features`` inputs (a SAC critic reads observation and action)."""
-        return MLPSpace(in_features, **self.options)
+        return MlpSpace(in_features, **self.options)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(x)

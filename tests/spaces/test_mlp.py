@@ -3,11 +3,11 @@ import torch
 from torch import nn
 
 from nni_rl_nas.spaces import count_architectures, nni_search_space, search_choices
-from nni_rl_nas.spaces.mlp import MLPSpace
+from nni_rl_nas.spaces.mlp import MlpSpace
 
 
 def test_default_space_is_the_seed_projects_100_architectures():
-    space = MLPSpace(8, 4)
+    space = MlpSpace(8, 4)
     assert count_architectures(space) == 100
     assert search_choices(space) == {
         "layer1_width": [64, 128, 256, 1024, 2048],
@@ -18,16 +18,16 @@ def test_default_space_is_the_seed_projects_100_architectures():
 
 
 def test_depth_widths_and_activations_are_configurable():
-    space = MLPSpace(4, 2, depth=3, widths=[16, 32], activations=["tanh"])
+    space = MlpSpace(4, 2, depth=3, widths=[16, 32], activations=["tanh"])
     assert count_architectures(space) == 8
     assert list(search_choices(space)) == [f"layer{i}_{kind}" for i in (1, 2, 3) for kind in ("width", "activation")]
 
 
 def test_frozen_architecture_is_a_plain_module_with_the_chosen_layers():
-    space = MLPSpace(8, 4)
+    space = MlpSpace(8, 4)
     architecture = space.parse_architecture_name("256-relu_1024-sigmoid")
     network = space.freeze(architecture)
-    layers = [m for m in network.modules() if not isinstance(m, (MLPSpace, nn.Sequential))]
+    layers = [m for m in network.modules() if not isinstance(m, (MlpSpace, nn.Sequential))]
     assert [type(m) for m in layers] == [nn.Linear, nn.ReLU, nn.Linear, nn.Sigmoid, nn.Linear]
     assert [(m.in_features, m.out_features) for m in layers if isinstance(m, nn.Linear)] == [
         (8, 256),
@@ -39,7 +39,7 @@ def test_frozen_architecture_is_a_plain_module_with_the_chosen_layers():
 
 
 def test_architecture_names_round_trip_including_underscored_activations():
-    space = MLPSpace(3, 2, widths=[64, 256], activations=["relu", "leaky_relu"])
+    space = MlpSpace(3, 2, widths=[64, 256], activations=["relu", "leaky_relu"])
     for name in ("64-leaky_relu_256-relu", "256-relu_64-leaky_relu"):
         assert space.architecture_name(space.parse_architecture_name(name)) == name
     with pytest.raises(ValueError, match="does not describe 2 layers"):
@@ -47,7 +47,7 @@ def test_architecture_names_round_trip_including_underscored_activations():
 
 
 def test_nni_search_space_lists_every_decision_as_a_choice():
-    space = MLPSpace(4, 2, depth=1, widths=[16, 64], activations=["relu", "tanh"])
+    space = MlpSpace(4, 2, depth=1, widths=[16, 64], activations=["relu", "tanh"])
     assert nni_search_space(space) == {
         "layer1_width": {"_type": "choice", "_value": [16, 64]},
         "layer1_activation": {"_type": "choice", "_value": ["relu", "tanh"]},
@@ -69,7 +69,7 @@ def test_every_family_declares_its_part_and_names_architectures_both_ways():
 
 
 def test_a_searched_depth_is_a_decision_and_unused_layers_leave_the_network_alone():
-    space = MLPSpace(8, 4, depth=[1, 2, 3], widths=[16, 32], activations=["relu", "tanh"])
+    space = MlpSpace(8, 4, depth=[1, 2, 3], widths=[16, 32], activations=["relu", "tanh"])
     assert search_choices(space)["depth"] == [1, 2, 3]
     assert count_architectures(space) == 4 + 4**2 + 4**3, "distinct networks: unused layers do not count"
     point = space.parse_architecture_name("16-relu_32-tanh")
@@ -85,6 +85,6 @@ def test_a_searched_depth_is_a_decision_and_unused_layers_leave_the_network_alon
 
 
 def test_a_fixed_depth_keeps_the_flat_layout_saved_weights_have():
-    space = MLPSpace(8, 4, depth=2, widths=[16, 32])
+    space = MlpSpace(8, 4, depth=2, widths=[16, 32])
     weights = space.freeze(space.parse_architecture_name("16-relu_32-sigmoid")).state_dict()
     assert list(weights) == [f"layers.{index}.{kind}" for index in (0, 2, 4) for kind in ("weight", "bias")]
