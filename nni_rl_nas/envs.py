@@ -22,6 +22,7 @@ import numpy as np
 from gymnasium.wrappers import FrameStackObservation, GrayscaleObservation, ResizeObservation, TransformObservation
 
 from .declarations import option
+from .errors import check_bool, check_positive_int
 
 MINATAR_GAMES = ("Asterix", "Breakout", "Freeway", "Seaquest", "SpaceInvaders")
 MINATAR_MAX_EPISODE_STEPS = 10_000
@@ -51,6 +52,12 @@ class Preprocessing:
     grayscale: bool = option(False, "RGB -> one luminance channel")
     resize: int | None = option(None, "square side in pixels, e.g. 84; null: as the env renders")
     frame_stack: int = option(1, "the last N frames as channels, so that a feed-forward encoder sees motion")
+
+    def check(self, where: str = "task.preprocess") -> None:
+        """Refuse bad values, naming the field and the fix."""
+        check_bool(self.grayscale, f"{where}.grayscale")
+        check_positive_int(self.resize, f"{where}.resize", none_means="no resizing")
+        check_positive_int(self.frame_stack, f"{where}.frame_stack")
 
 
 def is_image(space: gym.Space) -> bool:

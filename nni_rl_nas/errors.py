@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from dataclasses import fields
 from typing import Any
 
@@ -90,3 +91,15 @@ def check_fraction(value: Any, where: str, zero_allowed: bool = True) -> None:
     if not is_number(value) or value > 1 or value < 0 or (value == 0 and not zero_allowed):
         interval = "[0, 1]" if zero_allowed else "(0, 1]"
         raise ConfigError(f"{where}: got {value!r}; fix: a number in {interval}")
+
+
+def check_bool(value: Any, where: str) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: got {value!r}; fix: true or false")
+
+
+def check_device(value: Any, where: str) -> None:
+    if not (isinstance(value, str) and re.fullmatch(r"auto|cpu|cuda(:\d+)?", value)):
+        raise ConfigError(
+            f"{where}: got {value!r}; fix: auto (cuda when NNI assigns the trial a GPU, else cpu), cpu, cuda or cuda:N"
+        )

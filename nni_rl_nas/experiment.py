@@ -46,9 +46,7 @@ from .envs import Preprocessing, is_image, registry_id
 from .errors import (
     ConfigError,
     check_choice,
-    check_non_negative_int,
     check_positive_int,
-    check_positive_number,
     did_you_mean,
     is_number,
     lookup,
@@ -62,8 +60,6 @@ from .search_space import SearchSpace
 from .spaces import SPACE_FAMILIES, search_choices
 from .specs import (
     DATASETS,
-    SCORE_RULES,
-    SOLVED_ON,
     ClassificationTaskSpec,
     ExperimentSpec,
     ScoreSpec,
@@ -97,27 +93,12 @@ def _check_env_id(env_id: Any) -> None:
         ) from None
 
 
-def _check_preprocessing(steps: Preprocessing) -> None:
-    check_positive_int(steps.resize, "task.preprocess.resize", none_means="no resizing")
-    check_positive_int(steps.frame_stack, "task.preprocess.frame_stack")
-    if not isinstance(steps.grayscale, bool):
-        raise ConfigError(f"task.preprocess.grayscale: got {steps.grayscale!r}; fix: true or false")
-
-
 def _check_images(task: TaskSpec, observation_space: gym.Space) -> None:
     """Preprocessing applies to image observations only."""
     if task.preprocess != Preprocessing() and not is_image(observation_space):
         raise ConfigError(
             f"task.preprocess: {task.env!r} has no image observations ({observation_space}); "
             "fix: remove task.preprocess"
-        )
-
-
-def _check_device(device: Any) -> None:
-    if not (isinstance(device, str) and re.fullmatch(r"auto|cpu|cuda(:\d+)?", device)):
-        raise ConfigError(
-            f"task.device: got {device!r}; fix: auto (cuda when NNI assigns the trial a GPU, "
-            "else cpu), cpu, cuda or cuda:N"
         )
 
 
@@ -137,48 +118,9 @@ def _parse_space(data: Any) -> SpaceSpec:
 
 def _parse_classification_task(data: dict[str, Any]) -> tuple[ClassificationTaskSpec, gym.Space, int, None]:
     task = parse_section(ClassificationTaskSpec, data, "task")
-    check_choice(task.dataset, tuple(DATASETS), "task.dataset")
-    for name in ("epochs", "batch_size", "torch_threads"):
-        check_positive_int(getattr(task, name), f"task.{name}")
-    if not is_number(task.validation_fraction) or not 0.0 < task.validation_fraction < 1.0:
-        raise ConfigError(f"task.validation_fraction: got {task.validation_fraction!r}; fix: a fraction in (0, 1)")
-    check_positive_number(task.learning_rate, "task.learning_rate")
-    _check_device(task.device)
+    task.check()
     shape, classes = DATASETS[task.dataset]
     return task, gym.spaces.Box(0.0, 1.0, shape=shape), classes, None
-
-
-def _check_rl_task(task: TaskSpec) -> None:
-    """Values of an RL task on their own, before the env is made."""
-    score = task.score
-    check_choice(score.rule, SCORE_RULES, "task.score.rule")
-    check_choice(score.solved_on, SOLVED_ON, "task.score.solved_on")
-    for name in ("report_every", "torch_threads"):
-        check_positive_int(getattr(task, name), f"task.{name}")
-    check_positive_int(score.episodes, "task.score.episodes")
-    check_positive_int(score.solve_window, "task.score.solve_window")
-    check_positive_int(task.total_timesteps, "task.total_timesteps", none_means="the per-env default")
-    check_positive_int(task.seeds, "task.seeds", none_means="the per-env default")
-    check_positive_int(task.n_envs, "task.n_envs", none_means="the per-env default")
-    check_positive_number(task.max_trial_seconds, "task.max_trial_seconds", none_means="no cap")
-    _check_device(task.device)
-    _check_preprocessing(task.preprocess)
-    check_non_negative_int(task.seed, "task.seed")
-    if not isinstance(task.double_q, bool) or (task.double_q and task.algorithm != "dqn"):
-        raise ConfigError(
-            f"task.double_q: got {task.double_q!r} with algorithm {task.algorithm!r}; "
-            "fix: true only with algorithm dqn, else false"
-        )
-    check_non_negative_int(task.eval_episodes, "task.eval_episodes")
-    if score.solved_on == "greedy_eval" and task.eval_episodes == 0:
-        raise ConfigError(
-            "task.eval_episodes: 0, but task.score.solved_on is greedy_eval, which needs periodic "
-            "greedy evaluations; fix: eval_episodes >= 1, or solved_on: training_episodes"
-        )
-    if not isinstance(task.hyperparameters, dict):
-        raise ConfigError(f"task.hyperparameters: got {task.hyperparameters!r}; fix: a mapping of algorithm options")
-    if not isinstance(task.env_kwargs, dict):
-        raise ConfigError(f"task.env_kwargs: got {task.env_kwargs!r}; fix: a mapping of gymnasium.make arguments")
 
 
 def _parse_rl_task(data: dict[str, Any]) -> tuple[TaskSpec, gym.Space, int | None, gym.Space]:
@@ -187,7 +129,7 @@ def _parse_rl_task(data: dict[str, Any]) -> tuple[TaskSpec, gym.Space, int | Non
     steps = parse_section(Preprocessing, data.get("preprocess", {}), "task.preprocess")
     task = parse_section(TaskSpec, {**data, "score": score, "preprocess": steps}, "task", exclude=("defaults",))
     entry = algorithm(task.algorithm)
-    _check_rl_task(task)
+    task.check()
     task = dataclasses.replace(task, defaults=entry.defaults_for(task.env))
     if task.score.rule == "solved_then_eval" and task.solve_threshold is None:
         raise ConfigError(

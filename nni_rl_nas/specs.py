@@ -18,7 +18,16 @@ import torch
 
 from .declarations import option, set_by_the_parser
 from .envs import Preprocessing, preprocess, registry_id
-from .errors import ConfigError
+from .errors import (
+    ConfigError,
+    check_bool,
+    check_choice,
+    check_device,
+    check_non_negative_int,
+    check_positive_int,
+    check_positive_number,
+    is_number,
+)
 from .search_space import SearchSpace
 from .spaces import SPACE_FAMILIES, SpaceMismatchError
 
@@ -63,6 +72,19 @@ class ScoreSpec:
     scale: float = option(30.0, "solved_then_eval: a solved seed scores its mean return / scale")
     unsolved_score: float = option(1e-5, "solved_then_eval: what an unsolved seed scores")
     stop_on_solve: bool = option(False, "end training once solved (judged on validation episodes)")
+
+    def check(self, where: str = "task.score") -> None:
+        """Refuse bad values, naming the field and the fix."""
+        check_choice(self.rule, SCORE_RULES, f"{where}.rule")
+        check_choice(self.solved_on, SOLVED_ON, f"{where}.solved_on")
+        check_positive_int(self.episodes, f"{where}.episodes")
+        check_positive_int(self.solve_window, f"{where}.solve_window")
+        if self.threshold is not None and not is_number(self.threshold):
+            raise ConfigError(f"{where}.threshold: got {self.threshold!r}; fix: a number, or null for the env's own")
+        check_positive_number(self.scale, f"{where}.scale")
+        if not is_number(self.unsolved_score):
+            raise ConfigError(f"{where}.unsolved_score: got {self.unsolved_score!r}; fix: a number")
+        check_bool(self.stop_on_solve, f"{where}.stop_on_solve")
 
 
 @dataclass(frozen=True)
@@ -116,6 +138,36 @@ class TaskSpec:
     )
     engine: str = option("sb3", "sb3, or batched: all seeds of a DQN trial in one batched computation")
     defaults: AlgorithmDefaults = set_by_the_parser(AlgorithmDefaults)
+
+    def check(self) -> None:
+        """Refuse bad values on their own (before the env is made), naming the field and the fix."""
+        self.score.check()
+        self.preprocess.check()
+        for name in ("report_every", "torch_threads"):
+            check_positive_int(getattr(self, name), f"task.{name}")
+        check_positive_int(self.total_timesteps, "task.total_timesteps", none_means="the per-env default")
+        check_positive_int(self.seeds, "task.seeds", none_means="the per-env default")
+        check_positive_int(self.n_envs, "task.n_envs", none_means="the per-env default")
+        check_positive_number(self.max_trial_seconds, "task.max_trial_seconds", none_means="no cap")
+        check_device(self.device, "task.device")
+        check_non_negative_int(self.seed, "task.seed")
+        if not isinstance(self.double_q, bool) or (self.double_q and self.algorithm != "dqn"):
+            raise ConfigError(
+                f"task.double_q: got {self.double_q!r} with algorithm {self.algorithm!r}; "
+                "fix: true only with algorithm dqn, else false"
+            )
+        check_non_negative_int(self.eval_episodes, "task.eval_episodes")
+        if self.score.solved_on == "greedy_eval" and self.eval_episodes == 0:
+            raise ConfigError(
+                "task.eval_episodes: 0, but task.score.solved_on is greedy_eval, which needs periodic "
+                "greedy evaluations; fix: eval_episodes >= 1, or solved_on: training_episodes"
+            )
+        if not isinstance(self.hyperparameters, dict):
+            raise ConfigError(
+                f"task.hyperparameters: got {self.hyperparameters!r}; fix: a mapping of algorithm options"
+            )
+        if not isinstance(self.env_kwargs, dict):
+            raise ConfigError(f"task.env_kwargs: got {self.env_kwargs!r}; fix: a mapping of gymnasium.make arguments")
 
     def make_env(self, **make_kwargs: Any) -> gym.Env:
         return preprocess(gym.make(self.env, **self.env_kwargs, **make_kwargs), self.preprocess)
@@ -173,6 +225,18 @@ class ClassificationTaskSpec:
     download: bool = option(False, "fashion_mnist: fetch the files into data_dir when they are missing")
     torch_threads: int = option(1, "torch threads per trial")
     device: str = option("auto", "auto (cuda when NNI assigns the trial a GPU, else cpu), cpu or cuda")
+
+    def check(self) -> None:
+        """Refuse bad values, naming the field and the fix."""
+        check_choice(self.dataset, tuple(DATASETS), "task.dataset")
+        for name in ("epochs", "batch_size", "torch_threads"):
+            check_positive_int(getattr(self, name), f"task.{name}")
+        if not is_number(self.validation_fraction) or not 0.0 < self.validation_fraction < 1.0:
+            raise ConfigError(f"task.validation_fraction: got {self.validation_fraction!r}; fix: a fraction in (0, 1)")
+        check_positive_number(self.learning_rate, "task.learning_rate")
+        check_device(self.device, "task.device")
+        check_non_negative_int(self.seed, "task.seed")
+        check_bool(self.download, "task.download")
 
     def describe(self) -> str:
         return f"image classification on {self.dataset}, {self.epochs} epochs per trial, score validation accuracy"
