@@ -43,6 +43,7 @@ TOP = 10
 # the search's options each variant changes (EnasOptions fields); "default" is the main job's search
 VARIANTS: dict[str, dict] = {
     "default": {},
+    "per_shape": {"weight_sharing": "per_shape"},
     "eval_episodes_10": {"search_eval_episodes": 10},
     "child_steps_4000": {"child_steps": 4000},
 }
@@ -67,9 +68,8 @@ def run_unit(variant: str, budget: int, seed: int, episodes: int) -> dict:
     """One search, then every network scored with its shared weights."""
     import torch
 
-    from nni_rl_nas.algorithms import NetworkFactory, build_agent
     from nni_rl_nas.experiment import parse_class_args
-    from nni_rl_nas.oneshot.enas import load_child, run_enas_search, supernet_factory
+    from nni_rl_nas.oneshot.enas import enas_search
     from nni_rl_nas.options import EnasOptions
     from nni_rl_nas.spaces import search_choices
     from nni_rl_nas.training.scoring import TEST_BLOCK, greedy_returns
@@ -80,16 +80,12 @@ def run_unit(variant: str, budget: int, seed: int, episodes: int) -> dict:
     task = dataclasses.replace(task, seed=seed)
     space = spec.build_space()
     output_dir = Path(tempfile.mkdtemp(prefix="enas-ranking-"))
-    result = run_enas_search(task, space, spec.build_space, settings, output_dir, "cpu")
-    supernet = supernet_factory(spec.build_space)()
-    supernet.load_state_dict(torch.load(output_dir / "supernet.pt", weights_only=True))
+    agent, search, result = enas_search(task, space, spec.build_space, settings, output_dir, "cpu")
     env = task.make_env()
     shared = {}
-    for values in _architectures(search_choices(space)):
-        name = space.architecture_name(values)
-        agent = build_agent(task, NetworkFactory(space, values), "cpu")
-        load_child(supernet, agent.policy.q_net.q_net)
-        shared[name] = float(greedy_returns(agent, env, episodes, TEST_BLOCK).mean())
+    for architecture in _architectures(search_choices(space)):  # each with the shared weights, as ENAS scores
+        search.materialise(architecture)
+        shared[space.architecture_name(architecture)] = float(greedy_returns(agent, env, episodes, TEST_BLOCK).mean())
     env.close()
     return {
         "variant": variant,

@@ -487,6 +487,9 @@ class TwoPhaseOptions(StrategyOptions):
             )
 
 
+WEIGHT_SHARING = ("slices", "per_shape")  # how ENAS's children share weights (oneshot/enas.py, SharedWeights)
+
+
 @dataclass(frozen=True)
 class EnasOptions(TwoPhaseOptions):
     """ENAS: a controller samples children of one DQN supernet of the ``mlp`` space."""
@@ -497,6 +500,11 @@ class EnasOptions(TwoPhaseOptions):
     controller: ControllerSettings = option(ControllerSettings, "the controller and its REINFORCE update")
     child_steps: int = option(2000, "env steps of shared-weight training per sampled child")
     top_k: int = option(3, "architectures each search derives for retraining")
+    weight_sharing: str = option(
+        "slices",
+        "slices: a width is the leading slice of one matrix per layer (ENAS, NNI's MixedLinear); per_shape: a "
+        "layer of given input and output widths has weights of its own (benchmarks/enas_ranking.py compares them)",
+    )
 
     def derived_per_search(self) -> int:
         return self.top_k
@@ -504,6 +512,7 @@ class EnasOptions(TwoPhaseOptions):
     def check(self) -> None:
         super().check()
         self.controller.check("tuner.classArgs.controller")
+        check_choice(self.weight_sharing, WEIGHT_SHARING, "tuner.classArgs.weight_sharing")
         check_positive_int(self.child_steps, "tuner.classArgs.child_steps")
         check_positive_int(self.top_k, "tuner.classArgs.top_k")
         if self.search_timesteps is not None and self.search_timesteps < self.child_steps:

@@ -10,7 +10,9 @@ the materialised child rather than the supernet costs what the child costs: the 
 widest matrices (2048 x 2048 in the seed space) would otherwise be updated whole at every
 gradient step (measured: 19 env steps/s on LunarLander). The optimizer's moments restart with
 each child. All of it runs inside one Stable-Baselines3 ``learn()`` call, so the exploration
-schedule and the replay buffer are the agent's, shared by all children.
+schedule and the replay buffer are the agent's, shared by all children. With ``weight_sharing:
+per_shape`` a layer of given input and output widths has weights of its own instead of a slice
+(:class:`SharedWeights`); ``benchmarks/enas_ranking.py`` measures how each ranks the networks.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import numpy as np
 import torch
 from nni.nas.oneshot.pytorch.supermodule.operation import MixedLinear
 from nni.nas.strategy import RandomOneShot
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.dqn.policies import DQNPolicy
 
@@ -82,6 +85,55 @@ def store_child(supernet: torch.nn.Module, child: torch.nn.Module) -> None:
             view.copy_(parameter)
 
 
+class SharedWeights:
+    """Every child's weights, shared as ``weight_sharing`` says.
+
+    ``slices`` (ENAS, NNI's ``MixedLinear``): a width is the leading slice of one matrix per layer,
+    so a layer's first units are trained by every child and the rest by the wide ones only.
+    ``per_shape``: a layer with given input and output widths has weights of its own, so two
+    children share a layer only where its widths on both sides agree (per width pair): what a
+    wide child learns never moves a narrow child's units. Each shape starts from its slice of the
+    same initial supernet, so both modes start every child from the same weights.
+    """
+
+    def __init__(self, supernet: torch.nn.Module, mode: str) -> None:
+        self.supernet, self.mode = supernet, mode
+        self.own: dict[str, torch.Tensor] = {}  # per_shape: "layer.in.out.weight" (and bias) -> tensor
+
+    def _pairs(self, child: torch.nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        slices = shared_slices(self.supernet, child)
+        if self.mode == "slices":
+            return slices
+        layers = [module for module in child.modules() if isinstance(module, torch.nn.Linear)]
+        pairs = []
+        for index, layer in enumerate(layers):  # shared_slices pairs each layer's weight, then its bias
+            for kind, (parameter, view) in zip(("weight", "bias"), slices[2 * index : 2 * index + 2]):
+                key = f"{index}.{layer.in_features}.{layer.out_features}.{kind}"
+                if key not in self.own:
+                    self.own[key] = view.detach().clone()
+                pairs.append((parameter, self.own[key]))
+        return pairs
+
+    def load(self, child: torch.nn.Module) -> torch.nn.Module:
+        """``child`` with its shared weights."""
+        with torch.no_grad():
+            for parameter, shared in self._pairs(child):
+                parameter.copy_(shared)
+        return child
+
+    def store(self, child: torch.nn.Module) -> None:
+        """Return the trained ``child``'s weights to where they are shared."""
+        with torch.no_grad():
+            for parameter, shared in self._pairs(child):
+                shared.copy_(parameter)
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {**self.supernet.state_dict(), **{f"own.{key}": tensor for key, tensor in self.own.items()}}
+
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.supernet.parameters()) + sum(t.numel() for t in self.own.values())
+
+
 @dataclass
 class ChildRecord:
     env_steps: int
@@ -125,7 +177,7 @@ class ChildSwitchingCallback(BaseCallback):
         self.capped = False
 
     def _on_training_start(self) -> None:
-        online = initial_supernet(self.make_supernet, self.settings.seed)
+        online = SharedWeights(initial_supernet(self.make_supernet, self.settings.seed), self.settings.weight_sharing)
         self.supernets = (online, copy.deepcopy(online))  # the target starts as a copy, as in DQN
         self._start_child()
 
@@ -144,16 +196,16 @@ class ChildSwitchingCallback(BaseCallback):
         """Swap ``architecture``, loaded from the shared weights, into the agent's Q-networks."""
         policy = self.policy
         # SB3 declares its own Sequential as q_net; the child is any module with the same inputs and outputs
-        policy.q_net.q_net = load_child(self.supernets[0], self.space.freeze(architecture))  # type: ignore[assignment]
-        policy.q_net_target.q_net = load_child(self.supernets[1], self.space.freeze(architecture))  # type: ignore[assignment]
+        policy.q_net.q_net = self.supernets[0].load(self.space.freeze(architecture))  # type: ignore[assignment]
+        policy.q_net_target.q_net = self.supernets[1].load(self.space.freeze(architecture))  # type: ignore[assignment]
         learning_rate = self.model.lr_schedule(self.model._current_progress_remaining)
         # SB3 declares optimizer_class as type[Optimizer], whose constructor takes no lr; its subclasses do
         policy.optimizer = policy.optimizer_class(policy.parameters(), lr=learning_rate, **policy.optimizer_kwargs)  # type: ignore[call-arg]
 
     def write_back(self) -> None:
         """Return the trained child's weights to the shared slices."""
-        store_child(self.supernets[0], self.policy.q_net.q_net)
-        store_child(self.supernets[1], self.policy.q_net_target.q_net)
+        self.supernets[0].store(self.policy.q_net.q_net)
+        self.supernets[1].store(self.policy.q_net_target.q_net)
 
     def _on_step(self) -> bool:
         if self.num_timesteps - self._child_started >= self.settings.child_steps:
@@ -235,16 +287,16 @@ class ChildSwitchingCallback(BaseCallback):
         )
 
 
-@search_of(EnasOptions)
-def run_enas_search(
+def enas_search(
     task: TaskSpec,
     space: ArchitectureSpace,
     build_space: Callable[[], ArchitectureSpace],
     settings: EnasOptions,
     output_dir: Path,
     device: str,
-) -> dict:
-    """The ENAS search trial: returns its final result (the top-k derived architectures first)."""
+) -> tuple[BaseAlgorithm, ChildSwitchingCallback, dict]:
+    """The search itself: its agent, the callback that holds the shared weights and the controller
+    (``materialise`` puts any architecture in the agent with its shared weights), and its result."""
     eval_env = task.make_env()
     first = {label: values[0] for label, values in search_choices(space).items()}
     agent = build_agent(task, NetworkFactory(space, first), device)  # children replace it
@@ -267,17 +319,34 @@ def run_enas_search(
         shared_returns.append(float(greedy_returns(agent, eval_env, settings.search_eval_episodes, TEST_BLOCK).mean()))
     search.save_state()
     write_atomically(output_dir / "supernet.pt", lambda target: torch.save(search.supernets[0].state_dict(), target))
-    return {
-        "default": SEARCH_TRIAL_SCORE,
-        "shared_return": shared_returns[0],  # the most likely architecture's greedy return with the shared weights
-        "architecture": settings.search_name,
-        "top_k": [name for name, _ in top],
-        "top_k_probabilities": [p for _, p in top],
-        "top_k_shared_returns": shared_returns,
-        "ranked": [name for name, _ in ranked],  # most likely first: stand-ins when other searches took the top
-        "children": len(search.progress.children),
-        "env_steps": int(agent.num_timesteps),
-        "capped": search.capped,
-        "wall_clock_s": round(time.monotonic() - started, 2),
-        "parameters": sum(p.numel() for p in search.supernets[0].parameters()),
-    }
+    return (
+        agent,
+        search,
+        {
+            "default": SEARCH_TRIAL_SCORE,
+            "shared_return": shared_returns[0],  # the most likely architecture's greedy return with the shared weights
+            "architecture": settings.search_name,
+            "top_k": [name for name, _ in top],
+            "top_k_probabilities": [p for _, p in top],
+            "top_k_shared_returns": shared_returns,
+            "ranked": [name for name, _ in ranked],  # most likely first: stand-ins when other searches took the top
+            "children": len(search.progress.children),
+            "env_steps": int(agent.num_timesteps),
+            "capped": search.capped,
+            "wall_clock_s": round(time.monotonic() - started, 2),
+            "parameters": search.supernets[0].parameter_count(),
+        },
+    )
+
+
+@search_of(EnasOptions)
+def run_enas_search(
+    task: TaskSpec,
+    space: ArchitectureSpace,
+    build_space: Callable[[], ArchitectureSpace],
+    settings: EnasOptions,
+    output_dir: Path,
+    device: str,
+) -> dict:
+    """The ENAS search trial: returns its final result (the top-k derived architectures first)."""
+    return enas_search(task, space, build_space, settings, output_dir, device)[2]

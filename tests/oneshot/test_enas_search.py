@@ -7,7 +7,14 @@ import pytest
 import torch
 
 from nni_rl_nas.experiment import parse_class_args
-from nni_rl_nas.oneshot.enas import initial_supernet, load_child, run_enas_search, store_child, supernet_factory
+from nni_rl_nas.oneshot.enas import (
+    SharedWeights,
+    initial_supernet,
+    load_child,
+    run_enas_search,
+    store_child,
+    supernet_factory,
+)
 from nni_rl_nas.options import EnasOptions
 
 SPACE = {"family": "mlp", "depth": 2, "widths": [16, 64], "activations": ["relu", "tanh"]}
@@ -33,6 +40,30 @@ def test_children_share_one_weight_matrix_per_layer():
     assert torch.equal(after[16:, :], before[16:, :]), "weights outside its slice are untouched"
     wide = load_child(supernet, space.freeze(space.parse_architecture_name("64-tanh_64-relu")))
     assert torch.equal(wide.layers[0].weight[:16], narrow.layers[0].weight), "a wider child starts from it"
+
+
+@pytest.mark.parametrize("mode", ["slices", "per_shape"])
+def test_a_wide_childs_training_reaches_a_narrow_child_only_when_weights_are_slices(mode):
+    spec = parse_class_args({"space": SPACE, "task": TASK})
+    space = spec.build_space()
+    shared = SharedWeights(supernet_factory(spec.build_space)(), mode)
+    first, second = (shared.supernet.layers[i].weight.detach().clone() for i in (0, 2))
+    wide = shared.load(space.freeze(space.parse_architecture_name("64-relu_16-relu")))
+    assert torch.equal(wide.layers[0].weight, first[:64]), "every child starts from its slice of the supernet"
+    with torch.no_grad():  # train the wide child a little, both layers
+        wide.layers[0].weight.add_(1.0)
+        wide.layers[2].weight.add_(1.0)
+    shared.store(wide)
+    narrow = shared.load(space.freeze(space.parse_architecture_name("16-tanh_16-relu")))
+    same_pair = shared.load(space.freeze(space.parse_architecture_name("64-tanh_16-tanh")))
+    other_pair = shared.load(space.freeze(space.parse_architecture_name("64-relu_64-relu")))
+    moved = 1.0 if mode == "slices" else 0.0
+    assert torch.equal(narrow.layers[0].weight, first[:16] + moved), "a narrower first layer"
+    assert torch.equal(same_pair.layers[0].weight, first[:64] + 1.0), "the same first-layer shape: shared"
+    assert torch.equal(same_pair.layers[2].weight, second[:16, :64] + 1.0), "the same width pair: shared"
+    assert torch.equal(other_pair.layers[2].weight[:16], second[:16, :64] + moved), "another width pair"
+    if mode == "per_shape":
+        assert torch.equal(shared.supernet.layers[0].weight, first), "the supernet itself stays as it started"
 
 
 def test_short_enas_search_trains_the_supernet_and_the_controller(tmp_path):
