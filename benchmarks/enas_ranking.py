@@ -33,6 +33,7 @@ from searches import Units
 from nni_rl_nas.files import write_json
 from nni_rl_nas.landscape import load_landscape
 from nni_rl_nas.ranking import rank_correlation
+from nni_rl_nas.seed_statistics import paired_difference
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -136,6 +137,8 @@ def summary() -> dict:
         entry.setdefault("derived_true_ranks", []).append(comparison["derived_true_ranks"])
         entry.setdefault("search_env_steps", record["search_env_steps"])
         entry.setdefault("seeds", []).append(record["seed"])
+    for name, entry in variants.items():
+        entry["vs_default"] = against_default(name, entry, variants)
     result = {"truth_seeds": len(load_landscape(RESULTS / "landscape_lunar").seeds), "truth_split_half": split_half}
     result["variants"] = variants
     result["default_variant"] = "default"
@@ -144,21 +147,38 @@ def summary() -> dict:
     return result
 
 
+def against_default(name: str, entry: dict, variants: dict) -> dict | None:
+    """The variant's Spearman minus the default search's at the same budget, paired by search seed."""
+    variant, budget = name.split("@")
+    default = variants.get(f"default@{budget}")
+    if variant == "default" or default is None:
+        return None
+    by_seed = dict(zip(default["seeds"], default["spearman"]))
+    pairs = [(rho, by_seed[seed]) for seed, rho in zip(entry["seeds"], entry["spearman"]) if seed in by_seed]
+    return paired_difference([mine for mine, _ in pairs], [theirs for _, theirs in pairs])
+
+
 def markdown(result: dict) -> str:
     lines = [
         f"Truth: {result['truth_seeds']} seeds per network; its split-half Spearman (the ceiling) "
         f"{result['truth_split_half']:+.2f}.",
         "",
-        "| variant @ search env steps | search seeds | Spearman with the truth | top-10 overlap | "
-        "derived architectures' ranks in the truth (of 64) |",
-        "| --- | --- | --- | --- | --- |",
+        "| variant @ search env steps | search seeds | Spearman with the truth | minus the default's, paired "
+        "(95% CI) | top-10 overlap | derived architectures' ranks in the truth (of 64) |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for name, entry in sorted(result["variants"].items()):
         rho = ", ".join(f"{value:+.2f}" for value in entry["spearman"])
         mean = np.mean(entry["spearman"])
         overlap = ", ".join(str(value) for value in entry["top10_overlap"])
         ranks = "; ".join(", ".join(map(str, ranks)) for ranks in entry["derived_true_ranks"])
-        lines.append(f"| {name} | {entry['seeds']} | {rho} (mean {mean:+.2f}) | {overlap} | {ranks} |")
+        versus = entry["vs_default"]
+        difference = (
+            f"{versus['mean']:+.2f} ({versus['ci95'][0]:+.2f}, {versus['ci95'][1]:+.2f})"
+            if versus and versus["ci95"]
+            else "-"
+        )
+        lines.append(f"| {name} | {entry['seeds']} | {rho} (mean {mean:+.2f}) | {difference} | {overlap} | {ranks} |")
     return "\n".join(lines) + "\n"
 
 
