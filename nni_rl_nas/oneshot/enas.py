@@ -72,19 +72,6 @@ def shared_slices(supernet: torch.nn.Module, child: torch.nn.Module) -> list[tup
     return pairs
 
 
-def load_child(supernet: torch.nn.Module, child: torch.nn.Module) -> torch.nn.Module:
-    with torch.no_grad():
-        for parameter, view in shared_slices(supernet, child):
-            parameter.copy_(view)
-    return child
-
-
-def store_child(supernet: torch.nn.Module, child: torch.nn.Module) -> None:
-    with torch.no_grad():
-        for parameter, view in shared_slices(supernet, child):
-            view.copy_(parameter)
-
-
 class SharedWeights:
     """Every child's weights, shared as ``weight_sharing`` says.
 

@@ -10,9 +10,7 @@ from nni_rl_nas.experiment import parse_class_args
 from nni_rl_nas.oneshot.enas import (
     SharedWeights,
     initial_supernet,
-    load_child,
     run_enas_search,
-    store_child,
     supernet_factory,
 )
 from nni_rl_nas.options import EnasOptions
@@ -29,16 +27,17 @@ TASK = {
 def test_children_share_one_weight_matrix_per_layer():
     spec = parse_class_args({"space": SPACE, "task": TASK})
     space = spec.build_space()
-    supernet = supernet_factory(spec.build_space)()
-    narrow = load_child(supernet, space.freeze(space.parse_architecture_name("16-relu_16-relu")))
+    shared = SharedWeights(supernet_factory(spec.build_space)(), "slices")
+    supernet = shared.supernet
+    narrow = shared.load(space.freeze(space.parse_architecture_name("16-relu_16-relu")))
     before = supernet.layers[0].weight.detach().clone()
     with torch.no_grad():  # train the narrow child a little
         narrow.layers[0].weight.add_(1.0)
-    store_child(supernet, narrow)
+    shared.store(narrow)
     after = supernet.layers[0].weight.detach()
     assert torch.equal(after[:16, :], before[:16, :] + 1.0), "the narrow child's slice was written back"
     assert torch.equal(after[16:, :], before[16:, :]), "weights outside its slice are untouched"
-    wide = load_child(supernet, space.freeze(space.parse_architecture_name("64-tanh_64-relu")))
+    wide = shared.load(space.freeze(space.parse_architecture_name("64-tanh_64-relu")))
     assert torch.equal(wide.layers[0].weight[:16], narrow.layers[0].weight), "a wider child starts from it"
 
 
