@@ -45,8 +45,11 @@ TOP = 10
 VARIANTS: dict[str, dict] = {
     "default": {},
     "per_shape": {"weight_sharing": "per_shape"},
+    "per_activation": {"weight_sharing": "per_activation"},
     "eval_episodes_10": {"search_eval_episodes": 10},
     "child_steps_4000": {"child_steps": 4000},
+    "child_steps_10000": {"child_steps": 10000},
+    "child_steps_4000_per_activation": {"child_steps": 4000, "weight_sharing": "per_activation"},
 }
 
 

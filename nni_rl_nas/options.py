@@ -487,7 +487,8 @@ class TwoPhaseOptions(StrategyOptions):
             )
 
 
-WEIGHT_SHARING = ("slices", "per_shape")  # how ENAS's children share weights (oneshot/enas.py, SharedWeights)
+# how ENAS's children share weights (oneshot/enas.py, SharedWeights)
+WEIGHT_SHARING = ("slices", "per_shape", "per_activation")
 
 
 @dataclass(frozen=True)
@@ -503,7 +504,8 @@ class EnasOptions(TwoPhaseOptions):
     weight_sharing: str = option(
         "slices",
         "slices: a width is the leading slice of one matrix per layer (ENAS, NNI's MixedLinear); per_shape: a "
-        "layer of given input and output widths has weights of its own (benchmarks/enas_ranking.py compares them)",
+        "layer of given input and output widths has weights of its own; per_activation: slices of one supernet per "
+        "sequence of activations (benchmarks/enas_ranking.py compares them)",
     )
 
     def derived_per_search(self) -> int:

@@ -49,11 +49,16 @@ SEARCHED = {
 
 
 def nni_tuner(algorithm: str, algorithm_args: dict | None = None):
+    """quick_cartpole.yml under one of NNI's tuners, searching two hyperparameters beside the
+    architecture; 6000 env steps a trial (5 curve points), since the test checks what each trial
+    trained, not how well."""
+
     def edit(raw: dict) -> None:
         raw["tuner"]["name"] = "RlNasNniTuner"
         raw["tuner"]["classArgs"].update(
             algorithm=algorithm, algorithm_args=algorithm_args, search_hyperparameters=SEARCHED
         )
+        raw["tuner"]["classArgs"]["task"].update(total_timesteps=6000, report_every=1200)
         raw["searchSpace"].update(SEARCHED)
 
     return edit
@@ -202,11 +207,11 @@ def check_reports(
 def racing_cartpole(raw: dict) -> None:
     raw["maxTrialNumber"] = 40  # a safety net: the finished tuner ends the experiment
     raw["tuner"]["classArgs"].update(
-        racing={"initial_seeds": 1, "max_seeds": 3, "answer_seeds": 2},
+        racing={"initial_seeds": 1, "max_seeds": 2, "answer_seeds": 2},
         verdict={"test_seeds": 2},
         baselines=["128-relu"],
     )
-    raw["tuner"]["classArgs"]["task"].update(total_timesteps=4000, report_every=2000)
+    raw["tuner"]["classArgs"]["task"].update(total_timesteps=2000, report_every=1000)
 
 
 def test_a_race_with_a_baseline_and_a_verdict_ends_done_and_its_summary_judges_the_answer(tmp_path):
@@ -225,7 +230,7 @@ def test_a_race_with_a_baseline_and_a_verdict_ends_done_and_its_summary_judges_t
         ]
         assert [final["train_seeds"] for final in finals] == shown, "NNI shows the seeds each trial trained"
         search = [final for final in finals if not final["verdict"]]
-        assert all(seed < 3 for final in search for seed in final["train_seeds"])
+        assert all(seed < 2 for final in search for seed in final["train_seeds"])
         assert [(final["architecture"], final["train_seeds"]) for final in finals if final["verdict"]][-1][1] == [
             1000,
             1001,

@@ -11,7 +11,8 @@ widest matrices (2048 x 2048 in the seed space) would otherwise be updated whole
 gradient step (measured: 19 env steps/s on LunarLander). The optimizer's moments restart with
 each child. All of it runs inside one Stable-Baselines3 ``learn()`` call, so the exploration
 schedule and the replay buffer are the agent's, shared by all children. With ``weight_sharing:
-per_shape`` a layer of given input and output widths has weights of its own instead of a slice
+per_shape`` a layer of given input and output widths has weights of its own instead of a slice,
+with ``per_activation`` each sequence of activations has a supernet of its own
 (:class:`SharedWeights`); ``benchmarks/enas_ranking.py`` measures how each ranks the networks.
 """
 
@@ -79,17 +80,33 @@ class SharedWeights:
     so a layer's first units are trained by every child and the rest by the wide ones only.
     ``per_shape``: a layer with given input and output widths has weights of its own, so two
     children share a layer only where its widths on both sides agree (per width pair): what a
-    wide child learns never moves a narrow child's units. Each shape starts from its slice of the
-    same initial supernet, so both modes start every child from the same weights.
+    wide child learns never moves a narrow child's units.
+    ``per_activation``: slices, in one supernet per sequence of activations (a split of the
+    supernet by those choices, as few-shot NAS splits it), so a relu child never trains the weights
+    a tanh child reads. Every mode starts every child from its slice of the same initial supernet.
     """
 
     def __init__(self, supernet: torch.nn.Module, mode: str) -> None:
         self.supernet, self.mode = supernet, mode
         self.own: dict[str, torch.Tensor] = {}  # per_shape: "layer.in.out.weight" (and bias) -> tensor
+        self.initial = copy.deepcopy(supernet) if mode == "per_activation" else None
+        self.by_activations: dict[str, torch.nn.Module] = {}  # per_activation: "ReLU,Tanh" -> supernet
+
+    def _supernet_of(self, child: torch.nn.Module) -> torch.nn.Module:
+        if self.initial is None:
+            return self.supernet
+        activations = ",".join(
+            type(module).__name__
+            for module in child.modules()
+            if not list(module.children()) and not isinstance(module, torch.nn.Linear)
+        )
+        if activations not in self.by_activations:
+            self.by_activations[activations] = copy.deepcopy(self.initial)
+        return self.by_activations[activations]
 
     def _pairs(self, child: torch.nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        slices = shared_slices(self.supernet, child)
-        if self.mode == "slices":
+        slices = shared_slices(self._supernet_of(child), child)
+        if self.mode != "per_shape":
             return slices
         layers = [module for module in child.modules() if isinstance(module, torch.nn.Linear)]
         pairs = []
@@ -114,11 +131,18 @@ class SharedWeights:
             for parameter, shared in self._pairs(child):
                 shared.copy_(parameter)
 
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        """Every tensor that holds shared weights, by a name that says whose they are."""
+        tensors = {**self.supernet.state_dict(), **{f"own.{key}": tensor for key, tensor in self.own.items()}}
+        for activations, supernet in self.by_activations.items():
+            tensors |= {f"{activations}.{key}": tensor for key, tensor in supernet.state_dict().items()}
+        return tensors
+
     def state_dict(self) -> dict[str, torch.Tensor]:
-        return {**self.supernet.state_dict(), **{f"own.{key}": tensor for key, tensor in self.own.items()}}
+        return self._tensors()
 
     def parameter_count(self) -> int:
-        return sum(p.numel() for p in self.supernet.parameters()) + sum(t.numel() for t in self.own.values())
+        return sum(tensor.numel() for tensor in self._tensors().values())
 
 
 @dataclass

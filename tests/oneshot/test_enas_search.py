@@ -65,6 +65,24 @@ def test_a_wide_childs_training_reaches_a_narrow_child_only_when_weights_are_sli
         assert torch.equal(shared.supernet.layers[0].weight, first), "the supernet itself stays as it started"
 
 
+def test_per_activation_children_share_slices_only_with_children_of_their_activations():
+    spec = parse_class_args({"space": SPACE, "task": TASK})
+    space = spec.build_space()
+    shared = SharedWeights(supernet_factory(spec.build_space)(), "per_activation")
+    first = shared.supernet.layers[0].weight.detach().clone()
+    wide = shared.load(space.freeze(space.parse_architecture_name("64-relu_64-tanh")))
+    assert torch.equal(wide.layers[0].weight, first[:64]), "every child starts from its slice of the supernet"
+    with torch.no_grad():
+        wide.layers[0].weight.add_(1.0)
+    shared.store(wide)
+    same = shared.load(space.freeze(space.parse_architecture_name("16-relu_16-tanh")))
+    other = shared.load(space.freeze(space.parse_architecture_name("16-tanh_16-tanh")))
+    assert torch.equal(same.layers[0].weight, first[:16] + 1.0), "relu then tanh: the same supernet's slice"
+    assert torch.equal(other.layers[0].weight, first[:16]), "tanh then tanh: a supernet of its own"
+    assert len(shared.by_activations) == 2
+    assert shared.parameter_count() == 3 * sum(p.numel() for p in shared.supernet.parameters())
+
+
 def test_short_enas_search_trains_the_supernet_and_the_controller(tmp_path):
     spec = parse_class_args({"space": SPACE, "task": TASK})
     space = spec.build_space()
