@@ -41,6 +41,7 @@ OUT = RESULTS / "enas_ranking"
 MAIN_JOB = ROOT / "experiment_configs" / "enas_lunar.yml"
 RULE = "mean_return"
 TOP = 10
+AVERAGED = 3  # supernets whose scores an averaged ranking takes the mean of
 # the search's options each variant changes (EnasOptions fields); "default" is the main job's search
 VARIANTS: dict[str, dict] = {
     "default": {},
@@ -115,25 +116,42 @@ def unit_name(variant: str, budget: int, seed: int) -> str:
     return f"{variant}/{budget}/{seed}"
 
 
-def compare(unit: dict, true_scores: dict[str, float]) -> dict:
+def compare(shared_scores: dict[str, float], true_scores: dict[str, float], derived: list[str]) -> dict:
     names = list(true_scores)
-    shared = [unit["shared_scores"][name] for name in names]
+    shared = [shared_scores[name] for name in names]
     true = [true_scores[name] for name in names]
     true_order = sorted(names, key=lambda name: -true_scores[name])
-    shared_order = sorted(names, key=lambda name: -unit["shared_scores"][name])
+    shared_order = sorted(names, key=lambda name: -shared_scores[name])
     return {
         "spearman": rank_correlation(shared, true),
         "top10_overlap": len(set(true_order[:TOP]) & set(shared_order[:TOP])),
-        "derived_true_ranks": [true_order.index(name) + 1 for name in unit["derived"]],
+        "derived_true_ranks": [true_order.index(name) + 1 for name in derived],
     }
+
+
+def averaged_supernets(records: list[dict], true_scores: dict[str, float]) -> dict:
+    """What averaging the shared-weight scores of AVERAGED supernets (searches on different seeds)
+    would rank: the records' seeds in disjoint groups of AVERAGED, each group's mean score per
+    network compared with the truth. Measured from separate searches, before building it."""
+    ordered = sorted(records, key=lambda record: record["seed"])
+    groups = [ordered[i : i + AVERAGED] for i in range(0, len(ordered) - AVERAGED + 1, AVERAGED)]
+    result: dict = {"seed_groups": [], "spearman": [], "top10_overlap": []}
+    for group in groups:
+        mean = {name: float(np.mean([record["shared_scores"][name] for record in group])) for name in true_scores}
+        comparison = compare(mean, true_scores, [])
+        result["seed_groups"].append([record["seed"] for record in group])
+        result["spearman"].append(comparison["spearman"])
+        result["top10_overlap"].append(comparison["top10_overlap"])
+    return result
 
 
 def summary() -> dict:
     true_scores, split_half = truth()
     units = Units(OUT / "units")
     variants: dict[str, dict] = {}
-    for record in units.matching("*"):
-        comparison = compare(record, true_scores)
+    records = units.matching("*")
+    for record in records:
+        comparison = compare(record["shared_scores"], true_scores, record["derived"])
         entry = variants.setdefault(f"{record['variant']}@{record['budget']}", {"spearman": [], "top10_overlap": []})
         entry["spearman"].append(comparison["spearman"])
         entry["top10_overlap"].append(comparison["top10_overlap"])
@@ -142,6 +160,8 @@ def summary() -> dict:
         entry.setdefault("seeds", []).append(record["seed"])
     for name, entry in variants.items():
         entry["vs_default"] = against_default(name, entry, variants)
+        mine = [record for record in records if f"{record['variant']}@{record['budget']}" == name]
+        entry[f"averaged_{AVERAGED}_supernets"] = averaged_supernets(mine, true_scores)
     result = {"truth_seeds": len(load_landscape(RESULTS / "landscape_lunar").seeds), "truth_split_half": split_half}
     result["variants"] = variants
     result["default_variant"] = "default"
@@ -182,6 +202,19 @@ def markdown(result: dict) -> str:
             else "-"
         )
         lines.append(f"| {name} | {entry['seeds']} | {rho} (mean {mean:+.2f}) | {difference} | {overlap} | {ranks} |")
+    lines += [
+        "",
+        f"Scores averaged over {AVERAGED} supernets (searches on {AVERAGED} seeds, disjoint groups):",
+        "",
+        "| variant @ search env steps | seed groups | Spearman with the truth | top-10 overlap |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, entry in sorted(result["variants"].items()):
+        averaged = entry[f"averaged_{AVERAGED}_supernets"]
+        if averaged["spearman"]:
+            rho = ", ".join(f"{value:+.2f}" for value in averaged["spearman"])
+            overlap = ", ".join(str(value) for value in averaged["top10_overlap"])
+            lines.append(f"| {name} | {averaged['seed_groups']} | {rho} | {overlap} |")
     return "\n".join(lines) + "\n"
 
 
