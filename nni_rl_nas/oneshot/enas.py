@@ -131,18 +131,15 @@ class SharedWeights:
             for parameter, shared in self._pairs(child):
                 shared.copy_(parameter)
 
-    def _tensors(self) -> dict[str, torch.Tensor]:
+    def state_dict(self) -> dict[str, torch.Tensor]:
         """Every tensor that holds shared weights, by a name that says whose they are."""
         tensors = {**self.supernet.state_dict(), **{f"own.{key}": tensor for key, tensor in self.own.items()}}
         for activations, supernet in self.by_activations.items():
             tensors |= {f"{activations}.{key}": tensor for key, tensor in supernet.state_dict().items()}
         return tensors
 
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        return self._tensors()
-
     def parameter_count(self) -> int:
-        return sum(tensor.numel() for tensor in self._tensors().values())
+        return sum(tensor.numel() for tensor in self.state_dict().values())
 
 
 @dataclass
