@@ -49,7 +49,6 @@ VARIANTS: dict[str, dict] = {
     "per_activation": {"weight_sharing": "per_activation"},
     "eval_episodes_10": {"search_eval_episodes": 10},
     "child_steps_4000": {"child_steps": 4000},
-    "child_steps_10000": {"child_steps": 10000},
     "child_steps_4000_per_activation": {"child_steps": 4000, "weight_sharing": "per_activation"},
 }
 
@@ -116,6 +115,11 @@ def unit_name(variant: str, budget: int, seed: int) -> str:
     return f"{variant}/{budget}/{seed}"
 
 
+def entry_name(record: dict) -> str:
+    """The summary's row of a unit: its variant at its search budget."""
+    return f"{record['variant']}@{record['budget']}"
+
+
 def compare(shared_scores: dict[str, float], true_scores: dict[str, float], derived: list[str]) -> dict:
     names = list(true_scores)
     shared = [shared_scores[name] for name in names]
@@ -152,7 +156,7 @@ def summary() -> dict:
     records = units.matching("*")
     for record in records:
         comparison = compare(record["shared_scores"], true_scores, record["derived"])
-        entry = variants.setdefault(f"{record['variant']}@{record['budget']}", {"spearman": [], "top10_overlap": []})
+        entry = variants.setdefault(entry_name(record), {"spearman": [], "top10_overlap": []})
         entry["spearman"].append(comparison["spearman"])
         entry["top10_overlap"].append(comparison["top10_overlap"])
         entry.setdefault("derived_true_ranks", []).append(comparison["derived_true_ranks"])
@@ -160,7 +164,7 @@ def summary() -> dict:
         entry.setdefault("seeds", []).append(record["seed"])
     for name, entry in variants.items():
         entry["vs_default"] = against_default(name, entry, variants)
-        mine = [record for record in records if f"{record['variant']}@{record['budget']}" == name]
+        mine = [record for record in records if entry_name(record) == name]
         entry[f"averaged_{AVERAGED}_supernets"] = averaged_supernets(mine, true_scores)
     result = {"truth_seeds": len(load_landscape(RESULTS / "landscape_lunar").seeds), "truth_split_half": split_half}
     result["variants"] = variants
