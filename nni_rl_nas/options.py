@@ -136,9 +136,13 @@ class RacingSettings:
     above ``initial_seeds`` races them."""
 
     initial_seeds: int | None = option(None, "search seeds a new architecture trains on first; null: task.seeds")
-    max_seeds: int | None = option(None, "most search seeds an architecture earns; null: initial_seeds (no racing)")
+    max_seeds: int | None = option(
+        None, "most search seeds an architecture earns while the search runs; null: initial_seeds (no racing)"
+    )
     answer_seeds: int | None = option(
-        None, "search seeds the answer rests on at least (the race tops it up when the search ends); null: max_seeds"
+        None,
+        "search seeds the answer rests on at least: the race tops its finalists up to them when the search "
+        "ends (may exceed max_seeds); null: max_seeds",
     )
     rule: str = option(
         "t_test",
@@ -162,6 +166,13 @@ class RacingSettings:
         "them)",
     )
 
+    finalists: int = option(
+        1,
+        "contenders topped up to answer_seeds when the search ends, the incumbent and the best of the "
+        "rest by their seeds so far; the best of them on those shared seeds is the answer (a second "
+        "look at the few that scored best on few seeds)",
+    )
+
     def resolved(self, task_seeds: int) -> tuple[int, int, int]:
         """(initial, max, answer) seeds, the nulls resolved against the task's seeds per trial."""
         initial = self.initial_seeds or task_seeds
@@ -171,6 +182,7 @@ class RacingSettings:
     def check(self, where: str) -> None:
         for name in ("initial_seeds", "max_seeds", "answer_seeds"):
             check_positive_int(getattr(self, name), f"{where}.{name}", none_means="the default")
+        check_positive_int(self.finalists, f"{where}.finalists")
         check_choice(self.rule, RACING_RULES, f"{where}.rule")
         check_choice(self.aggregate, AGGREGATES, f"{where}.aggregate")
         if not isinstance(self.pair_baselines, bool):
@@ -180,19 +192,21 @@ class RacingSettings:
             if not is_number(value) or not 0 < value < 1:
                 raise ConfigError(f"{where}.{name}: got {value!r}; fix: a number strictly between 0 and 1")
 
+    def spanned(self, task_seeds: int) -> int:
+        """How many search seeds the race may hand out: max_seeds, or answer_seeds where it is more."""
+        _, most, answer = self.resolved(task_seeds)
+        return max(most, answer)
+
     def check_against(self, task_seeds: int, where: str) -> None:
-        """The seed counts, resolved, must nest: initial <= answer <= max."""
+        """The seed counts, resolved, must nest: initial <= max and initial <= answer."""
         initial, most, answer = self.resolved(task_seeds)
         if initial > most:
             raise ConfigError(
                 f"{where}.max_seeds: got {most}, below initial_seeds {initial}; fix: max_seeds >= "
                 "initial_seeds, or null for no racing"
             )
-        if not initial <= answer <= most:
-            raise ConfigError(
-                f"{where}.answer_seeds: got {answer}; fix: a number from initial_seeds ({initial}) to "
-                f"max_seeds ({most})"
-            )
+        if answer < initial:
+            raise ConfigError(f"{where}.answer_seeds: got {answer}; fix: at least initial_seeds ({initial})")
 
     @property
     def active(self) -> bool:
@@ -313,23 +327,22 @@ class StrategyOptions:
             return
         self.racing.check_against(spec.task.seed_count, "tuner.classArgs.racing")
         # as ranges, not lists: a huge task.seeds is refused by its own check, not by running out of memory
-        _, most, _ = self.racing.resolved(spec.task.seed_count)
-        first, last = spec.task.seed, spec.task.seed + most - 1
+        first, last = spec.task.seed, spec.task.seed + self.racing.spanned(spec.task.seed_count) - 1
         test_first, test_last = self.verdict.first_test_seed, self.verdict.first_test_seed + self.verdict.test_seeds - 1
         if self.verdict.test_seeds and test_first <= last and first <= test_last:
             raise ConfigError(
                 f"tuner.classArgs.verdict.first_test_seed: test seeds {max(first, test_first)}.. overlap the search "
-                f"seeds {first}..{last} (task.seed and racing.max_seeds); fix: a first_test_seed above {last}"
+                f"seeds {first}..{last} (task.seed, racing.max_seeds and racing.answer_seeds); fix: a "
+                f"first_test_seed above {last}"
             )
 
     def search_seeds(self, task) -> list[int]:
         """The seeds search trials may train on, in the order the race hands them out."""
-        _, most, _ = self.racing.resolved(task.seed_count)
-        return list(range(task.seed, task.seed + most))
+        return list(range(task.seed, task.seed + self.racing.spanned(task.seed_count)))
 
     def trial_seeds_at_most(self, task_seeds: int) -> int:
         """The most agents one trial trains at once: a race's largest request, or the verdict's seeds."""
-        return max(self.racing.resolved(task_seeds)[1], self.verdict.test_seeds)
+        return max(self.racing.spanned(task_seeds), self.verdict.test_seeds)
 
 
 @dataclass(frozen=True)

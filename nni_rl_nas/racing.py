@@ -9,13 +9,19 @@ SMAC's intensification (Hutter et al.; ``smac/intensifier/intensifier.py``), for
   it has as many as the incumbent; then, if its aggregate on those seeds is higher, it becomes
   the incumbent.
 - Each time a challenger's race ends, the incumbent gains one more seed, up to ``max_seeds``:
-  the answer's estimate keeps improving while the search goes on.
+  the answer's estimate keeps improving while the search goes on. (``max_seeds`` equal to
+  ``initial_seeds``: no racing while the search runs, every architecture trains on its first
+  seeds, and the finalists alone earn more.)
 - Baselines run on every seed a contender runs on (``pair_baselines``), so any architecture can
   be compared with them on paired search seeds; without it they keep their initial seeds, and the
   verdict's test seeds alone compare the answer with them.
 - When the search stops proposing (its budget is spent, or it has nothing left), the race
-  *finishes*: challengers earn no more seeds, and the incumbent is topped up to
-  ``answer_seeds``, so the answer rests on at least that many seeds.
+  *finishes*: challengers earn no more seeds, and the ``finalists`` best contenders (the
+  incumbent, then the rest by their aggregate on the seeds they have run) are topped up to
+  ``answer_seeds``, so the answer rests on at least that many seeds. With more than one
+  finalist the finalists race each other on those shared seeds, and the best becomes the answer:
+  a second look at the few that scored best on few seeds, which is where a small budget's seeds
+  pay most (``benchmarks/seed_protocols.py`` measures it against one seed per trial).
 
 ``rule``: ``t_test`` drops a challenger once the one-sided ``confidence`` upper bound of its mean
 paired difference lies below 0 (:func:`.seed_statistics.shown_worse`), the spread of a difference
@@ -68,6 +74,8 @@ class Race:
         aggregate_name: str = "mean",
         quantile: float = 0.25,
         pair_baselines: bool = True,
+        finalists: int = 1,
+        max_seeds: int | None = None,
     ) -> None:
         if not 1 <= initial_seeds <= len(seeds) or not 1 <= answer_seeds <= len(seeds):
             raise ValueError(
@@ -75,15 +83,13 @@ class Race:
             )
         self.seeds, self.initial_seeds, self.answer_seeds = list(seeds), initial_seeds, answer_seeds
         self.rule, self.confidence, self.aggregate_name, self.quantile = rule, confidence, aggregate_name, quantile
-        self.pair_baselines = pair_baselines
+        self.pair_baselines, self.finalists = pair_baselines, finalists
+        self.max_seeds = max_seeds or len(self.seeds)  # while the search runs; the finalists may go on to answer_seeds
         self.entrants: dict[str, Entrant] = {}
         self.incumbent: str | None = None
         self.queue: list[tuple[str, list[int]]] = []  # seeds given but not yet handed out, in order
         self.finishing = False
-
-    @property
-    def max_seeds(self) -> int:
-        return len(self.seeds)
+        self.final: list[str] = []  # the finalists, named when the race finishes
 
     # -- what the strategy calls ---------------------------------------------------------------------
 
@@ -125,14 +131,16 @@ class Race:
             self._waiting_challengers()
 
     def finish(self) -> None:
-        """The search proposes no more: no challenger earns seeds; the incumbent is topped up to ``answer_seeds``."""
+        """The search proposes no more: no challenger earns seeds; the finalists are topped up to ``answer_seeds``."""
         if self.finishing:
             return
         self.finishing = True
-        self.queue = [
-            (name, seeds) for name, seeds in self.queue if self.entrants[name].baseline or name == self.incumbent
-        ]
-        self._top_up_incumbent()
+        self.final = [entrant.name for entrant in self._finalists()]
+        self.queue = [(name, seeds) for name, seeds in self.queue if self.entrants[name].baseline or name in self.final]
+        for name in self.final:
+            self.entrants[name].settled = False
+            self._give(self.entrants[name], self.seeds[: self.answer_seeds])
+        self._waiting_challengers()  # finalists that had their seeds already race now
 
     @property
     def answer(self) -> str | None:
@@ -145,12 +153,15 @@ class Race:
         )
 
     def seeds_to_finish(self) -> int:
-        """Seed trainings the answer still needs to reach ``answer_seeds`` (with its baselines' pairs)."""
-        if self.incumbent is None:
-            return 0
-        missing = max(0, self.answer_seeds - len(self.entrants[self.incumbent].requested))
+        """Seed trainings the finalists, as they stand, still need to reach ``answer_seeds``
+        (with their baselines' pairs)."""
+        finalists = self.entrants_named(self.final) if self.finishing else self._finalists()
+        missing = sum(max(0, self.answer_seeds - len(entrant.requested)) for entrant in finalists)
         baselines = sum(1 for entrant in self.entrants.values() if entrant.baseline and not entrant.dropped)
         return missing * (1 + baselines * self.pair_baselines)
+
+    def entrants_named(self, names: Sequence[str]) -> list[Entrant]:
+        return [self.entrants[name] for name in names]
 
     def pooled(self, name: str) -> float | None:
         """``name``'s aggregate objective over every seed it has run (None: none yet)."""
@@ -194,7 +205,7 @@ class Race:
         elif len(challenger.requested) < len(incumbent.requested) and not self.finishing:
             count = min(2 * len(challenger.requested), len(incumbent.requested))
             self._give(challenger, incumbent.requested[len(challenger.requested) : count])
-        elif len(challenger.requested) >= len(incumbent.requested):
+        elif len(challenger.requested) >= len(incumbent.requested) or challenger.name in self.final:
             if self._aggregate([challenger.scores[s] for s in shared]) > self._aggregate(
                 [incumbent.scores[s] for s in shared]
             ):
@@ -225,6 +236,8 @@ class Race:
     def _end_round(self) -> None:
         """A challenger's race ended: the incumbent gains a seed (or, finishing, its top-up)."""
         if self.finishing:
+            if self.incumbent is not None and self.incumbent not in self.final:
+                self.final.append(self.incumbent)  # a late challenger took over: it is a finalist too
             self._top_up_incumbent()
             return
         incumbent = self._incumbent_entrant
@@ -255,6 +268,20 @@ class Race:
                     baseline.requested.extend(missing)
                     self.queue.append((baseline.name, missing))
 
+    def _finalists(self) -> list[Entrant]:
+        """The incumbent, then the best other contenders by their aggregate on the seeds they have run."""
+        if self.incumbent is None:
+            return []
+        others = sorted(
+            (
+                entrant
+                for entrant in self.entrants.values()
+                if not entrant.baseline and not entrant.dropped and entrant.scores and entrant.name != self.incumbent
+            ),
+            key=lambda entrant: -self._aggregate(list(entrant.scores.values())),
+        )
+        return [self.entrants[self.incumbent], *others[: self.finalists - 1]]
+
     def _best_contender(self) -> str | None:
         """After the incumbent fails: the contender with the most seeds in, best aggregate among them."""
         contenders = [
@@ -281,6 +308,7 @@ class Race:
             "incumbent": self.incumbent,
             "queue": [[name, list(seeds)] for name, seeds in self.queue],
             "finishing": self.finishing,
+            "final": list(self.final),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -291,12 +319,14 @@ class Race:
         self.incumbent = state["incumbent"]
         self.queue = [(name, list(seeds)) for name, seeds in state["queue"]]
         self.finishing = state["finishing"]
+        self.final = list(state.get("final", []))
 
     def summary(self) -> dict[str, Any]:
         """Plain JSON for the report: the answer, and each architecture's seeds and standing."""
         return {
             "answer": self.incumbent,
             "answer_seeds": self.answer_seeds,
+            "finalists": list(self.final),
             "max_seeds": self.max_seeds,
             "rule": self.rule,
             "confidence": self.confidence,

@@ -112,7 +112,7 @@ class SearchStrategy(ABC):
         self._baselines_left = list(self.options.baselines)
         self._running_baselines: set[int] = set()
         racing = self.options.racing
-        initial, _, answer = racing.resolved(self.spec.task.seed_count)
+        initial, most, answer = racing.resolved(self.spec.task.seed_count)
         self.race = Race(
             self.options.search_seeds(self.spec.task),
             initial,
@@ -122,6 +122,8 @@ class SearchStrategy(ABC):
             racing.aggregate,
             racing.quantile,
             racing.pair_baselines,
+            finalists=racing.finalists,
+            max_seeds=most,
         )
         self._points: dict[str, Point] = {}  # every architecture in the race, by name
         self._running_seeds: dict[int, list[int]] = {}  # trial id -> the seeds it trains

@@ -42,7 +42,7 @@ def simulated_trial(parameters: dict) -> dict:
 def searched(strategy_name: str, executor=None, concurrency: int = 1, **options):
     space = PROGRESSIVE_SPACE if strategy_name == "RlNasProgressive" else SPACE
     strategy = STRATEGIES[strategy_name](
-        **{**ARGS, "space": space}, **RACING, seed=1, budget={"env_steps": 40_000}, **options
+        **{**ARGS, "space": space}, **{**RACING, **options}, seed=1, budget={"env_steps": 40_000}
     )
     finished = drive(strategy, simulated_trial, executor or InlineExecutor(), concurrency=concurrency)
     return strategy, [trial.parameters for trial in finished]
@@ -128,11 +128,40 @@ def test_the_budget_is_kept_for_the_answers_top_up():
     assert before_verdict * 1000 <= 40_000 + 2 * 4 * 1000  # at most the answer's (and its baseline's) top-up beyond
 
 
+FINALISTS = {"initial_seeds": 1, "max_seeds": 1, "answer_seeds": 3, "finalists": 3, "pair_baselines": False}
+
+
+@pytest.mark.parametrize("strategy_name", ["RlNasRandom", "RlNasNniTuner"])
+def test_finalists_alone_earn_more_seeds_within_the_budget(strategy_name):
+    strategy, trials = searched(strategy_name, racing=FINALISTS)
+    search = [trial for trial in trials if not trial.get("verdict")]
+    seeds_of: dict[str, list[int]] = {}
+    for trial in search:
+        seeds_of.setdefault(trial["architecture"], []).extend(trial["train_seeds"])
+    final = strategy.race.final
+    assert len(final) == 3 and strategy.race.answer in final
+    assert {name: seeds for name, seeds in seeds_of.items() if len(seeds) > 1} == {name: [0, 1, 2] for name in final}
+    assert sum(len(seeds) for seeds in seeds_of.values()) * 1000 <= 40_000  # the finalists' seeds kept in the budget
+    answer_mean = np.mean(list(strategy.race.entrants[strategy.race.answer].scores.values()))
+    assert all(np.mean(list(strategy.race.entrants[name].scores.values())) <= answer_mean for name in final)
+
+
 @pytest.mark.parametrize(
     "options, message",
     [
         ({"racing": {"initial_seeds": 3, "max_seeds": 2}}, r"racing.max_seeds: got 2, below initial_seeds 3"),
-        ({"racing": {"max_seeds": 4, "answer_seeds": 5}}, r"racing.answer_seeds: got 5; fix: a number from"),
+        (
+            {"racing": {"initial_seeds": 3, "max_seeds": 4, "answer_seeds": 2}},
+            r"racing.answer_seeds: got 2; fix: at least initial_seeds \(3\)",
+        ),
+        ({"racing": {"finalists": 0}}, r"racing.finalists: got 0"),
+        (
+            {
+                "racing": {"initial_seeds": 1, "max_seeds": 1, "answer_seeds": 7},
+                "verdict": {"test_seeds": 2, "first_test_seed": 5},
+            },
+            r"verdict.first_test_seed: test seeds 5.. overlap the search seeds 0..6",
+        ),
         ({"racing": {"rule": "median"}}, r"racing.rule: got 'median'; fix: one of \['t_test', 'aggregate'\]"),
         ({"racing": {"confidence": 1.5}}, r"racing.confidence: got 1.5; fix: a number strictly between 0 and 1"),
         ({"racing": {"aggregate": "max"}}, r"racing.aggregate: got 'max'"),
