@@ -12,8 +12,9 @@ seed trainings of 100k), over ``--search-seeds`` searches:
 
 Protocols, as ``racing`` options: ``one_seed`` (1 seed per trial), ``three_seeds`` (3 per trial),
 ``racing`` (1 seed first, up to 5; the answer on 5; a paired t-test at 0.8; the baseline paired on
-every seed) and ``racing_main_job`` (the main job's: up to 3, the answer on 3, the baseline on its
-first seed only).
+every seed), ``racing_main_job`` (the main job's: up to 3, the answer on 3, the baseline on its
+first seed only) and ``finalists`` (one seed per architecture while the search runs; when it ends,
+the three best on that seed train on seeds 0-2 and the best of them there is the answer).
 Per cell: the expected test score of the answer with its 95% t-interval; P(its test score is
 more than 20 below the baseline's); and two verdicts (:mod:`nni_rl_nas.seed_statistics`), each
 counted as how often it says ``better`` and, of those, the share the test seeds (or the truth)
@@ -68,6 +69,8 @@ PROTOCOLS = {
         "confidence": 0.8,
         "pair_baselines": False,
     },
+    # no racing while the search runs; the three best on their one seed race on seeds 0-2 at the end
+    "finalists": {"initial_seeds": 1, "max_seeds": 1, "answer_seeds": 3, "finalists": 3, "pair_baselines": False},
 }
 STRATEGIES = ("random", "tpe", "policy_gradient")
 LANDSCAPES = ("lunar", "synthetic")
@@ -302,7 +305,7 @@ def plot(table: dict, out: Path) -> None:
     figure, axes = plt.subplots(1, len(table), figsize=(6 * len(table), 4), squeeze=False)
     for axis, (kind, strategies) in zip(axes[0], table.items()):
         for (strategy, protocols), color in zip(strategies.items(), ("C0", "C1", "C2")):
-            for protocol, style in zip(PROTOCOLS, (":", "--", "-", "-.")):
+            for protocol, style in zip(PROTOCOLS, (":", "--", "-", "-.", (0, (5, 1, 1, 1, 1, 1)))):
                 budgets = protocols.get(protocol, {})
                 xs = [budget / 1e6 for budget in budgets_in(table) if str(budget) in budgets]
                 ys = [
@@ -310,7 +313,7 @@ def plot(table: dict, out: Path) -> None:
                     for budget in budgets_in(table)
                     if str(budget) in budgets
                 ]
-                axis.plot(xs, ys, style, color=color, marker="o", label=f"{strategy}, {protocol}")
+                axis.plot(xs, ys, linestyle=style, color=color, marker="o", label=f"{strategy}, {protocol}")
         axis.set(
             xscale="log", xlabel="search budget (M env steps)", ylabel="expected test score of the answer", title=kind
         )
@@ -327,7 +330,9 @@ def report(out: Path, search_seeds: int, command: str) -> None:
         {
             "search_seeds": search_seeds,
             "budgets": budgets_in(table),
-            "protocols": PROTOCOLS,
+            "protocols": {
+                name: options for name, options in PROTOCOLS.items() if any(r["protocol"] == name for r in records)
+            },
             "baseline": BASELINE,
             "shortfall": SHORTFALL,
             "table": table,
@@ -357,6 +362,9 @@ def main() -> None:
     parser.add_argument("--landscapes", nargs="+", default=list(LANDSCAPES), choices=LANDSCAPES)
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)
     parser.add_argument("--budgets", nargs="+", type=int, default=list(BUDGETS))
+    parser.add_argument(
+        "--protocols", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS, help="keep one_seed: rows pair with it"
+    )
     parser.add_argument("--verdict-seeds", type=int, default=VERDICT_SEEDS, help="test seeds of the test-seed verdict")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--report-only", action="store_true")
@@ -367,7 +375,7 @@ def main() -> None:
         done = {cell_key(json.loads(line)) for line in results.read_text().splitlines()} if results.exists() else set()
         cells = [
             cell
-            for cell in itertools.product(args.landscapes, args.strategies, PROTOCOLS, args.budgets)
+            for cell in itertools.product(args.landscapes, args.strategies, args.protocols, args.budgets)
             if cell not in done
         ]
         started = time.monotonic()
