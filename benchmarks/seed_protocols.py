@@ -237,7 +237,7 @@ def budgets_in(table: dict) -> list[int]:
 
 def markdown(table: dict, search_seeds: int, command: str, verdict_seeds: int) -> str:
     lines = [
-        f"# Seed protocols: one seed per trial, three, or racing ({search_seeds} search seeds per row)",
+        f"# Seed protocols: one seed per trial, three, racing, or finalists ({search_seeds} search seeds per row)",
         "",
         f"Command: `{command}`",
         "",
