@@ -155,13 +155,10 @@ class Race:
     def seeds_to_finish(self) -> int:
         """Seed trainings the finalists, as they stand, still need to reach ``answer_seeds``
         (with their baselines' pairs)."""
-        finalists = self.entrants_named(self.final) if self.finishing else self._finalists()
+        finalists = [self.entrants[name] for name in self.final] if self.finishing else self._finalists()
         missing = sum(max(0, self.answer_seeds - len(entrant.requested)) for entrant in finalists)
         baselines = sum(1 for entrant in self.entrants.values() if entrant.baseline and not entrant.dropped)
         return missing * (1 + baselines * self.pair_baselines)
-
-    def entrants_named(self, names: Sequence[str]) -> list[Entrant]:
-        return [self.entrants[name] for name in names]
 
     def pooled(self, name: str) -> float | None:
         """``name``'s aggregate objective over every seed it has run (None: none yet)."""
