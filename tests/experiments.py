@@ -91,6 +91,16 @@ def finished_trials(
     return rest(port, "trial-jobs"), rest(port, "metric-data")
 
 
+def settled_status(port: int, expected: str, timeout_s: float = 60.0) -> str:
+    """The experiment's status once it reads ``expected``, or the last one read after ``timeout_s``:
+    a strategy that ends the experiment leaves it at TUNER_NO_MORE_TRIAL, every trial ended, for the
+    moment NNI takes to turn it DONE."""
+    deadline = time.monotonic() + timeout_s
+    while (status := rest(port, "check-status")["status"]) != expected and time.monotonic() < deadline:
+        time.sleep(1)
+    return status
+
+
 def trial_folder(root: Path, trial_id: str) -> Path:
     """Where a trial of the experiment folder ``root`` wrote its outputs (any training service)."""
     (folder,) = root.glob(f"environments/*/trials/{trial_id}")

@@ -17,6 +17,7 @@ from tests.experiments import (
     finished_trials,
     free_port,
     rest,
+    settled_status,
     start_experiment,
 )
 
@@ -219,7 +220,7 @@ def test_a_race_with_a_baseline_and_a_verdict_ends_done_and_its_summary_judges_t
     verdict's test seeds last; the tuner's end makes the experiment DONE; summary.json agrees."""
     with start_experiment(tmp_path, "quick_cartpole.yml", racing_cartpole) as (experiment_id, port, root):
         trials, metrics = finished_trials(experiment_id, port)
-        assert rest(port, "check-status")["status"] == "DONE", "the finished tuner ended the experiment"
+        assert settled_status(port, "DONE") == "DONE", "the finished tuner ended the experiment"
         finals = [
             check_trial(trial, metrics, root, min_curve_points=2)
             for trial in sorted(trials, key=lambda t: t["sequenceId"])
@@ -390,7 +391,7 @@ def test_the_main_job_races_its_candidates_and_judges_its_answer_on_test_seeds(t
     started = time.monotonic()
     with start_experiment(tmp_path, "enas_lunar.yml") as (experiment_id, port, root):
         trials, metrics = finished_trials(experiment_id, port, timeout_s=2400)
-        assert rest(port, "check-status")["status"] == "DONE", "the finished tuner ended the experiment"
+        assert settled_status(port, "DONE") == "DONE", "the finished tuner ended the experiment"
         took = time.monotonic() - started
         print(f"enas_lunar.yml: create to DONE in {took:.0f} s")
         assert took <= 30 * 60, f"{took:.0f} s: the main job must reach DONE within 30 minutes on 2 cores"
