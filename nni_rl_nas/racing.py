@@ -139,7 +139,7 @@ class Race:
         self.queue = [(name, seeds) for name, seeds in self.queue if self.entrants[name].baseline or name in self.final]
         for name in self.final:
             self.entrants[name].settled = False
-            self._give(self.entrants[name], self.seeds[: self.answer_seeds])
+            self._top_up(name)
         self._waiting_challengers()  # finalists that had their seeds already race now
 
     @property
@@ -235,17 +235,17 @@ class Race:
         if self.finishing:
             if self.incumbent is not None and self.incumbent not in self.final:
                 self.final.append(self.incumbent)  # a late challenger took over: it is a finalist too
-            self._top_up_incumbent()
+            if self.incumbent is not None:
+                self._top_up(self.incumbent)
             return
         incumbent = self._incumbent_entrant
         if incumbent.complete and len(incumbent.requested) < self.max_seeds:
             self._give(incumbent, [self.seeds[len(incumbent.requested)]])
 
-    def _top_up_incumbent(self) -> None:
-        if self.incumbent is None:
-            return
-        incumbent = self.entrants[self.incumbent]
-        self._give(incumbent, self.seeds[len(incumbent.requested) : self.answer_seeds])
+    def _top_up(self, name: str) -> None:
+        """``name`` gets the search seeds it lacks up to ``answer_seeds``."""
+        entrant = self.entrants[name]
+        self._give(entrant, self.seeds[len(entrant.requested) : self.answer_seeds])
 
     def _give(self, entrant: Entrant, seeds: list[int]) -> None:
         seeds = [seed for seed in seeds if seed not in entrant.requested]
@@ -265,27 +265,27 @@ class Race:
                     baseline.requested.extend(missing)
                     self.queue.append((baseline.name, missing))
 
+    def _contenders(self) -> list[Entrant]:
+        """The architectures still in the race with a result: not baselines, not dropped."""
+        return [
+            entrant
+            for entrant in self.entrants.values()
+            if not entrant.baseline and not entrant.dropped and entrant.scores
+        ]
+
     def _finalists(self) -> list[Entrant]:
         """The incumbent, then the best other contenders by their aggregate on the seeds they have run."""
         if self.incumbent is None:
             return []
         others = sorted(
-            (
-                entrant
-                for entrant in self.entrants.values()
-                if not entrant.baseline and not entrant.dropped and entrant.scores and entrant.name != self.incumbent
-            ),
+            (entrant for entrant in self._contenders() if entrant.name != self.incumbent),
             key=lambda entrant: -self._aggregate(list(entrant.scores.values())),
         )
         return [self.entrants[self.incumbent], *others[: self.finalists - 1]]
 
     def _best_contender(self) -> str | None:
         """After the incumbent fails: the contender with the most seeds in, best aggregate among them."""
-        contenders = [
-            entrant
-            for entrant in self.entrants.values()
-            if not entrant.baseline and not entrant.dropped and entrant.scores
-        ]
+        contenders = self._contenders()
         if not contenders:
             return None
         most = max(len(entrant.scores) for entrant in contenders)
