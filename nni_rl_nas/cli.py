@@ -33,6 +33,8 @@ def _spaces(args: argparse.Namespace) -> int:
             print(f"    {line}")
         for label, values in search_choices(space).items():
             print(f"    {label}: {values}")
+        for title, architecture in space.named_architectures().items():
+            print(f"    {title} is {architecture}")
     return 0
 
 

@@ -17,12 +17,20 @@ import gymnasium as gym
 import nni
 from stable_baselines3.common.preprocessing import get_flattened_obs_dim
 
-from .base import PARTS, Architecture, ArchitectureSpace  # noqa: F401 (PARTS: part of the package's interface)
+from .base import DEPTH_LABEL, PARTS, Architecture, ArchitectureSpace  # noqa: F401 (PARTS: part of the package's interface)
 from .cnn import CnnSpace
 from .darts import OPERATIONS, RL_DARTS_OPS, WIRINGS, ZERO, DartsEncoderSpace, stage_sides
 from .impala import ImpalaEncoderSpace
 from .mlp import ACTIVATIONS, MlpSpace
-from .options import CnnSpaceOptions, DartsSpaceOptions, ImpalaSpaceOptions, MlpSpaceOptions, defaults_of
+from .options import (
+    CnnSpaceOptions,
+    DartsSpaceOptions,
+    ImpalaSpaceOptions,
+    MlpSpaceOptions,
+    StagesSpaceOptions,
+    defaults_of,
+)
+from .stages import DOWNSAMPLINGS, PADDINGS, StagesEncoderSpace
 
 
 class SpaceMismatchError(ValueError):
@@ -97,6 +105,19 @@ def _build_impala(
     observation_space: gym.Space, out_features: int | None, options: dict[str, Any]
 ) -> ImpalaEncoderSpace:
     return ImpalaEncoderSpace(_image_shape("impala", observation_space), **options)
+
+
+def _build_stages(
+    observation_space: gym.Space, out_features: int | None, options: dict[str, Any]
+) -> StagesEncoderSpace:
+    shape = _image_shape("stages", observation_space)
+    if "valid" in options["paddings"] and min(shape[1:]) < max(options["kernels"]):
+        raise SpaceMismatchError(
+            f"space.paddings: 'valid' with kernels up to {max(options['kernels'])} needs frames at least that "
+            f"wide, got {shape[1]}x{shape[2]}; fix: drop 'valid' from space.paddings or the larger kernels from "
+            "space.kernels"
+        )
+    return StagesEncoderSpace(shape, **options)
 
 
 def _whole_number_problems(options: dict[str, Any], key: str, example: str) -> list[str]:
@@ -196,12 +217,8 @@ def _darts_option_problems(options: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _impala_option_problems(options: dict[str, Any]) -> list[str]:
-    problems = (
-        _positive_problems(options, "features")
-        + _depth_problems(options, "stages")
-        + _whole_number_problems(options, "channels", "[16, 32]")
-    )
+def _blocks_problems(options: dict[str, Any]) -> list[str]:
+    """Residual blocks per stage: distinct counts, 0 (none) allowed."""
     blocks = options["blocks"]
     if (
         not isinstance(blocks, list)
@@ -209,10 +226,34 @@ def _impala_option_problems(options: dict[str, Any]) -> list[str]:
         or not all(isinstance(b, int) and not isinstance(b, bool) and 0 <= b <= MOST_LAYERS for b in blocks)
         or len(set(blocks)) != len(blocks)
     ):
-        problems.append(
-            f"space.blocks: got {blocks!r}; fix: distinct whole numbers from 0 to {MOST_LAYERS}, e.g. [0, 1, 2]"
+        return [f"space.blocks: got {blocks!r}; fix: distinct whole numbers from 0 to {MOST_LAYERS}, e.g. [0, 1, 2]"]
+    return []
+
+
+def _impala_option_problems(options: dict[str, Any]) -> list[str]:
+    problems = (
+        _positive_problems(options, "features")
+        + _depth_problems(options, "stages")
+        + _whole_number_problems(options, "channels", "[16, 32]")
+    )
+    return problems + _blocks_problems(options)
+
+
+def _stages_option_problems(options: dict[str, Any]) -> list[str]:
+    problems = (
+        _depth_problems(options, "stages")
+        + _whole_number_problems(options, "channels", "[16, 32, 64]")
+        + _whole_number_problems(options, "features", "[128, 256, 512]")
+        + _names_problems(options, "paddings", PADDINGS)
+        + _names_problems(options, "downsamplings", DOWNSAMPLINGS)
+    )
+    kernels = options["kernels"]
+    kernel_problems = _whole_number_problems(options, "kernels", "[3, 5]")
+    if not kernel_problems and any(kernel % 2 == 0 for kernel in kernels):
+        kernel_problems.append(
+            f"space.kernels: got {kernels!r}; fix: odd sizes (same padding keeps the size only then)"
         )
-    return problems
+    return problems + kernel_problems + _blocks_problems(options)
 
 
 def _mlp_option_problems(options: dict[str, Any]) -> list[str]:
@@ -271,6 +312,15 @@ SPACE_FAMILIES: dict[str, SpaceFamily] = {
         validate_options=_impala_option_problems,
         example_inputs=gym.spaces.Box(0.0, 1.0, shape=(4, 10, 10)),
     ),
+    "stages": SpaceFamily(
+        description="image encoder for small frames: stages of a convolution (channels, kernel, padding, stride or "
+        "max-pool or neither) and residual blocks, then a dense layer; holds the MinAtar network, NatureCNN-10x10 and "
+        "IMPALA-CNN",
+        options=StagesSpaceOptions,
+        build=_build_stages,
+        validate_options=_stages_option_problems,
+        example_inputs=gym.spaces.Box(0.0, 1.0, shape=(4, 10, 10)),
+    ),
 }
 
 
@@ -305,8 +355,8 @@ def count_architectures(space: ArchitectureSpace) -> int:
     choices = search_choices(space)
     if not space.can_grow():
         return math.prod(len(values) for values in choices.values())
-    per_layer = [
-        math.prod(len(choices[label]) for label in space.layer_labels(layer))
-        for layer in range(1, max(space.depths) + 1)
-    ]
-    return sum(math.prod(per_layer[:depth]) for depth in space.depths)
+    layer_labels = [space.layer_labels(layer) for layer in range(1, max(space.depths) + 1)]
+    per_layer = [math.prod(len(choices[label]) for label in labels) for labels in layer_labels]
+    in_layers = {DEPTH_LABEL, *(label for labels in layer_labels for label in labels)}
+    outside_layers = math.prod(len(values) for label, values in choices.items() if label not in in_layers)
+    return outside_layers * sum(math.prod(per_layer[:depth]) for depth in space.depths)

@@ -64,6 +64,11 @@ class ArchitectureSpace(ModelSpace):
         """The architecture :meth:`architecture_name` named."""
         raise NotImplementedError
 
+    def named_architectures(self) -> dict[str, str]:
+        """Published networks that are architectures of the space, by what people call them (the
+        baselines a search is shown against): title -> architecture name."""
+        return {}
+
     def largest_architecture(self) -> Architecture:
         """The architecture that needs the most memory: what validation estimates a trial's memory
         from (:mod:`nni_rl_nas.resources`) before anything is allocated."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..declarations import default_of, option
+from . import stages as small_frames
 from .cnn import DEFAULT_FILTER_SIZES, DEFAULT_KERNELS, DEFAULT_STRIDES
 from .darts import OPERATIONS, RL_DARTS_OPS, WIRINGS, ZERO
 from .impala import DEFAULT_BLOCKS, DEFAULT_CHANNELS
@@ -65,3 +66,27 @@ class ImpalaSpaceOptions:
     channels: list[int] = option(DEFAULT_CHANNELS, "the channels each stage chooses from")
     blocks: list[int] = option(DEFAULT_BLOCKS, "the numbers of residual blocks each stage chooses from")
     features: int = option(256, "width of the dense layer after the stages: the encoder's output")
+
+
+@dataclass(frozen=True)
+class StagesSpaceOptions:
+    stages: int | list[int] = option(
+        small_frames.DEFAULT_STAGES, "stages of convolutions; a list of distinct counts searches the count too"
+    )
+    channels: list[int] = option(small_frames.DEFAULT_CHANNELS, "the channels each stage's convolution chooses from")
+    kernels: list[int] = option(
+        small_frames.DEFAULT_KERNELS, "the odd square kernels each stage's convolution chooses from"
+    )
+    paddings: list[str] = option(
+        small_frames.PADDINGS,
+        f"the first convolution's paddings, of {list(small_frames.PADDINGS)}; later stages pad to keep the size (same)",
+    )
+    downsamplings: list[str] = option(
+        small_frames.DOWNSAMPLINGS,
+        f"how each stage may downsample, of {list(small_frames.DOWNSAMPLINGS)}: none, a stride-2 convolution, or a "
+        "max-pool 3x3/2 after it",
+    )
+    blocks: list[int] = option(small_frames.DEFAULT_BLOCKS, "the numbers of residual blocks each stage chooses from")
+    features: list[int] = option(
+        small_frames.DEFAULT_FEATURES, "the widths the dense layer after the stages (the encoder's output) chooses from"
+    )
