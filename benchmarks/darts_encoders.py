@@ -33,17 +33,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import math
 import statistics
 import tempfile
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
+from units import Ready, Units, run_units
 
 SPACE = {"family": "darts", "wiring": "macro", "channels": [16, 32, 32], "nodes": 3, "normal_cells": 2}
 IMPALA = {"family": "impala", "channels": [16, 32], "blocks": [2]}
@@ -227,40 +226,14 @@ def darts_units(selection: str) -> dict[str, str]:
     }
 
 
-class Units:
-    """The benchmark's units of work, each done once and kept in its own file."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder / "units"
-        self.folder.mkdir(parents=True, exist_ok=True)
-
-    def path(self, name: str) -> Path:
-        return self.folder / (name.replace("/", "__") + ".json")
-
-    def get(self, name: str) -> dict | None:
-        path = self.path(name)
-        return json.loads(path.read_text()) if path.exists() else None
-
-    def put(self, name: str, result: dict) -> None:
-        from nni_rl_nas.files import write_json
-
-        write_json(self.path(name), result)
-
-
-def run_unit(name: str, call: tuple) -> tuple[str, dict]:
-    torch.set_num_threads(1)
-    logging.basicConfig(level=logging.WARNING)
-    function, *arguments = call
-    return name, globals()[function](*arguments)
-
-
-def ready_units(units: Units, args) -> dict[str, tuple]:
+def ready_units(units: Units, args) -> Ready:
     """Units whose inputs exist and which are not done yet: name -> (function, arguments)."""
-    todo: dict[str, tuple] = {}
+    todo: Ready = {}
 
     def want(name: str, call: tuple) -> None:
         if units.get(name) is None:
-            todo[name] = call
+            function, *arguments = call
+            todo[name] = (globals()[function], tuple(arguments))
 
     seeds = range(1, args.seeds + 1)
     darts = darts_units(args.selection)
@@ -302,20 +275,7 @@ def ready_units(units: Units, args) -> dict[str, tuple]:
 
 def run(args) -> None:
     units = Units(args.out)
-    running: dict = {}
-    with ProcessPoolExecutor(args.workers) as pool:
-        while True:
-            for name, call in ready_units(units, args).items():
-                if name not in running and len(running) < args.workers:
-                    running[name] = pool.submit(run_unit, name, call)
-            if not running:
-                return
-            done, _ = wait(running.values(), return_when=FIRST_COMPLETED)
-            for future in done:
-                name, result = future.result()
-                units.put(name, result)
-                del running[name]
-                print(f"{time.strftime('%H:%M:%S')} done {name}", flush=True)
+    run_units(units, lambda: ready_units(units, args), args.workers)
 
 
 def spread(values: list[float]) -> str:

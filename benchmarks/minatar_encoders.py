@@ -1,0 +1,209 @@
+"""The comparison that says whether a search beats the encoders people pick by hand on MinAtar.
+
+Every encoder is an architecture of the ``stages`` space (the hand designs exactly: the MinAtar
+network, NatureCNN-10x10, IMPALA-CNN; see ``nni_rl_nas/spaces/stages.py``), trained by PPO with the
+package's MinAtar settings for ``--steps`` env steps on each of the test seeds (``--first-test-seed``
+on, ``--test-seeds`` of them), which no search uses: searches train on seeds from 0. A pick (of a
+multi-trial search, or RL-DARTS's) joins the table with ``--pick GAME ROW ARCHITECTURE`` (ROW is
+``search`` or ``darts``) and is trained on the same seeds. Each agent is scored by its mean greedy
+return over 20 episodes at the end of training.
+
+For each game, the report gives every encoder's scores, parameters and env steps per second, and
+the paired bootstrap interval (95%, over the test seeds) of each encoder minus the best hand design
+of that game, with the verdict it supports.
+
+Each agent is a unit of work written to ``--out``/units/ when it ends (:mod:`units`), so an
+interrupted run resumes. Units run seed by seed (every game and encoder on the first test seed,
+then the next), so a partial run is balanced; ``--report-only`` rewrites ``summary.json`` and
+``report.md`` from what is done.
+
+    python benchmarks/minatar_encoders.py --workers 2
+    python benchmarks/minatar_encoders.py --report-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+from units import Ready, Units, run_units
+
+GAMES = ("Breakout", "SpaceInvaders", "Asterix")
+HAND_DESIGNS = {  # summary.json's keys -> the stages space's titles
+    "minatar": "MinAtar network",
+    "nature": "NatureCNN-10x10",
+    "impala": "IMPALA-CNN",
+}
+PICKS = ("search", "darts")
+SCORE = {"rule": "mean_return", "episodes": 20}
+
+
+def task_spec(game: str, steps: int, seed: int):
+    from nni_rl_nas.experiment import parse_class_args
+
+    return parse_class_args(
+        {
+            "space": {"family": "stages"},
+            "task": {
+                "env": f"MinAtar/{game}-v1",
+                "algorithm": "ppo",
+                "total_timesteps": steps,
+                "seed": seed,
+                "seeds": 1,
+                "report_every": steps // 4,
+                "eval_episodes": 5,
+                "score": SCORE,
+            },
+        }
+    )
+
+
+def hand_design(row: str) -> str:
+    from nni_rl_nas.spaces.stages import HAND_DESIGNS as NAMED
+
+    return NAMED[HAND_DESIGNS[row]]
+
+
+def train(architecture: str, game: str, steps: int, seed: int) -> dict:
+    """One PPO agent whose encoder is ``architecture``: its score, size, speed and learning curve."""
+    from nni_rl_nas.algorithms import NetworkFactory
+    from nni_rl_nas.training.seeds import train_over_seeds
+
+    spec = task_spec(game, steps, seed)
+    space = spec.build_space()
+    started = time.monotonic()
+    fields, curve, _ = train_over_seeds(
+        spec.task, NetworkFactory(space, space.parse_architecture_name(architecture)), "cpu"
+    )
+    seconds = time.monotonic() - started
+    return {
+        "architecture": architecture,
+        "seed": seed,
+        "score": fields["default"],
+        "wall_clock_s": round(seconds, 1),
+        "env_steps_per_s": round(steps / seconds, 1),
+        "parameters": fields["parameters"],
+        "curve": [(point["env_steps"], point["default"]) for point in curve],
+    }
+
+
+def rows_of(args) -> dict[str, dict[str, str]]:
+    """game -> row -> architecture: the hand designs, and the picks given."""
+    rows = {game: {row: hand_design(row) for row in HAND_DESIGNS} for game in args.games}
+    for game, row, architecture in args.pick:
+        rows.setdefault(game, {})[row] = architecture
+    return rows
+
+
+def unit_name(game: str, row: str, architecture: str, seed: int) -> str:
+    return f"{game}/{row}/{architecture}/{seed}"
+
+
+def ready_units(units: Units, args) -> Ready:
+    todo: Ready = {}
+    for seed in test_seeds(args):
+        for game, rows in rows_of(args).items():
+            for row, architecture in rows.items():
+                name = unit_name(game, row, architecture, seed)
+                if units.get(name) is None:
+                    todo[name] = (train, (architecture, game, args.steps, seed))
+    return todo
+
+
+def test_seeds(args) -> list[int]:
+    return list(range(args.first_test_seed, args.first_test_seed + args.test_seeds))
+
+
+def spread(values: list[float]) -> str:
+    if not values:
+        return "-"
+    deviation = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.2f} +- {deviation:.2f} (n={len(values)})"
+
+
+def summarise(args) -> tuple[dict, str]:
+    """``summary.json`` in the issue's format (scores in test-seed order, only seeds done), and the report."""
+    from nni_rl_nas.seed_statistics import paired_difference, verdict
+
+    units = Units(args.out)
+    seeds = test_seeds(args)
+    summary: dict = {"test_seeds": seeds, "games": {}}
+    lines = [
+        f"PPO, {args.steps} env steps per agent, test seeds {seeds[0]}-{seeds[-1]}; score: mean greedy return over "
+        f"{SCORE['episodes']} episodes at the end of training"
+    ]
+    for game, rows in rows_of(args).items():
+        done = {
+            row: [units.get(unit_name(game, row, architecture, seed)) for seed in seeds]
+            for row, architecture in rows.items()
+        }
+        scores = {row: [unit["score"] for unit in found if unit] for row, found in done.items()}
+        entry: dict = {}
+        for row, architecture in rows.items():
+            entry[row] = {"architecture": architecture, "scores": scores[row]} if row in PICKS else scores[row]
+        summary["games"][game] = entry
+        complete = [row for row in HAND_DESIGNS if all(done[row])]
+        best = (
+            max(complete, key=lambda row: statistics.mean(scores[row])) if len(complete) == len(HAND_DESIGNS) else None
+        )
+        lines += [
+            f"\n## MinAtar/{game}-v1",
+            f"best hand design on the test seeds: {HAND_DESIGNS[best] if best else 'not yet (seeds missing)'}",
+            "",
+            "| encoder | architecture | mean +- sd over test seeds | minus the best hand design, paired 95% "
+            "interval | verdict | parameters | env steps/s (median) |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for row, architecture in rows.items():
+            found = [unit for unit in done[row] if unit]
+            comparison, said = "-", "-"
+            if best and row != best and all(done[row]):
+                difference = paired_difference(scores[row], scores[best])
+                interval = difference["ci95"]
+                comparison = f"{difference['mean']:+.2f}" + (
+                    f" [{interval[0]:+.2f}, {interval[1]:+.2f}]" if interval else ""
+                )
+                said = verdict(interval)
+            speed = statistics.median(unit["env_steps_per_s"] for unit in found) if found else None
+            lines.append(
+                f"| {HAND_DESIGNS.get(row, row)} | `{architecture}` | {spread(scores[row])} | {comparison} | {said} | "
+                f"{found[0]['parameters'] if found else '-'} | {f'{speed:.0f}' if speed else '-'} |"
+            )
+    return summary, "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--games", nargs="+", default=list(GAMES))
+    parser.add_argument("--test-seeds", type=int, default=10)
+    parser.add_argument("--first-test-seed", type=int, default=1000)
+    parser.add_argument("--steps", type=int, default=100_000, help="env steps of every agent")
+    parser.add_argument(
+        "--pick",
+        nargs=3,
+        action="append",
+        default=[],
+        metavar=("GAME", "ROW", "ARCHITECTURE"),
+        help=f"a search's pick to train on the test seeds; ROW is one of {list(PICKS)}",
+    )
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/minatar_encoders"))
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args()
+    if any(row not in PICKS for _, row, _ in args.pick):
+        parser.error(f"--pick: ROW must be one of {list(PICKS)}")
+    if not args.report_only:
+        units = Units(args.out)
+        run_units(units, lambda: ready_units(units, args), args.workers)
+    summary, report = summarise(args)
+    from nni_rl_nas.files import write_atomically, write_json
+
+    write_json(args.out / "summary.json", summary)
+    write_atomically(args.out / "report.md", lambda target: Path(target).write_text(report + "\n"))
+    print(report)
+
+
+if __name__ == "__main__":
+    main()
