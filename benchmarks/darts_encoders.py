@@ -41,8 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from searches import Ready, Units, run_units
 from torch import nn
-from units import Ready, Units, run_units
 
 SPACE = {"family": "darts", "wiring": "macro", "channels": [16, 32, 32], "nodes": 3, "normal_cells": 2}
 IMPALA = {"family": "impala", "channels": [16, 32], "blocks": [2]}
@@ -274,7 +274,7 @@ def ready_units(units: Units, args) -> Ready:
 
 
 def run(args) -> None:
-    units = Units(args.out)
+    units = Units(args.out / "units")
     run_units(units, lambda: ready_units(units, args), args.workers)
 
 
@@ -288,7 +288,7 @@ def spread(values: list[float]) -> str:
 def summarise(args) -> tuple[dict, str]:
     """``summary.json``'s content and the report's markdown, from the units done so far: ``darts``
     is ``--selection``'s, and the other selection's rows are shown beside it where its units exist."""
-    units = Units(args.out)
+    units = Units(args.out / "units")
     seeds = range(1, args.seeds + 1)
     darts = darts_units(args.selection)
     summary: dict = {

@@ -4,9 +4,17 @@ Every encoder is an architecture of the ``stages`` space (the hand designs exact
 network, NatureCNN-10x10, IMPALA-CNN; see ``nni_rl_nas/spaces/stages.py``), trained by PPO with the
 package's MinAtar settings for ``--steps`` env steps on each of the test seeds (``--first-test-seed``
 on, ``--test-seeds`` of them), which no search uses: searches train on seeds from 0. A pick (of a
-multi-trial search, or RL-DARTS's) joins the table with ``--pick GAME ROW ARCHITECTURE`` (ROW is
-``search`` or ``darts``) and is trained on the same seeds. Each agent is scored by its mean greedy
-return over 20 episodes at the end of training.
+multi-trial search, or RL-DARTS's) is trained on the same seeds. Each agent is scored by its mean
+greedy return over 20 episodes at the end of training.
+
+The multi-trial search (row ``search``, ``--searches``) is ``experiment_configs/tpe_minatar_ppo.yml``
+at full size: NNI's TPE over the ``stages`` space, the finalists protocol of racing (one search seed
+per architecture, the best three raced on search seeds 0-2), the hand designs as baselines paired
+with them on the same search seeds, agents of ``--steps`` env steps and a budget of
+``--search-agents`` agents' env steps, baselines and finalists included, driven the way NNI drives it (:func:`nni_rl_nas.strategies.driver.drive`),
+``--workers`` trials at a time. Its answer is trained on the test seeds like the hand designs (the
+config's own verdict trials are left to the benchmark). ``--pick GAME ROW ARCHITECTURE`` adds a
+pick found elsewhere (ROW ``search`` or ``darts``).
 
 For each game, the report gives every encoder's scores, parameters and env steps per second, and
 the paired bootstrap interval (95%, over the test seeds) of each encoder minus the best hand design
@@ -24,11 +32,17 @@ then the next), so a partial run is balanced; ``--report-only`` rewrites ``summa
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
+import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from units import Ready, Units, run_units
+import yaml
+from searches import Ready, Units, one_trial, run_units, spread, write_config
+
+SEARCH_CONFIG = Path(__file__).resolve().parent.parent / "experiment_configs" / "tpe_minatar_ppo.yml"
 
 GAMES = ("Breakout", "SpaceInvaders", "Asterix")
 HAND_DESIGNS = {  # summary.json's keys -> the stages space's titles
@@ -89,9 +103,56 @@ def train(architecture: str, game: str, steps: int, seed: int) -> dict:
     }
 
 
-def rows_of(args) -> dict[str, dict[str, str]]:
-    """game -> row -> architecture: the hand designs, and the picks given."""
+def search_class_args(game: str, args) -> dict:
+    """The shipped TPE config's ``classArgs`` at the benchmark's size, on ``game``."""
+    class_args = yaml.safe_load(SEARCH_CONFIG.read_text())["tuner"]["classArgs"]
+    class_args["task"].update(env=f"MinAtar/{game}-v1", total_timesteps=args.steps, report_every=args.steps // 4)
+    class_args["budget"] = {"env_steps": args.search_agents * args.steps}
+    class_args["verdict"] = {"test_seeds": 0}
+    return class_args
+
+
+def run_search(game: str, args) -> dict:
+    """One search on ``game``: its answer, its race, and every trial it ran."""
+    from nni_rl_nas.strategies import STRATEGIES
+    from nni_rl_nas.strategies.driver import drive
+
+    class_args = search_class_args(game, args)
+    strategy = STRATEGIES["RlNasNniTuner"](**class_args)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as folder, ProcessPoolExecutor(args.workers) as pool:
+        config = write_config(Path(folder), "RlNasNniTuner", class_args)  # the trials' outputs go beside it
+        finished = drive(strategy, functools.partial(one_trial, config), pool, args.workers)
+    trials = [
+        {
+            "architecture": trial.result["architecture"],
+            "train_seeds": trial.result["train_seeds"],
+            "baseline": bool(trial.result.get("baseline")),
+            "score": trial.result["default"],
+            "env_steps": trial.result["env_steps"],
+            "wall_clock_s": trial.result["wall_clock_s"],
+        }
+        if trial.result
+        else {"parameters": trial.parameters, "error": trial.error}
+        for trial in finished
+    ]
+    return {
+        "answer": strategy.race.answer,
+        "race": strategy.race.summary(),
+        "class_args": class_args,
+        "trials": trials,
+        "env_steps": sum(trial.get("env_steps", 0) for trial in trials),
+        "wall_clock_s": round(time.monotonic() - started, 1),
+    }
+
+
+def rows_of(args, units: Units) -> dict[str, dict[str, str]]:
+    """game -> row -> architecture: the hand designs, the searches' answers, and the picks given."""
     rows = {game: {row: hand_design(row) for row in HAND_DESIGNS} for game in args.games}
+    for game in args.games:
+        search = units.get(f"{game}/search")
+        if search and search["answer"]:
+            rows[game]["search"] = search["answer"]
     for game, row, architecture in args.pick:
         rows.setdefault(game, {})[row] = architecture
     return rows
@@ -104,7 +165,7 @@ def unit_name(game: str, row: str, architecture: str, seed: int) -> str:
 def ready_units(units: Units, args) -> Ready:
     todo: Ready = {}
     for seed in test_seeds(args):
-        for game, rows in rows_of(args).items():
+        for game, rows in rows_of(args, units).items():
             for row, architecture in rows.items():
                 name = unit_name(game, row, architecture, seed)
                 if units.get(name) is None:
@@ -116,25 +177,18 @@ def test_seeds(args) -> list[int]:
     return list(range(args.first_test_seed, args.first_test_seed + args.test_seeds))
 
 
-def spread(values: list[float]) -> str:
-    if not values:
-        return "-"
-    deviation = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.2f} +- {deviation:.2f} (n={len(values)})"
-
-
 def summarise(args) -> tuple[dict, str]:
     """``summary.json`` in the issue's format (scores in test-seed order, only seeds done), and the report."""
     from nni_rl_nas.seed_statistics import paired_difference, verdict
 
-    units = Units(args.out)
+    units = Units(args.out / "units")
     seeds = test_seeds(args)
     summary: dict = {"test_seeds": seeds, "games": {}}
     lines = [
         f"PPO, {args.steps} env steps per agent, test seeds {seeds[0]}-{seeds[-1]}; score: mean greedy return over "
         f"{SCORE['episodes']} episodes at the end of training"
     ]
-    for game, rows in rows_of(args).items():
+    for game, rows in rows_of(args, units).items():
         done = {
             row: [units.get(unit_name(game, row, architecture, seed)) for seed in seeds]
             for row, architecture in rows.items()
@@ -152,8 +206,8 @@ def summarise(args) -> tuple[dict, str]:
             f"\n## MinAtar/{game}-v1",
             f"best hand design on the test seeds: {HAND_DESIGNS[best] if best else 'not yet (seeds missing)'}",
             "",
-            "| encoder | architecture | mean +- sd over test seeds | minus the best hand design, paired 95% "
-            "interval | verdict | parameters | env steps/s (median) |",
+            "| encoder | architecture | mean +- sd (population) over test seeds | minus the best hand design, "
+            "paired 95% interval | verdict | parameters | env steps/s (median) |",
             "| --- | --- | --- | --- | --- | --- | --- |",
         ]
         for row, architecture in rows.items():
@@ -168,8 +222,8 @@ def summarise(args) -> tuple[dict, str]:
                 said = verdict(interval)
             speed = statistics.median(unit["env_steps_per_s"] for unit in found) if found else None
             lines.append(
-                f"| {HAND_DESIGNS.get(row, row)} | `{architecture}` | {spread(scores[row])} | {comparison} | {said} | "
-                f"{found[0]['parameters'] if found else '-'} | {f'{speed:.0f}' if speed else '-'} |"
+                f"| {HAND_DESIGNS.get(row, row)} | `{architecture}` | {spread(scores[row], 2)} | {comparison} | "
+                f"{said} | {found[0]['parameters'] if found else '-'} | {f'{speed:.0f}' if speed else '-'} |"
             )
     return summary, "\n".join(lines)
 
@@ -188,6 +242,8 @@ def main() -> None:
         metavar=("GAME", "ROW", "ARCHITECTURE"),
         help=f"a search's pick to train on the test seeds; ROW is one of {list(PICKS)}",
     )
+    parser.add_argument("--searches", nargs="*", default=list(GAMES), help="the games to run the TPE search on")
+    parser.add_argument("--search-agents", type=int, default=30, help="the search's budget, in agents' env steps")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/minatar_encoders"))
     parser.add_argument("--report-only", action="store_true")
@@ -195,8 +251,11 @@ def main() -> None:
     if any(row not in PICKS for _, row, _ in args.pick):
         parser.error(f"--pick: ROW must be one of {list(PICKS)}")
     if not args.report_only:
-        units = Units(args.out)
-        run_units(units, lambda: ready_units(units, args), args.workers)
+        units = Units(args.out / "units")
+        run_units(units, lambda: ready_units(units, args), args.workers)  # the hand designs first
+        for game in args.searches:
+            units.ensure(f"{game}/search", functools.partial(run_search, game, args))
+            run_units(units, lambda: ready_units(units, args), args.workers)  # its answer on the test seeds
     summary, report = summarise(args)
     from nni_rl_nas.files import write_atomically, write_json
 

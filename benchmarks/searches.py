@@ -1,13 +1,18 @@
 """What the search benchmarks share: a config for a strategy, one real trial in its own folder, and
-results kept as units, each written once when it ends, so that a stopped benchmark resumes."""
+results kept as units, each written once (atomically) when it ends, so that a stopped benchmark
+resumes where it stopped and a later session adds to it; and a pool that runs units as they become
+ready."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import statistics
 import tempfile
+import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
 import yaml
@@ -47,6 +52,7 @@ class Units:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
 
     def path(self, unit: str) -> Path:
         return self.folder / f"{unit.replace('/', '__')}.json"
@@ -58,12 +64,46 @@ class Units:
     def ensure(self, unit: str, compute: Callable[[], dict]) -> dict:
         """The unit's record, computed and written first if it is not there yet."""
         if self.get(unit) is None:
-            write_json(self.path(unit), compute())
-            print(f"done {unit}", flush=True)
+            self.put(unit, compute())
         return self.get(unit)
+
+    def put(self, unit: str, record: dict) -> None:
+        write_json(self.path(unit), record)
+        print(f"{time.strftime('%H:%M:%S')} done {unit}", flush=True)
 
     def matching(self, pattern: str) -> list[dict]:
         return [json.loads(path.read_text()) for path in sorted(self.folder.glob(f"{pattern}.json"))]
+
+
+# unit name -> (a module-level function, its arguments): the units ready to run
+Ready = dict[str, tuple[Callable[..., dict], tuple]]
+
+
+def _run_one(unit: str, function: Callable[..., dict], arguments: tuple) -> tuple[str, dict]:
+    import torch
+
+    torch.set_num_threads(1)
+    logging.basicConfig(level=logging.WARNING)
+    return unit, function(*arguments)
+
+
+def run_units(units: Units, ready: Callable[[], Ready], workers: int) -> None:
+    """Run what ``ready`` offers, in its order, ``workers`` processes at a time (one torch thread
+    each), until it offers nothing new; it is asked again after each unit ends, so units whose
+    inputs another unit makes become ready then."""
+    running: dict = {}
+    with ProcessPoolExecutor(workers) as pool:
+        while True:
+            for unit, (function, arguments) in ready().items():
+                if unit not in running and len(running) < workers:
+                    running[unit] = pool.submit(_run_one, unit, function, arguments)
+            if not running:
+                return
+            done, _ = wait(running.values(), return_when=FIRST_COMPLETED)
+            for future in done:
+                unit, record = future.result()
+                units.put(unit, record)
+                del running[unit]
 
 
 def spread(values: list[float], digits: int = 1) -> str:
