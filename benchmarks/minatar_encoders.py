@@ -11,8 +11,8 @@ The multi-trial search (row ``search``, ``--searches``) is ``experiment_configs/
 at full size: NNI's TPE over the ``stages`` space, the finalists protocol of racing (one search seed
 per architecture, the best three raced on search seeds 0-2), the hand designs as baselines paired
 with them on the same search seeds, agents of ``--steps`` env steps and a budget of
-``--search-agents`` agents' env steps, baselines and finalists included, driven the way NNI drives it (:func:`nni_rl_nas.strategies.driver.drive`),
-``--workers`` trials at a time. Its answer is trained on the test seeds like the hand designs (the
+``--search-agents`` agents' env steps, baselines and finalists included, driven the way NNI
+drives it (:func:`nni_rl_nas.strategies.driver.drive`), ``--workers`` trials at a time. Its answer is trained on the test seeds like the hand designs (the
 config's own verdict trials are left to the benchmark). ``--pick GAME ROW ARCHITECTURE`` adds a
 pick found elsewhere (ROW ``search`` or ``darts``).
 
@@ -20,7 +20,7 @@ For each game, the report gives every encoder's scores, parameters and env steps
 the paired bootstrap interval (95%, over the test seeds) of each encoder minus the best hand design
 of that game, with the verdict it supports.
 
-Each agent is a unit of work written to ``--out``/units/ when it ends (:mod:`units`), so an
+Each agent is a unit of work written to ``--out``/units/ when it ends (:mod:`searches`), so an
 interrupted run resumes. Units run seed by seed (every game and encoder on the first test seed,
 then the next), so a partial run is balanced; ``--report-only`` rewrites ``summary.json`` and
 ``report.md`` from what is done.
