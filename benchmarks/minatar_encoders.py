@@ -11,10 +11,11 @@ The multi-trial search (row ``search``, ``--searches``) is ``experiment_configs/
 at full size: NNI's TPE over the ``stages`` space, the finalists protocol of racing (one search seed
 per architecture, the best three raced on search seeds 0-2), the hand designs as baselines paired
 with them on the same search seeds, agents of ``--steps`` env steps and a budget of
-``--search-agents`` agents' env steps, baselines and finalists included, driven the way NNI
-drives it (:func:`nni_rl_nas.strategies.driver.drive`), ``--workers`` trials at a time. Its answer is trained on the test seeds like the hand designs (the
-config's own verdict trials are left to the benchmark). ``--pick GAME ROW ARCHITECTURE`` adds a
-pick found elsewhere (ROW ``search`` or ``darts``).
+``--search-agents`` agents' env steps, baselines and finalists included. It is driven the way NNI
+drives it (:func:`nni_rl_nas.strategies.driver.drive`), ``--workers`` trials at a time. Its answer
+is trained on the test seeds like the hand designs (the config's own verdict trials are left to
+the benchmark). ``--pick GAME ROW ARCHITECTURE`` adds a pick found elsewhere (ROW ``search`` or
+``darts``).
 
 For each game, the report gives every encoder's scores, parameters and env steps per second, and
 the paired bootstrap interval (95%, over the test seeds) of each encoder minus the best hand design
