@@ -622,6 +622,41 @@ def test_the_pixel_and_continuous_configs_run_end_to_end(tmp_path, config_name, 
         assert len(finals) == yaml_trials(edit, config_name)
 
 
+@pytest.mark.slow
+def test_tpe_over_small_frame_encoders_races_its_finalists_with_the_three_hand_designs_on_shared_seeds(tmp_path):
+    """tpe_minatar_ppo.yml as shipped, through nnictl at trialConcurrency 2: one search seed per
+    proposal, three finalists on seeds 0-2 beside the hand designs on the same seeds, then the
+    answer and the hand designs on the test seeds, and a verdict against each hand design."""
+    from nni_rl_nas.cli import main
+    from nni_rl_nas.spaces.stages import HAND_DESIGNS
+
+    hand_designs = set(HAND_DESIGNS.values())
+    with start_experiment(tmp_path, "tpe_minatar_ppo.yml") as (experiment_id, port, root):
+        trials, metrics = finished_trials(experiment_id, port, timeout_s=3600)
+        assert settled_status(port, "DONE") == "DONE", "the spent budget ended the experiment"
+        finals = [check_trial(trial, metrics, root, min_curve_points=2) for trial in trials]
+        search_seeds: dict[str, set[int]] = {}
+        for final in finals:
+            if not final["verdict"]:
+                search_seeds.setdefault(final["architecture"], set()).update(final["train_seeds"])
+        assert {final["architecture"] for final in finals if final["baseline"]} == hand_designs
+        finalists = {name for name, seeds in search_seeds.items() if seeds == {0, 1, 2} and name not in hand_designs}
+        assert len(finalists) == 3, search_seeds
+        assert all(search_seeds[name] == {0, 1, 2} for name in hand_designs), "paired with the finalists"
+        assert all(seeds == {0} for name, seeds in search_seeds.items() if name not in finalists | hand_designs)
+        verdict = {final["architecture"]: final["train_seeds"] for final in finals if final["verdict"]}
+        out = root / "report"
+        assert main(["report", experiment_id, "--experiments-dir", str(root.parent), "--out", str(out)]) == 0
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["answer"] in finalists and set(verdict) == hand_designs | {summary["answer"]}
+        assert all(seeds == [1000, 1001] for seeds in verdict.values())
+        assert {comparison["baseline"] for comparison in summary["baselines"]} == hand_designs
+        for comparison in summary["baselines"]:
+            assert comparison["seeds_used"] == "test" and comparison["pairs"] == 2
+            low, high = comparison["difference"]["ci95"]
+            assert comparison["verdict"] == ("better" if low > 0 else "worse" if high < 0 else "not distinguishable")
+
+
 def yaml_trials(edit, config_name: str) -> int:
     from tests.conftest import load_yaml
 

@@ -88,6 +88,8 @@ def _build_cnn(observation_space: gym.Space, out_features: int | None, options: 
 
 def _build_darts(observation_space: gym.Space, out_features: int | None, options: dict[str, Any]) -> DartsEncoderSpace:
     shape = _image_shape("darts", observation_space)
+    if options["wiring"] == "flat":  # no stage halves the maps
+        return DartsEncoderSpace(shape, **options)
     stages, side = len(options["channels"]), min(shape[1:])
     halved = [side] + stage_sides(side, stages)
     if min(halved[:-1]) <= 1:
@@ -212,7 +214,8 @@ def _darts_option_problems(options: dict[str, Any]) -> list[str]:
     if options["wiring"] not in WIRINGS:
         problems.append(
             f"space.wiring: got {options['wiring']!r}; fix: one of {list(WIRINGS)} (micro: a reduction "
-            "cell and normal cells per stage; macro: IMPALA-CNN's stages with cells for residual blocks)"
+            "cell and normal cells per stage; macro: IMPALA-CNN's stages with cells for residual blocks; flat: "
+            "macro's stages without their max-pool)"
         )
     return problems
 

@@ -12,6 +12,10 @@ The wiring is RL-DARTS's (Miao et al., 2022; google/brain_autorl ``rl_darts/poli
   per stage.
 - ``macro`` (RL-DARTS's ``DartsImpalaCNN``): IMPALA-CNN's stages, ``Conv3x3 -> MaxPool3x3/2 ->
   normal cells``, the cells where IMPALA-CNN has its residual blocks.
+- ``flat``: the macro stages without their max-pool, ``Conv3x3 -> normal cells``, for frames as
+  small as MinAtar's 10x10, which lose what the agent needs when halved: the best MinAtar
+  encoders measured here (NatureCNN-10x10, the MinAtar network) downsample once or not at all,
+  while ``macro`` halves 10x10 three times, to 2x2.
 
 Both end in ``flatten -> ReLU -> Linear(features) -> ReLU``: the encoder flattens rather than
 pools, since where an object is matters to an agent.
@@ -65,7 +69,7 @@ OPS_BY_SIZE = (
     "relu",
     "skip_connect",
 )
-WIRINGS = ("micro", "macro")
+WIRINGS = ("micro", "macro", "flat")
 OPS_PER_NODE = 2  # DARTS: each node keeps two inputs
 PREDECESSORS = 1  # RL-DARTS: a cell reads the previous cell only
 CELL_PATTERN = re.compile(r"(normal|reduce)\[([^\]]*)\]")
@@ -156,7 +160,7 @@ def stage_sides(side: int, stages: int) -> list[int]:
 
 
 class DartsEncoderSpace(ArchitectureSpace):
-    """RL-DARTS's cells, wired ``micro`` or ``macro``, as the features extractor of an SB3 policy."""
+    """RL-DARTS's cells, wired ``micro``, ``macro`` or ``flat``, as the features extractor of an SB3 policy."""
 
     part = "encoder"
 
@@ -183,11 +187,14 @@ class DartsEncoderSpace(ArchitectureSpace):
             if wiring == "micro":
                 layers.append(darts_cell("reduce", ops, previous, stage_channels, nodes))
             else:
-                layers += [nn.Conv2d(previous, stage_channels, 3, padding=1), nn.MaxPool2d(3, stride=2, padding=1)]
+                layers.append(nn.Conv2d(previous, stage_channels, 3, padding=1))
+                if wiring == "macro":
+                    layers.append(nn.MaxPool2d(3, stride=2, padding=1))
             layers += [darts_cell("normal", ops, stage_channels, stage_channels, nodes) for _ in range(normal_cells)]
             previous = stage_channels
         self.cells = nn.Sequential(*layers)
-        height, width = stage_sides(height, len(channels))[-1], stage_sides(width, len(channels))[-1]
+        if wiring != "flat":
+            height, width = stage_sides(height, len(channels))[-1], stage_sides(width, len(channels))[-1]
         self.head = nn.Sequential(nn.Flatten(), nn.ReLU(), nn.Linear(previous * height * width, features), nn.ReLU())
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

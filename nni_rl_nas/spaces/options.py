@@ -49,7 +49,7 @@ class DartsSpaceOptions:
     wiring: str = option(
         "micro",
         f"one of {list(WIRINGS)}: micro, a reduction cell and normal cells per stage; macro, IMPALA-CNN's "
-        "stages with cells for residual blocks",
+        "stages with cells for residual blocks; flat, macro's stages without their max-pool (small frames)",
     )
     channels: list[int] = option((16, 32, 32), "each stage's channels (the number of stages is its length)")
     nodes: int = option(4, "intermediate nodes per cell, each summing two operations on earlier states")

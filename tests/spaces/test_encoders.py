@@ -25,6 +25,8 @@ def parameter_count(module: torch.nn.Module) -> int:
         ("darts", {"wiring": "macro"}, MINATAR),
         ("darts", {"normal_cells": 2, "nodes": 2}, (4, 64, 64)),
         ("darts", {"wiring": "macro", "channels": [8, 16, 16, 32]}, (4, 84, 84)),
+        ("darts", {"wiring": "flat"}, MINATAR),
+        ("darts", {"wiring": "flat", "channels": [8, 8, 8, 8, 8, 8]}, MINATAR),  # more stages than 10x10 halves
         ("impala", {}, MINATAR),
         ("impala", {}, (4, 64, 64)),
         ("impala", {}, (1, 84, 84)),
@@ -42,7 +44,16 @@ def test_encoders_fit_small_frames_and_full_images(family, options, shape):
         assert space.parse_architecture_name(space.architecture_name(architecture)) == architecture
 
 
-@pytest.mark.parametrize("wiring, kinds", [("micro", ("reduce", "normal")), ("macro", ("normal",))])
+def test_the_flat_wiring_keeps_small_frames_at_their_size():
+    space = DartsEncoderSpace(MINATAR, wiring="flat", channels=[8, 16], nodes=2, normal_cells=1)
+    encoder = space.freeze({label: values[0] for label, values in search_choices(space).items()})
+    assert not any(isinstance(module, torch.nn.MaxPool2d) for module in encoder.modules())
+    assert encoder.head[2].in_features == 16 * 10 * 10, "two stages, no halving"
+
+
+@pytest.mark.parametrize(
+    "wiring, kinds", [("micro", ("reduce", "normal")), ("macro", ("normal",)), ("flat", ("normal",))]
+)
 def test_the_supernet_runs_forward_and_backward_through_every_operation(wiring, kinds):
     supernet = SupernetFactory(lambda: DartsEncoderSpace(MINATAR, wiring=wiring, channels=[4, 8], nodes=2))()
     supernet(torch.rand(3, *MINATAR)).sum().backward()
