@@ -153,12 +153,17 @@ class Race:
         )
 
     def seeds_to_finish(self) -> int:
-        """Seed trainings the finalists, as they stand, still need to reach ``answer_seeds``
-        (with their baselines' pairs)."""
+        """Seed trainings the finalists, as they stand, still need to reach ``answer_seeds``, and,
+        with ``pair_baselines``, the baselines' pairs on those seeds: the finalists are topped up
+        to the same first ``answer_seeds`` seeds, so a baseline trains each of them once however
+        many finalists share it."""
         finalists = [self.entrants[name] for name in self.final] if self.finishing else self._finalists()
         missing = sum(max(0, self.answer_seeds - len(entrant.requested)) for entrant in finalists)
-        baselines = sum(1 for entrant in self.entrants.values() if entrant.baseline and not entrant.dropped)
-        return missing * (1 + baselines * self.pair_baselines)
+        if not missing or not self.pair_baselines:
+            return missing
+        shared = set(self.seeds[: self.answer_seeds])
+        baselines = [entrant for entrant in self.entrants.values() if entrant.baseline and not entrant.dropped]
+        return missing + sum(len(shared - set(baseline.requested)) for baseline in baselines)
 
     def pooled(self, name: str) -> float | None:
         """``name``'s aggregate objective over every seed it has run (None: none yet)."""

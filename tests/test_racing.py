@@ -146,6 +146,23 @@ def test_the_finalists_are_the_best_on_their_first_seed_and_race_on_shared_seeds
     assert race.seeds_to_finish() == 0 and race.summary()["finalists"] == race.final
 
 
+def test_finalists_sharing_seeds_reserve_one_pair_per_baseline_seed_and_get_exactly_that():
+    race = Race(SEEDS, initial_seeds=1, answer_seeds=3, max_seeds=1, finalists=3, pair_baselines=True)
+    for baseline in ("x", "y"):
+        race.record(baseline, {seed: 0.0 for seed in race.enter(baseline, baseline=True)})
+    for name, score in {"a": 50.0, "b": 40.0, "c": 30.0, "d": 20.0}.items():
+        race.record(name, {seed: score for seed in race.enter(name)})
+    reserved = race.seeds_to_finish()
+    assert reserved == 3 * 2 + 2 * 2, "the finalists' seeds 1 and 2, and each baseline's pair on them once"
+    race.finish()
+    trainings = 0
+    while (request := race.next_request()) is not None:
+        race.record(request[0], {seed: 0.0 for seed in request[1]})
+        trainings += len(request[1])
+    assert trainings == reserved
+    assert all(race.entrants[name].requested == [0, 1, 2] for name in ("x", "y", *race.final))
+
+
 def test_a_finishing_race_round_trips_with_its_finalists():
     race = finalist_race()
     for name, score in {"a": 3.0, "b": 2.0, "c": 1.0}.items():
