@@ -12,7 +12,8 @@ Per game (``--games``; the search settings were chosen on Seaquest, which is not
   1..``--seeds``. Equal compute holds when DARTS's search costs at most that many agent trainings
   (the measured cost ratio is printed beside it).
 - **IMPALA-CNN** (``c16b2_c32b2_c32b2`` of the ``impala`` space) on seeds 1..``--seeds``.
-- **NatureCNN adapted to 10x10 frames** (:class:`NatureCnn10`) on seeds 1..``--seeds``.
+- **NatureCNN adapted to 10x10 frames** (the ``stages`` space's ``c32k3_c64k3s2_c64k3_f512``: NatureCNN's
+  32, 64, 64 channels and 512 units, 3x3 kernels padded, strides 1, 2, 1) on seeds 1..``--seeds``.
 - **the ablation** (first game only): the genotypes the search would have derived at
   ``--ablation`` fractions of its env steps, each retrained on seeds 1..``--seeds``: are cells
   discretised later in the search better, as RL-DARTS reports?
@@ -37,53 +38,17 @@ import math
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from searches import Ready, Units, run_units
-from torch import nn
 
 SPACE = {"family": "darts", "wiring": "macro", "channels": [16, 32, 32], "nodes": 3, "normal_cells": 2}
 IMPALA = {"family": "impala", "channels": [16, 32], "blocks": [2]}
 IMPALA_CNN = "c16b2_c32b2_c32b2"
 NATURE = "NatureCNN adapted to 10x10"
+STAGES = {"family": "stages"}
+NATURE_CNN = "c32k3_c64k3s2_c64k3_f512"  # the stages space's point (nni_rl_nas/spaces/stages.py)
 ENCODERS = ("darts", "impala", "random", "nature")
-
-
-class NatureCnn10(nn.Module):
-    """SB3's NatureCNN (Mnih et al., 2015) adapted to MinAtar's 10x10 frames: the same three
-    convolutions of 32, 64 and 64 channels and the same 512-unit ReLU layer, but 3x3 kernels
-    with padding 1 and strides 1, 2, 1 in place of 8x8/4, 4x4/2 and 3x3/1 (unpadded), which
-    need at least 36x36 pixels. 10x10 -> 10x10 -> 5x5 -> 5x5 -> flatten (1600) -> 512."""
-
-    def __init__(self, in_channels: int) -> None:
-        super().__init__()
-        self.layers = nn.Sequential(
-            nn.Conv2d(in_channels, 32, 3, stride=1, padding=1),
-            nn.ReLU(),
-            nn.Conv2d(32, 64, 3, stride=2, padding=1),
-            nn.ReLU(),
-            nn.Conv2d(64, 64, 3, stride=1, padding=1),
-            nn.ReLU(),
-            nn.Flatten(),
-            nn.Linear(64 * 5 * 5, 512),
-            nn.ReLU(),
-        )
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.layers(images)
-
-
-@dataclass(frozen=True)
-class NatureFactory:
-    """Fresh :class:`NatureCnn10` encoders, where agents take a network factory."""
-
-    in_channels: int
-    part: str = "encoder"
-
-    def __call__(self) -> nn.Module:
-        return NatureCnn10(self.in_channels)
 
 
 def spec_for(space: dict, game: str, steps: int, seed: int, report_every: int | None = None, algorithm: str = "ppo"):
@@ -112,13 +77,9 @@ def train(encoder: str, architecture: str, game: str, steps: int, seed: int) -> 
     from nni_rl_nas.algorithms import NetworkFactory
     from nni_rl_nas.training.seeds import train_over_seeds
 
-    spec = spec_for(IMPALA if encoder == "impala" else SPACE, game, steps, seed)
+    spec = spec_for({"impala": IMPALA, "nature": STAGES}.get(encoder, SPACE), game, steps, seed)
     built = spec.build_space()
-    factory = (
-        NatureFactory(spec.task.make_env().observation_space.shape[0])
-        if encoder == "nature"
-        else NetworkFactory(built, built.parse_architecture_name(architecture))
-    )
+    factory = NetworkFactory(built, built.parse_architecture_name(NATURE_CNN if encoder == "nature" else architecture))
     started = time.monotonic()
     fields, curve, _ = train_over_seeds(spec.task, factory, "cpu")
     return {
