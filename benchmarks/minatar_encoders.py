@@ -14,8 +14,15 @@ with them on the same search seeds, agents of ``--steps`` env steps and a budget
 ``--search-agents`` agents' env steps, baselines and finalists included. It is driven the way NNI
 drives it (:func:`nni_rl_nas.strategies.driver.drive`), ``--workers`` trials at a time. Its answer
 is trained on the test seeds like the hand designs (the config's own verdict trials are left to
-the benchmark). ``--pick GAME ROW ARCHITECTURE`` adds a pick found elsewhere (ROW ``search`` or
-``darts``).
+the benchmark).
+
+RL-DARTS (row ``darts``, ``--darts``) is ``experiment_configs/darts_minatar_ppo.yml`` at full size,
+driven the same way: ``--darts-searches`` searches (seeds 0 on), each a supernet agent of
+``--steps`` env steps deriving one genotype of the ``darts`` space, each genotype retrained on
+search seeds 0-2; the best mean there is its answer. A supernet env step costs about two of a
+derived agent's (``benchmarks/results/darts_minatar``), so 6 searches and their 18 retrains cost
+about what the TPE search's 30 agents do. ``--pick GAME ROW ARCHITECTURE`` adds a pick found
+elsewhere (ROW ``search`` or ``darts``).
 
 For each game, the report gives every encoder's scores, parameters and env steps per second, and
 the paired bootstrap interval (95%, over the test seeds) of each encoder minus the best hand design
@@ -34,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import math
 import statistics
 import tempfile
 import time
@@ -43,7 +51,8 @@ from pathlib import Path
 import yaml
 from searches import Ready, Units, one_trial, run_units, spread, write_config
 
-SEARCH_CONFIG = Path(__file__).resolve().parent.parent / "experiment_configs" / "tpe_minatar_ppo.yml"
+CONFIGS = Path(__file__).resolve().parent.parent / "experiment_configs"
+SEARCH_CONFIG, DARTS_CONFIG = CONFIGS / "tpe_minatar_ppo.yml", CONFIGS / "darts_minatar_ppo.yml"
 
 GAMES = ("Breakout", "SpaceInvaders", "Asterix")
 HAND_DESIGNS = {  # summary.json's keys -> the stages space's titles
@@ -53,14 +62,24 @@ HAND_DESIGNS = {  # summary.json's keys -> the stages space's titles
 }
 PICKS = ("search", "darts")
 SCORE = {"rule": "mean_return", "episodes": 20}
+STAGES = {"family": "stages"}
 
 
-def task_spec(game: str, steps: int, seed: int):
+def darts_space() -> dict:
+    """The shipped RL-DARTS config's cell space, in which its picks are named."""
+    return yaml.safe_load(DARTS_CONFIG.read_text())["tuner"]["classArgs"]["space"]
+
+
+def space_of(row: str) -> dict:
+    return darts_space() if row == "darts" else STAGES
+
+
+def task_spec(game: str, steps: int, seed: int, space: dict):
     from nni_rl_nas.experiment import parse_class_args
 
     return parse_class_args(
         {
-            "space": {"family": "stages"},
+            "space": space,
             "task": {
                 "env": f"MinAtar/{game}-v1",
                 "algorithm": "ppo",
@@ -81,12 +100,12 @@ def hand_design(row: str) -> str:
     return NAMED[HAND_DESIGNS[row]]
 
 
-def train(architecture: str, game: str, steps: int, seed: int) -> dict:
-    """One PPO agent whose encoder is ``architecture``: its score, size, speed and learning curve."""
+def train(architecture: str, game: str, steps: int, seed: int, space: dict) -> dict:
+    """One PPO agent whose encoder is ``architecture`` of ``space``: its score, size, speed and learning curve."""
     from nni_rl_nas.algorithms import NetworkFactory
     from nni_rl_nas.training.seeds import train_over_seeds
 
-    spec = task_spec(game, steps, seed)
+    spec = task_spec(game, steps, seed, space)
     space = spec.build_space()
     started = time.monotonic()
     fields, curve, _ = train_over_seeds(
@@ -104,34 +123,51 @@ def train(architecture: str, game: str, steps: int, seed: int) -> dict:
     }
 
 
-def search_class_args(game: str, args) -> dict:
-    """The shipped TPE config's ``classArgs`` at the benchmark's size, on ``game``."""
-    class_args = yaml.safe_load(SEARCH_CONFIG.read_text())["tuner"]["classArgs"]
+def shipped_class_args(config: Path, game: str, args) -> dict:
+    """A shipped config's ``classArgs`` on ``game``, its agents of ``--steps`` env steps."""
+    class_args = yaml.safe_load(config.read_text())["tuner"]["classArgs"]
     class_args["task"].update(env=f"MinAtar/{game}-v1", total_timesteps=args.steps, report_every=args.steps // 4)
-    class_args["budget"] = {"env_steps": args.search_agents * args.steps}
-    class_args["verdict"] = {"test_seeds": 0}
     return class_args
 
 
-def run_search(game: str, args) -> dict:
+def tpe_search(game: str, args) -> tuple[str, dict]:
+    """tpe_minatar_ppo.yml at full size: a budget of ``--search-agents`` agents' env steps; its
+    verdict trials are left to the benchmark."""
+    class_args = shipped_class_args(SEARCH_CONFIG, game, args)
+    class_args["budget"] = {"env_steps": args.search_agents * args.steps}
+    class_args["verdict"] = {"test_seeds": 0}
+    return "RlNasNniTuner", class_args
+
+
+def darts_search(game: str, args) -> tuple[str, dict]:
+    """darts_minatar_ppo.yml at full size: ``--darts-searches`` searches (seeds 0 on) of one agent's
+    env steps each, every derived genotype retrained on the config's search seeds (0-2); the one
+    with the best mean there is the answer."""
+    class_args = shipped_class_args(DARTS_CONFIG, game, args)
+    class_args.update(searches=args.darts_searches, search_timesteps=args.steps)
+    return "RlNasDarts", class_args
+
+
+SEARCHES = {"search": tpe_search, "darts": darts_search}  # row -> the search whose answer fills it
+TRIAL_FIELDS = ("architecture", "derived", "train_seeds", "baseline", "supernet_return", "env_steps", "wall_clock_s")
+
+
+def run_search(row: str, game: str, args) -> dict:
     """One search on ``game``: its answer, its race, and every trial it ran."""
     from nni_rl_nas.strategies import STRATEGIES
     from nni_rl_nas.strategies.driver import drive
 
-    class_args = search_class_args(game, args)
-    strategy = STRATEGIES["RlNasNniTuner"](**class_args)
+    name, class_args = SEARCHES[row](game, args)
+    strategy = STRATEGIES[name](**class_args)
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as folder, ProcessPoolExecutor(args.workers) as pool:
-        config = write_config(Path(folder), "RlNasNniTuner", class_args)  # the trials' outputs go beside it
+        config = write_config(Path(folder), name, class_args)  # the trials' outputs go beside it
         finished = drive(strategy, functools.partial(one_trial, config), pool, args.workers)
     trials = [
         {
-            "architecture": trial.result["architecture"],
-            "train_seeds": trial.result["train_seeds"],
-            "baseline": bool(trial.result.get("baseline")),
-            "score": trial.result["default"],
-            "env_steps": trial.result["env_steps"],
-            "wall_clock_s": trial.result["wall_clock_s"],
+            # a search trial's score is NaN: it trains a supernet, not an architecture
+            **({} if math.isnan(trial.result["default"]) else {"score": trial.result["default"]}),
+            **{key: trial.result[key] for key in TRIAL_FIELDS if key in trial.result},
         }
         if trial.result
         else {"parameters": trial.parameters, "error": trial.error}
@@ -151,9 +187,10 @@ def rows_of(args, units: Units) -> dict[str, dict[str, str]]:
     """game -> row -> architecture: the hand designs, the searches' answers, and the picks given."""
     rows = {game: {row: hand_design(row) for row in HAND_DESIGNS} for game in args.games}
     for game in args.games:
-        search = units.get(f"{game}/search")
-        if search and search["answer"]:
-            rows[game]["search"] = search["answer"]
+        for row in SEARCHES:
+            search = units.get(f"{game}/{row}")
+            if search and search["answer"]:
+                rows[game][row] = search["answer"]
     for game, row, architecture in args.pick:
         rows.setdefault(game, {})[row] = architecture
     return rows
@@ -170,7 +207,7 @@ def ready_units(units: Units, args) -> Ready:
             for row, architecture in rows.items():
                 name = unit_name(game, row, architecture, seed)
                 if units.get(name) is None:
-                    todo[name] = (train, (architecture, game, args.steps, seed))
+                    todo[name] = (train, (architecture, game, args.steps, seed, space_of(row)))
     return todo
 
 
@@ -245,6 +282,13 @@ def main() -> None:
     )
     parser.add_argument("--searches", nargs="*", default=list(GAMES), help="the games to run the TPE search on")
     parser.add_argument("--search-agents", type=int, default=30, help="the search's budget, in agents' env steps")
+    parser.add_argument("--darts", nargs="*", default=list(GAMES), help="the games to run RL-DARTS on")
+    parser.add_argument(
+        "--darts-searches",
+        type=int,
+        default=6,
+        help="RL-DARTS searches per game; with their retrains, about --search-agents agents' compute",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/minatar_encoders"))
     parser.add_argument("--report-only", action="store_true")
@@ -254,9 +298,10 @@ def main() -> None:
     if not args.report_only:
         units = Units(args.out / "units")
         run_units(units, lambda: ready_units(units, args), args.workers)  # the hand designs first
-        for game in args.searches:
-            units.ensure(f"{game}/search", functools.partial(run_search, game, args))
-            run_units(units, lambda: ready_units(units, args), args.workers)  # its answer on the test seeds
+        for row, games in (("search", args.searches), ("darts", args.darts)):
+            for game in games:
+                units.ensure(f"{game}/{row}", functools.partial(run_search, row, game, args))
+                run_units(units, lambda: ready_units(units, args), args.workers)  # its answer on the test seeds
     summary, report = summarise(args)
     from nni_rl_nas.files import write_atomically, write_json
 
