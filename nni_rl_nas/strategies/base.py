@@ -243,12 +243,19 @@ class SearchStrategy(ABC):
         }
 
     def _reserve_reached(self) -> str | None:
-        """Why no new architecture: the env steps left cover only the seeds the answer still needs."""
-        limit, needed = self.budget.env_steps, self.race.seeds_to_finish()
-        if limit is None or not needed or not self.spec.is_rl:
+        """Why no new architecture in a race: the env steps left, less the running trials' (which NNI
+        runs side by side, and the budget counts only once they end), cover only the seeds the
+        answer still needs, or nothing more."""
+        limit = self.budget.env_steps
+        if limit is None or not self.options.racing.active or not self.spec.is_rl:
             return None
-        if self._spent_env_steps + needed * self.spec.rl_task.budget >= limit:
-            return f"budget.env_steps {limit}: what is left is kept for the answer's {needed} remaining seed trainings"
+        needed = self.race.seeds_to_finish()
+        running = sum(len(seeds) for seeds in self._running_seeds.values())
+        if self._spent_env_steps + (running + needed) * self.spec.rl_task.budget >= limit:
+            return (
+                f"budget.env_steps {limit}: what is left is kept for the {running} seed trainings running "
+                f"and the answer's {needed} remaining"
+            )
         return None
 
     def finished(self) -> bool:

@@ -146,6 +146,17 @@ def test_finalists_alone_earn_more_seeds_within_the_budget(strategy_name):
     assert all(np.mean(list(strategy.race.entrants[name].scores.values())) <= answer_mean for name in final)
 
 
+@pytest.mark.parametrize("pair_baselines", [False, True])
+def test_finalists_at_two_trials_at_a_time_keep_within_the_budget(pair_baselines):
+    """A trial still running has spent nothing yet; the reserve counts it all the same, or each slot
+    beside the one that asks overruns the budget by an agent."""
+    racing = {**FINALISTS, "pair_baselines": pair_baselines}
+    strategy, trials = searched("RlNasNniTuner", ThreadPoolExecutor(2), concurrency=2, racing=racing)
+    search = [trial for trial in trials if not trial.get("verdict")]
+    assert len(strategy.race.final) == 3
+    assert sum(len(trial["train_seeds"]) for trial in search) * 1000 <= 40_000
+
+
 @pytest.mark.parametrize(
     "options, message",
     [
