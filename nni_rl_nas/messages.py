@@ -123,7 +123,7 @@ class SearchResult(TypedDict, total=False):
     max_entropy: Annotated[float, "DARTS: log of the number of operations"]
     entropy_ratio: Annotated[float, "DARTS: arch_entropy / max_entropy"]
     genotype_settled_at: Annotated[int | None, "DARTS: the env step from which the genotype never changed again"]
-    decisions: Annotated[list[dict[str, Any]], "DARTS: each node's inputs and how clearly they were chosen"]
+    decisions: Annotated[list[dict[str, Any]], "DARTS: each node's inputs, and its clarity or divergences"]
     env_steps: Annotated[int, "env steps of the search"]
     capped: Annotated[bool, "the search ended at max_trial_seconds"]
     wall_clock_s: Annotated[float, "seconds the search ran"]

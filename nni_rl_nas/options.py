@@ -552,7 +552,7 @@ class EnasOptions(TwoPhaseOptions):
 
 
 ARCH_SCHEDULES = ("constant", "linear")
-DARTS_SELECTIONS = ("weights", "sequential")
+DARTS_SELECTIONS = ("weights", "sequential", "perturbation")
 
 
 @dataclass(frozen=True)
@@ -577,11 +577,13 @@ class DartsOptions(TwoPhaseOptions):
         "weights",
         "weights: discretise the operation weights at the search's end, as DARTS "
         "does; sequential: decide one node at a time, the clearest first, and fix "
-        "it (SGAS), the last at decided_by",
+        "it (SGAS), the last at decided_by; perturbation: on the same schedule, keep "
+        "the operations whose removal changes the agent's action distribution most "
+        "(Wang et al., 2021; PPO only)",
     )
     decided_by: float = option(
         0.75,
-        "selection sequential: the fraction of the search's env steps by which every "
+        "selection sequential or perturbation: the fraction of the search's env steps by which every "
         "node is decided; the rest trains the network weights of the decided cell",
     )
 
@@ -613,7 +615,13 @@ class DartsOptions(TwoPhaseOptions):
                 f"space.family: RlNasDarts searches DARTS cells, got {spec.space.family!r}; fix: "
                 "family darts, or RlNasRandom / RlNasGrid / RlNasPolicyGradient for this space"
             )
-        super().check_experiment(spec, space_part)
+        super().check_experiment(spec, space_part)  # an RL task with one of the algorithms
+        if self.selection == "perturbation" and spec.rl_task.algorithm != "ppo":
+            raise ConfigError(
+                "tuner.classArgs.selection: perturbation measures the change in the policy's action "
+                f"distribution, which task.algorithm {spec.rl_task.algorithm!r} does not give; fix: "
+                "algorithm ppo, or selection sequential"
+            )
 
 
 # NNI's built-in tuners whose proposals are points of a search space, which the adapter hands to

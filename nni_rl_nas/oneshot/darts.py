@@ -10,7 +10,9 @@ step on a fresh minibatch of the algorithm's own loss (first-order DARTS, the RL
 for both the training and the validation loss), the architecture's rate following its warmup and
 schedule (:func:`architecture_rate`). At the end the supernet is discretised as RL-DARTS does
 (:func:`discretise`), and that genotype is the search's result; with ``selection: sequential``
-the nodes are instead decided one at a time during the search (:class:`SequentialSelection`).
+the nodes are instead decided one at a time during the search (:class:`SequentialSelection`),
+and with ``selection: perturbation`` by what removing an operation changes in the agent's policy
+(:class:`PerturbationSelection`).
 Retrain trials then train it from scratch.
 
 Intermediate results (what the web UI plots for a search trial), also kept in
@@ -21,6 +23,7 @@ that discretising at that point would give.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
@@ -232,8 +235,23 @@ class SequentialSelection:
         return bool(self.undecided) and progress >= self.due_at[len(self.decisions)]
 
     def decide(self, env_steps: int) -> dict[str, Any]:
-        """Decide and fix the clearest undecided node; returns the decision as recorded."""
+        """Decide and fix the next node (:meth:`choose`); returns the decision as recorded."""
         candidates = node_candidates(operation_weights(self.supernet))
+        node, inputs, measures = self.choose(candidates)
+        kind, index = node
+        for state in dict.fromkeys(state for _, state, _ in candidates[node]):
+            chosen = {op for _, kept_state, op in inputs if kept_state == state} or {ZERO}
+            self.fix_edge(f"{kind}/{index}_{state}", chosen)
+        self.undecided.remove(node)
+        decision = {"env_steps": env_steps, "node": f"{kind}/{index}", **measures}
+        decision["inputs"] = [f"{op}@{state}" for _, state, op in inputs]
+        self.decisions.append(decision)
+        return decision
+
+    def choose(
+        self, candidates: dict[tuple[str, int], list[tuple[float, int, str]]]
+    ) -> tuple[tuple[str, int], list[tuple[float, int, str]], dict[str, Any]]:
+        """The clearest undecided node, the inputs discretising keeps, and its clarity."""
 
         def total(ranked: list[tuple[float, int, str]]) -> float:
             return sum(weight for weight, _, _ in ranked)
@@ -245,20 +263,7 @@ class SequentialSelection:
 
         clarities = {node: clarity(node) for node in self.undecided}
         node = max(clarities, key=lambda candidate: clarities[candidate])
-        inputs = kept(candidates[node])
-        kind, index = node
-        for state in dict.fromkeys(state for _, state, _ in candidates[node]):
-            chosen = {op for _, kept_state, op in inputs if kept_state == state} or {ZERO}
-            self.fix_edge(f"{kind}/{index}_{state}", chosen)
-        self.undecided.remove(node)
-        decision = {
-            "env_steps": env_steps,
-            "node": f"{kind}/{index}",
-            "clarity": round(clarities[node], 4),
-            "inputs": [f"{op}@{state}" for _, state, op in inputs],
-        }
-        self.decisions.append(decision)
-        return decision
+        return node, kept(candidates[node]), {"clarity": round(clarities[node], 4)}
 
     def fix_edge(self, edge: str, chosen: set[str]) -> None:
         """The edge's weights: 0 but on the ``chosen`` operations, and frozen."""
@@ -272,6 +277,95 @@ class SequentialSelection:
                             alphas[edge][index] = self.FIXED_OUT
                 alphas[edge].requires_grad_(False)  # Adam skips a weight without a gradient
                 return
+
+
+class PerturbationSelection(SequentialSelection):
+    """Perturbation-based selection (Wang et al., ICLR 2021, "Rethinking architecture selection in
+    differentiable NAS"), on SequentialSelection's schedule: an operation is as strong as the
+    supernet's behaviour depends on it, not as its architecture weight says, which in DARTS can
+    grow on a parameter-free operation that matters little (the collapse to skips). Its measure
+    here is the agent's own: the mean KL divergence, over recent rollout observations, from the
+    supernet's action distribution to the one with the operation removed from its edge (its
+    weight set to 0, the edge's others renormalised). The nodes are decided in order (Wang et al.
+    found the order to matter little), each keeping the inputs of largest divergence as
+    discretising ranks them (:func:`node_candidates`, :func:`kept`); the network weights go on
+    training between decisions, which is the paper's fine-tuning."""
+
+    PROBE_OBSERVATIONS = 1024  # rollout observations the divergence averages over, at most
+
+    def __init__(self, supernet: torch.nn.Module, settings: DartsOptions, agent) -> None:
+        super().__init__(supernet, settings)
+        self.agent = agent
+        self.undecided.sort()
+
+    def choose(
+        self, candidates: dict[tuple[str, int], list[tuple[float, int, str]]]
+    ) -> tuple[tuple[str, int], list[tuple[float, int, str]], dict[str, Any]]:
+        """The first undecided node, the inputs whose removal changes the policy most, and each
+        candidate's divergence."""
+        node = self.undecided[0]
+        kind, index = node
+        observations = self.probe_observations()
+        full = self.action_probabilities(observations)
+        divergences: dict[str, dict[str, float]] = {}
+        for _, state, op in candidates[node]:
+            edge = f"{kind}/{index}_{state}"
+            with self.removed(edge, op):
+                perturbed = self.action_probabilities(observations)
+            divergence = (full * (full.clamp_min(1e-12).log() - perturbed.clamp_min(1e-12).log())).sum(-1).mean()
+            divergences.setdefault(edge, {})[op] = float(divergence)
+        inputs = kept(node_candidates(divergences)[node])
+        measured = {
+            f"{op}@{edge.rsplit('_', 1)[1]}": float(f"{d:.4g}")
+            for edge, ops in divergences.items()
+            for op, d in ops.items()
+        }
+        return node, inputs, {"divergence": measured}
+
+    def probe_observations(self) -> torch.Tensor:
+        """The rollout buffer's observations (the current rollout's so far, the last one's after it),
+        an evenly spaced subset of at most PROBE_OBSERVATIONS."""
+        buffer = self.agent.rollout_buffer
+        observations = buffer.observations.reshape(-1, *buffer.obs_shape)
+        step = max(1, len(observations) // self.PROBE_OBSERVATIONS)
+        return torch.as_tensor(observations[::step][: self.PROBE_OBSERVATIONS], device=self.agent.device)
+
+    def action_probabilities(self, observations: torch.Tensor) -> torch.Tensor:
+        policy = self.agent.policy
+        training = policy.training
+        policy.set_training_mode(False)  # BatchNorm on running statistics: every probe alike
+        try:
+            with torch.no_grad():
+                return policy.get_distribution(observations).distribution.probs
+        finally:
+            policy.set_training_mode(training)
+
+    @contextlib.contextmanager
+    def removed(self, edge: str, op: str):
+        """``op`` weighs 0 on ``edge`` inside the block; its architecture weights are restored after."""
+        for module in supernet_modules(self.supernet):
+            alphas = getattr(module, "_arch_alpha", {})
+            if edge in alphas:
+                index = (list(module.op_names) + [ZERO]).index(op)
+                saved = alphas[edge].detach().clone()
+                with torch.no_grad():
+                    alphas[edge][index] = self.FIXED_OUT
+                try:
+                    yield
+                finally:
+                    with torch.no_grad():
+                        alphas[edge].copy_(saved)
+                return
+        raise KeyError(f"no architecture weights for edge {edge}")
+
+
+def selection_of(encoder: torch.nn.Module, agent, settings: DartsOptions) -> SequentialSelection | None:
+    """The selection that decides nodes during the search, or None (the weights at its end)."""
+    if settings.selection == "sequential":
+        return SequentialSelection(encoder, settings)
+    if settings.selection == "perturbation":
+        return PerturbationSelection(encoder, settings, agent)
+    return None
 
 
 def alternate_updates(agent, algorithm_name: str, settings: DartsOptions) -> None:
@@ -314,7 +408,10 @@ class SearchProgressCallback(BaseCallback):
         self.episode_returns: list[float] = []
         self.started = time.monotonic()
         self.capped = False
-        self.selection = SequentialSelection(encoder, settings) if settings.selection == "sequential" else None
+        self.selection: SequentialSelection | None = None  # made once the callback knows its agent
+
+    def _init_callback(self) -> None:
+        self.selection = selection_of(self.encoder, self.model, self.settings)
 
     def _on_step(self) -> bool:
         for info in self.locals["infos"]:
@@ -326,11 +423,10 @@ class SearchProgressCallback(BaseCallback):
         while self.selection and self.selection.due(self.num_timesteps / self.model._total_timesteps):
             decision = self.selection.decide(self.num_timesteps)
             logger.info(
-                "DARTS search at %d env steps decided %s: %s (clarity %.3f)",
+                "DARTS search at %d env steps decided %s: %s",
                 decision["env_steps"],
                 decision["node"],
                 ", ".join(decision["inputs"]),
-                decision["clarity"],
             )
         if self.num_timesteps >= self.next_report:
             self.next_report += self.task.report_every
@@ -342,7 +438,7 @@ class SearchProgressCallback(BaseCallback):
 
     @property
     def decisions(self) -> list[dict[str, Any]]:
-        """The nodes sequential selection has decided so far, in order."""
+        """The nodes sequential or perturbation selection has decided so far, in order."""
         return self.selection.decisions if self.selection else []
 
     def report(self) -> dict[str, Any]:

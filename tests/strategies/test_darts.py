@@ -12,6 +12,7 @@ from nni_rl_nas.errors import ConfigError
 from nni_rl_nas.experiment import parse_class_args
 from nni_rl_nas.oneshot.darts import (
     AlternatingOptimizer,
+    PerturbationSelection,
     SearchProgressCallback,
     SequentialSelection,
     SupernetFactory,
@@ -24,7 +25,7 @@ from nni_rl_nas.oneshot.darts import (
     run_darts_search,
 )
 from nni_rl_nas.options import DartsOptions
-from nni_rl_nas.spaces.darts import RL_DARTS_OPS
+from nni_rl_nas.spaces.darts import RL_DARTS_OPS, ZERO
 from nni_rl_nas.strategies import DartsStrategy, NothingToPropose
 from nni_rl_nas.trial import check_architecture
 
@@ -190,6 +191,73 @@ def test_a_sequential_search_decides_every_node_by_decided_by_and_keeps_its_geno
     assert result["genotype_settled_at"] <= 128
 
 
+def test_perturbation_selection_keeps_the_operations_whose_removal_changes_the_policy_most():
+    spec = parse_class_args(
+        {"space": {**SPACE, "wiring": "macro"}, "task": {**TASK, "n_envs": 4, "hyperparameters": {"n_steps": 64}}}
+    )
+    agent = build_agent(spec.task, SupernetFactory(spec.build_space), "cpu")
+    agent.learn(256)  # a rollout buffer of real observations
+    supernet = algorithm("ppo").encoder(agent)
+    modules = [module for module in supernet.modules() if hasattr(module, "_arch_alpha")]
+    alphas = {edge: alpha for module in modules for edge, alpha in module._arch_alpha.items()}
+    with torch.no_grad():
+        for alpha in alphas.values():
+            alpha.copy_(torch.randn(alpha.shape, generator=torch.Generator().manual_seed(0)))
+    before = operation_weights(supernet)
+    selection = PerturbationSelection(supernet, DartsOptions(selection="perturbation", decided_by=0.5), agent)
+    observations = selection.probe_observations()
+    assert observations.shape == (256, 4, 10, 10) and observations.abs().sum() > 0
+
+    def divergence_without(edge: str, index: int) -> float:  # by hand: the operation's weight set to 0
+        full = agent.policy.get_distribution(observations).distribution.probs
+        saved = alphas[edge].detach().clone()
+        with torch.no_grad():
+            alphas[edge][index] = -1e4
+            perturbed = agent.policy.get_distribution(observations).distribution.probs
+            alphas[edge].copy_(saved)
+        return float((full * (full.log() - perturbed.log())).sum(-1).mean())
+
+    agent.policy.set_training_mode(False)
+    with torch.no_grad():
+        by_hand = {
+            (edge, op): divergence_without(edge, index)
+            for edge in ("normal/1_0",)
+            for index, op in enumerate(RL_DARTS_OPS)
+            if op != ZERO
+        }
+    agent.policy.set_training_mode(True)
+    first = selection.decide(100)
+    assert first["node"] == "normal/1", "the nodes in order"
+    measured = {
+        (f"normal/1_{key.split('@')[1]}", key.split("@")[0]): value for key, value in first["divergence"].items()
+    }
+    assert measured == pytest.approx(by_hand, rel=1e-3)  # recorded to 4 significant digits
+    strongest = sorted(by_hand, key=by_hand.get, reverse=True)[:2]
+    assert first["inputs"] == [f"{op}@0" for _, op in strongest], "node 1 keeps its edge's two most telling"
+    after = operation_weights(supernet)
+    assert after["normal/2_0"] == pytest.approx(before["normal/2_0"]), "probing restores the weights"
+    assert sum(after["normal/1_0"][op] for _, op in strongest) == pytest.approx(1.0)
+    second = selection.decide(200)
+    assert second["node"] == "normal/2" and len(second["divergence"]) == 2 * (len(RL_DARTS_OPS) - 1)
+    assert not selection.due(1.0)
+
+
+def test_a_perturbation_search_runs_and_derives_the_cell_it_decided(tmp_path):
+    spec = parse_class_args(
+        {
+            "space": SPACE,
+            "task": {**TASK, "report_every": 64, "n_envs": 4, "hyperparameters": {"n_steps": 16, "batch_size": 64}},
+        }
+    )
+    settings = DartsOptions(search_timesteps=256, selection="perturbation", decided_by=0.5, arch_learning_rate=0.3)
+    result = run_darts_search(spec.task, spec.build_space(), spec.build_space, settings, tmp_path, "cpu")
+    decisions = result["decisions"]
+    assert [decision["node"] for decision in decisions] == ["normal/1", "normal/2", "reduce/1", "reduce/2"]
+    assert all(decision["divergence"] and "clarity" not in decision for decision in decisions)
+    record = json.loads((tmp_path / "darts_search.json").read_text())
+    assert all(point["genotype"] == result["derived"] for point in record["curve"] if point["env_steps"] >= 128)
+
+
 def test_search_trials_first_then_each_derived_genotype_once():
     darts = DartsStrategy(space=SPACE, task=TASK, seed=3, searches=2)
     first, second = darts.ask(0), darts.ask(1)
@@ -214,6 +282,12 @@ def test_search_trials_first_then_each_derived_genotype_once():
         ({"family": "mlp"}, {"env": "CartPole-v1", "algorithm": "ppo"}, {}, "RlNasDarts searches DARTS cells"),
         (SPACE, {"env": "MinAtar/Breakout-v1", "algorithm": "sac"}, {}, "'sac' acts in Box action spaces"),
         (SPACE, TASK, {"arch_learning_rate": 0}, "tuner.classArgs.arch_learning_rate: got 0"),
+        (
+            SPACE,
+            {**TASK, "algorithm": "dqn"},
+            {"selection": "perturbation"},
+            "which task.algorithm 'dqn' does not give; fix: algorithm ppo, or selection sequential",
+        ),
         (SPACE, TASK, {"searches": 0}, "tuner.classArgs.searches: got 0"),
         (SPACE, TASK, {"temperature": 0}, "tuner.classArgs.temperature: got 0"),
         (SPACE, TASK, {"temperature": -1.0}, "tuner.classArgs.temperature: got -1.0"),
