@@ -573,6 +573,11 @@ class DartsOptions(TwoPhaseOptions):
     temperature: float = option(
         1.0, "softmax temperature of the operation weights, softmax(alpha / T) as in RL-DARTS; below 1 sharpens them"
     )
+    auxiliary_skip: float = option(
+        0.0,
+        "DARTS-'s collapse fix: the weight of a skip added to every shape-keeping edge outside the "
+        "architecture weights, falling linearly to 0 at the search's end; 0: none",
+    )
     selection: str = option(
         "weights",
         "weights: discretise the operation weights at the search's end, as DARTS "
@@ -601,6 +606,7 @@ class DartsOptions(TwoPhaseOptions):
             )
         check_choice(self.arch_learning_rate_schedule, ARCH_SCHEDULES, "tuner.classArgs.arch_learning_rate_schedule")
         check_positive_number(self.temperature, "tuner.classArgs.temperature")
+        check_non_negative_number(self.auxiliary_skip, "tuner.classArgs.auxiliary_skip")
         check_choice(self.selection, DARTS_SELECTIONS, "tuner.classArgs.selection")
         if not is_number(self.decided_by) or not self.arch_warmup < self.decided_by <= 1:
             raise ConfigError(

@@ -393,6 +393,11 @@ def architecture_rate(settings: DartsOptions, progress: float) -> float:
     return settings.arch_learning_rate
 
 
+def auxiliary_skip(settings: DartsOptions, progress: float) -> float:
+    """DARTS-'s beta at ``progress`` (0 to 1): ``auxiliary_skip`` falling linearly to 0 at the end."""
+    return settings.auxiliary_skip * max(0.0, 1.0 - progress)
+
+
 class SearchProgressCallback(BaseCallback):
     """Every ``task.report_every`` env steps: the supernet agent's greedy return, the edges'
     operation weights, their mean entropy and the genotype that discretising now would give,
@@ -409,6 +414,7 @@ class SearchProgressCallback(BaseCallback):
         self.started = time.monotonic()
         self.capped = False
         self.selection: SequentialSelection | None = None  # made once the callback knows its agent
+        self.cells = [module for module in encoder.modules() if isinstance(module, FusedDifferentiableCell)]
 
     def _init_callback(self) -> None:
         self.selection = selection_of(self.encoder, self.model, self.settings)
@@ -418,8 +424,12 @@ class SearchProgressCallback(BaseCallback):
             if "episode" in info:
                 self.episode_returns.append(float(info["episode"]["r"]))
         optimizer = cast(AlternatingOptimizer, self.model.policy.optimizer)  # alternate_updates put it there
+        progress = 1.0 - self.model._current_progress_remaining
         for group in optimizer.architecture.param_groups:
-            group["lr"] = architecture_rate(self.settings, 1.0 - self.model._current_progress_remaining)
+            group["lr"] = architecture_rate(self.settings, progress)
+        if self.settings.auxiliary_skip:
+            for cell in self.cells:
+                cell.auxiliary_skip = auxiliary_skip(self.settings, progress)
         while self.selection and self.selection.due(self.num_timesteps / self.model._total_timesteps):
             decision = self.selection.decide(self.num_timesteps)
             logger.info(
@@ -531,6 +541,7 @@ def run_darts_search(
             "temperature": settings.temperature,
             "arch_learning_rate": settings.arch_learning_rate,
             "selection": settings.selection,
+            "auxiliary_skip": settings.auxiliary_skip,
             **{
                 k: summary[k]
                 for k in (

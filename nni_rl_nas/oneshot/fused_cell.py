@@ -13,8 +13,12 @@ every state is sent through each operation once for all the edges leaving it:
 - anything else runs per edge, as in NNI.
 
 Each node sums ``weight x output`` over its edges; "no edge" adds nothing, as its zero tensor does
-in NNI. Outputs and gradients equal NNI's cell's (``tests/oneshot/test_fused_cell.py``), and the
-architecture weights, their export and their labels are NNI's own.
+in NNI. With ``auxiliary_skip`` above 0 (DARTS-, Chu et al., ICLR 2021), every edge whose state
+keeps its shape also adds that multiple of the state itself, outside the architecture weights, so
+a parameter-free skip operation no longer gains weight for the gradient path it opens; the
+search takes it down to 0 by its end. Without it, outputs and gradients equal NNI's cell's
+(``tests/oneshot/test_fused_cell.py``), and the architecture weights, their export and their
+labels are NNI's own.
 """
 
 from __future__ import annotations
@@ -85,6 +89,7 @@ class FusedDifferentiableCell(DifferentiableMixedCell):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.plans: dict[tuple[int, str], str] = {}  # (state, operation) -> its edge_plan
+        self.auxiliary_skip = 0.0  # DARTS-'s beta, set by the search as it goes
 
     def forward(self, *inputs: list[torch.Tensor] | torch.Tensor) -> tuple[torch.Tensor, ...] | torch.Tensor:
         predecessors, last = self.num_predecessors, self.num_predecessors + self.num_nodes
@@ -104,5 +109,9 @@ class FusedDifferentiableCell(DifferentiableMixedCell):
                 for node, node_weights, output in zip(targets, weights, outputs):
                     contribution = node_weights[index] * output
                     sums[node] = sums[node] + contribution if node in sums else contribution
+            if self.auxiliary_skip:
+                for node in targets:
+                    if sums[node].shape == states[source].shape:
+                        sums[node] = sums[node] + self.auxiliary_skip * states[source]
         states.append(sums.pop(last - 1))
         return self.postprocessor(torch.cat(states[predecessors:], self.concat_dim), processed_inputs)

@@ -44,3 +44,21 @@ def test_outputs_and_gradients_equal_nnis_cells(options):
     for name, parameter in nni_supernet.named_parameters():
         if parameter.grad is not None:
             assert torch.allclose(fused_parameters[name].grad, parameter.grad, atol=1e-4, rtol=1e-3), name
+
+
+def test_the_auxiliary_skip_adds_its_multiple_of_every_state_that_keeps_its_shape():
+    supernet = SupernetFactory(
+        lambda: DartsEncoderSpace(MINATAR, wiring="macro", channels=[4, 8], nodes=2, normal_cells=2)
+    )()
+    cell = next(module for module in supernet.modules() if isinstance(module, FusedDifferentiableCell))
+    with torch.no_grad():
+        for alpha in cell._arch_alpha.values():  # "no edge" takes all the weight: the operations add nothing
+            alpha.copy_(torch.tensor([-1e4] * (len(alpha) - 1) + [0.0]))
+    images = torch.rand(5, 4, 10, 10)
+    beta = 0.3
+    cell.auxiliary_skip = beta
+    first = beta * images  # node 1 reads the cell's input; node 2 reads it and node 1
+    expected = cell.postprocessor(torch.cat([first, beta * images + beta * first], 1), [images])
+    assert torch.allclose(cell(images), expected, atol=1e-6)
+    cell.auxiliary_skip = 0.0
+    assert torch.allclose(cell(images), cell.postprocessor(torch.zeros(5, 8, 10, 10), [images]), atol=1e-6)

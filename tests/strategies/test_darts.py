@@ -126,6 +126,33 @@ def test_a_linear_schedule_takes_the_architecture_learning_rate_down_with_sb3s_p
     assert agent.policy.optimizer.param_groups[0]["lr"] == pytest.approx(2.5e-4), "the network's rate is PPO's"
 
 
+def test_the_auxiliary_skip_falls_linearly_to_0_with_sb3s_progress(tmp_path):
+    spec = parse_class_args(
+        {
+            "space": SPACE,
+            "task": {**TASK, "report_every": 256, "n_envs": 4, "hyperparameters": {"n_steps": 64, "batch_size": 64}},
+        }
+    )
+    settings = DartsOptions(search_timesteps=768, auxiliary_skip=0.6)
+    agent = build_agent(spec.task, SupernetFactory(spec.build_space), "cpu")
+    alternate_updates(agent, "ppo", settings)
+    progress = SearchProgressCallback(
+        spec.task, spec.build_space(), algorithm("ppo").encoder(agent), spec.task.make_env(), settings, tmp_path / "r"
+    )
+    assert len(progress.cells) == 4, "the space's two normal and two reduction cells"
+    betas = []
+
+    class Watch(BaseCallback):
+        def _on_step(self) -> bool:
+            return True
+
+        def _on_rollout_end(self) -> None:
+            betas.append([cell.auxiliary_skip for cell in progress.cells])
+
+    agent.learn(768, callback=[progress, Watch()])
+    assert betas == [pytest.approx([beta] * 4) for beta in (0.6, 0.4, 0.2)], "SB3's progress at each rollout"
+
+
 def test_the_temperature_divides_the_architecture_weights_before_the_softmax():
     space_options = {**SPACE, "wiring": "macro"}
     spec = parse_class_args({"space": space_options, "task": TASK})
@@ -290,6 +317,7 @@ def test_search_trials_first_then_each_derived_genotype_once():
         ),
         (SPACE, TASK, {"searches": 0}, "tuner.classArgs.searches: got 0"),
         (SPACE, TASK, {"temperature": 0}, "tuner.classArgs.temperature: got 0"),
+        (SPACE, TASK, {"auxiliary_skip": -0.5}, "tuner.classArgs.auxiliary_skip: got -0.5"),
         (SPACE, TASK, {"temperature": -1.0}, "tuner.classArgs.temperature: got -1.0"),
         (
             SPACE,
