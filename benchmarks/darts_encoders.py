@@ -40,7 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from searches import Ready, Units, run_units
+from searches import Ready, Units, run_units, write_results
 
 SPACE = {"family": "darts", "wiring": "macro", "channels": [16, 32, 32], "nodes": 3, "normal_cells": 2}
 IMPALA = {"family": "impala", "channels": [16, 32], "blocks": [2]}
@@ -393,11 +393,7 @@ def main() -> None:
     if not args.report_only:
         run(args)
     summary, report = summarise(args)
-    from nni_rl_nas.files import write_atomically, write_json
-
-    write_json(args.out / "summary.json", summary)
-    write_atomically(args.out / "report.md", lambda target: Path(target).write_text(report + "\n"))
-    print(report)
+    write_results(args.out, summary, report)
     print(f"\nsearch_cost_ratio {summary['search_cost_ratio']}, final_entropy_ratio {summary['final_entropy_ratio']}")
 
 

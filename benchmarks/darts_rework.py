@@ -38,7 +38,7 @@ from pathlib import Path
 
 import yaml
 from darts_encoders import IMPALA_CNN, SPACE, spec_for, train
-from searches import Ready, Units, run_units, spread
+from searches import Ready, Units, run_units, spread, write_results
 
 SHIPPED = Path(__file__).resolve().parent.parent / "experiment_configs" / "darts_minatar_ppo.yml"
 SEARCH_OPTIONS = (
@@ -170,11 +170,7 @@ def main() -> None:
         units = Units(args.out / "units")
         run_units(units, lambda: ready_units(units, args), args.workers)
     summary, report = summarise(args)
-    from nni_rl_nas.files import write_atomically, write_json
-
-    write_json(args.out / "summary.json", summary)
-    write_atomically(args.out / "report.md", lambda target: Path(target).write_text(report + "\n"))
-    print(report)
+    write_results(args.out, summary, report)
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import yaml
-from searches import Ready, Units, one_trial, run_units, spread, write_config
+from searches import Ready, Units, one_trial, run_units, spread, write_config, write_results
 
 CONFIGS = Path(__file__).resolve().parent.parent / "experiment_configs"
 SEARCH_CONFIG, DARTS_CONFIG = CONFIGS / "tpe_minatar_ppo.yml", CONFIGS / "darts_minatar_ppo.yml"
@@ -303,11 +303,7 @@ def main() -> None:
                 units.ensure(f"{game}/{row}", functools.partial(run_search, row, game, args))
                 run_units(units, lambda: ready_units(units, args), args.workers)  # its answer on the test seeds
     summary, report = summarise(args)
-    from nni_rl_nas.files import write_atomically, write_json
-
-    write_json(args.out / "summary.json", summary)
-    write_atomically(args.out / "report.md", lambda target: Path(target).write_text(report + "\n"))
-    print(report)
+    write_results(args.out, summary, report)
 
 
 if __name__ == "__main__":

@@ -38,9 +38,7 @@ import statistics
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from searches import Units, one_trial, spread, write_config
-
-from nni_rl_nas.files import write_json
+from searches import Units, one_trial, spread, write_config, write_results
 
 OUT = Path(__file__).resolve().parent / "results" / "progressive_comparison"
 TASKS = {
@@ -268,9 +266,7 @@ def report(settings: argparse.Namespace) -> None:
                 *rows,
                 "",
             ]
-    write_json(settings.out / "summary.json", summary)
-    (settings.out / "report.md").write_text("\n".join(lines))
-    print("\n".join(lines))
+    write_results(settings.out, summary, "\n".join(lines))
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from nni_rl_nas.files import write_json
+from nni_rl_nas.files import write_atomically, write_json
 
 
 def write_config(directory: Path, name: str, class_args: dict) -> Path:
@@ -111,3 +111,11 @@ def spread(values: list[float], digits: int = 1) -> str:
     if not values:
         return "-"
     return f"{statistics.mean(values):.{digits}f} +- {statistics.pstdev(values):.{digits}f} (n={len(values)})"
+
+
+def write_results(out: Path, summary: dict, report: str) -> None:
+    """A benchmark's ``summary.json`` and ``report.md`` under ``out``, each written atomically, and
+    the report printed."""
+    write_json(out / "summary.json", summary)
+    write_atomically(out / "report.md", lambda target: Path(target).write_text(report + "\n"))
+    print(report)
