@@ -200,19 +200,26 @@ def test_sequential_selection_decides_the_clearest_node_first_and_fixes_it():
     )
 
 
-def test_a_sequential_search_decides_every_node_by_decided_by_and_keeps_its_genotype_after(tmp_path):
+@pytest.mark.parametrize("selection", ["sequential", "perturbation"])
+def test_a_search_that_selects_as_it_goes_decides_every_node_by_decided_by_and_keeps_its_genotype_after(
+    selection, tmp_path
+):
     spec = parse_class_args(
         {
             "space": SPACE,
             "task": {**TASK, "report_every": 64, "n_envs": 4, "hyperparameters": {"n_steps": 16, "batch_size": 64}},
         }
     )
-    settings = DartsOptions(search_timesteps=256, selection="sequential", decided_by=0.5, arch_learning_rate=0.3)
+    settings = DartsOptions(search_timesteps=256, selection=selection, decided_by=0.5, arch_learning_rate=0.3)
     result = run_darts_search(spec.task, spec.build_space(), spec.build_space, settings, tmp_path, "cpu")
     record = json.loads((tmp_path / "darts_search.json").read_text())
     decisions = record["decisions"]
     assert result["decisions"] == decisions
-    assert sorted(decision["node"] for decision in decisions) == ["normal/1", "normal/2", "reduce/1", "reduce/2"]
+    nodes = [decision["node"] for decision in decisions]
+    if selection == "perturbation":
+        assert nodes == ["normal/1", "normal/2", "reduce/1", "reduce/2"], "in order"
+        assert all(decision["divergence"] and "clarity" not in decision for decision in decisions)
+    assert sorted(nodes) == ["normal/1", "normal/2", "reduce/1", "reduce/2"]
     assert [decision["env_steps"] for decision in decisions] == [32, 64, 96, 128], "an eighth of the search apart"
     assert all(point["genotype"] == result["derived"] for point in record["curve"] if point["env_steps"] >= 128)
     assert result["genotype_settled_at"] <= 128
@@ -267,22 +274,6 @@ def test_perturbation_selection_keeps_the_operations_whose_removal_changes_the_p
     second = selection.decide(200)
     assert second["node"] == "normal/2" and len(second["divergence"]) == 2 * (len(RL_DARTS_OPS) - 1)
     assert not selection.due(1.0)
-
-
-def test_a_perturbation_search_runs_and_derives_the_cell_it_decided(tmp_path):
-    spec = parse_class_args(
-        {
-            "space": SPACE,
-            "task": {**TASK, "report_every": 64, "n_envs": 4, "hyperparameters": {"n_steps": 16, "batch_size": 64}},
-        }
-    )
-    settings = DartsOptions(search_timesteps=256, selection="perturbation", decided_by=0.5, arch_learning_rate=0.3)
-    result = run_darts_search(spec.task, spec.build_space(), spec.build_space, settings, tmp_path, "cpu")
-    decisions = result["decisions"]
-    assert [decision["node"] for decision in decisions] == ["normal/1", "normal/2", "reduce/1", "reduce/2"]
-    assert all(decision["divergence"] and "clarity" not in decision for decision in decisions)
-    record = json.loads((tmp_path / "darts_search.json").read_text())
-    assert all(point["genotype"] == result["derived"] for point in record["curve"] if point["env_steps"] >= 128)
 
 
 def test_search_trials_first_then_each_derived_genotype_once():
