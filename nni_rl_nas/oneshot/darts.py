@@ -265,18 +265,22 @@ class SequentialSelection:
         node = max(clarities, key=lambda candidate: clarities[candidate])
         return node, kept(candidates[node]), {"clarity": round(clarities[node], 4)}
 
-    def fix_edge(self, edge: str, chosen: set[str]) -> None:
-        """The edge's weights: 0 but on the ``chosen`` operations, and frozen."""
+    def edge_weights(self, edge: str) -> tuple[torch.nn.Parameter, list[str]]:
+        """The edge's architecture weights, and their operations in NNI's order ("no edge" last)."""
         for module in supernet_modules(self.supernet):
             alphas = getattr(module, "_arch_alpha", {})
             if edge in alphas:
-                names = list(module.op_names) + [ZERO]  # NNI's order: the operations, then "no edge"
-                with torch.no_grad():
-                    for index, name in enumerate(names):
-                        if name not in chosen:
-                            alphas[edge][index] = self.FIXED_OUT
-                alphas[edge].requires_grad_(False)  # Adam skips a weight without a gradient
-                return
+                return alphas[edge], list(module.op_names) + [ZERO]
+        raise KeyError(f"no architecture weights for edge {edge}")
+
+    def fix_edge(self, edge: str, chosen: set[str]) -> None:
+        """The edge's weights: 0 but on the ``chosen`` operations, and frozen."""
+        alpha, names = self.edge_weights(edge)
+        with torch.no_grad():
+            for index, name in enumerate(names):
+                if name not in chosen:
+                    alpha[index] = self.FIXED_OUT
+        alpha.requires_grad_(False)  # Adam skips a weight without a gradient
 
 
 class PerturbationSelection(SequentialSelection):
@@ -343,20 +347,15 @@ class PerturbationSelection(SequentialSelection):
     @contextlib.contextmanager
     def removed(self, edge: str, op: str):
         """``op`` weighs 0 on ``edge`` inside the block; its architecture weights are restored after."""
-        for module in supernet_modules(self.supernet):
-            alphas = getattr(module, "_arch_alpha", {})
-            if edge in alphas:
-                index = (list(module.op_names) + [ZERO]).index(op)
-                saved = alphas[edge].detach().clone()
-                with torch.no_grad():
-                    alphas[edge][index] = self.FIXED_OUT
-                try:
-                    yield
-                finally:
-                    with torch.no_grad():
-                        alphas[edge].copy_(saved)
-                return
-        raise KeyError(f"no architecture weights for edge {edge}")
+        alpha, names = self.edge_weights(edge)
+        saved = alpha.detach().clone()
+        with torch.no_grad():
+            alpha[names.index(op)] = self.FIXED_OUT
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                alpha.copy_(saved)
 
 
 def selection_of(encoder: torch.nn.Module, agent, settings: DartsOptions) -> SequentialSelection | None:
