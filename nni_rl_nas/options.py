@@ -415,7 +415,7 @@ class PredictorSettings:
 
 
 # the families that can grow, by the option whose list of values makes their depth a decision
-GROWING_FAMILIES = {"mlp": "depth", "cnn": "depth", "impala": "stages"}
+GROWING_FAMILIES = {"mlp": "depth", "cnn": "depth", "impala": "stages", "stages": "stages"}
 
 
 @dataclass(frozen=True)
@@ -446,7 +446,7 @@ class ProgressiveOptions(StrategyOptions):
             raise ConfigError(
                 f"space.family: RlNasProgressive grows a network one layer at a time, and the "
                 f"{spec.space.family!r} family has no depth to grow; fix: family mlp or cnn with "
-                "depth: [1, 2, 3, 4], impala with stages: [1, 2, 3], or another strategy for this space"
+                "depth: [1, 2, 3, 4], impala or stages with stages: [1, 2, 3], or another strategy for this space"
             )
         key = GROWING_FAMILIES[spec.space.family]
         depth = spec.space.options.get(key)

@@ -4,7 +4,8 @@ deciding which expansions are worth training.
 Over a space whose depth is searched (``space.depth: [1, 2, 3, 4]``), level by level:
 
 1. Level 1 trains every architecture of the smallest depth (or ``first_level`` of them, drawn at
-   random).
+   random). A decision that belongs to no layer (the ``stages`` encoder's dense width) is made
+   here with the first layer's, and kept by every expansion.
 2. Each next level takes the ``beam`` best-scoring architectures of the depth before (over every
    seed each has run, when the search races), expands each
    by the next depth's new layers with every choice the space offers, fits the predictor
@@ -48,6 +49,9 @@ class ProgressiveStrategy(SearchStrategy):
         self.encoder = ArchitectureEncoder(
             self.choices, [self._labels(layer, layer) for layer in range(1, deepest + 1)]
         )
+        owned = {DEPTH_LABEL, *self._labels(1, deepest)}
+        # decided with the first level and kept after it, as a layer's are: a dense head's width
+        self._layerless = [label for label in self.choices if label not in owned]
         self.predictor = EnsemblePredictor(self.encoder.size, self.options.predictor, self.options.seed)
         self.levels: list[dict[str, Any]] = []  # per level: depth, candidates, proposals, rank correlation
         self._queue: list[dict[str, Any]] = []  # the current level's proposals not yet given out
@@ -70,6 +74,7 @@ class ProgressiveStrategy(SearchStrategy):
         for parent in parents:
             grown_from = self.space.depth_of(parent) if parent else 0
             kept, new = self._labels(1, grown_from), self._labels(grown_from + 1, depth)
+            (new if grown_from == 0 else kept).extend(self._layerless)
             for values in itertools.product(*(self.choices[label] for label in new)):
                 grown.append(
                     self.space.with_unused_layers(

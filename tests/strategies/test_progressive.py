@@ -203,6 +203,34 @@ def test_an_impala_encoder_grows_by_stages():
     assert len(names) == 5 and names[4].count("_") == 1, "then one two-stage encoder"
 
 
+def test_a_small_frame_encoder_grows_by_stages_and_decides_its_dense_width_at_the_first_level():
+    strategy = ProgressiveStrategy(
+        space={
+            "family": "stages",
+            "stages": [1, 2],
+            "channels": [16],
+            "kernels": [3],
+            "paddings": ["same"],
+            "downsamplings": ["none", "pool"],
+            "blocks": [0],
+            "features": [128, 512],
+        },
+        task={"env": "MinAtar/Breakout-v1", "algorithm": "ppo"},
+        beam=1,
+    )
+
+    def wider_is_better(parameters):
+        return {"default": float(parameters["features"]) + len(parameters["architecture"]), **parameters["proposal"]}
+
+    with ThreadPoolExecutor(2) as pool:
+        finished = drive(strategy, wider_is_better, pool, concurrency=2)
+    names = [trial.parameters["architecture"] for trial in finished]
+    assert sorted(names[:4]) == ["c16k3_f128", "c16k3_f512", "c16k3m_f128", "c16k3m_f512"]
+    assert len(names) == 5 and names[4].startswith("c16k3m_") and names[4].endswith("_f512"), (
+        "the best one-stage encoder grown by a stage, its dense width kept"
+    )
+
+
 def test_the_cost_budget_ends_a_progressive_search_mid_level():
     strategy, finished = grow(beam=2, budget={"env_steps": 4000})
     # each trial spends 1000 env steps; no trial starts once 4 have finished, and a running one finishes
